@@ -1,0 +1,1 @@
+"""HTTP adapters: one blueprint per area; views parse, call the core, serialise."""

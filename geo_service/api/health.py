@@ -1,0 +1,23 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from ..app import get_city
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/livez")
+def livez() -> Response:
+    """The process answers."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """A city is loaded: its name, bundle version and counts (503 when none is)."""
+    city = get_city()
+    body = {"status": "ready", **city.summary()}
+    return jsonify(body)

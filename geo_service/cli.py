@@ -1,0 +1,109 @@
+"""The ``geo-service`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import GeoServiceError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="geo-service", description="District police inspectors' geospatial service.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build a city bundle from an OSM extract, precincts and a roster")
+    b.add_argument("--osm", required=True, type=Path, help="OSM extract (.osm.pbf, .osm, .osm.bz2)")
+    b.add_argument("--precincts", type=Path, help="precinct polygons (GeoJSON, GeoPackage, Shapefile)")
+    b.add_argument("--precincts-crs", help="CRS to assume when the precinct file has none, e.g. EPSG:32643")
+    b.add_argument("--roster", type=Path, help="inspector roster CSV")
+    b.add_argument("--posts", type=Path, help="precinct posts (CSV post_id,name,lat,lon or a point layer)")
+    b.add_argument("--clip", help="minlon,minlat,maxlon,maxlat or a polygon file: build only this area")
+    b.add_argument("--city", help="city name (default: the OSM file name)")
+    b.add_argument("--out", required=True, type=Path, help="bundle folder to write")
+    b.add_argument("--quiet", action="store_true", help="no progress output")
+
+    s = sub.add_parser("serve", help="serve a city bundle with gunicorn")
+    s.add_argument("--bundle", required=True, help="bundle folder")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=2)
+
+    d = sub.add_parser("demo", help="build (once) and serve the embedded demo city")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--rebuild", action="store_true", help="rebuild the cached demo bundle")
+    d.add_argument("--no-serve", action="store_true", help="only build the demo bundle and print its path")
+
+    i = sub.add_parser("info", help="print a bundle's manifest summary")
+    i.add_argument("--bundle", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return the exit code (2 for bad input, 1 for other failures)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return _run(args)
+    except ValidationFailed as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        print(f"geo-service: error: {exc.user_message}", file=sys.stderr)
+        return 2
+    except GeoServiceError as exc:
+        print(f"geo-service: error: {exc.user_message}", file=sys.stderr)
+        return 2 if exc.status < 500 else 1
+    except KeyboardInterrupt:
+        print("geo-service: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "build":
+        from .build import BuildOptions, Progress, build_city
+
+        opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
+                            posts=args.posts, clip=args.clip, city=args.city, precincts_crs=args.precincts_crs)
+        manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
+        for line in manifest["problems"]:
+            print(line, file=sys.stderr)
+        print(f"built {args.out} ({manifest['bundle_version']}) in {manifest['build_seconds']} s: "
+              + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items()))
+        return 0
+    if args.command == "serve":
+        from .serve import serve
+
+        serve(args.bundle, host=args.host, port=args.port, workers=args.workers)
+        return 0
+    if args.command == "demo":
+        from .build import Progress
+        from .demo import ensure_demo_bundle
+
+        path = ensure_demo_bundle(rebuild=args.rebuild, progress=Progress())
+        print(f"demo bundle: {path}")
+        if args.no_serve:
+            return 0
+        from .serve import serve
+
+        print(f"open http://{args.host}:{args.port}/readyz", flush=True)
+        serve(str(path), host=args.host, port=args.port, workers=args.workers)
+        return 0
+    if args.command == "info":
+        from .bundle import load_bundle
+
+        print(json.dumps(load_bundle(args.bundle).summary(), ensure_ascii=False, indent=2))
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""One small error hierarchy.
+
+Each error knows its HTTP status and carries a message that is safe to show to a
+user (``user_message``), separate from the internal detail that goes to the log.
+The API renders them as ``application/problem+json`` (RFC 9457); the CLI prints
+``user_message`` on one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GeoServiceError(Exception):
+    """Base class of every error the service raises on purpose."""
+
+    status: int = 500
+    title: str = "Internal error"
+
+    def __init__(self, user_message: str, *, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or user_message)
+        self.user_message = user_message
+        self.extra = extra
+
+    def to_problem(self) -> dict[str, Any]:
+        """Return the RFC 9457 problem document (without ``instance``)."""
+        doc: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.user_message,
+        }
+        doc.update(self.extra)
+        return doc
+
+
+class InputError(GeoServiceError, ValueError):
+    """The caller's input is wrong (a missing file, a bad value, a bad format)."""
+
+    status = 400
+    title = "Bad input"
+
+
+class InputFileError(InputError):
+    """An input file cannot be read or is not what it claims to be."""
+
+
+class ValidationFailed(InputError):
+    """Input files were read but failed validation; ``problems`` holds one line each."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, user_message: str, *, problems: list[str]) -> None:
+        super().__init__(user_message, problems=problems)
+        self.problems = problems
+
+
+class NotFound(GeoServiceError, LookupError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class BundleError(GeoServiceError, OSError):
+    """A city bundle is missing, incomplete or of an unknown version."""
+
+    status = 503
+    title = "City bundle unavailable"
+
+
+class NotReady(GeoServiceError):
+    """The service has no city loaded yet."""
+
+    status = 503
+    title = "Not ready"
