@@ -23,7 +23,6 @@ the server reads them with pyarrow and shapely, without importing geopandas.
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -178,9 +177,6 @@ def load_bundle(path: Path | str) -> CityBundle:
         addresses=pq.read_table(path / "addresses.parquet").to_pandas(),
         streets=pq.read_table(path / "streets.parquet").to_pandas(),
     )
-    # Long-lived objects: keep the collector from rescanning them on every request.
-    gc.collect()
-    gc.freeze()
     bundle.load_seconds = time.perf_counter() - t0
     logger.info("loaded bundle %s (%s, %s) in %.3f s", path, manifest["city"],
                 manifest["bundle_version"], bundle.load_seconds)

@@ -18,8 +18,10 @@ class GeoServiceError(Exception):
     title: str = "Internal error"
 
     def __init__(self, user_message: str, *, detail: str | None = None, **extra: Any) -> None:
-        super().__init__(detail or user_message)
+        super().__init__(user_message)
         self.user_message = user_message
+        #: Internal detail for the log, never shown to a client.
+        self.detail = detail
         self.extra = extra
 
     def to_problem(self) -> dict[str, Any]:

@@ -322,8 +322,9 @@ def _apply_clip(clip: BaseGeometry, ways: HighwayWays, addresses: pd.DataFrame,
     inside[finite] = shapely.contains_xy(clip, ways.lon[finite], ways.lat[finite])
     ways.lon = np.where(inside, ways.lon, np.nan)
     ways.lat = np.where(inside, ways.lat, np.nan)
-    addresses = addresses[shapely.contains_xy(clip, addresses.lon.to_numpy(), addresses.lat.to_numpy())]
-    police = police[shapely.contains_xy(clip, police.lon.to_numpy(), police.lat.to_numpy())]
+    addresses = addresses[shapely.contains_xy(clip, addresses.lon.to_numpy(dtype=float),
+                                              addresses.lat.to_numpy(dtype=float))]
+    police = police[shapely.contains_xy(clip, police.lon.to_numpy(dtype=float), police.lat.to_numpy(dtype=float))]
     if len(buildings):
         geoms = shapely.from_wkb(buildings.wkb.to_numpy())
         buildings = buildings[shapely.within(geoms, clip)]

@@ -24,7 +24,7 @@ from .problems import ProblemReport
 
 logger = logging.getLogger(__name__)
 
-ID_COLUMNS = ("precinct_id", "id", "precinct", "uchastok", "участок")
+ID_COLUMNS = ("precinct_id", "precinct_i", "id", "precinct", "uchastok", "участок")
 NAME_COLUMNS = ("name", "precinct_name", "название", "атауы")
 #: Overlaps smaller than this (m²) are digitising noise, not a problem.
 OVERLAP_TOLERANCE_M2 = 1.0
@@ -136,8 +136,9 @@ def validate_precincts(frame: pd.DataFrame, *, file: str, crs: CRS,
     box = shapely.box(minlon, minlat, maxlon, maxlat)
     if not shapely.intersects(valid, box).any():
         b = shapely.total_bounds(valid)
-        hint = ("the coordinates look like (lat, lon) swapped" if
-                minlon <= b[1] <= maxlon and minlat <= b[0] <= maxlat else "the CRS is probably wrong")
+        swapped = shapely.box(b[1], b[0], b[3], b[2])
+        hint = ("the coordinates look like (lat, lon) swapped" if shapely.intersects(swapped, box)
+                else "the CRS is probably wrong")
         report.error(file, "layer", f"no precinct lies inside the OSM extract ({hint})",
                      "check the layer's CRS (--precincts-crs) and that it is the same city")
         return frame

@@ -3,6 +3,7 @@ forked workers (copy-on-write; ``gc.freeze`` keeps the collector from touching i
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -34,6 +35,11 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     from . import create_app
 
     city = load_bundle(bundle)
+    # The city lives as long as the process: move it out of the collector's sight, so
+    # it neither slows requests down (a 100,000-point shapely call ran 4x slower with
+    # big graphs tracked) nor touches the pages the forked workers share.
+    gc.collect()
+    gc.freeze()
     app = create_app({"CITY": city, "BUNDLE": str(bundle)})
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
