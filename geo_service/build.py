@@ -49,10 +49,16 @@ class BuildOptions:
     clip: str | None = None
     city: str | None = None
     precincts_crs: str | None = None
-    #: When True, posts come from a documented rule (the demo city), not from data.
+    #: Posts and roster given as tables (the demo city) instead of files.
     posts_frame: pd.DataFrame | None = None
     roster_frame: pd.DataFrame | None = None
     extra_manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("osm", "out", "precincts", "roster", "posts"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
 
 
 class Progress:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import folium
 import pytest
@@ -40,9 +39,7 @@ def pristine() -> Iterator[dict[type, tuple[list, list, list, list]]]:
 def _full_map() -> folium.Map:
     """Map with every feature the service uses."""
     m = offline_map([51.128, 71.430], 13)
-    folium.GeoJson(
-        {"type": "LineString", "coordinates": [[71.41, 51.12], [71.45, 51.14]]}, name="route"
-    ).add_to(m)
+    folium.GeoJson({"type": "LineString", "coordinates": [[71.41, 51.12], [71.45, 51.14]]}, name="route").add_to(m)
     folium.Marker([51.128, 71.430], icon=folium.Icon(prefix="fa", icon="car", angle=45)).add_to(m)
     folium.Marker([51.13, 71.44], icon=folium.Icon()).add_to(m)  # glyphicon prefix
     LocateControl().add_to(m)
@@ -142,4 +139,3 @@ def test_offline_map(pristine: dict) -> None:
 def test_vendor_dir_holds_only_what_is_needed() -> None:
     size = sum(f.stat().st_size for f in VENDOR_DIR.rglob("*") if f.is_file())
     assert size < 3_000_000, size
-    assert isinstance(VENDOR_DIR, Path)

@@ -49,9 +49,7 @@ def _map_html() -> str:
     folium.Marker(
         [51.128, 71.430], tooltip="Inspector", icon=folium.Icon(color="blue", prefix="fa", icon="user")
     ).add_to(m)
-    folium.Marker(
-        [51.136, 71.455], tooltip="Call", icon=folium.Icon(color="red", prefix="fa", icon="car")
-    ).add_to(m)
+    folium.Marker([51.136, 71.455], tooltip="Call", icon=folium.Icon(color="red", prefix="fa", icon="car")).add_to(m)
     LocateControl().add_to(m)
     Fullscreen().add_to(m)
     HeatMap([[51.124, 71.42, 1.0], [51.125, 71.421, 3.0]], radius=20).add_to(m)
@@ -59,14 +57,24 @@ def _map_html() -> str:
 
 
 def _make_app() -> Any:
-    """Tiny Flask app serving ``geo_service/static`` and the test pages."""
+    """Tiny Flask app serving ``geo_service/static`` and the test pages.
+
+    The map page is rendered once here, with folium's class-level link lists
+    restored afterwards, so no other test sees them configured.
+    """
+    import folium
     from flask import Flask
+    from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster
+
+    with pytest.MonkeyPatch.context() as mp:
+        for cls in (folium.Map, LocateControl, Fullscreen, HeatMap, MarkerCluster):
+            mp.setattr(cls, "default_js", cls.default_js)
+            mp.setattr(cls, "default_css", cls.default_css)
+        map_html = _map_html()
 
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
-    app.add_url_rule("/map", "map", _map_html)
-    app.add_url_rule(
-        "/cdn", "cdn", lambda: f'<!doctype html><title>cdn</title><script src="{CDN_SCRIPT}"></script>'
-    )
+    app.add_url_rule("/map", "map", lambda: map_html)
+    app.add_url_rule("/cdn", "cdn", lambda: f'<!doctype html><title>cdn</title><script src="{CDN_SCRIPT}"></script>')
     app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))
     return app
 
@@ -167,9 +175,7 @@ def guarded_page(browser: Any) -> Iterator[Callable[..., Guarded]]:
         context.route("**/*", route)
         page.on("console", lambda m: m.type == "error" and g.console_errors.append(m.text))
         page.on("pageerror", lambda e: g.page_errors.append(str(e)))
-        page.on(
-            "response", lambda r: r.status >= 400 and g.bad_responses.append(f"{r.status} {r.url}")
-        )
+        page.on("response", lambda r: r.status >= 400 and g.bad_responses.append(f"{r.status} {r.url}"))
         return g
 
     yield make

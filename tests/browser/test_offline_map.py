@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,8 @@ if importlib.util.find_spec("playwright") is None:
     pytest.skip("playwright is not installed (pip install playwright==1.65.2)", allow_module_level=True)
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},

@@ -1,0 +1,67 @@
+"""The geo-service command: exit codes and one readable line per problem."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geo_service.cli import main
+from tests.conftest import TWO_PRECINCTS
+
+
+def test_build_and_info(tiny_osm: Path, tmp_path: Path, write_precincts, write_roster, capsys) -> None:
+    out = tmp_path / "city"
+    code = main(["build", "--osm", str(tiny_osm), "--precincts", str(write_precincts(TWO_PRECINCTS)),
+                 "--roster", str(write_roster()), "--out", str(out), "--city", "tiny", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert captured.out.startswith(f"built {out} (tiny-")
+    assert main(["info", "--bundle", str(out)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["counts"]["inspectors"] == 2
+
+
+def test_missing_file_exits_2_with_one_line(tmp_path: Path, capsys) -> None:
+    code = main(["build", "--osm", str(tmp_path / "missing.osm.pbf"), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith("geo-service: error: ") and "no such file" in err[-1]
+    assert "Traceback" not in "\n".join(err)
+
+
+def test_validation_problems_one_line_each(tiny_osm: Path, tmp_path: Path, write_precincts, capsys) -> None:
+    bad = write_precincts({"A": (-0.5, -0.5, 3.5, 2.0), "B": (-0.5, 1.5, 3.5, 3.6)})
+    code = main(["build", "--osm", str(tiny_osm), "--precincts", str(bad), "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert any(line.startswith("error: precincts.geojson: precincts A and B: overlap") for line in err)
+    assert err[-1] == "geo-service: error: 1 input problem must be fixed before the city can be built"
+    assert not (tmp_path / "o").exists()
+
+
+def test_console_script_runs(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "geo_service.cli", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and "build" in proc.stdout and "demo" in proc.stdout
+
+
+def test_demo_bundle_is_built_once(tmp_path: Path, monkeypatch) -> None:
+    pytest.importorskip("pyrosm")
+    from geo_service.bundle import load_bundle
+    from geo_service.demo import ensure_demo_bundle
+
+    monkeypatch.setenv("GEO_SERVICE_CACHE", str(tmp_path))
+    path = ensure_demo_bundle()
+    stamp = (path / "manifest.json").stat().st_mtime_ns
+    assert ensure_demo_bundle() == path
+    assert (path / "manifest.json").stat().st_mtime_ns == stamp
+    city = load_bundle(path)
+    assert city.manifest["demo"] is True
+    assert city.manifest["precinct_source"] == "derived"
+    assert len(city.precincts) == len(city.roster) >= 3
+    assert all("fictitious" in n for n in city.roster.inspector_name)
+    assert city.addresses.shape[0] > 1000
