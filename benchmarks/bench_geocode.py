@@ -169,7 +169,7 @@ def typo(name: str, rng: random.Random) -> str:
     w = words[wi]
     pos = rng.randrange(1, len(w) - 1)
     kind = rng.choice(("del", "sub", "swap", "ins"))
-    letters = "абвгдежзиклмнопрстуфх"
+    letters = "абвгдежзиклмнопрстуфх" if re.search("[а-яё]", w, re.I) else "abcdefghiklmnoprstuvz"
     if kind == "del":
         w = w[:pos] + w[pos + 1:]
     elif kind == "sub":
@@ -214,6 +214,8 @@ def variants(street: str, house: str, rng: random.Random) -> dict[str, str]:
         "latin informal": f"{translit(core, INFORMAL)} {lat_type} {house}",
         "latin kz-2021": f"{translit(nominative(core), KZ2021)} {house}",
         "one typo": f"{typo(core, rng)} {house}",
+        "latin + typo": f"{typo(translit(core, INFORMAL), rng)} {house}",
+        "first word only": f"{core.split()[0]} {house}" if not re.search(r"\d", core) else f"{core} {house}",
         "house suffix": f"{street} {house_variant(house, rng)}",
         "city prefix": f"Алматы, {street}, {house}",
     }
@@ -247,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
     same: dict[tuple[str, str], set[int]] = defaultdict(set)
     for aid, s, h in zip(addresses.addr_id, sk, hk):
         same[(s, h)].add(int(aid))
-    targets = [r for r, h, s in zip(addresses.itertuples(index=False), hk, sk) if h and s and r.street]
+    # Targets: a house number and a real street name (not junk such as "с").
+    targets = [r for r, h, s in zip(addresses.itertuples(index=False), hk, sk)
+               if h and (any(c.isdigit() for c in s) or len(s.replace(" ", "")) >= 2)]
 
     baseline_choices = [f"{r.street} {r.housenumber}" for r in addresses.itertuples(index=False)]
     lat = addresses.lat.to_numpy()
