@@ -28,11 +28,12 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ from .errors import BundleError
 from .graph import MODES, RoadGraph
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -109,6 +111,21 @@ class CityBundle:
     streets: pd.DataFrame
     load_seconds: float = 0.0
     _buildings: pd.DataFrame | None = field(default=None, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def cached(self, name: str, factory: Callable[[], T]) -> T:
+        """A service derived from this city (a lookup index, ...), built once.
+
+        Services live with the city: a bundle reload brings its own.
+        """
+        value = self._cache.get(name)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(name)
+                if value is None:
+                    value = self._cache[name] = factory()
+        return value
 
     def graph(self, mode: str) -> RoadGraph:
         """The graph for ``walk`` or ``drive``."""
