@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--rebuild", action="store_true", help="rebuild the cached demo bundle")
     d.add_argument("--no-serve", action="store_true", help="only build the demo bundle and print its path")
 
+    lk = sub.add_parser("lookup", help="which precinct, inspector and post cover an address or a point")
+    lk.add_argument("--bundle", required=True, help="bundle folder")
+    lk.add_argument("address", nargs="?", help='address text, e.g. "Абая 150"')
+    lk.add_argument("--lat", type=float)
+    lk.add_argument("--lon", type=float)
+    lk.add_argument("--limit", type=int, default=5, help="most candidates for an address")
+
     i = sub.add_parser("info", help="print a bundle's manifest summary")
     i.add_argument("--bundle", required=True)
     return p
@@ -96,6 +103,19 @@ def _run(args: argparse.Namespace) -> int:
 
         print(f"open http://{args.host}:{args.port}/readyz", flush=True)
         serve(str(path), host=args.host, port=args.port, workers=args.workers)
+        return 0
+    if args.command == "lookup":
+        from .bundle import load_bundle
+        from .errors import InputError
+        from .lookup import Lookup
+
+        if (args.address is None) == (args.lat is None or args.lon is None):
+            msg = "give an address, or --lat and --lon (not both)"
+            raise InputError(msg)
+        service = Lookup(load_bundle(args.bundle))
+        answer = (service.by_address(args.address, limit=args.limit) if args.address is not None
+                  else service.by_point(args.lat, args.lon))
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
     if args.command == "info":
         from .bundle import load_bundle
