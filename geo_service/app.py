@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
@@ -22,7 +23,7 @@ EXTENSION = "geo_service"
 def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     """See `geo_service.create_app`."""
     settings = load_config(config)
-    app = Flask("geo_service")
+    app = Flask("geo_service", static_folder=str(Path(__file__).parent / "static"), static_url_path="/static")
     app.config.update(settings)
     city = settings.get("CITY")
     if city is None and settings.get("BUNDLE"):
@@ -31,8 +32,14 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     _register_errors(app)
     from .api.health import bp as health_bp
+    from .api.lookup import bp as lookup_bp
+    from .api.openapi import bp as openapi_bp
 
-    app.register_blueprint(health_bp)
+    for bp in (health_bp, lookup_bp, openapi_bp):
+        app.register_blueprint(bp)
+    from .security import init_security
+
+    init_security(app)
     return app
 
 
