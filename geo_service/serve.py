@@ -34,7 +34,11 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     """Load ``bundle`` and serve the API with gunicorn until stopped."""
     from . import create_app
 
+    from .lookup import Lookup
+
     city = load_bundle(bundle)
+    # Build the lookup indexes in the master, before the workers fork and share them.
+    city.cached("lookup", lambda: Lookup(city)).warm()
     # The city lives as long as the process: move it out of the collector's sight, so
     # it neither slows requests down (a 100,000-point shapely call ran 4x slower with
     # big graphs tracked) nor touches the pages the forked workers share.

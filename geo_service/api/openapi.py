@@ -17,8 +17,11 @@ from .lookup import BatchBody, LookupBody
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
-#: Extra paths that other blueprints add (module name -> callable returning paths).
-EXTRA_PATHS: list[Any] = []
+def _extra_paths() -> list[Any]:
+    """Blueprints that describe their own paths."""
+    from . import reach
+
+    return [reach.openapi_paths]
 
 PROBLEM = {
     "type": "object",
@@ -124,13 +127,15 @@ def document() -> dict[str, Any]:
             "responses": {**_json({"$ref": "#/components/schemas/Feature"}, media="application/geo+json"),
                           **_problems(404, 429, 503)}}},
     }
-    for extra in EXTRA_PATHS:
+    for extra in _extra_paths():
         paths.update(extra())
     schemas: dict[str, Any] = {
         "Problem": PROBLEM, "Inspector": INSPECTOR, "Post": POST, "Precinct": PRECINCT, "Travel": TRAVEL,
         "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,
     }
-    for model in (LookupBody, BatchBody):
+    from .reach import MatrixBody
+
+    for model in (LookupBody, BatchBody, MatrixBody):
         schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {
         "openapi": "3.1.0",
