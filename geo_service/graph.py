@@ -396,7 +396,8 @@ class RoadGraph:
             return out
         otm = rk.CCHOneToMany(self._metric, targets.tolist())
         for i, s in enumerate(sources.tolist()):
-            row = otm.distances_from(s)
-            out[i] = [np.inf if d is None else d / 1000.0 for d in row]
+            # None (unreachable) becomes NaN here, then inf.
+            out[i] = np.array(otm.distances_from(s), dtype=np.float64) / 1000.0
+        out[np.isnan(out)] = np.inf
         del otm
         return out

@@ -59,44 +59,52 @@ def isochrone(graph: RoadGraph, lat: float, lon: float, minutes: float, *,
         ``geometry`` (GeoJSON Polygon/MultiPolygon, [lon, lat]), ``area_m2``,
         ``minutes``, ``snap_distance_m`` and ``reached_nodes``.
     """
-    from scipy.sparse.csgraph import dijkstra
-
     if not 0 < minutes <= MAX_MINUTES:
         msg = f"minutes must be more than 0 and at most {MAX_MINUTES:g}"
         raise InputError(msg)
-    und = _undirected(graph)
-    snap = graph.snap(lat, lon)
-    budget = minutes * 60.0 - snap.distance_m / (WALK_SPEED_KPH / 3.6)
-    xy = graph._xy
-    if budget <= 0:
+    snap, segs, reached = reached_segments(graph, lat, lon, minutes)
+    if len(segs) == 0:
         geom = shapely.Point(lon * graph._kx, lat * graph._ky).buffer(buffer_m, quad_segs=2)
-        reached = 0
     else:
-        dist = dijkstra(und.csr, indices=snap.node, limit=budget)
-        dt, dh = dist[und.tail], dist[und.head]
-        touched = np.isfinite(dt) | np.isfinite(dh)
-        t, h, w = und.tail[touched], und.head[touched], und.seconds[touched]
-        a = np.nan_to_num(np.clip((budget - dt[touched]) / w, 0, 1))  # reach from the tail end
-        b = np.nan_to_num(np.clip((budget - dh[touched]) / w, 0, 1))  # and from the head end
-        full = a + b >= 1
-        p, q = xy[t], xy[h]
-        segs = np.concatenate([
-            np.stack([p[full], q[full]], axis=1),
-            np.stack([p[~full], p[~full] + (q[~full] - p[~full]) * a[~full, None]], axis=1),
-            np.stack([q[~full], q[~full] + (p[~full] - q[~full]) * b[~full, None]], axis=1),
-        ])
-        segs = segs[np.linalg.norm(segs[:, 1] - segs[:, 0], axis=1) > 0.5]
-        start = np.array([[lon * graph._kx, lat * graph._ky], xy[snap.node]])
+        start = np.array([[lon * graph._kx, lat * graph._ky], graph._xy[snap.node]])
         lines = shapely.multilinestrings([*shapely.linestrings(segs), shapely.linestrings(start)])
         # Simplifying the merged lines by a fifth of the buffer first keeps the buffer cheap.
         merged = shapely.simplify(shapely.line_merge(lines), buffer_m / 5)
         geom = shapely.buffer(merged, buffer_m, quad_segs=1)
-        reached = int(np.isfinite(dist).sum())
     area = float(shapely.area(geom))
     geom = shapely.transform(geom, lambda c: np.round(c / np.array([graph._kx, graph._ky]), 6))
     return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)),
             "properties": {"minutes": minutes, "mode": graph.mode, "area_m2": round(area),
                            "snap_distance_m": round(snap.distance_m, 1), "reached_nodes": reached}}
+
+
+def reached_segments(graph: RoadGraph, lat: float, lon: float, minutes: float) -> tuple[Any, np.ndarray, int]:
+    """The street pieces reachable within ``minutes``: (snap, (k, 2, 2) segments in the
+    graph's local metres, number of nodes reached). Partly reached edges are cut where
+    the time runs out, from either end."""
+    from scipy.sparse.csgraph import dijkstra
+
+    und = _undirected(graph)
+    snap = graph.snap(lat, lon)
+    budget = minutes * 60.0 - snap.distance_m / (WALK_SPEED_KPH / 3.6)
+    xy = graph._xy
+    if budget <= 0:
+        return snap, np.zeros((0, 2, 2)), 0
+    dist = dijkstra(und.csr, indices=snap.node, limit=budget)
+    dt, dh = dist[und.tail], dist[und.head]
+    touched = np.isfinite(dt) | np.isfinite(dh)
+    t, h, w = und.tail[touched], und.head[touched], und.seconds[touched]
+    a = np.nan_to_num(np.clip((budget - dt[touched]) / w, 0, 1))  # reach from the tail end
+    b = np.nan_to_num(np.clip((budget - dh[touched]) / w, 0, 1))  # and from the head end
+    full = a + b >= 1
+    p, q = xy[t], xy[h]
+    segs = np.concatenate([
+        np.stack([p[full], q[full]], axis=1),
+        np.stack([p[~full], p[~full] + (q[~full] - p[~full]) * a[~full, None]], axis=1),
+        np.stack([q[~full], q[~full] + (p[~full] - q[~full]) * b[~full, None]], axis=1),
+    ])
+    segs = segs[np.linalg.norm(segs[:, 1] - segs[:, 0], axis=1) > 0.5]
+    return snap, segs, int(np.isfinite(dist).sum())
 
 
 def travel_matrix(graph: RoadGraph, sources: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
@@ -112,7 +120,9 @@ def travel_matrix(graph: RoadGraph, sources: np.ndarray, targets: np.ndarray) ->
             raise InputError(msg)
     src, src_d = graph.snap_many(sources[:, 0], sources[:, 1])
     dst, dst_d = graph.snap_many(targets[:, 0], targets[:, 1])
-    m = graph.matrix(src, dst)
-    return {"mode": graph.mode,
-            "durations_s": [[None if not np.isfinite(v) else round(float(v), 1) for v in row] for row in m],
+    m = np.round(graph.matrix(src, dst), 1)
+    rows = m.tolist()
+    for i, j in zip(*np.nonzero(~np.isfinite(m))):
+        rows[i][j] = None  # unreachable
+    return {"mode": graph.mode, "durations_s": rows,
             "snap_distance_m": {"sources": np.round(src_d, 1).tolist(), "targets": np.round(dst_d, 1).tolist()}}
