@@ -1,0 +1,543 @@
+"""The service's own database: credentials, route plans, the audit log, a few settings.
+
+SQLAlchemy 2 Core over SQLite (the embedded default, one file) or PostgreSQL (several
+instances behind a load balancer: ``postgresql+psycopg://user@host/db``). Every write
+is one transaction. Framework-free: the web layer is in `geo_service.security`.
+
+Secrets: a credential's token is 32 random bytes (``secrets.token_urlsafe``), shown
+once by `Store.create_credential`; only its SHA-256 is stored. The audit log is
+append-only: this module has no update or delete for it, and triggers refuse UPDATE
+and DELETE on both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from .errors import InputError, NotFound
+
+logger = logging.getLogger(__name__)
+
+#: Roles a credential may hold (``public`` needs none).
+CREDENTIAL_ROLES = ("external_system", "inspector", "planner", "admin")
+KINDS = ("api_key", "user_token")
+AUDIT_COLUMNS = ("id", "at", "principal", "action", "record_type", "record_id", "remote_addr", "outcome")
+_MAX_TEXT = 200
+
+
+def hash_token(token: str) -> str:
+    """Hex SHA-256 of a token (what the database keeps)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Datetimes come back naive from SQLite: they are UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One API key or user token, without its secret."""
+
+    id: str
+    kind: str
+    name: str
+    role: str
+    subject: str | None
+    scopes: tuple[str, ...]
+    precinct_ids: tuple[str, ...]
+    rate_limit: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def active(self, now: datetime | None = None) -> bool:
+        now = now or _now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, without any secret."""
+        iso = lambda d: d.isoformat() if d else None  # noqa: E731
+        return {"id": self.id, "kind": self.kind, "name": self.name, "role": self.role,
+                "subject": self.subject, "scopes": list(self.scopes), "precinct_ids": list(self.precinct_ids),
+                "rate_limit": self.rate_limit, "created_at": iso(self.created_at),
+                "expires_at": iso(self.expires_at), "revoked_at": iso(self.revoked_at),
+                "active": self.active()}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A stored route plan (its body holds personal data: addresses of visits)."""
+
+    id: str
+    precinct_id: str
+    inspector_id: str | None
+    created_by: str
+    created_at: datetime
+    body: dict[str, Any] = field(repr=False)
+
+
+def _metadata(schema: str | None) -> tuple[MetaData, dict[str, Table]]:
+    md = MetaData(schema=schema)
+    credentials = Table(
+        "credentials", md,
+        Column("id", String(40), primary_key=True),
+        Column("kind", String(16), nullable=False),
+        Column("name", String(_MAX_TEXT), nullable=False),
+        Column("key_hash", String(64), nullable=False, unique=True),
+        Column("role", String(32), nullable=False),
+        Column("subject", String(_MAX_TEXT)),
+        Column("scopes", Text, nullable=False, default="[]"),
+        Column("precinct_ids", Text, nullable=False, default="[]"),
+        Column("rate_limit", String(64)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("revoked_at", DateTime(timezone=True)),
+        Column("expires_at", DateTime(timezone=True)),
+    )
+    audit = Table(
+        "audit_log", md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("principal", String(_MAX_TEXT), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("record_type", String(64)),
+        Column("record_id", String(_MAX_TEXT)),
+        Column("remote_addr", String(64)),
+        Column("outcome", String(64), nullable=False),
+        Index("ix_audit_at", "at"),
+    )
+    plans = Table(
+        "plans", md,
+        Column("id", String(40), primary_key=True),
+        Column("precinct_id", String(_MAX_TEXT), nullable=False),
+        Column("inspector_id", String(_MAX_TEXT)),
+        Column("created_by", String(_MAX_TEXT), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("body", Text, nullable=False),
+        Index("ix_plans_precinct", "precinct_id"),
+    )
+    meta = Table(
+        "meta", md,
+        Column("name", String(64), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    return md, {"credentials": credentials, "audit_log": audit, "plans": plans, "meta": meta}
+
+
+_SQLITE_TRIGGERS = [
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+]
+
+
+def _pg_triggers(schema: str | None) -> list[str]:
+    q = f'"{schema}".' if schema else ""
+    return [
+        f"CREATE OR REPLACE FUNCTION {q}audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        f"DROP TRIGGER IF EXISTS audit_log_append_only ON {q}audit_log",
+        f"CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {q}audit_log "
+        f"FOR EACH ROW EXECUTE FUNCTION {q}audit_log_append_only()",
+        f"DROP TRIGGER IF EXISTS audit_log_no_truncate ON {q}audit_log",
+        f"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {q}audit_log "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {q}audit_log_append_only()",
+    ]
+
+
+def default_sqlite_path(instance_path: str | os.PathLike[str] | None = None) -> Path:
+    """``<instance folder>/geo-service.db`` when that folder exists, else under
+    ``$XDG_DATA_HOME`` (``~/.local/share``) ``/geo-service/``."""
+    if instance_path and Path(instance_path).is_dir():
+        return Path(instance_path) / "geo-service.db"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "geo-service" / "geo-service.db"
+
+
+class Store:
+    """The database behind authentication, plans and the audit log.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL: ``sqlite:///path.db``, ``sqlite://`` (in memory, one process)
+        or ``postgresql+psycopg://user@host:5432/db``.
+    schema
+        PostgreSQL schema to keep the tables in (created when absent); None: the default.
+    cache_seconds
+        How long a verified token is trusted without asking the database again
+        (a revocation made by another process is seen after at most this long;
+        one made through this object at once).
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None, cache_seconds: float = 5.0) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if schema is not None and (not schema.replace("_", "").isalnum() or self.is_sqlite):
+            msg = f"schema {schema!r} must be letters, digits and _ and needs PostgreSQL"
+            raise InputError(msg)
+        self.schema = schema
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Credential | None]] = {}
+        self._cache_lock = threading.Lock()
+        self.engine = self._engine(url)
+        self._md, t = _metadata(schema)
+        self.credentials, self.audit_log, self.plans, self.meta = (
+            t["credentials"], t["audit_log"], t["plans"], t["meta"])
+        self._create()
+        # A forked worker (gunicorn) must not reuse the parent's connections.
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (s := ref()) and s.engine.dispose(close=False))
+
+    # -- set-up ------------------------------------------------------------------------
+    def _engine(self, url: str) -> Engine:
+        if not self.is_sqlite:
+            return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path in ("", ":memory:"):
+            engine = create_engine("sqlite://", poolclass=StaticPool,
+                                   connect_args={"check_same_thread": False})
+        else:
+            p = Path(path)
+            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not p.exists():  # plans and audit hold personal data: owner only
+                p.touch(mode=0o600)
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            if path not in ("", ":memory:"):
+                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+
+    def _create(self) -> None:
+        with self.engine.begin() as conn:
+            if self.schema:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            self._md.create_all(conn)
+            for stmt in (_SQLITE_TRIGGERS if self.is_sqlite else _pg_triggers(self.schema)):
+                conn.execute(text(stmt))
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def drop_all(self) -> None:
+        """Drop the tables (and the schema when one was given): tests only."""
+        with self.engine.begin() as conn:
+            if self.schema:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+            else:
+                self._md.drop_all(conn)
+
+    # -- credentials -------------------------------------------------------------------
+    def create_credential(self, *, name: str, role: str, kind: str = "api_key", subject: str | None = None,
+                          scopes: Sequence[str] = (), precinct_ids: Sequence[str] = (),
+                          expires_in: float | None = None, rate_limit: str | None = None) -> tuple[str, str]:
+        """Create an API key or user token; return ``(id, token)``. The token is not kept.
+
+        ``expires_in`` is in seconds (None: never). An inspector's credential must name
+        their precincts in ``precinct_ids``; ``subject`` is the user id (e.g. the
+        inspector id of the roster) that plans are matched against.
+        """
+        name = _text(name, "name")
+        if role not in CREDENTIAL_ROLES:
+            msg = f"role must be one of {', '.join(CREDENTIAL_ROLES)}"
+            raise InputError(msg)
+        if kind not in KINDS:
+            msg = f"kind must be one of {', '.join(KINDS)}"
+            raise InputError(msg)
+        scopes = [_text(s, "scope") for s in scopes]
+        precinct_ids = [_text(p, "precinct_id") for p in precinct_ids]
+        if role == "inspector" and not precinct_ids:
+            msg = "an inspector's credential needs the inspector's precinct_ids"
+            raise InputError(msg)
+        if expires_in is not None and not (0 < float(expires_in) <= 10 * 365 * 86400):
+            msg = "expires_in must be a number of seconds between 1 and ten years"
+            raise InputError(msg)
+        if rate_limit is not None:
+            _check_rate_limit(rate_limit)
+        now = _now()
+        cid = ("k_" if kind == "api_key" else "u_") + secrets.token_hex(8)
+        token = ("gsk_" if kind == "api_key" else "gsu_") + secrets.token_urlsafe(32)
+        row = {"id": cid, "kind": kind, "name": name, "key_hash": hash_token(token), "role": role,
+               "subject": _text(subject, "subject") if subject else None,
+               "scopes": json.dumps(scopes), "precinct_ids": json.dumps(precinct_ids), "rate_limit": rate_limit,
+               "created_at": now, "revoked_at": None,
+               "expires_at": now + timedelta(seconds=float(expires_in)) if expires_in is not None else None}
+        with self.engine.begin() as conn:
+            conn.execute(insert(self.credentials).values(**row))
+        return cid, token
+
+    def revoke(self, credential_id: str) -> Credential:
+        """Revoke a credential (kept for the record); NotFound when unknown."""
+        with self.engine.begin() as conn:
+            res = conn.execute(update(self.credentials)
+                               .where(self.credentials.c.id == credential_id,
+                                      self.credentials.c.revoked_at.is_(None))
+                               .values(revoked_at=_now()))
+            row = conn.execute(select(self.credentials).where(self.credentials.c.id == credential_id)).first()
+        if row is None:
+            raise NotFound("no such key")
+        if res.rowcount:
+            with self._cache_lock:
+                self._cache.clear()
+        return _credential(row)
+
+    def get_credential(self, credential_id: str) -> Credential | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(self.credentials).where(self.credentials.c.id == credential_id)).first()
+        return _credential(row) if row else None
+
+    def list_credentials(self, *, include_revoked: bool = True) -> list[Credential]:
+        """Every credential, newest first, without secrets."""
+        q = select(self.credentials).order_by(self.credentials.c.created_at.desc())
+        if not include_revoked:
+            q = q.where(self.credentials.c.revoked_at.is_(None))
+        with self.engine.connect() as conn:
+            return [_credential(r) for r in conn.execute(q)]
+
+    def verify(self, token: str) -> Credential | None:
+        """The active credential a token belongs to; None when unknown, revoked or expired."""
+        if not token or len(token) > 200:
+            return None
+        digest = hash_token(token)
+        now_m = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now_m:
+            cred = hit[1]
+        else:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(self.credentials).where(self.credentials.c.key_hash == digest)).first()
+            cred = _credential(row) if row else None
+            if self.cache_seconds > 0:
+                with self._cache_lock:
+                    if len(self._cache) > 10_000:
+                        self._cache.clear()
+                    self._cache[digest] = (now_m + self.cache_seconds, cred)
+        if cred is None or not cred.active():
+            return None
+        return cred
+
+    # -- audit -------------------------------------------------------------------------
+    def audit(self, *, principal: str, action: str, outcome: str, record_type: str | None = None,
+              record_id: str | None = None, remote_addr: str | None = None) -> int:
+        """Append one audit record; return its id."""
+        row = {"at": _now(), "principal": _clip(principal), "action": _clip(action, 64),
+               "record_type": _clip(record_type, 64), "record_id": _clip(record_id),
+               "remote_addr": _clip(remote_addr, 64), "outcome": _clip(outcome, 64)}
+        with self.engine.begin() as conn:
+            res = conn.execute(insert(self.audit_log).values(**row))
+        return int(res.inserted_primary_key[0])
+
+    def audit_records(self, *, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Audit records in order (oldest first), as dicts."""
+        return list(self._iter_audit(since=since, limit=limit))
+
+    def _iter_audit(self, *, since: datetime | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        q = select(self.audit_log).order_by(self.audit_log.c.id)
+        if since is not None:
+            q = q.where(self.audit_log.c.at >= (since if since.tzinfo else since.replace(tzinfo=UTC)))
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=1000).execute(q):
+                d = dict(row._mapping)
+                d["at"] = _utc(d["at"]).isoformat()  # type: ignore[union-attr]
+                yield d
+
+    def audit_export(self, dest: str | os.PathLike[str] | IO[str], since: datetime | None = None) -> int:
+        """Write the audit log (from ``since``) as CSV to a path or text file; return the row count.
+
+        A path is written atomically (a temporary file renamed into place), owner-readable only.
+        """
+        if isinstance(dest, (str, os.PathLike)):
+            path = Path(dest)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                    n = self._write_csv(fh, since)
+                os.replace(tmp, path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            return n
+        return self._write_csv(dest, since)
+
+    def _write_csv(self, fh: IO[str], since: datetime | None) -> int:
+        w = csv.DictWriter(fh, fieldnames=AUDIT_COLUMNS)
+        w.writeheader()
+        n = 0
+        for rec in self._iter_audit(since=since):
+            w.writerow({k: _csv_safe(rec[k]) for k in AUDIT_COLUMNS})
+            n += 1
+        return n
+
+    # -- plans -------------------------------------------------------------------------
+    def save_plan(self, *, precinct_id: str, inspector_id: str | None, created_by: str,
+                  body: dict[str, Any]) -> str:
+        """Keep a route plan; return its id (random, unguessable, nothing personal in it)."""
+        pid = "pl_" + secrets.token_hex(12)
+        row = {"id": pid, "precinct_id": _text(precinct_id, "precinct_id"),
+               "inspector_id": _text(inspector_id, "inspector_id") if inspector_id else None,
+               "created_by": _clip(created_by), "created_at": _now(),
+               "body": json.dumps(body, ensure_ascii=False, allow_nan=False)}
+        with self.engine.begin() as conn:
+            conn.execute(insert(self.plans).values(**row))
+        return pid
+
+    def get_plan(self, plan_id: str) -> Plan | None:
+        if not isinstance(plan_id, str) or len(plan_id) > 40:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(select(self.plans).where(self.plans.c.id == plan_id)).first()
+        if row is None:
+            return None
+        return Plan(id=row.id, precinct_id=row.precinct_id, inspector_id=row.inspector_id,
+                    created_by=row.created_by, created_at=_utc(row.created_at),  # type: ignore[arg-type]
+                    body=json.loads(row.body))
+
+    def list_plans(self, *, precinct_ids: Iterable[str] | None = None, limit: int = 100) -> list[Plan]:
+        """Plans newest first (bodies included), optionally of some precincts only."""
+        q = select(self.plans).order_by(self.plans.c.created_at.desc()).limit(limit)
+        if precinct_ids is not None:
+            q = q.where(self.plans.c.precinct_id.in_(list(precinct_ids)))
+        with self.engine.connect() as conn:
+            return [Plan(id=r.id, precinct_id=r.precinct_id, inspector_id=r.inspector_id, created_by=r.created_by,
+                         created_at=_utc(r.created_at), body=json.loads(r.body))  # type: ignore[arg-type]
+                    for r in conn.execute(q)]
+
+    # -- settings kept in the database -------------------------------------------------
+    def get_meta(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(self.meta.c.value).where(self.meta.c.name == name)).scalar()
+
+    def set_meta(self, name: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            res = conn.execute(update(self.meta).where(self.meta.c.name == name).values(value=value))
+            if not res.rowcount:
+                conn.execute(insert(self.meta).values(name=name, value=value))
+
+    def secret_key(self) -> str:
+        """The signing secret shared by every instance: generated once, kept in the database."""
+        value = self.get_meta("secret_key")
+        if value is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(self.meta).values(name="secret_key", value=secrets.token_urlsafe(48)))
+            except IntegrityError:  # another instance won the race
+                pass
+            value = self.get_meta("secret_key")
+        assert value is not None
+        return value
+
+
+def _credential(row: Any) -> Credential:
+    return Credential(id=row.id, kind=row.kind, name=row.name, role=row.role, subject=row.subject,
+                      scopes=tuple(json.loads(row.scopes or "[]")),
+                      precinct_ids=tuple(json.loads(row.precinct_ids or "[]")), rate_limit=row.rate_limit,
+                      created_at=_utc(row.created_at),  # type: ignore[arg-type]
+                      expires_at=_utc(row.expires_at), revoked_at=_utc(row.revoked_at))
+
+
+def _text(value: Any, what: str, *, max_len: int = _MAX_TEXT) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
+        msg = f"{what} must be a non-empty text of at most {max_len} characters"
+        raise InputError(msg)
+    if any(ord(c) < 32 for c in value):
+        msg = f"{what} must not contain control characters"
+        raise InputError(msg)
+    return value.strip()
+
+
+def _clip(value: str | None, n: int = _MAX_TEXT) -> str | None:
+    if value is None:
+        return None
+    return "".join(c if ord(c) >= 32 else " " for c in str(value))[:n]
+
+
+def _csv_safe(value: Any) -> Any:
+    """Defuse spreadsheet formulas (CSV injection) in exported text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _check_rate_limit(value: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        msg = f"rate_limit {value!r} is not a rate such as '600/minute'"
+        raise InputError(msg) from exc
+
+
+def open_store(url: str | None, *, instance_path: str | None = None, schema: str | None = None,
+               cache_seconds: float = 5.0) -> Store:
+    """Open (creating when absent) the store at ``url``, or the default SQLite file."""
+    if not url:
+        url = f"sqlite:///{default_sqlite_path(instance_path)}"
+    store = Store(url, schema=schema, cache_seconds=cache_seconds)
+    logger.info("store: %s", _redact(url))
+    return store
+
+
+def _redact(url: str) -> str:
+    """The URL without a password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return url.split("://", 1)[0] + "://…"
+
+
+__all__ = ["AUDIT_COLUMNS", "CREDENTIAL_ROLES", "Credential", "Plan", "Store", "default_sqlite_path",
+           "hash_token", "open_store"]

@@ -1,0 +1,159 @@
+"""The store: credentials, plans and audit on SQLite (and PostgreSQL when reachable)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+import socket
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from geo_service.errors import InputError, NotFound
+from geo_service.store import Store, hash_token
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _pg_url() -> str:
+    if not _reachable(PG_HOST, PG_PORT):
+        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
+    import sqlalchemy
+
+    for user in ("postgres", "root"):
+        url = f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/test"
+        engine = sqlalchemy.create_engine(url)
+        try:
+            with engine.connect():
+                return url
+        except Exception:  # noqa: BLE001 - try the next user
+            continue
+        finally:
+            engine.dispose()
+    pytest.skip("PostgreSQL answers but neither user postgres nor root may open database test")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'gs.db'}")
+        yield s
+        s.close()
+    else:
+        s = Store(_pg_url(), schema=f"gs_test_{os.getpid()}_{secrets.token_hex(4)}")
+        try:
+            yield s
+        finally:
+            s.drop_all()
+            s.close()
+
+
+def test_credential_token_is_shown_once_and_only_its_hash_kept(store: Store) -> None:
+    cid, token = store.create_credential(name="1C integration", role="external_system", scopes=["lookup:batch"])
+    assert len(token) > 40
+    with store.engine.connect() as conn:
+        row = conn.execute(text(f"SELECT * FROM {store.credentials.fullname} WHERE id = :i"), {"i": cid}).one()
+    assert token not in [str(v) for v in row]
+    assert row.key_hash == hash_token(token)
+    cred = store.verify(token)
+    assert cred is not None and cred.id == cid and cred.scopes == ("lookup:batch",)
+    assert store.verify(token + "x") is None and store.verify("") is None
+
+
+def test_revoked_and_expired_credentials_do_not_verify(store: Store) -> None:
+    cid, token = store.create_credential(name="a", role="planner")
+    assert store.verify(token) is not None  # now cached
+    assert store.revoke(cid).revoked_at is not None
+    assert store.verify(token) is None
+    with pytest.raises(NotFound):
+        store.revoke("k_nope")
+    _, short = store.create_credential(name="b", role="planner", expires_in=1)
+    assert store.verify(short) is not None
+    with store.engine.begin() as conn:
+        conn.execute(store.credentials.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    store._cache.clear()
+    assert store.verify(short) is None
+
+
+def test_bad_credential_input_is_refused(store: Store) -> None:
+    with pytest.raises(InputError):
+        store.create_credential(name="x", role="public")
+    with pytest.raises(InputError):
+        store.create_credential(name="x", role="inspector")  # no precincts
+    with pytest.raises(InputError):
+        store.create_credential(name="x" * 500, role="admin")
+    with pytest.raises(InputError):
+        store.create_credential(name="x", role="admin", rate_limit="lots")
+
+
+def test_audit_is_append_only(store: Store) -> None:
+    store.audit(principal="user:UI-1", action="read", record_type="plan", record_id="pl_1", outcome="ok",
+                remote_addr="10.0.0.1")
+    assert not hasattr(store, "delete_audit") and not hasattr(store, "update_audit")
+    for stmt in (store.audit_log.update().values(outcome="edited"), store.audit_log.delete()):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(stmt)
+    assert [r["outcome"] for r in store.audit_records()] == ["ok"]
+
+
+def test_audit_export_csv_since_and_formula_defused(store: Store, tmp_path: Path) -> None:
+    store.audit(principal="user:UI-1", action="read", record_type="plan", record_id="=HYPERLINK(1)", outcome="ok")
+    store.audit(principal="key:k_1", action="read", record_type="plan", record_id="pl_2", outcome="denied")
+    buf = io.StringIO()
+    assert store.audit_export(buf) == 2
+    rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
+    assert rows[0]["record_id"] == "'=HYPERLINK(1)" and rows[1]["outcome"] == "denied"
+    assert store.audit_export(tmp_path / "a.csv", since=datetime.now(UTC) + timedelta(hours=1)) == 0
+    assert stat.S_IMODE((tmp_path / "a.csv").stat().st_mode) == 0o600
+
+
+def test_plans_round_trip(store: Store) -> None:
+    body = {"stops": [{"address": "Абая 150", "lat": 43.25, "lon": 76.9}], "total_s": 1200}
+    pid = store.save_plan(precinct_id="P-01", inspector_id="UI-1", created_by="user:PL-1", body=body)
+    plan = store.get_plan(pid)
+    assert plan is not None and plan.body == body and plan.inspector_id == "UI-1"
+    assert store.get_plan("pl_unknown") is None
+    assert [p.id for p in store.list_plans(precinct_ids=["P-01"])] == [pid]
+    assert store.list_plans(precinct_ids=["P-02"]) == []
+
+
+def test_secret_key_is_generated_once(store: Store) -> None:
+    assert store.secret_key() == store.secret_key()
+
+
+def test_everything_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "gs.db"
+    s = Store(f"sqlite:///{path}")
+    cid, token = s.create_credential(name="k", role="external_system")
+    pid = s.save_plan(precinct_id="P-01", inspector_id=None, created_by="x", body={"a": 1})
+    s.audit(principal="x", action="read", outcome="ok")
+    secret = s.secret_key()
+    s.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    s2 = Store(f"sqlite:///{path}")
+    try:
+        assert s2.verify(token) is not None and s2.verify(token).id == cid  # type: ignore[union-attr]
+        assert s2.get_plan(pid).body == {"a": 1}  # type: ignore[union-attr]
+        assert len(s2.audit_records()) == 1 and s2.secret_key() == secret
+    finally:
+        s2.close()
+
+
+def test_schema_name_is_checked() -> None:
+    with pytest.raises(InputError):
+        Store("postgresql+psycopg://x@127.0.0.1/test", schema="a; DROP TABLE x")
