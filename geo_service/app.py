@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from .bundle import CityBundle, load_bundle
@@ -46,10 +46,12 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def get_city() -> CityBundle:
     """The city loaded for this process; 503 problem when none is."""
-    city = current_app.extensions.get(EXTENSION)
+    # One request sees one city, even when a reload swaps it meanwhile.
+    city = g.get("_gs_city") or current_app.extensions.get(EXTENSION)
     if city is None:
         msg = "no city bundle is loaded; set GEO_SERVICE_BUNDLE or pass --bundle"
         raise NotReady(msg)
+    g._gs_city = city
     return city
 
 

@@ -49,6 +49,23 @@ def _parser() -> argparse.ArgumentParser:
     lk.add_argument("--lon", type=float)
     lk.add_argument("--limit", type=int, default=5, help="most candidates for an address")
 
+    k = sub.add_parser("keys", help="API keys and user tokens").add_subparsers(dest="keys_cmd", required=True)
+    kc = k.add_parser("create", help="create a key or token; the token is printed once")
+    kc.add_argument("--name", required=True)
+    kc.add_argument("--role", required=True, choices=["external_system", "inspector", "planner", "admin"])
+    kc.add_argument("--kind", default="api_key", choices=["api_key", "user_token"])
+    kc.add_argument("--subject", help="user id, e.g. the inspector id of the roster")
+    kc.add_argument("--scope", action="append", default=[])
+    kc.add_argument("--precinct", action="append", default=[], help="an inspector's precinct id (repeatable)")
+    kc.add_argument("--expires-in", type=float, help="seconds (default: API_KEY_TTL or TOKEN_TTL)")
+    kc.add_argument("--rate-limit", help='e.g. "120/minute" for this key')
+    kc.add_argument("--database-url")
+    a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
+    ae = a.add_parser("export", help="write the audit log as CSV")
+    ae.add_argument("--out", required=True)
+    ae.add_argument("--since", help="ISO date or time")
+    ae.add_argument("--database-url")
+
     i = sub.add_parser("info", help="print a bundle's manifest summary")
     i.add_argument("--bundle", required=True)
     return p
@@ -117,6 +134,16 @@ def _run(args: argparse.Namespace) -> int:
                   else service.by_point(args.lat, args.lon))
         print(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
+    if args.command == "keys":
+        from .security import cli_create_key
+
+        return cli_create_key(name=args.name, role=args.role, kind=args.kind, subject=args.subject, scopes=args.scope,
+                              precinct_ids=args.precinct, expires_in=args.expires_in, rate_limit=args.rate_limit,
+                              database_url=args.database_url)
+    if args.command == "audit":
+        from .security import cli_audit_export
+
+        return cli_audit_export(out_path=args.out, since=args.since, database_url=args.database_url)
     if args.command == "info":
         from .bundle import load_bundle
 

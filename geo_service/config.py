@@ -13,8 +13,26 @@ from typing import Any
 #: name -> (default, meaning)
 SETTINGS: dict[str, tuple[Any, str]] = {
     "BUNDLE": (None, "path of the city bundle folder to serve"),
-    "MAX_CONTENT_LENGTH": (2 * 1024 * 1024, "largest request body accepted, in bytes"),
+    "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, "largest request body accepted, in bytes (a 10,000-item batch fits)"),
     "LOG_LEVEL": ("INFO", "logging level of the service"),
+    "DATABASE_URL": (None, "store of keys, plans and audit: sqlite:///file.db or postgresql+psycopg://user@host/db; "
+                           "default geo-service.db in the instance folder or ~/.local/share/geo-service"),
+    "RATELIMIT_STORAGE_URI": ("memory://", "rate-limit counters: memory:// (per worker process) or "
+                                           "redis://127.0.0.1:6379 (shared by workers and instances)"),
+    "RATELIMIT_STRATEGY": ("fixed-window", "rate-limit algorithm: fixed-window, moving-window or sliding-window-counter"),
+    "RATELIMIT_PUBLIC": ("60/minute", "limit per client address for requests without credentials"),
+    "RATELIMIT_EXTERNAL": ("6000/minute", "limit per API key of an external system (a key's own rate_limit wins)"),
+    "RATELIMIT_USER": ("600/minute", "limit per inspector, planner or admin credential"),
+    "RATELIMIT_EXEMPT": ("health.livez,health.readyz", "endpoints never rate limited (probes), comma-separated"),
+    "SECRET_KEY": (None, "signing key of route links; generated once and kept in the database when unset"),
+    "TOKEN_TTL": (30 * 86400, "default lifetime of a user token, in seconds"),
+    "API_KEY_TTL": (365 * 86400, "default lifetime of an API key, in seconds"),
+    "LINK_TTL": (8 * 3600, "default lifetime of a signed route-page link, in seconds"),
+    "LINK_TTL_MAX": (24 * 3600, "longest lifetime a signed link may be given, in seconds"),
+    "AUTH_CACHE_SECONDS": (5, "how long a verified token is trusted before the database is asked again"),
+    "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
+    "BUNDLE_POLL_SECONDS": (5, "how often each worker checks whether an admin reloaded the bundle elsewhere"),
+    "CONTENT_SECURITY_POLICY": (None, "Content-Security-Policy header; None: the built-in policy for the map pages"),
 }
 
 
@@ -24,7 +42,18 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     for name, (default, _) in SETTINGS.items():
         env = os.environ.get(f"GEO_SERVICE_{name}")
         if env is not None:
-            config[name] = type(default)(env) if isinstance(default, int) else env
+            config[name] = _parse(env, default)
     if overrides:
         config.update(overrides)
     return config
+
+
+def _parse(text: str, default: Any) -> Any:
+    """An environment value as the type of the setting's default."""
+    if isinstance(default, bool):
+        return text.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(text)
+    if isinstance(default, float):
+        return float(text)
+    return text

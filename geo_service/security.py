@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .config import SETTINGS
 from .errors import GeoServiceError, InputError, NotFound
 from .store import Plan, Store, default_sqlite_path, open_store
 
@@ -56,24 +57,10 @@ PROBLEM_JSON = "application/problem+json"
 #: Defaults of the settings this module reads (name -> (default, meaning)); the same
 #: lines belong in `geo_service.config.SETTINGS`.
 SECURITY_SETTINGS: dict[str, tuple[Any, str]] = {
-    "DATABASE_URL": (None, "store of keys, plans and audit: sqlite:///file.db or postgresql+psycopg://user@host/db; "
-                           "default: geo-service.db in the instance folder or ~/.local/share/geo-service"),
-    "RATELIMIT_STORAGE_URI": ("memory://", "rate-limit counters: memory:// (per process) or redis://host:6379 "
-                                           "(shared by every worker and instance)"),
-    "RATELIMIT_STRATEGY": ("fixed-window", "rate-limit algorithm: fixed-window, moving-window or sliding-window-counter"),
-    "RATELIMIT_PUBLIC": ("60/minute", "limit per client address for requests without credentials"),
-    "RATELIMIT_EXTERNAL": ("6000/minute", "limit per API key of an external system (a key's own limit wins)"),
-    "RATELIMIT_USER": ("600/minute", "limit per inspector, planner or admin credential"),
-    "RATELIMIT_EXEMPT": ("health.livez,health.readyz", "endpoints never rate limited (probes), comma-separated"),
-    "SECRET_KEY": (None, "signing key of route links; generated once and kept in the database when unset"),
-    "TOKEN_TTL": (30 * 86400, "default lifetime of a user token, in seconds"),
-    "API_KEY_TTL": (365 * 86400, "default lifetime of an API key, in seconds"),
-    "LINK_TTL": (8 * 3600, "default lifetime of a signed route-page link, in seconds"),
-    "LINK_TTL_MAX": (24 * 3600, "longest lifetime a signed link may be given, in seconds"),
-    "AUTH_CACHE_SECONDS": (5, "how long a verified token is trusted before the database is asked again"),
-    "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
-    "BUNDLE_POLL_SECONDS": (5, "how often each worker checks whether an admin reloaded the bundle elsewhere"),
-    "CONTENT_SECURITY_POLICY": (None, "Content-Security-Policy header; None: the built-in policy for the map pages"),
+    name: SETTINGS[name] for name in (
+        "DATABASE_URL", "RATELIMIT_STORAGE_URI", "RATELIMIT_STRATEGY", "RATELIMIT_PUBLIC", "RATELIMIT_EXTERNAL",
+        "RATELIMIT_USER", "RATELIMIT_EXEMPT", "SECRET_KEY", "TOKEN_TTL", "API_KEY_TTL", "LINK_TTL", "LINK_TTL_MAX",
+        "AUTH_CACHE_SECONDS", "ACCESS_DEFAULT_DENY", "BUNDLE_POLL_SECONDS", "CONTENT_SECURITY_POLICY")
 }
 
 #: Folium pages: vendored scripts and styles from 'self' plus the inline <script>/<style>
