@@ -49,6 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     lk.add_argument("--lon", type=float)
     lk.add_argument("--limit", type=int, default=5, help="most candidates for an address")
 
+    st = sub.add_parser("site", help="where to open new posts (MCLP, LSCP, p-median, backup coverage)")
+    st.add_argument("--bundle", help="bundle folder (travel times over its road network)")
+    st.add_argument("--matrix", type=Path, help="or a CSV cost matrix: first column demand id, an optional "
+                    "'weight' column, one column per candidate site")
+    st.add_argument("--model", required=True, choices=["mclp", "lscp", "pmedian", "backup"])
+    st.add_argument("--minutes", type=float, help="T: covered within this time (matrix units with --matrix)")
+    st.add_argument("--p", type=int, help="new posts to open (not for lscp)")
+    st.add_argument("--mode", default="walk", choices=["walk", "drive"])
+    st.add_argument("--candidates", default="nodes", choices=["nodes", "buildings", "grid"])
+    st.add_argument("--max-candidates", type=int, default=2000)
+    st.add_argument("--existing", default="posts", choices=["posts", "none"], help="keep the city's posts open")
+    st.add_argument("--time-limit", type=float, default=60)
+    st.add_argument("--out", type=Path, help="write the full result as JSON here")
+
     k = sub.add_parser("keys", help="API keys and user tokens").add_subparsers(dest="keys_cmd", required=True)
     kc = k.add_parser("create", help="create a key or token; the token is printed once")
     kc.add_argument("--name", required=True)
@@ -134,6 +148,8 @@ def _run(args: argparse.Namespace) -> int:
                   else service.by_point(args.lat, args.lon))
         print(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
+    if args.command == "site":
+        return _site(args)
     if args.command == "keys":
         from .security import cli_create_key
 
@@ -150,6 +166,42 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(load_bundle(args.bundle).summary(), ensure_ascii=False, indent=2))
         return 0
     raise AssertionError(args.command)
+
+
+def _site(args: argparse.Namespace) -> int:
+    from .errors import InputError
+
+    if (args.bundle is None) == (args.matrix is None):
+        msg = "give --bundle or --matrix (one of them)"
+        raise InputError(msg)
+    if args.matrix is not None:
+        from .siting import MODELS, read_cost_matrix
+
+        matrix, weights, labels = read_cost_matrix(args.matrix)
+        model = MODELS[args.model].from_cost_matrix(matrix, weights, service_time=args.minutes, p=args.p,
+                                                    labels=labels, time_limit=args.time_limit)
+        result = model.solve().to_dict()
+    else:
+        from pydantic import ValidationError
+
+        from .api.siting import SitingBody, run_siting
+        from .bundle import load_bundle
+
+        try:
+            body = SitingBody(model=args.model, minutes=args.minutes, p=args.p, mode=args.mode,
+                              candidates=args.candidates, max_candidates=args.max_candidates,
+                              existing=args.existing, time_limit=args.time_limit)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            msg = f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
+            raise InputError(msg) from None
+        result = run_siting(load_bundle(args.bundle), body)
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    summary = {k: result[k] for k in ("model", "status", "objective", "gap", "coverage", "chosen", "marginal")
+               if k in result}
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
 
 
 if __name__ == "__main__":

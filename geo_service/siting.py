@@ -1221,3 +1221,35 @@ def _precincts_of(city: CityBundle, lat: np.ndarray, lon: np.ndarray) -> dict[st
         first[1:] = pt_idx[1:] != pt_idx[:-1]
         out[pt_idx[first]] = poly_idx[first]
     return {"precinct": out, "precincts": names}
+
+
+def read_cost_matrix(path: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read the second door's CSV: a demand id column, an optional ``weight`` column, and
+    one column per candidate site (travel times from another engine; empty = unreachable).
+
+    Returns
+    -------
+    matrix, weights, site labels
+    """
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = f"{path}: cannot read the cost matrix ({exc}); fix: give a CSV with a header row"
+        raise InputError(msg) from exc
+    if frame.shape[1] < 2:
+        msg = f"{path}: the matrix needs a demand id column and at least one site column"
+        raise InputError(msg)
+    frame = frame.set_index(frame.columns[0])
+    weights = np.ones(len(frame))
+    if "weight" in frame.columns:
+        weights = pd.to_numeric(frame.pop("weight"), errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            msg = f"{path}: every weight must be a number >= 0"
+            raise InputError(msg)
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    if values.size == 0:
+        msg = f"{path}: the matrix has no site columns"
+        raise InputError(msg)
+    return values, weights, [str(c) for c in frame.columns]

@@ -155,12 +155,20 @@ def _metadata(schema: str | None) -> tuple[MetaData, dict[str, Table]]:
         Column("body", Text, nullable=False),
         Index("ix_plans_precinct", "precinct_id"),
     )
+    results = Table(
+        "results", md,
+        Column("id", String(40), primary_key=True),
+        Column("kind", String(32), nullable=False),
+        Column("created_by", String(_MAX_TEXT), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("body", Text, nullable=False),
+    )
     meta = Table(
         "meta", md,
         Column("name", String(64), primary_key=True),
         Column("value", Text, nullable=False),
     )
-    return md, {"credentials": credentials, "audit_log": audit, "plans": plans, "meta": meta}
+    return md, {"credentials": credentials, "audit_log": audit, "plans": plans, "results": results, "meta": meta}
 
 
 _SQLITE_TRIGGERS = [
@@ -222,8 +230,8 @@ class Store:
         self._cache_lock = threading.Lock()
         self.engine = self._engine(url)
         self._md, t = _metadata(schema)
-        self.credentials, self.audit_log, self.plans, self.meta = (
-            t["credentials"], t["audit_log"], t["plans"], t["meta"])
+        self.credentials, self.audit_log, self.plans, self.results, self.meta = (
+            t["credentials"], t["audit_log"], t["plans"], t["results"], t["meta"])
         self._create()
         # A forked worker (gunicorn) must not reuse the parent's connections.
         ref = weakref.ref(self)
@@ -452,6 +460,30 @@ class Store:
             return [Plan(id=r.id, precinct_id=r.precinct_id, inspector_id=r.inspector_id, created_by=r.created_by,
                          created_at=_utc(r.created_at), body=json.loads(r.body))  # type: ignore[arg-type]
                     for r in conn.execute(q)]
+
+    # -- planners' results (siting runs, balanced precincts) -------------------------------
+    def save_result(self, *, kind: str, created_by: str, body: dict[str, Any]) -> str:
+        """Keep a planner's result (no personal data); return its id."""
+        rid = "rs_" + secrets.token_hex(12)
+        row = {"id": rid, "kind": _text(kind, "kind"), "created_by": _clip(created_by), "created_at": _now(),
+               "body": json.dumps(body, ensure_ascii=False, allow_nan=False)}
+        with self.engine.begin() as conn:
+            conn.execute(insert(self.results).values(**row))
+        return rid
+
+    def get_result(self, result_id: str, *, kind: str | None = None) -> dict[str, Any] | None:
+        """A kept result with ``id``, ``kind``, ``created_at`` and ``body``; None when unknown."""
+        if not isinstance(result_id, str) or len(result_id) > 40:
+            return None
+        q = select(self.results).where(self.results.c.id == result_id)
+        if kind is not None:
+            q = q.where(self.results.c.kind == kind)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            return None
+        return {"id": row.id, "kind": row.kind, "created_by": row.created_by,
+                "created_at": _utc(row.created_at).isoformat(), "body": json.loads(row.body)}  # type: ignore[union-attr]
 
     # -- settings kept in the database -------------------------------------------------
     def get_meta(self, name: str) -> str | None:

@@ -19,9 +19,9 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 def _extra_paths() -> list[Any]:
     """Blueprints that describe their own paths."""
-    from . import reach
+    from . import reach, siting
 
-    return [reach.openapi_paths]
+    return [reach.openapi_paths, siting.openapi_paths]
 
 PROBLEM = {
     "type": "object",
@@ -134,8 +134,9 @@ def document() -> dict[str, Any]:
         "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,
     }
     from .reach import MatrixBody
+    from .siting import SitingBody
 
-    for model in (LookupBody, BatchBody, MatrixBody):
+    for model in (LookupBody, BatchBody, MatrixBody, SitingBody):
         schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {
         "openapi": "3.1.0",

@@ -1,0 +1,125 @@
+"""Where to open new posts: run a siting model and keep its result for planners."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import shapely
+from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..app import get_city
+from ..errors import InputError, NotFound
+from ..security import access, audit, current_principal, get_store, parse_json_body
+from ..siting import MODELS
+from .lookup import _model
+
+bp = Blueprint("siting", __name__, url_prefix="/api/v1/siting")
+
+MAX_CANDIDATE_POINTS = 5000
+
+
+class SitingBody(BaseModel):
+    """A siting run over the loaded city's road network."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: Literal["mclp", "lscp", "pmedian", "backup"] = Field(description="mclp: most residents within T with p "
+                                                                "new posts; lscp: fewest posts covering all; "
+                                                                "pmedian: least mean time; backup: covered twice")
+    minutes: float = Field(gt=0, le=60, description="T, the travel time that counts as covered")
+    p: int | None = Field(default=None, ge=1, le=200, description="new posts to open (not for lscp)")
+    mode: Literal["walk", "drive"] = "walk"
+    candidates: Literal["nodes", "buildings", "grid"] | list[tuple[float, float]] = Field(
+        default="nodes", description="road nodes, buildings, a grid, or a planner's list of [lat, lon]")
+    max_candidates: int = Field(default=2000, ge=1, le=50_000)
+    existing: Literal["posts", "none"] | list[tuple[float, float]] = Field(
+        default="posts", description="posts already open (fixed): the city's posts, none, or [lat, lon] points")
+    region: dict[str, Any] | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon geometry")
+    demand_source: Literal["buildings+addresses", "buildings", "addresses"] = "buildings+addresses"
+    time_limit: float = Field(default=60, gt=0, le=300, description="solver time limit, seconds")
+
+    @model_validator(mode="after")
+    def _check(self) -> SitingBody:
+        if self.model != "lscp" and self.p is None:
+            msg = "p is required for mclp, pmedian and backup"
+            raise ValueError(msg)
+        if isinstance(self.candidates, list) and not 1 <= len(self.candidates) <= MAX_CANDIDATE_POINTS:
+            msg = f"a candidate list holds 1 to {MAX_CANDIDATE_POINTS} points"
+            raise ValueError(msg)
+        return self
+
+
+def _region(geojson: dict[str, Any] | None) -> shapely.Geometry | None:
+    if geojson is None:
+        return None
+    try:
+        geom = shapely.from_geojson(json.dumps(geojson))
+    except (shapely.errors.GEOSException, ValueError, TypeError):
+        geom = None
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid:
+        msg = "region must be a valid GeoJSON Polygon or MultiPolygon in [lon, lat]"
+        raise InputError(msg)
+    return geom
+
+
+def run_siting(city: Any, body: SitingBody) -> dict[str, Any]:
+    """Build, solve and report one siting model (the view and the CLI share this)."""
+    existing: Any = {"posts": "posts", "none": None}.get(body.existing, body.existing) \
+        if isinstance(body.existing, str) else body.existing
+    model = MODELS[body.model].from_city(
+        city, minutes=body.minutes, p=body.p, mode=body.mode, candidates=body.candidates,
+        max_candidates=body.max_candidates, existing=existing, region=_region(body.region),
+        demand_source=body.demand_source, time_limit=body.time_limit)
+    result = model.solve().to_dict()
+    result["request"] = body.model_dump(exclude={"region"}) | {"region": body.region is not None}
+    result["bundle_version"] = city.manifest["bundle_version"]
+    return result
+
+
+@bp.post("/solve")
+@access("planner")
+def solve() -> Response:
+    """Solve a siting model; the result is kept and can be fetched again by its id."""
+    body = _model(SitingBody, parse_json_body())
+    result = run_siting(get_city(), body)
+    principal = current_principal()
+    rid = get_store().save_result(kind="siting", created_by=principal.label, body=result)
+    audit("siting.solve", record_type="siting", record_id=rid, outcome="ok")
+    resp = jsonify({"id": rid, **result})
+    resp.status_code = 201
+    resp.headers["Location"] = f"/api/v1/siting/results/{rid}"
+    return resp
+
+
+@bp.get("/results/<result_id>")
+@access("planner")
+def result(result_id: str) -> Response:
+    """A kept siting result."""
+    kept = get_store().get_result(result_id, kind="siting")
+    if kept is None:
+        msg = "no siting result with this id"
+        raise NotFound(msg)
+    return jsonify({"id": kept["id"], "created_at": kept["created_at"], **kept["body"]})
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The paths of this blueprint for the OpenAPI document."""
+    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    errors = {str(c): {"description": d, **problem} for c, d in
+              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
+               (404, "not found"), (429, "rate limit reached"), (503, "no city loaded"))}
+    ok = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
+    return {
+        "/api/v1/siting/solve": {"post": {
+            "summary": "choose new post sites (MCLP, LSCP, p-median, backup coverage)",
+            "security": [{"bearer": []}, {"apiKey": []}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/SitingBody"}}}},
+            "responses": {"201": {"description": "solved and kept", "content": {"application/json": {
+                "schema": ok}}}, **errors}}},
+        "/api/v1/siting/results/{result_id}": {"get": {
+            "summary": "a kept siting result", "security": [{"bearer": []}, {"apiKey": []}],
+            "parameters": [{"name": "result_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}}, **errors}}},
+    }
