@@ -149,6 +149,8 @@ def role_admits(endpoint_role: str, principal_role: str) -> bool:
 
 def _credentials_from_request() -> str | None:
     auth = request.headers.get("Authorization")
+    if auth is not None and request.headers.get("X-API-Key") is not None:
+        return ""  # two credentials: ambiguous, refused rather than one silently ignored
     if auth is not None:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

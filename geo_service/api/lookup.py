@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ..app import get_city
 from ..errors import InputError
@@ -16,7 +16,7 @@ bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
 
 
 class LookupBody(BaseModel):
-    """One lookup: either ``address`` or ``lat`` and ``lon``."""
+    """One lookup: either ``address`` or ``lat`` and ``lon`` (query parameters of GET)."""
 
     model_config = ConfigDict(extra="forbid")
     lat: float | None = Field(default=None, ge=-90, le=90, description="latitude, decimal degrees (WGS84)")
@@ -24,6 +24,26 @@ class LookupBody(BaseModel):
     address: str | None = Field(default=None, min_length=1, max_length=MAX_ADDRESS_CHARS,
                                 description="address text in Kazakh, Russian or Latin letters")
     limit: int = Field(default=5, ge=1, le=20, description="most candidates for an address")
+
+
+class PointLookup(BaseModel):
+    """A lookup by coordinates."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90, description="latitude, decimal degrees (WGS84)")
+    lon: float = Field(ge=-180, le=180, description="longitude, decimal degrees (WGS84)")
+
+
+class AddressLookup(BaseModel):
+    """A lookup by address text."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field(min_length=1, max_length=MAX_ADDRESS_CHARS,
+                         description="address text in Kazakh, Russian or Latin letters")
+    limit: int = Field(default=5, ge=1, le=20, description="most candidates")
+
+
+LOOKUP_POST = TypeAdapter(Union[PointLookup, AddressLookup])  # noqa: UP007 - a runtime union for pydantic
 
 
 class BatchBody(BaseModel):
@@ -39,8 +59,10 @@ def lookup_service() -> Lookup:
     return city.cached("lookup", lambda: Lookup(city))
 
 
-def _model(cls: type[BaseModel], data: Any) -> Any:
+def _model(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
     try:
+        if isinstance(cls, TypeAdapter):
+            return cls.validate_python(data)
         return cls.model_validate(data)
     except ValidationError as exc:
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()[:20]]
@@ -79,7 +101,8 @@ def lookup_get() -> Response:
 @access("public")
 def lookup_post() -> Response:
     """The same as GET, with the query in a JSON body (keeps addresses out of URLs and logs)."""
-    return jsonify(_answer(_model(LookupBody, parse_json_body())))
+    body = _model(LOOKUP_POST, parse_json_body())
+    return jsonify(_answer(LookupBody(**body.model_dump())))
 
 
 @bp.post("/lookup/batch")

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, jsonify
 from .. import __version__
 from ..lookup import MAX_ADDRESS_CHARS
 from ..security import access
-from .lookup import BatchBody, LookupBody
+from .lookup import AddressLookup, BatchBody, LookupBody, PointLookup
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -104,7 +104,8 @@ def document() -> dict[str, Any]:
                     "responses": {**_json(lookup_answer), **_problems(400, 404, 422, 429, 503)}},
             "post": {"summary": "the same with the query in a JSON body", "security": security_public,
                      "requestBody": {"required": True, "content": {"application/json": {
-                         "schema": {"$ref": "#/components/schemas/LookupBody"}}}},
+                         "schema": {"oneOf": [{"$ref": "#/components/schemas/PointLookup"},
+                                              {"$ref": "#/components/schemas/AddressLookup"}]}}}},
                      "responses": {**_json(lookup_answer), **_problems(400, 404, 413, 422, 429, 503)}},
         },
         "/api/v1/lookup/batch": {"post": {
@@ -136,7 +137,7 @@ def document() -> dict[str, Any]:
     from .reach import MatrixBody
     from .siting import SitingBody
 
-    for model in (LookupBody, BatchBody, MatrixBody, SitingBody):
+    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody):
         schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {
         "openapi": "3.1.0",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,13 +55,16 @@ def route() -> Response:
     return jsonify({"mode": graph.mode, **r.to_dict()})
 
 
+LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+
+
 class MatrixBody(BaseModel):
     """Travel times between up to 500 sources and 500 targets, [lat, lon] each."""
 
     model_config = ConfigDict(extra="forbid")
-    sources: list[tuple[float, float]] = Field(min_length=1, max_length=MAX_MATRIX_POINTS)
-    targets: list[tuple[float, float]] | None = Field(default=None, min_length=1, max_length=MAX_MATRIX_POINTS,
-                                                      description="default: the sources")
+    sources: list[LatLon] = Field(min_length=1, max_length=MAX_MATRIX_POINTS)
+    targets: list[LatLon] | None = Field(default=None, min_length=1, max_length=MAX_MATRIX_POINTS,
+                                         description="default: the sources")
     mode: Literal["walk", "drive"] = "walk"
 
 
@@ -100,7 +103,8 @@ def openapi_paths() -> dict[str, Any]:
               ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
                (429, "rate limit reached"), (503, "no city loaded"))}
     mode = {"name": "mode", "in": "query", "schema": {"enum": ["walk", "drive"]}}
-    latlon = {"type": "string", "pattern": r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$"}
+    latlon = {"type": "string", "description": "lat,lon in decimal degrees",
+              "pattern": r"^-?(90(\.0+)?|[1-8]?\d(\.\d+)?),-?(180(\.0+)?|(1[0-7]\d|[1-9]?\d)(\.\d+)?)$"}
     return {
         "/api/v1/route": {"get": {
             "summary": "time, distance and path between two points", "security": [{"bearer": []}, {"apiKey": []}],

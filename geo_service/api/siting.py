@@ -14,10 +14,18 @@ from ..errors import InputError, NotFound
 from ..security import access, audit, current_principal, get_store, parse_json_body
 from ..siting import MODELS
 from .lookup import _model
+from .reach import LatLon
 
 bp = Blueprint("siting", __name__, url_prefix="/api/v1/siting")
 
 MAX_CANDIDATE_POINTS = 5000
+
+
+class RegionGeometry(BaseModel):
+    """A GeoJSON Polygon or MultiPolygon ([lon, lat])."""
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any] = Field(min_length=1)
 
 
 class SitingBody(BaseModel):
@@ -30,12 +38,12 @@ class SitingBody(BaseModel):
     minutes: float = Field(gt=0, le=60, description="T, the travel time that counts as covered")
     p: int | None = Field(default=None, ge=1, le=200, description="new posts to open (not for lscp)")
     mode: Literal["walk", "drive"] = "walk"
-    candidates: Literal["nodes", "buildings", "grid"] | list[tuple[float, float]] = Field(
+    candidates: Literal["nodes", "buildings", "grid"] | list[LatLon] = Field(
         default="nodes", description="road nodes, buildings, a grid, or a planner's list of [lat, lon]")
     max_candidates: int = Field(default=2000, ge=1, le=50_000)
-    existing: Literal["posts", "none"] | list[tuple[float, float]] = Field(
+    existing: Literal["posts", "none"] | list[LatLon] = Field(
         default="posts", description="posts already open (fixed): the city's posts, none, or [lat, lon] points")
-    region: dict[str, Any] | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon geometry")
+    region: RegionGeometry | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon geometry")
     demand_source: Literal["buildings+addresses", "buildings", "addresses"] = "buildings+addresses"
     time_limit: float = Field(default=60, gt=0, le=300, description="solver time limit, seconds")
 
@@ -69,7 +77,8 @@ def run_siting(city: Any, body: SitingBody) -> dict[str, Any]:
         if isinstance(body.existing, str) else body.existing
     model = MODELS[body.model].from_city(
         city, minutes=body.minutes, p=body.p, mode=body.mode, candidates=body.candidates,
-        max_candidates=body.max_candidates, existing=existing, region=_region(body.region),
+        max_candidates=body.max_candidates, existing=existing,
+        region=_region(body.region.model_dump() if body.region else None),
         demand_source=body.demand_source, time_limit=body.time_limit)
     result = model.solve().to_dict()
     result["request"] = body.model_dump(exclude={"region"}) | {"region": body.region is not None}
