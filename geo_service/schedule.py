@@ -1,0 +1,559 @@
+"""Visits spread over days: recurring visits assigned to the days of a period, then routed.
+
+Two steps.
+
+1. Assignment, a mixed-integer programme solved by HiGHS (``highspy``). Every recurring
+   visit becomes occurrences, each with a window of days in which it is on time (weekly
+   domestic-violence follow-ups: one per 7 days; a preventive-register person: once per
+   30 days, and so on). Binary ``x[o, d]`` puts occurrence ``o`` on day ``d``; consecutive
+   occurrences of a visit stay at most ``every_days`` and at least ``min_gap_days`` apart;
+   an occurrence may be dropped (``u[o]``) only at a penalty that grows with its priority
+   class. Travel is estimated from the travel-time matrix: visits are grouped by
+   complete-linkage clustering (every pair of a group within `GROUP_S` of each other), a
+   group costs its round trip from the post on each day it is used (``y[g, d]``) and a
+   visit costs its walk to its nearest group neighbour. The objective is total estimated
+   travel plus a weight times the longest day, so days are balanced and nearby visits
+   share a day. Each day's estimated load stays within the shift.
+2. Routing: every day is planned with `geo_service.routing.plan_day`.
+
+Visits that cannot be kept on time are reported with the reason: all days of their window
+are days off, they were overdue before the period started, no day in their window has
+room, or they did not fit in the day's route.
+
+`naive_schedule` is the baseline the benchmark compares against: occurrences in due-date
+order, each on the first day of its window with room.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .routing import DayPlan, Shift, TravelMode, Visit, plan_day, validate
+
+logger = logging.getLogger(__name__)
+
+#: Visits within this travel time of each other (both ways, every pair) form a group.
+GROUP_S = 600
+#: Penalty (minutes-equivalent) for dropping an occurrence of each priority class.
+DROP_PENALTY = {1: 100_000.0, 2: 20_000.0, 3: 5_000.0, 4: 1_000.0}
+#: Weight of the longest day against total travel in the objective.
+BALANCE_WEIGHT = 3.0
+#: Cost of a minute of estimated load beyond the shift.
+OVERTIME_PENALTY = 50.0
+MAX_PERIOD_DAYS = 92
+MAX_RECURRING = 2_000
+
+
+@dataclass
+class RecurringVisit:
+    """A visit that recurs over the period.
+
+    Parameters
+    ----------
+    visit
+        Place, minutes on site, priority class, time windows on the day, label.
+    every_days
+        At most this many days between visits (7 for weekly domestic-violence follow-ups).
+    per_month
+        Visits a month (1 for the preventive register); read as every ``30 // per_month`` days.
+    due
+        The date by which the next visit is due (defaults to the end of the first interval).
+        A one-off visit (no frequency) is due by this date or the end of the period.
+    min_gap_days
+        At least this many days between two visits of the same person.
+    """
+
+    visit: Visit
+    every_days: int | None = None
+    per_month: int | None = None
+    due: dt.date | None = None
+    min_gap_days: int = 1
+
+    def interval(self) -> int | None:
+        if self.every_days:
+            return int(self.every_days)
+        if self.per_month:
+            return max(1, 30 // int(self.per_month))
+        return None
+
+
+@dataclass
+class Occurrence:
+    """One visit of a recurring visit: its on-time window of day indices."""
+
+    rv: int  # index of the recurring visit
+    seq: int  # 0, 1, ... within the recurring visit
+    due: dt.date
+    days: list[int]  # allowed day indices
+    late: bool = False  # the window had to be moved after the due date (days off / overdue)
+    note: str = ""
+
+
+@dataclass
+class Missed:
+    """An occurrence that is late or not kept, and why."""
+
+    visit_id: str
+    label: str
+    priority: int
+    due: dt.date
+    reason: str
+    scheduled: dt.date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"visit_id": self.visit_id, "label": self.label, "priority": self.priority,
+                "due": self.due.isoformat(), "reason": self.reason,
+                "scheduled": self.scheduled.isoformat() if self.scheduled else None}
+
+
+@dataclass
+class ScheduledDay:
+    date: dt.date
+    visit_ids: list[str]
+    estimate_min: float
+    plan: DayPlan | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date": self.date.isoformat(), "visit_ids": list(self.visit_ids),
+                "estimate_min": round(self.estimate_min, 1),
+                "plan": self.plan.to_dict() if self.plan else None}
+
+
+@dataclass
+class Schedule:
+    start_date: dt.date
+    days: list[ScheduledDay]
+    missed: list[Missed]
+    solver: dict[str, Any] = field(default_factory=dict)
+
+    def totals(self) -> dict[str, float]:
+        """Routed figures: total travel, longest day (first departure to return), visits made."""
+        plans = [d.plan for d in self.days if d.plan is not None and d.plan.visit_ids]
+        travel = sum(p.totals()["travel_min"] for p in plans)
+        work = [p.totals()["travel_min"] + p.totals()["service_min"] for p in plans]
+        return {"travel_min": round(travel, 1), "max_day_work_min": round(max(work, default=0.0), 1),
+                "max_day_min": round(max((p.totals()["day_min"] for p in plans), default=0.0), 1),
+                "visits": sum(len(p.visit_ids) for p in plans), "missed": len(self.missed),
+                "days_used": len(plans)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start_date": self.start_date.isoformat(), "days": [d.to_dict() for d in self.days],
+                "missed": [m.to_dict() for m in self.missed], "totals": self.totals(),
+                "solver": dict(self.solver)}
+
+
+# -- occurrences -----------------------------------------------------------------------------------
+
+def _check(visits: list[RecurringVisit], days: int, shift: Shift, mode: str) -> None:
+    if not (1 <= days <= MAX_PERIOD_DAYS):
+        msg = f"a schedule covers 1 to {MAX_PERIOD_DAYS} days, not {days}"
+        raise InputError(msg)
+    if len(visits) > MAX_RECURRING:
+        msg = f"{len(visits)} recurring visits: at most {MAX_RECURRING} fit in one schedule"
+        raise InputError(msg)
+    for i, rv in enumerate(visits):
+        if not isinstance(rv, RecurringVisit):
+            msg = f"visit {i + 1}: not a RecurringVisit"
+            raise InputError(msg)
+        k = rv.interval()
+        if k is not None and k < 1:
+            msg = f"visit {i + 1}: the frequency must be positive"
+            raise InputError(msg)
+        if rv.min_gap_days < 0 or (k is not None and rv.min_gap_days > k):
+            msg = f"visit {i + 1}: min_gap_days {rv.min_gap_days} cannot exceed the interval of {k} days"
+            raise InputError(msg)
+    validate([rv.visit for rv in visits], shift, mode, limit=MAX_RECURRING)
+
+
+def occurrences(visits: list[RecurringVisit], start_date: dt.date, days: int, off: set[int]
+                ) -> tuple[list[Occurrence], list[tuple[int, dt.date, str]]]:
+    """The occurrences due in the period, and the ones that cannot be kept at all."""
+    out: list[Occurrence] = []
+    lost: list[tuple[int, dt.date, str]] = []
+    work = [d for d in range(days) if d not in off]
+    last = start_date + dt.timedelta(days=days - 1)
+
+    def day(i: int) -> dt.date:
+        return start_date + dt.timedelta(days=i)
+
+    for r, rv in enumerate(visits):
+        k = rv.interval()
+        if k is None:
+            due = rv.due or last
+            dues = [due]
+            k_eff = days
+        else:
+            due = rv.due or (start_date + dt.timedelta(days=k - 1))
+            dues = []
+            d = due
+            while d <= last:
+                dues.append(d)
+                d += dt.timedelta(days=k)
+            k_eff = k
+        for seq, due in enumerate(dues):
+            hi = (due - start_date).days
+            lo = max(0, hi - k_eff + 1) if k is not None else 0
+            note = ""
+            late = False
+            if hi < 0:
+                late = True
+                note = f"overdue since {due.isoformat()}, before the period starts"
+                lo, hi = 0, min(days - 1, (k or 3) - 1)
+            allowed = [d for d in range(lo, hi + 1) if d not in off]
+            if not allowed:
+                later = [d for d in work if d > hi]
+                if not later:
+                    lost.append((r, due, f"every day from {day(lo).isoformat()} to {day(hi).isoformat()} "
+                                         "is a day off and no working day follows in the period"))
+                    continue
+                late = True
+                note = (f"every day from {day(lo).isoformat()} to {day(hi).isoformat()} is a day off; "
+                        f"moved to {day(later[0]).isoformat()}")
+                allowed = later[:1]
+            out.append(Occurrence(rv=r, seq=seq, due=due, days=allowed, late=late, note=note))
+    return out, lost
+
+
+# -- travel estimate -----------------------------------------------------------------------------
+
+@dataclass
+class _Estimate:
+    group: np.ndarray  # group of every recurring visit
+    group_cost_min: np.ndarray  # round trip post -> group medoid -> post, minutes
+    own_min: np.ndarray  # travel of a visit within its group (to its nearest neighbour), minutes
+    reach_min: np.ndarray  # post -> visit -> post round trip, minutes (inf unreachable)
+
+
+def estimate(city: Any, post: tuple[float, float], visits: list[RecurringVisit], mode: str) -> _Estimate:
+    """Group visits by travel time and estimate the travel each group and visit costs."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    gmode = "walk" if mode == "drive_walk" else mode
+    graph = city.graph(gmode)
+    lat = np.array([post[0]] + [rv.visit.lat for rv in visits])
+    lon = np.array([post[1]] + [rv.visit.lon for rv in visits])
+    nodes, _ = graph.snap_many(lat, lon)
+    uniq, inv = np.unique(nodes, return_inverse=True)
+    m = graph.matrix(uniq, uniq)[np.ix_(inv, inv)]
+    n = len(visits)
+    reach = (m[0, 1:] + m[1:, 0]) / 60
+    if n == 0:
+        return _Estimate(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0))
+    w = m[1:, 1:]
+    sym = np.maximum(w, w.T)
+    sym = np.where(np.isfinite(sym), sym, 1e9)
+    np.fill_diagonal(sym, 0.0)
+    if n > 1:
+        labels = fcluster(linkage(squareform(sym, checks=False), method="complete"), t=GROUP_S,
+                          criterion="distance") - 1
+    else:
+        labels = np.zeros(1, dtype=np.int64)
+    ng = int(labels.max()) + 1
+    cost = np.zeros(ng)
+    own = np.zeros(n)
+    for g in range(ng):
+        mem = np.flatnonzero(labels == g)
+        sub = sym[np.ix_(mem, mem)]
+        med = mem[int(np.argmin(sub.sum(axis=1)))]
+        rt = m[0, 1 + med] + m[1 + med, 0]
+        cost[g] = rt / 60 if np.isfinite(rt) else 1e4
+        if len(mem) > 1:
+            s2 = sub + np.diag(np.full(len(mem), np.inf))
+            own[mem] = s2.min(axis=1) / 60
+    return _Estimate(group=labels, group_cost_min=cost, own_min=own, reach_min=reach)
+
+
+# -- assignment ---------------------------------------------------------------------------------------
+
+def _capacity(shift: Shift) -> float:
+    return max(0.0, shift.working_min())
+
+
+def assign_mip(occ: list[Occurrence], visits: list[RecurringVisit], est: _Estimate, days: int,
+               shift: Shift, *, time_limit: float = 6.0, gap: float = 0.02,
+               start: dict[int, int] | None = None) -> tuple[dict[int, int], dict[str, Any]]:
+    """Assign occurrences to days with HiGHS. Returns {occurrence index: day} and solver facts."""
+    import highspy
+
+    t0 = time.perf_counter()
+    cap = _capacity(shift)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", float(gap))
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", 1)
+    inf = highspy.kHighsInf
+    costs: list[float] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    integer: list[int] = []
+
+    def var(cost: float, lb: float = 0.0, ub: float = 1.0, is_int: bool = True) -> int:
+        costs.append(cost)
+        lower.append(lb)
+        upper.append(ub)
+        if is_int:
+            integer.append(len(costs) - 1)
+        return len(costs) - 1
+
+    rows_lo: list[float] = []
+    rows_hi: list[float] = []
+    starts: list[int] = []
+    idx: list[int] = []
+    val: list[float] = []
+
+    def row(cols: Iterable[int], coefs: Iterable[float], lo: float, hi: float) -> None:
+        starts.append(len(idx))
+        idx.extend(cols)
+        val.extend(coefs)
+        rows_lo.append(lo)
+        rows_hi.append(hi)
+
+    x: list[dict[int, int]] = []
+    u: list[int] = []
+    load_cols: dict[int, list[tuple[int, float]]] = {d: [] for d in range(days)}
+    gy: dict[tuple[int, int], int] = {}
+    for o in occ:
+        rv = visits[o.rv]
+        prio = rv.visit.priority
+        work = rv.visit.service_min + float(est.own_min[o.rv])
+        xs = {}
+        for d in o.days:
+            xs[d] = var(0.001 * d)  # a slight pull toward earlier days (ties only)
+            load_cols[d].append((xs[d], work))
+            g = int(est.group[o.rv])
+            key = (g, d)
+            if key not in gy:
+                gy[key] = var(float(est.group_cost_min[g]))
+                load_cols[d].append((gy[key], float(est.group_cost_min[g])))
+            row([xs[d], gy[key]], [1.0, -1.0], -inf, 0.0)  # x <= y
+        x.append(xs)
+        u.append(var(DROP_PENALTY[prio]))
+        row(list(xs.values()) + [u[-1]], [1.0] * (len(xs) + 1), 1.0, 1.0)
+    # Longest day; the estimated load may pass the shift only at a cost (the day's route
+    # then leaves out the least important visits, with reasons).
+    big_l = var(BALANCE_WEIGHT, 0.0, inf, is_int=False)
+    over: dict[int, int] = {}
+    for d in range(days):
+        if load_cols[d]:
+            cols = [c for c, _ in load_cols[d]]
+            coefs = [w for _, w in load_cols[d]]
+            row(cols + [big_l], coefs + [-1.0], -inf, 0.0)
+            over[d] = var(OVERTIME_PENALTY, 0.0, inf, is_int=False)
+            row(cols + [over[d]], coefs + [-1.0], -inf, cap)
+    # Gaps between consecutive occurrences of the same visit.
+    by_rv: dict[int, list[int]] = {}
+    for i, o in enumerate(occ):
+        by_rv.setdefault(o.rv, []).append(i)
+    for r, ids in by_rv.items():
+        g = max(1, visits[r].min_gap_days)
+        for a, b in zip(ids, ids[1:]):
+            # Occurrence windows are consecutive slots; only days near their border can clash.
+            for da, ca in x[a].items():
+                for db, cb in x[b].items():
+                    if db - da < g:
+                        row([ca, cb], [1.0, 1.0], -inf, 1.0)
+    n = len(costs)
+    h.addVars(n, np.array(lower), np.array(upper))
+    h.changeColsCost(n, np.arange(n, dtype=np.int32), np.array(costs))
+    if integer:
+        h.changeColsIntegrality(len(integer), np.array(integer, dtype=np.int32),
+                                np.full(len(integer), highspy.HighsVarType.kInteger))
+    if starts:
+        h.addRows(len(starts), np.array(rows_lo), np.array(rows_hi), len(idx), np.array(starts, dtype=np.int32),
+                  np.array(idx, dtype=np.int32), np.array(val))
+    if start is not None:
+        # Warm start (a feasible assignment, e.g. the naive one) so that the solver never
+        # returns worse than it.
+        val0 = np.zeros(n)
+        load = np.zeros(days)
+        for i, xs in enumerate(x):
+            d = start.get(i)
+            if d is None or d not in xs:
+                val0[u[i]] = 1.0
+                continue
+            val0[xs[d]] = 1.0
+        for i, xs in enumerate(x):
+            d = start.get(i)
+            if d is not None and d in xs:
+                g = int(est.group[occ[i].rv])
+                load[d] += visits[occ[i].rv].visit.service_min + float(est.own_min[occ[i].rv])
+                if val0[gy[(g, d)]] == 0.0:
+                    val0[gy[(g, d)]] = 1.0
+                    load[d] += float(est.group_cost_min[g])
+        val0[big_l] = float(load.max(initial=0.0))
+        for d, c in over.items():
+            val0[c] = max(0.0, float(load[d]) - cap)
+        hs = highspy.HighsSolution()
+        hs.col_value = val0.tolist()
+        hs.value_valid = True
+        h.setSolution(hs)
+    h.run()
+    status = h.getModelStatus()
+    sol = np.array(h.getSolution().col_value) if h.getInfo().primal_solution_status else None
+    facts = {"engine": "highs", "status": h.modelStatusToString(status), "variables": n, "rows": len(starts),
+             "seconds": round(time.perf_counter() - t0, 3)}
+    if sol is None or len(sol) != n:
+        msg = "the schedule could not be solved in the time allowed; try a shorter period"
+        raise InputError(msg, detail=f"HiGHS status {facts['status']}")
+    info = h.getInfo()
+    facts["objective"] = round(float(info.objective_function_value), 2)
+    facts["mip_gap"] = round(float(info.mip_gap), 4)
+    out: dict[int, int] = {}
+    for i, xs in enumerate(x):
+        for d, c in xs.items():
+            if sol[c] > 0.5:
+                out[i] = d
+                break
+    return out, facts
+
+
+def assign_naive(occ: list[Occurrence], visits: list[RecurringVisit], est: _Estimate, days: int, shift: Shift
+                 ) -> dict[int, int]:
+    """First come, first served: by due date, each occurrence on the first day with room."""
+    cap = _capacity(shift)
+    load = np.zeros(days)
+    last_day: dict[int, int] = {}
+    out: dict[int, int] = {}
+    for i in sorted(range(len(occ)), key=lambda i: (occ[i].due, occ[i].rv, occ[i].seq)):
+        o = occ[i]
+        rv = visits[o.rv]
+        need = rv.visit.service_min + 10.0  # a flat travel allowance per visit (first come, first served)
+        gap = max(1, rv.min_gap_days)
+        for d in o.days:
+            if o.rv in last_day and d - last_day[o.rv] < gap:
+                continue
+            if load[d] + need <= cap:
+                out[i] = d
+                load[d] += need
+                last_day[o.rv] = d
+                break
+    return out
+
+
+# -- the schedule -----------------------------------------------------------------------------------
+
+def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[RecurringVisit],
+                    post: tuple[float, float], shift: Shift, days_off: Iterable[dt.date] = (),
+                    mode: TravelMode = "walk", reception_weekdays: Iterable[int] | None = None,
+                    method: str = "mip", time_limit: float = 6.0, exploration: int = 3) -> Schedule:
+    """Spread recurring visits over the days of a period, balancing the days, and route each day.
+
+    Parameters
+    ----------
+    city
+        A loaded `CityBundle`.
+    start_date, days
+        The period: ``days`` days from ``start_date``.
+    visits
+        Recurring visits (frequency, due date, minimum gap).
+    post
+        ``(lat, lon)`` where every day starts and ends.
+    shift
+        The daily shift; its reception block is held on ``reception_weekdays`` (0 = Monday;
+        None: every working day).
+    days_off
+        Dates without a shift.
+    method
+        ``mip`` (HiGHS) or ``naive`` (first come, first served; the benchmark baseline).
+    time_limit
+        Seconds for the assignment solver (it keeps the best assignment found).
+    exploration
+        VROOM exploration level for each day's route.
+    """
+    t0 = time.perf_counter()
+    if not isinstance(start_date, dt.date):
+        msg = "start_date must be a date"
+        raise InputError(msg)
+    _check(visits, days, shift, mode)
+    if method not in ("mip", "naive"):
+        msg = f"unknown schedule method {method!r}; use mip or naive"
+        raise InputError(msg)
+    off = {(d - start_date).days for d in days_off}
+    off = {d for d in off if 0 <= d < days}
+    occ, lost = occurrences(visits, start_date, days, off)
+    est = estimate(city, post, visits, mode)
+    t_est = time.perf_counter() - t0
+    missed: list[Missed] = []
+
+    def miss(r: int, due: dt.date, reason: str, when: dt.date | None = None) -> None:
+        v = visits[r].visit
+        missed.append(Missed(v.id, v.label, v.priority, due, reason, when))
+
+    for r, due, reason in lost:
+        miss(r, due, reason)
+    # Visits that cannot be reached at all are not assigned.
+    usable = []
+    for i, o in enumerate(occ):
+        if not math.isfinite(float(est.reach_min[o.rv])):
+            miss(o.rv, o.due, "no road connection between the post and the visit")
+        else:
+            usable.append(i)
+    occ_u = [occ[i] for i in usable]
+    if method == "mip":
+        naive = assign_naive(occ_u, visits, est, days, shift)
+        where, facts = assign_mip(occ_u, visits, est, days, shift, time_limit=time_limit, start=naive)
+    else:
+        where, facts = assign_naive(occ_u, visits, est, days, shift), {"engine": "naive"}
+    t_assign = time.perf_counter() - t0 - t_est
+    per_day: dict[int, list[int]] = {d: [] for d in range(days)}
+    for i, o in enumerate(occ_u):
+        d = where.get(i)
+        when = start_date + dt.timedelta(days=d) if d is not None else None
+        if d is None:
+            lo = start_date + dt.timedelta(days=min(o.days))
+            hi = start_date + dt.timedelta(days=max(o.days))
+            miss(o.rv, o.due, f"no day from {lo.isoformat()} to {hi.isoformat()} has room in the shift "
+                              "for it after more important visits")
+            continue
+        if o.late:
+            miss(o.rv, o.due, o.note, when)
+        per_day[d].append(i)
+    recep_days = None if reception_weekdays is None else set(reception_weekdays)
+    out_days: list[ScheduledDay] = []
+    for d in range(days):
+        date = start_date + dt.timedelta(days=d)
+        if d in off:
+            continue
+        ids = per_day[d]
+        day_visits = []
+        seen: set[str] = set()
+        for i in ids:
+            v = visits[occ_u[i].rv].visit
+            if v.id in seen:  # the same person twice on one day cannot happen (gap >= 1), but be safe
+                continue
+            seen.add(v.id)
+            day_visits.append(Visit(id=v.id, lat=v.lat, lon=v.lon, service_min=v.service_min, priority=v.priority,
+                                    time_windows=list(v.time_windows), label=v.label))
+        groups = {int(est.group[occ_u[i].rv]) for i in ids}
+        est_min = (sum(visits[occ_u[i].rv].visit.service_min + est.own_min[occ_u[i].rv] for i in ids)
+                   + sum(est.group_cost_min[g] for g in groups))
+        day_shift = Shift(shift.start_min, shift.end_min, list(shift.breaks),
+                          shift.reception if (recep_days is None or date.weekday() in recep_days) else None)
+        plan = plan_day(city, start=post, visits=day_visits, shift=day_shift, mode=mode, exploration=exploration)
+        by_id = {visits[occ_u[i].rv].visit.id: occ_u[i] for i in ids}
+        for u in plan.unassigned:
+            o = by_id[u.visit_id]
+            miss(o.rv, o.due, f"assigned to {date.isoformat()} but left out of that day's route: {u.reason}")
+        out_days.append(ScheduledDay(date=date, visit_ids=plan.visit_ids, estimate_min=float(est_min), plan=plan))
+    facts.update({"estimate_s": round(t_est, 3), "assign_s": round(t_assign, 3),
+                  "total_s": round(time.perf_counter() - t0, 3), "occurrences": len(occ),
+                  "groups": int(est.group.max()) + 1 if len(est.group) else 0, "method": method})
+    logger.info("schedule: %d days, %d occurrences, %d missed, %.2f s", days, len(occ), len(missed),
+                facts["total_s"])
+    return Schedule(start_date=start_date, days=out_days, missed=missed, solver=facts)
+
+
+__all__ = ["RecurringVisit", "Occurrence", "Missed", "ScheduledDay", "Schedule", "schedule_period", "occurrences",
+           "assign_mip", "assign_naive", "estimate"]

@@ -1,0 +1,102 @@
+"""Visits spread over days on the tiny grid."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from geo_service.bundle import load_bundle
+from geo_service.errors import InputError
+from geo_service.routing import Shift, Visit
+from geo_service.schedule import RecurringVisit, schedule_period
+
+from .conftest import grid_latlon
+
+POST = grid_latlon(0.3, 0.3)
+START = dt.date(2026, 12, 7)  # a Monday
+
+
+def at(vid: str, i: float, j: float, **kw) -> Visit:
+    lat, lon = grid_latlon(i, j)
+    return Visit(id=vid, lat=lat, lon=lon, **kw)
+
+
+@pytest.fixture()
+def city(built_tiny: Path):
+    return load_bundle(built_tiny)
+
+
+def visit_days(sched) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for d in sched.days:
+        for vid in d.visit_ids:
+            out.setdefault(vid, []).append((d.date - START).days)
+    return out
+
+
+@pytest.mark.parametrize("method", ["mip", "naive"])
+def test_frequencies_gaps_and_days_off(city, method: str) -> None:
+    weekends = [START + dt.timedelta(days=d) for d in (5, 6, 12, 13)]
+    visits = [
+        RecurringVisit(at("dv1", 0, 3, service_min=30, priority=1), every_days=7, min_gap_days=4,
+                       due=START + dt.timedelta(days=2)),
+        RecurringVisit(at("dv2", 3, 3, service_min=30, priority=1), every_days=7, min_gap_days=3),
+        RecurringVisit(at("pr1", 3, 0, service_min=20, priority=2), per_month=1, due=START + dt.timedelta(days=10)),
+        # Not due in the period (monthly, due at the end of the first 30 days): not scheduled.
+        RecurringVisit(at("pr2", 2, 3, service_min=20, priority=2), per_month=1),
+        RecurringVisit(at("ap1", 2, 2, service_min=15, priority=3), due=START + dt.timedelta(days=4)),
+        # Every other day, first due on a Sunday: its window (the weekend) is all days off, so
+        # it moves to Monday and is reported.
+        RecurringVisit(at("late", 1, 2, service_min=15, priority=3), every_days=2, due=START + dt.timedelta(days=6)),
+        RecurringVisit(at("overdue", 2, 1, service_min=15, priority=2), due=START - dt.timedelta(days=3)),
+    ]
+    sched = schedule_period(city, start_date=START, days=14, visits=visits, post=POST,
+                            shift=Shift(540, 1080, breaks=[(780, 840)]), days_off=weekends, method=method,
+                            time_limit=2.0)
+    days = visit_days(sched)
+    assert all(d.date not in weekends for d in sched.days)
+    # dv1: due day 2 then 9; once in each 7-day slot, at least 4 days apart.
+    a, b = days["dv1"]
+    assert 0 <= a <= 2 and 3 <= b <= 9 and b - a >= 4
+    # dv2: no due date: once in days 0-6 and once in 7-13.
+    x, y = days["dv2"]
+    assert 0 <= x <= 6 and 7 <= y <= 13
+    assert len(days["pr1"]) == 1 and days["pr1"][0] <= 10
+    assert "pr2" not in days
+    assert days["ap1"][0] <= 4
+    late = days["late"]
+    assert late[0] == 7 and late[1] == 8 and 9 <= late[2] <= 10 and late[3] == 11 and len(late) == 4
+    (m,) = [m for m in sched.missed if m.visit_id == "late"]
+    assert "day off" in m.reason and m.scheduled == START + dt.timedelta(days=7)
+    (m,) = [m for m in sched.missed if m.visit_id == "overdue"]
+    assert "overdue" in m.reason and m.scheduled is not None
+    json.dumps(sched.to_dict())
+
+
+def test_overloaded_period_reports_least_important(city) -> None:
+    # Two days of four hours each, with more visits than fit: appeals go, DV follow-ups stay.
+    visits = [RecurringVisit(at(f"dv{k}", k % 4, (k * 3) % 4, service_min=50, priority=1), due=START + dt.timedelta(days=1))
+              for k in range(4)]
+    visits += [RecurringVisit(at(f"ap{k}", (k + 1) % 4, k % 4, service_min=50, priority=3), due=START + dt.timedelta(days=1))
+               for k in range(6)]
+    sched = schedule_period(city, start_date=START, days=2, visits=visits, post=POST, shift=Shift(540, 780),
+                            time_limit=2.0)
+    made = {v for d in sched.days for v in d.visit_ids}
+    assert {f"dv{k}" for k in range(4)} <= made
+    missed = {m.visit_id for m in sched.missed}
+    assert missed and all(v.startswith("ap") for v in missed)
+    assert all(m.reason for m in sched.missed)
+
+
+def test_schedule_rejects_bad_input(city) -> None:
+    v = RecurringVisit(at("a", 1, 1), every_days=7, min_gap_days=10)
+    with pytest.raises(InputError):
+        schedule_period(city, start_date=START, days=14, visits=[v], post=POST, shift=Shift())
+    with pytest.raises(InputError):
+        schedule_period(city, start_date=START, days=0, visits=[], post=POST, shift=Shift())
+    with pytest.raises(InputError):
+        schedule_period(city, start_date=START, days=7, visits=[RecurringVisit(at("a", 1, 1))], post=POST,
+                        shift=Shift(), method="magic")
