@@ -39,10 +39,14 @@ OPERATIONS = [
     ("POST", "/api/v1/lookup/batch"), ("GET", "/api/v1/precincts"), ("GET", "/api/v1/precincts/{precinct_id}"),
     ("GET", "/api/v1/route"), ("POST", "/api/v1/matrix"), ("GET", "/api/v1/isochrone"),
     ("POST", "/api/v1/siting/solve"), ("GET", "/api/v1/siting/results/{result_id}"),
+    ("POST", "/api/v1/routes/plan"), ("GET", "/api/v1/routes/plans/{plan_id}"),
+    ("GET", "/api/v1/routes/plans/{plan_id}/gpx"), ("GET", "/api/v1/routes/plans/{plan_id}/sheet"),
+    ("POST", "/api/v1/routes/schedule"),
 ]
 
 
-SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/api/v1/siting/solve")}
+SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/api/v1/siting/solve"),
+                ("POST", "/api/v1/routes/plan"), ("POST", "/api/v1/routes/schedule")}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,8 @@ def test_api_conforms(api_schema, api_app, method: str, path: str) -> None:
         # Where a schema-valid request may rightly be refused with 400: GET /lookup needs lat & lon OR
         # address (an either-or rule OpenAPI cannot express for query parameters); a route between points
         # the road network does not join; a siting set-up that cannot be solved (p above the candidates,
-        # no candidate in the region, demand no candidate reaches) is refused before solving.
+        # no candidate in the region, demand no candidate reaches) is refused before solving; a visit needs
+        # lat & lon or an address, and its time windows must end after they start.
         excluded = [positive_data_acceptance] if (method, path) in SEMANTIC_400 else []
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 

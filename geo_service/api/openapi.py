@@ -19,9 +19,9 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 def _extra_paths() -> list[Any]:
     """Blueprints that describe their own paths."""
-    from . import reach, siting
+    from . import reach, routes, siting
 
-    return [reach.openapi_paths, siting.openapi_paths]
+    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths]
 
 PROBLEM = {
     "type": "object",
@@ -135,10 +135,13 @@ def document() -> dict[str, Any]:
         "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,
     }
     from .reach import MatrixBody
+    from .routes import PlanBody, ScheduleBody
     from .siting import SitingBody
 
-    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody):
-        schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody, PlanBody, ScheduleBody):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
     return {
         "openapi": "3.1.0",
         "info": {"title": "geo-service: district police inspectors' geospatial service", "version": __version__,

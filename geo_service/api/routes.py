@@ -1,0 +1,298 @@
+"""Daily visit routes and multi-day schedules for inspectors; plans are kept for the phone.
+
+Visits may concern victims and people on the preventive register: plans are kept in
+the store, readable only by their inspector (own precinct) and planners, every read is
+audited, and nothing personal goes into URLs or logs (labels are the caller's free text).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, Response, jsonify
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..app import get_city
+from ..errors import InputError, NotFound
+from ..routing import MAX_VISITS, Shift, Visit, plan_day, to_gpx, to_sheet_html
+from ..schedule import RecurringVisit, schedule_period
+from ..security import (Forbidden, access, audit, current_principal, get_store, load_plan, parse_json_body,
+                        require_precinct)
+from .lookup import _model, lookup_service
+from .reach import LatLon
+
+bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
+
+HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")]
+PRIORITY_NAMES = {"domestic_violence": 1, "preventive_register": 2, "appeal": 3, "patrol": 4}
+RECEPTION = ("17:00", "20:00")
+
+
+def _minutes(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+class VisitIn(BaseModel):
+    """One visit: coordinates or an address, minutes on site, priority class, windows."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    minutes: float = Field(default=15, gt=0, le=480, description="minutes on site")
+    priority: Literal[1, 2, 3, 4, "domestic_violence", "preventive_register", "appeal", "patrol"] = Field(
+        default=3, description="1 domestic-violence follow-up > 2 preventive register > 3 appeal > 4 patrol point")
+    windows: list[tuple[HHMM, HHMM]] = Field(default_factory=list, max_length=8,
+                                             description="times within which the visit must start")
+    label: str = Field(default="", max_length=200, description="free text shown to the inspector; never logged")
+
+    @model_validator(mode="after")
+    def _where(self) -> VisitIn:
+        if (self.address is None) == (self.lat is None or self.lon is None):
+            msg = "give lat and lon, or address"
+            raise ValueError(msg)
+        return self
+
+
+class ShiftIn(BaseModel):
+    """Working hours, breaks, and the reception at the post (17:00-20:00 when true)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: HHMM = "09:00"
+    end: HHMM = "18:00"
+    breaks: list[tuple[HHMM, HHMM]] = Field(default_factory=lambda: [("13:00", "14:00")], max_length=4)
+    reception: bool | tuple[HHMM, HHMM] = False
+
+    def to_shift(self) -> Shift:
+        reception = None
+        if self.reception:
+            a, b = RECEPTION if self.reception is True else self.reception
+            reception = (_minutes(a), _minutes(b))
+        end = _minutes(self.end)
+        if reception is not None:
+            end = max(end, reception[1])  # the reception is part of the working day
+        return Shift(start_min=_minutes(self.start), end_min=end,
+                     breaks=[(_minutes(a), _minutes(b)) for a, b in self.breaks], reception=reception)
+
+
+class PlanBody(BaseModel):
+    """One inspector's day."""
+
+    model_config = ConfigDict(extra="forbid")
+    inspector_id: str = Field(min_length=1, max_length=64)
+    date: dt.date | None = Field(default=None, description="default: today")
+    shift: ShiftIn = Field(default_factory=ShiftIn)
+    mode: Literal["walk", "drive", "drive_walk"] = "walk"
+    start: LatLon | None = Field(default=None, description="default: the precinct post")
+    end: LatLon | None = Field(default=None, description="default: the start")
+    visits: list[VisitIn] = Field(max_length=MAX_VISITS)
+    outside_precinct: Literal["warn", "reject"] = "warn"
+    save: bool = True
+
+
+class RecurringIn(BaseModel):
+    """A visit that recurs over the period."""
+
+    model_config = ConfigDict(extra="forbid")
+    visit: VisitIn
+    every_days: int | None = Field(default=None, ge=1, le=92)
+    per_month: int | None = Field(default=None, ge=1, le=30)
+    due: dt.date | None = None
+    min_gap_days: int = Field(default=1, ge=0, le=92)
+
+
+class ScheduleBody(BaseModel):
+    """One inspector's period (a week, a month)."""
+
+    model_config = ConfigDict(extra="forbid")
+    inspector_id: str = Field(min_length=1, max_length=64)
+    start_date: dt.date
+    days: int = Field(ge=1, le=92)
+    shift: ShiftIn = Field(default_factory=ShiftIn)
+    reception_weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(
+        default=None, description="weekdays with the reception (0 = Monday); default every working day")
+    days_off: list[dt.date] = Field(default_factory=list, max_length=92)
+    mode: Literal["walk", "drive", "drive_walk"] = "walk"
+    visits: list[RecurringIn] = Field(max_length=2000)
+
+
+def _inspector(inspector_id: str) -> tuple[str, tuple[float, float] | None]:
+    """The inspector's precinct (access checked) and post location."""
+    city = get_city()
+    rows = city.roster[city.roster.inspector_id == inspector_id]
+    if len(rows) == 0:
+        msg = f"no inspector with id {inspector_id!r} in the roster"
+        raise NotFound(msg)
+    precinct_id = str(rows.precinct_id.iloc[0])
+    principal = require_precinct(precinct_id)
+    if principal.role == "inspector" and principal.id != inspector_id:
+        audit("access", record_type="inspector", record_id=inspector_id[:64], outcome="denied:inspector")
+        msg = "an inspector plans only their own routes"
+        raise Forbidden(msg)
+    service = lookup_service()
+    post = service.precinct_info(service.index_of(precinct_id))["post"]
+    return precinct_id, ((post["lat"], post["lon"]) if post else None)
+
+
+def _visit(v: VisitIn, *, precinct_id: str, policy: str, warnings: list[str]) -> Visit:
+    service = lookup_service()
+    if v.address is not None:
+        try:
+            answer = service.by_address(v.address, limit=3, travel=False)
+        except NotFound:
+            msg = f"visit {v.id}: the address is not found"
+            raise InputError(msg) from None
+        if answer["ambiguous"]:
+            options = "; ".join(f"{c['street']} {c['housenumber'] or ''}".strip() for c in answer["candidates"][:3])
+            msg = f"visit {v.id}: the address is ambiguous ({options}); give lat and lon"
+            raise InputError(msg)
+        lat, lon = answer["candidates"][0]["lat"], answer["candidates"][0]["lon"]
+    else:
+        lat, lon = float(v.lat), float(v.lon)  # type: ignore[arg-type]
+    found = service.locate(lat, lon)
+    if found is None or service.ids[found.index] != precinct_id:
+        if policy == "reject":
+            msg = f"visit {v.id} is outside precinct {precinct_id}"
+            raise InputError(msg)
+        warnings.append(f"visit {v.id} is outside precinct {precinct_id}")
+    priority = PRIORITY_NAMES.get(v.priority, v.priority) if isinstance(v.priority, str) else v.priority
+    return Visit(id=v.id, lat=lat, lon=lon, service_min=v.minutes, priority=int(priority),
+                 time_windows=[(_minutes(a), _minutes(b)) for a, b in v.windows], label=v.label)
+
+
+def _start(body_start: Any, post: tuple[float, float] | None) -> tuple[float, float]:
+    if body_start is not None:
+        return (float(body_start[0]), float(body_start[1]))
+    if post is None:
+        msg = "the precinct has no post: give start as [lat, lon]"
+        raise InputError(msg)
+    return post
+
+
+@bp.post("/plan")
+@access("inspector")
+def plan() -> Response:
+    """Plan one day's route; kept (unless ``save`` is false) for the inspector's phone."""
+    body = _model(PlanBody, parse_json_body())
+    precinct_id, post = _inspector(body.inspector_id)
+    warnings: list[str] = []
+    visits = [_visit(v, precinct_id=precinct_id, policy=body.outside_precinct, warnings=warnings)
+              for v in body.visits]
+    start = _start(body.start, post)
+    end = (float(body.end[0]), float(body.end[1])) if body.end is not None else start
+    day = plan_day(get_city(), start=start, end=end, visits=visits, shift=body.shift.to_shift(), mode=body.mode,
+                   post=post or start)
+    date = (body.date or dt.date.today()).isoformat()
+    result = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "date": date,
+              "plan": day.to_dict(), "warnings": warnings + list(day.warnings)}
+    if not body.save:
+        return jsonify(result)
+    title = f"Route {date} · {body.inspector_id}"
+    kept = {**result, "gpx": to_gpx(day, name=title, date=date), "sheet_html": to_sheet_html(day, title=title, date=date)}
+    plan_id = get_store().save_plan(precinct_id=precinct_id, inspector_id=body.inspector_id,
+                                    created_by=current_principal().label, body=kept)
+    audit("plan.create", record_type="plan", record_id=plan_id, outcome="ok")
+    resp = jsonify({"id": plan_id, **result, "links": _links(plan_id)})
+    resp.status_code = 201
+    resp.headers["Location"] = f"/api/v1/routes/plans/{plan_id}"
+    return resp
+
+
+def _links(plan_id: str) -> dict[str, str]:
+    base = f"/api/v1/routes/plans/{plan_id}"
+    return {"self": base, "gpx": f"{base}/gpx", "sheet": f"{base}/sheet"}
+
+
+_PLAN_ID = re.compile(r"^pl_[0-9a-f]{24}$")
+
+
+def _kept(plan_id: str, action: str) -> Any:
+    if not _PLAN_ID.match(plan_id):
+        msg = "no plan with this id"
+        raise NotFound(msg)
+    return load_plan(plan_id, action=action)
+
+
+@bp.get("/plans/<plan_id>")
+@access("inspector")
+def get_plan(plan_id: str) -> Response:
+    """A kept plan (its inspector and planners only; every read is audited)."""
+    kept = _kept(plan_id, "plan.read")
+    body = {k: v for k, v in kept.body.items() if k not in ("gpx", "sheet_html")}
+    return jsonify({"id": kept.id, "created_at": kept.created_at.isoformat(), **body, "links": _links(kept.id)})
+
+
+@bp.get("/plans/<plan_id>/gpx")
+@access("inspector")
+def get_gpx(plan_id: str) -> Response:
+    """The plan as GPX 1.1 for navigation apps."""
+    kept = _kept(plan_id, "plan.gpx")
+    resp = Response(kept.body["gpx"], mimetype="application/gpx+xml")
+    resp.headers["Content-Disposition"] = f'attachment; filename="route-{kept.body["date"]}.gpx"'
+    return resp
+
+
+@bp.get("/plans/<plan_id>/sheet")
+@access("inspector")
+def get_sheet(plan_id: str) -> Response:
+    """The printable one-page route sheet."""
+    kept = _kept(plan_id, "plan.sheet")
+    return Response(kept.body["sheet_html"], mimetype="text/html")
+
+
+@bp.post("/schedule")
+@access("inspector")
+def schedule() -> Response:
+    """Spread recurring visits over a period, balancing the days, and route each day."""
+    body = _model(ScheduleBody, parse_json_body())
+    precinct_id, post = _inspector(body.inspector_id)
+    warnings: list[str] = []
+    visits = [RecurringVisit(visit=_visit(r.visit, precinct_id=precinct_id, policy="warn", warnings=warnings),
+                             every_days=r.every_days, per_month=r.per_month, due=r.due, min_gap_days=r.min_gap_days)
+              for r in body.visits]
+    result = schedule_period(get_city(), start_date=body.start_date, days=body.days, visits=visits,
+                             post=_start(None, post), shift=body.shift.to_shift(), days_off=body.days_off,
+                             mode=body.mode, reception_weekdays=body.reception_weekdays)
+    audit("schedule.create", record_type="schedule", record_id=precinct_id, outcome="ok")
+    return jsonify({"inspector_id": body.inspector_id, "precinct_id": precinct_id, "warnings": warnings,
+                    **result.to_dict()})
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The paths of this blueprint for the OpenAPI document."""
+    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    errors = {str(c): {"description": d, **problem} for c, d in
+              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "not your precinct or role"),
+               (404, "not found"), (429, "rate limit reached"), (503, "no city loaded"))}
+    auth = [{"bearer": []}, {"apiKey": []}]
+    obj = {"type": "object"}
+    plan_id = [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {
+        "/api/v1/routes/plan": {"post": {
+            "summary": "plan one day's route", "security": auth,
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/PlanBody"}}}},
+            "responses": {"200": {"description": "planned (not kept)", "content": {"application/json": {"schema": obj}}},
+                          "201": {"description": "planned and kept", "content": {"application/json": {"schema": obj}}},
+                          **errors}}},
+        "/api/v1/routes/plans/{plan_id}": {"get": {
+            "summary": "a kept plan", "security": auth, "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/gpx": {"get": {
+            "summary": "the plan as GPX", "security": auth, "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"application/gpx+xml": {"schema": {
+                "type": "string"}}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/sheet": {"get": {
+            "summary": "the printable route sheet", "security": auth, "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
+                          **errors}}},
+        "/api/v1/routes/schedule": {"post": {
+            "summary": "spread recurring visits over a period and route each day", "security": auth,
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ScheduleBody"}}}},
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}}, **errors}}},
+    }

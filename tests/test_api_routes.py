@@ -1,0 +1,127 @@
+"""Route plans and schedules over HTTP: roles, own precinct, audit, GPX, sheet, bad input."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from geo_service.security import STORE_EXT
+from tests.conftest import grid_latlon
+
+
+def _token(app, role: str, *, subject: str | None = None, precincts: tuple[str, ...] = ()) -> dict[str, str]:
+    _, token = app.extensions[STORE_EXT].create_credential(name=f"t-{role}-{subject}", role=role, kind="user_token",
+                                                          subject=subject, precinct_ids=precincts)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _visits() -> list[dict]:
+    out = []
+    for k, (i, j) in enumerate([(0.5, 0.2), (1.5, 0.5), (2.5, 1.2), (3, 0.3)]):
+        lat, lon = grid_latlon(i, j)
+        out.append({"id": f"v{k}", "lat": lat, "lon": lon, "minutes": 10, "priority": 2, "label": f"visit {k}"})
+    out.append({"id": "addr", "address": "Пушкина 13/1", "minutes": 10, "priority": "appeal",
+                "windows": [["10:00", "12:00"]], "label": "<b>appeal</b>"})
+    return out
+
+
+@pytest.fixture()
+def ui1(app) -> dict[str, str]:
+    return _token(app, "inspector", subject="UI-1", precincts=("P-01",))
+
+
+def test_plan_keep_and_read_back(app, client, ui1) -> None:
+    resp = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "date": "2026-12-01",
+                                                    "visits": _visits()}, headers=ui1)
+    assert resp.status_code == 201, resp.json
+    body = resp.json
+    plan = body["plan"]
+    visited = [s["visit_id"] for s in plan["stops"] if s["kind"] == "visit"]
+    assert sorted(visited) == ["addr", "v0", "v1", "v2", "v3"]  # each once
+    addr = next(s for s in plan["stops"] if s["visit_id"] == "addr")
+    assert "10:00" <= addr["start"] <= "12:00"
+    assert plan["stops"][0]["kind"] == "start" and plan["stops"][-1]["kind"] == "end"
+    assert all(leg["geometry"]["type"] == "LineString" for leg in plan["legs"])
+    plan_id = body["id"]
+    assert plan_id.startswith("pl_") and "UI-1" not in plan_id
+    again = client.get(f"/api/v1/routes/plans/{plan_id}", headers=ui1)
+    assert again.status_code == 200 and again.json["plan"] == plan
+    gpx = client.get(f"/api/v1/routes/plans/{plan_id}/gpx", headers=ui1)
+    assert gpx.status_code == 200 and gpx.mimetype == "application/gpx+xml"
+    root = ET.fromstring(gpx.data)
+    assert len(root.findall("{http://www.topografix.com/GPX/1/1}wpt")) >= 6
+    sheet = client.get(f"/api/v1/routes/plans/{plan_id}/sheet", headers=ui1).get_data(as_text=True)
+    assert "&lt;b&gt;appeal&lt;/b&gt;" in sheet and "<b>appeal</b>" not in sheet
+    records = app.extensions[STORE_EXT].audit_records()
+    assert any(r["action"] == "plan.read" and r["record_id"] == plan_id and r["outcome"] == "ok" for r in records)
+
+
+def test_other_inspectors_and_precincts_are_refused(app, client, ui1) -> None:
+    plan_id = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "visits": _visits()[:2]},
+                          headers=ui1).json["id"]
+    ui2 = _token(app, "inspector", subject="UI-2", precincts=("P-02",))
+    assert client.get(f"/api/v1/routes/plans/{plan_id}", headers=ui2).status_code == 403
+    assert client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "visits": _visits()[:1]},
+                       headers=ui2).status_code == 403
+    records = app.extensions[STORE_EXT].audit_records()
+    assert any(r["record_id"] == plan_id and r["outcome"] == "denied" for r in records)
+    planner = _token(app, "planner", subject="pl-1")
+    assert client.get(f"/api/v1/routes/plans/{plan_id}", headers=planner).status_code == 200
+    assert client.get(f"/api/v1/routes/plans/{plan_id}").status_code == 401
+    assert client.get("/api/v1/routes/plans/pl_000000000000000000000000", headers=planner).status_code == 404
+
+
+def test_priority_rule_when_the_day_is_full(app, client, ui1) -> None:
+    visits = []
+    for k in range(8):
+        lat, lon = grid_latlon(k % 4, (k // 4) * 2 + 0.5)
+        visits.append({"id": f"v{k}", "lat": lat, "lon": lon, "minutes": 100, "priority": 1 + k % 4})
+    body = {"inspector_id": "UI-1", "visits": visits, "save": False,
+            "shift": {"start": "09:00", "end": "15:00", "breaks": []}}
+    resp = client.post("/api/v1/routes/plan", json=body, headers=ui1)
+    assert resp.status_code == 200, resp.json
+    plan = resp.json["plan"]
+    kept = {s["visit_id"]: s["priority"] for s in plan["stops"] if s["kind"] == "visit"}
+    dropped = {u["visit_id"]: u["priority"] for u in plan["unassigned"]}
+    assert kept and dropped and len(kept) + len(dropped) == 8
+    assert min(dropped.values()) >= max(kept.values())
+
+
+@pytest.mark.parametrize("change, status", [
+    ({"inspector_id": "UI-9"}, 404),
+    ({"visits": [{"id": "x", "lat": 43.25}]}, 400),
+    ({"visits": [{"id": "x", "lat": 43.25, "lon": 76.9, "windows": [["12:00", "11:00"]]}]}, 400),
+    ({"visits": [{"id": f"x{k}", "lat": 43.25, "lon": 76.9} for k in range(501)]}, 400),
+    ({"mode": "fly"}, 400),
+    ({"visits": [{"id": "x", "address": "qqqq zzzz"}]}, 400),
+    ({"visits": [{"id": "x", "lat": grid_latlon(1, 5)[0], "lon": grid_latlon(1, 5)[1]}],
+      "outside_precinct": "reject"}, 400),
+])
+def test_bad_plans(app, client, ui1, change: dict, status: int) -> None:
+    body = {"inspector_id": "UI-1", "visits": _visits()[:1], "save": False, **change}
+    resp = client.post("/api/v1/routes/plan", json=body, headers=ui1)
+    assert resp.status_code == status, resp.json
+    assert resp.content_type == "application/problem+json"
+
+
+def test_outside_visit_is_a_warning_by_default(client, ui1) -> None:
+    lat, lon = grid_latlon(1, 2.5)  # P-02
+    resp = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "save": False,
+                                                    "visits": [{"id": "far", "lat": lat, "lon": lon}]}, headers=ui1)
+    assert resp.status_code == 200
+    assert any("outside precinct P-01" in w for w in resp.json["warnings"])
+
+
+def test_schedule_spreads_weekly_visits(client, ui1) -> None:
+    visits = [{"visit": v, "every_days": 7} for v in _visits()[:3]]
+    body = {"inspector_id": "UI-1", "start_date": "2026-12-01", "days": 14, "visits": visits,
+            "days_off": ["2026-12-06", "2026-12-07"]}
+    resp = client.post("/api/v1/routes/schedule", json=body, headers=ui1)
+    assert resp.status_code == 200, resp.json
+    out = resp.json
+    days = [d for d in out["days"] if any(s["kind"] == "visit" for s in d["plan"]["stops"])]
+    made = [s["visit_id"] for d in days for s in d["plan"]["stops"] if s["kind"] == "visit"]
+    for v in ("v0", "v1", "v2"):
+        assert made.count(v) == 2  # weekly over two weeks
+    assert not any(d["date"] in ("2026-12-06", "2026-12-07") for d in days)
