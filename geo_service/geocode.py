@@ -128,10 +128,14 @@ _MKR_WORDS_RAW = (
 #: Marks a phrase as the house number part: "д. 5", "дом 5", "№ 5", "house 5".
 _HOUSE_MARK = r"(?:д|дом|house|h|№|no|n|үй)\.?\s*"
 _HL = "a-zа-яёәғқңөұүһі"  # letters allowed as a house-number suffix
+_KORP = r"(?:корпус|корп|кор|к|блок|стр|строение|korpus|korp|k|block|bld)"
+#: After a number or its letter: no further letter or digit, unless a building part follows
+#: ("48ак2", "5k1": the compact forms people type, and the keys this module makes).
+_HOUSE_END = rf"(?!(?!{_KORP}\.?\s*\d)[{_HL}\d])"
 _HOUSE_CORE = (
-    rf"(?P<num>\d{{1,5}})\s*[\"'«“]?\s*(?P<let>[{_HL}])?(?![{_HL}\d])[\"'»”]?"
-    rf"(?:\s*[/\\-]\s*(?P<num2>\d{{1,5}})\s*(?P<let2>[{_HL}])?(?![{_HL}\d]))?"
-    rf"(?:\s*,?\s*(?:корпус|корп|кор|к|блок|стр|строение|korpus|korp|k|block|bld)\.?\s*"
+    rf"(?P<num>\d{{1,5}})\s*[\"'«“]?\s*(?:(?P<let>[{_HL}]){_HOUSE_END})?{_HOUSE_END}[\"'»”]?"
+    rf"(?:\s*[/\\-]\s*(?P<num2>\d{{1,5}})\s*(?:(?P<let2>[{_HL}]){_HOUSE_END})?{_HOUSE_END})?"
+    rf"(?:\s*,?\s*{_KORP}\.?\s*"
     rf"(?P<korp>\d{{1,3}}))?"
 )
 _HOUSE_HEAD = re.compile(rf"^\s*(?:{_HOUSE_MARK})?{_HOUSE_CORE}", re.IGNORECASE)
