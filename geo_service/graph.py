@@ -17,6 +17,7 @@ import logging
 import math
 import re
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from .osm import HighwayWays
 
 logger = logging.getLogger(__name__)
+
+#: Per-thread CCH query objects (see `RoadGraph._query`).
+_THREAD = threading.local()
 
 Mode = Literal["walk", "drive"]
 MODES: tuple[Mode, ...] = ("walk", "drive")
@@ -293,7 +297,6 @@ class RoadGraph:
     _kdtree: cKDTree | None = field(init=False, repr=False)
     _cch: Any = field(init=False, repr=False)
     _metric: Any = field(init=False, repr=False)
-    _local: threading.local = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._lat0 = float(np.mean(self.lat)) if len(self.lat) else 0.0
@@ -306,7 +309,6 @@ class RoadGraph:
         self._kdtree = None
         self._cch = rk.CCH(self.order, self.tail, self.head, False)
         self._metric = rk.CCHMetric(self._cch, self.time_ms)
-        self._local = threading.local()
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -362,9 +364,22 @@ class RoadGraph:
         return idx, haversine_m(lon, lat, self.lon[idx], self.lat[idx])
 
     def _query(self) -> Any:
-        q = getattr(self._local, "query", None)
-        if q is None:
-            q = self._local.query = rk.CCHQuery(self._metric)
+        """This thread's CCH query object for this graph.
+
+        RoutingKit's query objects must be used and dropped on the thread that made them.
+        They live in a module-level thread-local (never dropped from another thread) keyed
+        by graph, and each thread drops its queries of graphs that are gone (a reload).
+        """
+        queries: dict[int, tuple[weakref.ref[RoadGraph], Any]] | None = getattr(_THREAD, "queries", None)
+        if queries is None:
+            queries = _THREAD.queries = {}
+        entry = queries.get(id(self))
+        if entry is not None and entry[0]() is self:
+            return entry[1]
+        for key in [k for k, (ref, _) in queries.items() if ref() is None]:
+            del queries[key]
+        q = rk.CCHQuery(self._metric)
+        queries[id(self)] = (weakref.ref(self), q)
         return q
 
     def node_route(self, source: int, target: int) -> tuple[float | None, list[int], list[int]]:
