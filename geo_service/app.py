@@ -34,11 +34,12 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api.health import bp as health_bp
     from .api.lookup import bp as lookup_bp
     from .api.openapi import bp as openapi_bp
+    from .api.pages import bp as pages_bp
     from .api.reach import bp as reach_bp
     from .api.routes import bp as routes_bp
     from .api.siting import bp as siting_bp
 
-    for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp):
+    for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp):
         app.register_blueprint(bp)
     from .security import init_security
 

@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     ae.add_argument("--since", help="ISO date or time")
     ae.add_argument("--database-url")
 
+    mp = sub.add_parser("maps", help="render the demo city's pages to maps/ (HTML and Chromium screenshots)")
+    mp.add_argument("--out", type=Path, default=Path("maps"))
+
     i = sub.add_parser("info", help="print a bundle's manifest summary")
     i.add_argument("--bundle", required=True)
     return p
@@ -160,6 +163,12 @@ def _run(args: argparse.Namespace) -> int:
         from .security import cli_audit_export
 
         return cli_audit_export(out_path=args.out, since=args.since, database_url=args.database_url)
+    if args.command == "maps":
+        from .maps_cli import render_maps
+
+        for path in render_maps(args.out) or []:
+            print(path)
+        return 0
     if args.command == "info":
         from .bundle import load_bundle
 

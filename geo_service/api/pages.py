@@ -58,13 +58,11 @@ def precincts_map() -> Response:
     static_url = _static_url()
     api_url = request.script_root + API_URL
 
-    def render() -> str:
-        lookup = city.cached("lookup", lambda: Lookup(city))
-        roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
-        return precinct_page(city, lookup.precincts_geojson(), lang=lang, static_url=static_url,
-                             api_url=api_url, roads=roads)
-
-    body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", render)
+    # Fetched before the page's factory runs: city.cached's lock is not re-entrant.
+    lookup = city.cached("lookup", lambda: Lookup(city))
+    roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
+    body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: precinct_page(
+        city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url, roads=roads))
     return _page(body, lang)
 
 

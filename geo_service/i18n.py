@@ -1,0 +1,196 @@
+"""Texts a person reads on the pages, in Kazakh, Russian and English.
+
+The language comes from ``?lang=`` first, then the browser's ``Accept-Language``
+header, and is Russian when neither names a language the service speaks.
+Street names, precinct names and other data are shown as the data has them;
+only the service's own words are translated here.
+
+Framework-free: the pages blueprint passes the raw query value and header.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["DEFAULT_LANG", "LANGS", "LANG_NAMES", "STRINGS", "catalog", "choose_lang", "t"]
+
+LANGS: Final[tuple[str, ...]] = ("kk", "ru", "en")
+DEFAULT_LANG: Final[str] = "ru"
+#: Each language's name in itself, for the switch.
+LANG_NAMES: Final[dict[str, str]] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+#: key -> {lang: text}. ``{name}`` placeholders are filled by `t` (Python) or the page script.
+STRINGS: Final[dict[str, dict[str, str]]] = {
+    "service_name": {
+        "kk": "Учаскелік полиция инспекторлары",
+        "ru": "Участковые инспекторы полиции",
+        "en": "District police inspectors",
+    },
+    "home_title": {
+        "kk": "Учаскелер мен инспекторлар картасы",
+        "ru": "Карта участков и инспекторов",
+        "en": "Precincts and inspectors map",
+    },
+    "home_intro": {
+        "kk": "Мекенжай бойынша учаскені, учаскелік инспекторды және полиция бекетін табыңыз.",
+        "ru": "Найдите по адресу свой участок, участкового инспектора и пункт полиции.",
+        "en": "Find the precinct, the district inspector and the police post for an address.",
+    },
+    "nav_precincts": {"kk": "Учаскелер картасы", "ru": "Карта участков", "en": "Precinct map"},
+    "nav_docs": {"kk": "API құжаттамасы", "ru": "Документация API", "en": "API documentation"},
+    "nav_home": {"kk": "Басты бет", "ru": "Главная", "en": "Home"},
+    "city": {"kk": "Қала", "ru": "Город", "en": "City"},
+    "demo_note": {
+        "kk": "Демо: бекеттер мен инспекторлар ойдан шығарылған.",
+        "ru": "Демо: пункты и инспекторы вымышленные.",
+        "en": "Demo: posts and inspectors are fictitious.",
+    },
+    "language": {"kk": "Тіл", "ru": "Язык", "en": "Language"},
+    "precincts_title": {"kk": "Учаскелер", "ru": "Участки", "en": "Precincts"},
+    "search_label": {"kk": "Мекенжай", "ru": "Адрес", "en": "Address"},
+    "search_placeholder": {
+        "kk": "Көше және үй нөмірі",
+        "ru": "Улица и номер дома",
+        "en": "Street and house number",
+    },
+    "search_button": {"kk": "Табу", "ru": "Найти", "en": "Find"},
+    "searching": {"kk": "Іздеу…", "ru": "Поиск…", "en": "Searching…"},
+    "choose_candidate": {
+        "kk": "Бірнеше мекенжай табылды, біреуін таңдаңыз:",
+        "ru": "Найдено несколько адресов, выберите один:",
+        "en": "Several addresses match, choose one:",
+    },
+    "no_precinct": {"kk": "учаскеден тыс", "ru": "вне участков", "en": "outside the precincts"},
+    "err_empty": {"kk": "Мекенжайды енгізіңіз.", "ru": "Введите адрес.", "en": "Enter an address."},
+    "err_not_found": {
+        "kk": "Бұл мекенжай табылмады. Көше атауы мен үй нөмірін тексеріңіз.",
+        "ru": "Адрес не найден. Проверьте название улицы и номер дома.",
+        "en": "Address not found. Check the street name and house number.",
+    },
+    "err_outside": {
+        "kk": "Бұл нүкте ешбір учаскеге кірмейді. Ең жақыны: {name}, {distance} м.",
+        "ru": "Эта точка не входит ни в один участок. Ближайший: {name}, {distance} м.",
+        "en": "This point is in no precinct. The nearest is {name}, {distance} m away.",
+    },
+    "err_bad_input": {
+        "kk": "Сұрау дұрыс емес: {detail}",
+        "ru": "Неверный запрос: {detail}",
+        "en": "Invalid request: {detail}",
+    },
+    "err_offline": {
+        "kk": "Байланыс жоқ. Іздеу үшін интернет қажет; карта офлайн жұмыс істейді.",
+        "ru": "Нет связи. Для поиска нужен интернет; карта работает офлайн.",
+        "en": "No connection. Search needs the network; the map works offline.",
+    },
+    "err_server": {
+        "kk": "Сервис қазір жауап бере алмады. Кейінірек қайталаңыз.",
+        "ru": "Сервис сейчас не смог ответить. Повторите позже.",
+        "en": "The service could not answer now. Try again later.",
+    },
+    "card_close": {"kk": "Жабу", "ru": "Закрыть", "en": "Close"},
+    "card_hint": {
+        "kk": "Инспекторды көру үшін учаскені басыңыз немесе мекенжайды іздеңіз.",
+        "ru": "Нажмите на участок или найдите адрес, чтобы увидеть инспектора.",
+        "en": "Tap a precinct or search an address to see its inspector.",
+    },
+    "inspector": {"kk": "Учаскелік инспектор", "ru": "Участковый инспектор", "en": "District inspector"},
+    "no_inspector": {
+        "kk": "Инспектор тағайындалмаған.",
+        "ru": "Инспектор не назначен.",
+        "en": "No inspector assigned.",
+    },
+    "rank": {"kk": "Атағы", "ru": "Звание", "en": "Rank"},
+    "phone": {"kk": "Жұмыс телефоны", "ru": "Рабочий телефон", "en": "Work phone"},
+    "reception_hours": {"kk": "Қабылдау уақыты", "ru": "Часы приёма", "en": "Reception hours"},
+    "post": {"kk": "Полиция бекеті", "ru": "Пункт полиции", "en": "Police post"},
+    "no_post": {"kk": "Бекет көрсетілмеген.", "ru": "Пункт не указан.", "en": "No post given."},
+    "travel_walk": {"kk": "Жаяу: {minutes} мин", "ru": "Пешком: {minutes} мин", "en": "On foot: {minutes} min"},
+    "travel_drive": {
+        "kk": "Көлікпен: {minutes} мин",
+        "ru": "На машине: {minutes} мин",
+        "en": "By car: {minutes} min",
+    },
+    "on_border": {
+        "kk": "Мекенжай учаскелер шекарасында; ереже бойынша таңдалды.",
+        "ru": "Адрес на границе участков; участок выбран по правилу.",
+        "en": "The address is on a precinct border; the precinct was chosen by rule.",
+    },
+    "legend": {"kk": "Шартты белгілер", "ru": "Легенда", "en": "Legend"},
+    "official": {"kk": "ресми", "ru": "официальный", "en": "official"},
+    "derived": {
+        "kk": "есептелген / уақытша",
+        "ru": "расчётный / предварительный",
+        "en": "derived / provisional",
+    },
+    "layer_roads": {"kk": "Жолдар", "ru": "Дороги", "en": "Roads"},
+    "layer_precincts": {"kk": "Учаскелер", "ru": "Участки", "en": "Precincts"},
+    "layer_posts": {"kk": "Полиция бекеттері", "ru": "Пункты полиции", "en": "Police posts"},
+    "layer_osm": {
+        "kk": "OpenStreetMap картасы (интернет)",
+        "ru": "Карта OpenStreetMap (интернет)",
+        "en": "OpenStreetMap tiles (online)",
+    },
+    "your_address": {"kk": "Іздеген мекенжай", "ru": "Найденный адрес", "en": "Found address"},
+    "docs_title": {"kk": "API құжаттамасы", "ru": "Документация API", "en": "API documentation"},
+    "map_data": {"kk": "Карта деректері", "ru": "Данные карты", "en": "Map data"},
+}
+
+
+def t(key: str, lang: str, /, **values: object) -> str:
+    """The text ``key`` in ``lang`` (Russian when ``lang`` is unknown), placeholders filled.
+
+    Raises
+    ------
+    KeyError
+        Unknown ``key``: a missing translation is a bug, not a fallback.
+    """
+    texts = STRINGS[key]
+    text = texts.get(lang, texts[DEFAULT_LANG])
+    return text.format(**values) if values else text
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """Every text in ``lang``, for the page script."""
+    return {key: t(key, lang) for key in STRINGS}
+
+
+def _parse_accept_language(header: str) -> list[str]:
+    """Language tags of an ``Accept-Language`` header, best first (q=0 dropped)."""
+    ranked: list[tuple[float, int, str]] = []
+    for pos, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag and q > 0:
+            ranked.append((-q, pos, tag.strip().lower()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def choose_lang(query: str | None, accept_language: str | None) -> str:
+    """The page language: ``?lang=``, then ``Accept-Language``, then Russian.
+
+    Parameters
+    ----------
+    query
+        The ``lang`` query value (``kk``, ``ru`` or ``en``; an unknown value is ignored).
+    accept_language
+        The raw ``Accept-Language`` header; ``kk-KZ``, ``ru-RU`` and ``en-GB`` match
+        their primary language, ``kz`` (a common mistake) means Kazakh.
+    """
+    if query:
+        q = query.strip().lower()
+        q = "kk" if q == "kz" else q
+        if q in LANGS:
+            return q
+    for tag in _parse_accept_language(accept_language or ""):
+        primary = tag.split("-")[0]
+        primary = "kk" if primary == "kz" else primary
+        if primary in LANGS:
+            return primary
+    return DEFAULT_LANG

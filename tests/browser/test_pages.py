@@ -1,0 +1,255 @@
+"""The precinct page in Chromium: polygons, inspector card, address search, offline copy.
+
+Serves the real app (pages, lookup API, security headers with the CSP) over the tiny
+test city on 127.0.0.1. Screenshots go to ``maps/screenshots/`` when
+``GEO_SERVICE_SAVE_SCREENSHOTS=1``, otherwise to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from geo_service.maps_cli import serve
+from tests.conftest import TWO_PRECINCTS, grid_latlon, polygon, tiny_city_xml
+
+CHROMIUM = Path("/usr/bin/chromium")  # the same as conftest.CHROMIUM
+if importlib.util.find_spec("playwright") is None:
+    pytest.skip("playwright is not installed (pip install playwright==1.65.2)", allow_module_level=True)
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+DEVICES = {"phone": PHONE, "desktop": DESKTOP}
+REPO = Path(__file__).resolve().parents[2]
+ROSTER = (
+    "inspector_id,precinct_id,inspector_name,rank,phone,reception_hours,post_lat,post_lon,post_address\n"
+    'UI-1,P-01,Серік Ахметов,майор полиции,+7 727 000 0001,Вт/Чт 17:00-20:00,{lat:.6f},{lon:.6f},"Абая 150"\n'
+    "UI-2,P-02,Айгүл Сейітова,капитан полиции,+7 727 000 0002,Ср/Пт 17:00-20:00,,,\n"
+)
+
+
+@pytest.fixture(scope="module")
+def pages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app over the tiny city (two official precincts, one post), on a free loopback port."""
+    from geo_service import create_app
+    from geo_service.build import BuildOptions, build_city
+
+    d = tmp_path_factory.mktemp("pages-city")
+    (d / "tiny.osm").write_text(tiny_city_xml(), encoding="utf-8")
+    features = [{"type": "Feature", "properties": {"precinct_id": pid, "name": f"Участок {pid}"},
+                 "geometry": {"type": "Polygon", "coordinates": polygon(*rect)}} for pid, rect in TWO_PRECINCTS.items()]
+    (d / "precincts.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    lat, lon = grid_latlon(0.3, 0.3)
+    (d / "roster.csv").write_text(ROSTER.format(lat=lat, lon=lon), encoding="utf-8")
+    build_city(BuildOptions(osm=d / "tiny.osm", out=d / "bundle", precincts=d / "precincts.geojson",
+                            roster=d / "roster.csv", city="tiny"))
+    app = create_app({"BUNDLE": str(d / "bundle"), "TESTING": True, "RATELIMIT_PUBLIC": "10000/minute"})
+    if "pages" not in app.blueprints:  # until make_app registers the blueprint
+        from geo_service.api.pages import bp
+
+        app.register_blueprint(bp)
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if os.environ.get("GEO_SERVICE_SAVE_SCREENSHOTS") == "1":
+        path = REPO / "maps" / "screenshots"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def _open(make: Callable[..., Any], url: str, device: str) -> Any:
+    g = make(**DEVICES[device])
+    g.page.goto(url, wait_until="load")
+    g.page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
+    g.page.evaluate("document.fonts.ready.then(() => true)")
+    return g
+
+
+def _tap_precinct(page: Any, i: float, j: float, *, touch: bool) -> None:
+    """Click (or tap) the map at grid position i, j."""
+    lat, lon = grid_latlon(i, j)
+    box = page.locator(".folium-map").bounding_box()
+    xy = page.evaluate(
+        """([lat, lon]) => { const m = document.querySelector('.folium-map');
+             const id = m.id; const map = window[id];
+             const p = map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }""", [lat, lon])
+    x, y = box["x"] + xy[0], box["y"] + xy[1]
+    if touch:
+        page.touchscreen.tap(x, y)
+    else:
+        page.mouse.click(x, y)
+
+
+def _wait(page: Any, expression: str, *, timeout_s: float = 10.0) -> None:
+    """Poll ``expression`` until truthy (``wait_for_function`` evaluates strings, which the CSP forbids)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(100)
+
+
+def _box(page: Any, selector: str) -> dict[str, float]:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, selector
+    return box
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_precinct_page(guarded_page: Callable[..., Any], pages_url: str, shots_dir: Path, device: str) -> None:
+    g = _open(guarded_page, f"{pages_url}/precincts/map?lang=ru", device)
+    page = g.page
+    assert page.evaluate("L.version") == "1.9.3"
+    # Two precincts drawn (roads are not interactive), one post marker, the controls.
+    assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 2
+    assert page.locator(".leaflet-overlay-pane path:not(.leaflet-interactive)").count() >= 1
+    assert page.locator(".leaflet-marker-pane .awesome-marker").count() == 1
+    assert page.locator(".leaflet-control-locate").count() == 1
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert "OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
+    assert page.locator(".leaflet-tile").count() == 0  # no tiles until a person asks for them
+    page.screenshot(path=str(shots_dir / f"precincts-{device}.png"))
+
+    # A click on a precinct shows its inspector card.
+    _tap_precinct(page, 1.0, 0.5, touch=device == "phone")
+    page.wait_for_selector("#gs-card:not([hidden])")
+    card = page.locator("#gs-card")
+    assert "Участок P-01" in card.inner_text() and "Серік Ахметов" in card.inner_text()
+    assert "майор полиции" in card.inner_text() and "Вт/Чт 17:00-20:00" in card.inner_text()
+    assert card.locator("a[href='tel:+77270000001']").count() == 1
+    assert "Абая 150" in card.inner_text()
+    page.screenshot(path=str(shots_dir / f"precincts-{device}-card.png"))
+    if device == "phone":
+        # The card sits under the map, never over it; tap targets are 44 px; text 16 px.
+        assert _box(page, ".folium-map")["y"] + _box(page, ".folium-map")["height"] <= _box(page, "#gs-card")["y"] + 1
+        assert _box(page, ".folium-map")["height"] >= 300
+        for sel in ("#gs-go", "#gs-q", ".gs-lang a", ".gs-close", ".leaflet-control-zoom-in",
+                    ".leaflet-control-layers-toggle", ".gs-tel"):
+            box = _box(page, sel)
+            assert box["height"] >= 44 and box["width"] >= 44, (sel, box)
+        assert page.evaluate("getComputedStyle(document.querySelector('#gs-q')).fontSize") == "16px"
+    page.click(".gs-close")
+    assert page.locator("#gs-card").is_hidden()
+
+    # The other precinct: no post given.
+    _tap_precinct(page, 1.0, 2.5, touch=device == "phone")
+    page.wait_for_selector("#gs-card:not([hidden])")
+    assert "Айгүл Сейітова" in page.inner_text("#gs-card")
+    assert "Пункт не указан." in page.inner_text("#gs-card")
+    assert g.problems() == {}
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_search_calls_the_lookup(guarded_page: Callable[..., Any], pages_url: str, shots_dir: Path,
+                                 device: str) -> None:
+    g = _open(guarded_page, f"{pages_url}/precincts/map?lang=kk", device)
+    page = g.page
+    with page.expect_response(lambda r: "/api/v1/lookup?address=" in r.url) as answer:
+        page.fill("#gs-q", "Абая 150")
+        page.click("#gs-go")
+    assert answer.value.status == 200
+    page.wait_for_selector("#gs-card:not([hidden])")
+    text = page.inner_text("#gs-card")
+    assert "Іздеген мекенжай: Абая 150" in text and "Серік Ахметов" in text
+    assert "Жаяу:" in text  # travel time to the post, in Kazakh
+    assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() >= 3  # + the found address
+    page.screenshot(path=str(shots_dir / f"precincts-{device}-search.png"))
+    assert g.problems() == {}
+
+
+def test_ambiguous_answer_offers_a_choice(guarded_page: Callable[..., Any], pages_url: str) -> None:
+    g = _open(guarded_page, f"{pages_url}/precincts/map?lang=en", "phone")
+    page = g.page
+    lat1, lon1 = grid_latlon(1.0, 0.5)
+    lat2, lon2 = grid_latlon(1.0, 2.5)
+    cand = {"score": 90.0, "match": "house", "on_border": False, "inspectors": [], "post": None}
+    body = {"query": "Abaya 15", "ambiguous": True, "candidates": [
+        {**cand, "street": "Абая", "housenumber": "15", "lat": lat1, "lon": lon1,
+         "precinct": {"id": "P-01", "name": "Участок P-01", "source": "official", "official": True}},
+        {**cand, "street": "Абая пр.", "housenumber": "15", "lat": lat2, "lon": lon2,
+         "precinct": {"id": "P-02", "name": "Участок P-02", "source": "official", "official": True}}]}
+    page.route("**/api/v1/lookup?*", lambda r: r.fulfill(status=200, content_type="application/json",
+                                                         body=json.dumps(body)))
+    page.fill("#gs-q", "Abaya 15")
+    page.press("#gs-q", "Enter")
+    page.wait_for_selector("#gs-candidates:not([hidden])")
+    assert "Several addresses match" in page.inner_text("#gs-status")
+    buttons = page.locator("#gs-candidates button")
+    assert buttons.count() == 2 and "Участок P-02" in buttons.nth(1).inner_text()
+    assert buttons.nth(1).bounding_box()["height"] >= 44
+    buttons.nth(1).click()
+    page.wait_for_selector("#gs-card:not([hidden])")
+    assert "Айгүл Сейітова" in page.inner_text("#gs-card")
+    assert page.locator("#gs-candidates").is_hidden()
+    assert g.problems() == {}
+
+
+def test_lookup_errors_are_told_in_the_page_language(guarded_page: Callable[..., Any], pages_url: str) -> None:
+    g = _open(guarded_page, f"{pages_url}/precincts/map?lang=ru", "desktop")
+    page = g.page
+    page.fill("#gs-q", "zzzz qqqq")
+    page.click("#gs-go")
+    _wait(page, "document.querySelector('#gs-status').textContent.includes('не найден')")
+    assert "gs-error" in page.get_attribute("#gs-status", "class")
+    page.fill("#gs-q", "   ")
+    page.click("#gs-go")
+    assert page.inner_text("#gs-status") == "Введите адрес."
+    # The 404 of the lookup is the only thing the browser complained about.
+    assert [r for r in g.bad_responses if "/api/v1/lookup" not in r] == []
+    assert all("404" in e for e in g.console_errors)
+    assert not g.blocked and not g.page_errors
+
+
+def test_home_and_docs_pages(guarded_page: Callable[..., Any], pages_url: str, shots_dir: Path) -> None:
+    g = guarded_page(**PHONE)
+    g.page.goto(f"{pages_url}/?lang=kk", wait_until="load")
+    assert g.page.locator("a.gs-button").count() == 2
+    g.page.click("a.gs-button >> nth=0")
+    g.page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
+    assert g.page.get_attribute("html", "lang") == "kk"
+    d = guarded_page(**DESKTOP)
+    d.page.goto(f"{pages_url}/api/v1/docs", wait_until="load")
+    d.page.wait_for_selector(".swagger-ui .opblock", timeout=15000)
+    d.page.screenshot(path=str(shots_dir / "api-docs-desktop.png"))
+    assert g.problems() == {} and d.problems() == {}
+
+
+def test_page_opened_once_shows_offline(browser: Any, pages_url: str) -> None:
+    """The service worker keeps the shell and the opened page; offline, the page still draws."""
+    context = browser.new_context(**PHONE)
+    outside: list[str] = []
+    context.on("request", lambda r: r.url.startswith(("http://127.0.0.1", "data:", "blob:")) or outside.append(r.url))
+    try:
+        page = context.new_page()
+        page.goto(f"{pages_url}/precincts/map?lang=en", wait_until="load")
+        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
+        page.evaluate("navigator.serviceWorker.ready.then(() => caches.keys())")
+        page.reload(wait_until="load")  # this visit passes through the worker and is stored
+        context.set_offline(True)
+        page.reload(wait_until="load")
+        page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
+        assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 2
+        assert page.evaluate("L.version") == "1.9.3"
+        assert page.evaluate(
+            """() => [...document.fonts].some(f => f.family.includes("Font Awesome") && f.status === "loaded")""")
+        # Searching offline says so in the page's language.
+        page.fill("#gs-q", "Abaya 150")
+        page.click("#gs-go")
+        _wait(page, "document.querySelector('#gs-status').textContent.includes('No connection')")
+        assert outside == []
+    finally:
+        context.close()
