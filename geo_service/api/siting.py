@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..app import get_city
 from ..errors import InputError, NotFound
 from ..security import access, audit, current_principal, get_store, parse_json_body
-from ..siting import MODELS
 from .lookup import _model
 from .reach import LatLon
 
@@ -73,6 +72,8 @@ def _region(geojson: dict[str, Any] | None) -> shapely.Geometry | None:
 
 def run_siting(city: Any, body: SitingBody) -> dict[str, Any]:
     """Build, solve and report one siting model (the view and the CLI share this)."""
+    from ..siting import MODELS  # scipy and HiGHS load on first use, not at server start
+
     existing: Any = {"posts": "posts", "none": None}.get(body.existing, body.existing) \
         if isinstance(body.existing, str) else body.existing
     model = MODELS[body.model].from_city(
