@@ -89,6 +89,97 @@ def write_html(city: Any, out_dir: Path) -> list[Path]:
     return written
 
 
+DEMO_INSPECTOR = "DEMO-UI-01"
+DEMO_VISITS = 10
+
+
+def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
+    """A kept plan of ``DEMO-UI-01`` (about ten visits at demo addresses in its precinct), a
+    signed link to it, and a kept MCLP result, made in-process through the API.
+
+    Returns
+    -------
+    dict
+        ``plan_id``, ``link`` (``/r/<token>``), ``siting_id``, ``planner`` (request headers).
+    """
+    from .lookup import Lookup
+    from .security import STORE_EXT
+
+    store = app.extensions[STORE_EXT]
+    row = city.roster[city.roster.inspector_id == DEMO_INSPECTOR].iloc[0]
+    precinct_id = str(row.precinct_id)
+    _, token = store.create_credential(name="maps-inspector", role="inspector", kind="user_token",
+                                       subject=DEMO_INSPECTOR, precinct_ids=(precinct_id,), expires_in=3600)
+    inspector = {"Authorization": f"Bearer {token}"}
+    _, token = store.create_credential(name="maps-planner", role="planner", kind="user_token", subject="maps",
+                                       expires_in=3600)
+    planner = {"Authorization": f"Bearer {token}"}
+
+    lookup = Lookup(city)
+    addresses = city.addresses
+    rows = addresses[(addresses.street.fillna("") != "") & (addresses.housenumber.fillna("") != "")]
+    rows = rows.sort_values(["street", "housenumber"])
+    inside = []
+    for r in rows.itertuples():
+        found = lookup.locate(float(r.lat), float(r.lon))
+        if found is not None and lookup.ids[found.index] == precinct_id:
+            inside.append(r)
+    step = max(1, len(inside) // DEMO_VISITS)
+    visits = [{"id": f"d{k + 1}", "lat": float(r.lat), "lon": float(r.lon), "minutes": 10,
+               "label": f"{r.street} {r.housenumber}"} for k, r in enumerate(inside[::step][:DEMO_VISITS])]
+    client = app.test_client()
+    resp = client.post("/api/v1/routes/plan", headers=inspector, json={
+        "inspector_id": DEMO_INSPECTOR, "date": "2026-12-01", "visits": visits,
+        "shift": {"start": "09:00", "end": "18:00", "reception": True}})
+    if resp.status_code != 201:
+        msg = f"the demo plan failed: {resp.get_json()}"
+        raise RuntimeError(msg)
+    plan_id = resp.get_json()["id"]
+    link = client.post(f"/api/v1/routes/plans/{plan_id}/link", headers=inspector).get_json()["url"]
+    resp = client.post("/api/v1/siting/solve", headers=planner, json={
+        "model": "mclp", "minutes": 5, "p": 3, "mode": "walk", "existing": "posts", "time_limit": 30})
+    if resp.status_code != 201:
+        msg = f"the demo siting failed: {resp.get_json()}"
+        raise RuntimeError(msg)
+    return {"plan_id": plan_id, "link": link, "siting_id": resp.get_json()["id"], "planner": planner}
+
+
+def write_demo_pages(app: Any, city: Any, out_dir: Path, demo: dict[str, Any]) -> list[Path]:
+    """The demo route page (with its GPX and sheet next to it) and siting page as files."""
+    from .assets import VENDOR_DIR, configure_folium
+    from .lookup import Lookup
+    from .reach import isochrone
+    from .render import route_page, siting_page
+    from .security import STORE_EXT
+
+    store = app.extensions[STORE_EXT]
+    static = Path(os.path.relpath(VENDOR_DIR.parent, out_dir.resolve())).as_posix()
+    kept = store.get_plan(demo["plan_id"])
+    lookup = Lookup(city)
+    i = lookup.index_of(kept.precinct_id)
+    written = [out_dir / "route.gpx", out_dir / "route-sheet.html"]
+    written[0].write_text(kept.body["gpx"], encoding="utf-8")
+    written[1].write_text(kept.body["sheet_html"], encoding="utf-8")
+    result = store.get_result(demo["siting_id"], kind="siting")["body"]
+    graph = city.graph(result["request"]["mode"])
+    areas = [isochrone(graph, s["lat"], s["lon"], float(result["request"]["minutes"]))
+             for s in [*result["existing"], *result["chosen"]]]
+    try:
+        path = out_dir / "route-ru.html"
+        path.write_text(route_page(city, kept.body["plan"], lang="ru", date=kept.body["date"], gpx_url="route.gpx",
+                                   sheet_url="route-sheet.html", precinct=lookup.precinct_feature(i),
+                                   post=lookup.precinct_info(i)["post"], static_url=static,
+                                   register_service_worker=False), encoding="utf-8")
+        written.append(path)
+        path = out_dir / "siting-en.html"
+        path.write_text(siting_page(city, result, areas, lang="en", static_url=static,
+                                    register_service_worker=False), encoding="utf-8")
+        written.append(path)
+    finally:
+        configure_folium("/static/vendor")
+    return written
+
+
 def _guard(context: Any, problems: list[str]) -> None:
     def route(r: Any) -> None:
         parts = urlsplit(r.request.url)
@@ -101,19 +192,33 @@ def _guard(context: Any, problems: list[str]) -> None:
     context.route("**/*", route)
 
 
-def screenshots(base_url: str, out_dir: Path, *, address: str) -> tuple[list[Path], list[str]]:
-    """Photograph the pages; return the PNG paths and any problem seen (console errors, blocked requests)."""
+def screenshots(base_url: str, out_dir: Path, *, address: str,
+                demo: dict[str, Any] | None = None) -> tuple[list[Path], list[str]]:
+    """Photograph the pages; return the PNG paths and any problem seen (console errors, blocked requests).
+
+    ``demo`` (`demo_plan_and_siting`) adds the route page (through its signed link) and
+    the siting page (with the planner's credentials).
+    """
     from playwright.sync_api import sync_playwright
 
     shots: list[Path] = []
     problems: list[str] = []
-    plan = [
+    plan: list[tuple[str, dict[str, Any], str, Any]] = [
         ("precincts-phone", PHONE, "/precincts/map?lang=ru", None),
         ("precincts-phone-card", PHONE, "/precincts/map?lang=kk", address),
         ("precincts-desktop", DESKTOP, "/precincts/map?lang=en", address),
         ("home-phone", PHONE, "/?lang=kk", None),
         ("api-docs-desktop", DESKTOP, "/api/v1/docs?lang=en", None),
     ]
+    if demo is not None:
+        siting = f"/siting/{demo['siting_id']}/map"
+        plan += [
+            ("route-phone", PHONE, f"{demo['link']}?lang=ru", None),
+            ("route-phone-kk", PHONE, f"{demo['link']}?lang=kk", "stop:4"),
+            ("route-desktop", DESKTOP, f"{demo['link']}?lang=en", None),
+            ("siting-desktop", {**DESKTOP, "extra_http_headers": demo["planner"]}, f"{siting}?lang=en", None),
+            ("siting-phone", {**PHONE, "extra_http_headers": demo["planner"]}, f"{siting}?lang=ru", None),
+        ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -134,6 +239,14 @@ def screenshots(base_url: str, out_dir: Path, *, address: str) -> tuple[list[Pat
                             page.locator("#gs-candidates button").first.click()
                             page.wait_for_selector("#gs-card:not([hidden])")
                         page.wait_for_timeout(400)  # the map's pan animation
+                elif path.startswith("/r/"):
+                    page.wait_for_selector(".leaflet-marker-pane .gs-stop-icon")
+                    if query:
+                        page.locator(f".gs-stop-go[data-stop='{query.split(':')[1]}']").click()
+                        page.wait_for_timeout(400)
+                elif path.startswith("/siting/"):
+                    page.wait_for_selector(".leaflet-marker-pane .awesome-marker")
+                    page.wait_for_timeout(300)  # the heat layer draws after the map settles
                 elif "docs" in path:
                     page.wait_for_selector(".swagger-ui .info", timeout=15000)
                 page.evaluate("document.fonts.ready.then(() => true)")
@@ -165,8 +278,11 @@ def render_maps(out_dir: str | os.PathLike[str] = "maps") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     city = load_bundle(ensure_demo_bundle())
     files = write_html(city, out)
-    with serve(demo_app(city)) as base_url:
-        shots, problems = screenshots(base_url, out, address=demo_address(city))
+    app = demo_app(city)
+    demo = demo_plan_and_siting(app, city)
+    files += write_demo_pages(app, city, out, demo)
+    with serve(app) as base_url:
+        shots, problems = screenshots(base_url, out, address=demo_address(city), demo=demo)
     if problems:
         msg = "the pages misbehaved while photographed: " + "; ".join(problems[:10])
         raise RuntimeError(msg)

@@ -27,7 +27,7 @@ import jinja2
 import numpy as np
 import shapely
 from branca.element import Element, Figure, MacroElement
-from folium.plugins import Fullscreen, LocateControl
+from folium.plugins import Fullscreen, HeatMap, LocateControl
 
 from . import __version__
 from .assets import VENDOR_DIR, configure_folium, offline_map
@@ -36,14 +36,20 @@ from .i18n import LANG_NAMES, LANGS, catalog, t
 __all__ = [
     "APP_DIR",
     "PALETTE",
+    "RoadIndex",
     "api_docs_page",
+    "error_page",
     "home_page",
+    "nav_links",
     "precinct_colours",
     "precinct_layer_data",
     "precinct_page",
     "roads_geojson",
+    "route_layer_data",
+    "route_page",
     "service_worker_js",
     "shell_files",
+    "siting_page",
 ]
 
 APP_DIR: Final[Path] = VENDOR_DIR.parent / "app"
@@ -175,13 +181,15 @@ class _Page(Figure):
     _template = jinja2.Template(
         '<!DOCTYPE html>\n<html lang="{{ this.lang }}">\n<head>\n'
         "{% if this.title %}<title>{{ this.title }}</title>{% endif %}"
-        "    {{ this.header.render(**kwargs) }}\n</head>\n<body>\n"
+        "    {{ this.header.render(**kwargs) }}\n</head>\n"
+        "<body{% if this.body_class %} class=\"{{ this.body_class }}\"{% endif %}>\n"
         "    {{ this.html.render(**kwargs) }}\n</body>\n"
         "<script>\n    {{ this.script.render(**kwargs) }}\n</script>\n</html>\n")
 
-    def __init__(self, *, lang: str, title: str) -> None:
+    def __init__(self, *, lang: str, title: str, body_class: str = "") -> None:
         super().__init__(title=html.escape(title))
         self.lang = lang
+        self.body_class = body_class
 
 
 class _PageInit(MacroElement):
@@ -413,6 +421,479 @@ def api_docs_page(*, lang: str, spec_url: str, static_url: str = "/static") -> s
     """Swagger UI (vendored ``swagger-ui-dist``) over the OpenAPI document at ``spec_url``."""
     static_url = static_url.rstrip("/")
     return _DOCS.render(t=catalog(lang), lang=lang, static=static_url, root=_root_of(static_url), spec=spec_url)
+
+
+# -- shared by the route and siting pages ----------------------------------------------------
+class _ScriptInit(MacroElement):
+    """Links the page's own style and script and hands the map and layers to ``<call>``."""
+
+    _template = jinja2.Template(
+        "{% macro script(this, kwargs) %}\n"
+        "{{ this.call }}({{ this._parent.get_name() }}{% for name in this.layer_names() %}, {{ name }}"
+        "{% endfor %});\n"
+        "{% endmacro %}\n")
+
+    def __init__(self, call: str, layers: Sequence[Any | None], *, static_url: str, script: str) -> None:
+        super().__init__()
+        self._name = "GeoServicePageInit"
+        self.call, self.layers, self.static_url, self.script = call, list(layers), static_url, script
+
+    def layer_names(self) -> list[str]:
+        return [layer.get_name() if layer is not None else "null" for layer in self.layers]
+
+    def render(self, **kwargs: Any) -> None:
+        header = self.get_root().header
+        header.add_child(folium.CssLink(f"{self.static_url}/app/pages.css"), name="gs_css")
+        header.add_child(folium.JavascriptLink(f"{self.static_url}/app/{self.script}"), name="gs_js")
+        super().render(**kwargs)
+
+
+class RoadIndex:
+    """The road layer's lines with a spatial index, to draw only the roads near a route.
+
+    Built once per city from `roads_geojson` (the pages blueprint caches it).
+    """
+
+    def __init__(self, roads: Mapping[str, Any]) -> None:
+        self.lines: list[Any] = list(roads["geometry"]["coordinates"])
+        self.tree = shapely.STRtree([shapely.linestrings(ln) for ln in self.lines])
+
+    def within(self, bbox: Sequence[float]) -> dict[str, Any]:
+        """The roads crossing ``bbox`` [minlon, minlat, maxlon, maxlat] as one Feature."""
+        hits = np.sort(self.tree.query(shapely.box(*bbox)))
+        return {"type": "Feature", "properties": {},
+                "geometry": {"type": "MultiLineString", "coordinates": [self.lines[i] for i in hits.tolist()]}}
+
+
+def _bbox_of(points: Iterable[Sequence[float]], *, margin_deg: float) -> list[float]:
+    """[minlon, minlat, maxlon, maxlat] of (lon, lat) points, widened by ``margin_deg``."""
+    xy = np.asarray(list(points), dtype=np.float64).reshape(-1, 2)
+    x0, y0 = xy.min(axis=0) - margin_deg
+    x1, y1 = xy.max(axis=0) + margin_deg
+    return [float(x0), float(y0), float(x1), float(y1)]
+
+
+def _light(geometry: Mapping[str, Any], *, tolerance: float = 2e-5, decimals: int = 5) -> dict[str, Any]:
+    """A GeoJSON geometry simplified within ``tolerance`` degrees and rounded (keeps pages small)."""
+    grid = 10.0 ** -decimals
+    geom = shapely.set_precision(shapely.simplify(shapely.geometry.shape(geometry), tolerance), grid)
+    return shapely.geometry.mapping(geom)
+
+
+def _lang_links() -> list[tuple[str, str]]:
+    return [(c, LANG_NAMES[c]) for c in LANGS]
+
+
+_LANG_NAV = """
+    <nav class="gs-lang" aria-label="{{ t.language }}">
+      {% for code, label in langs %}
+      <a href="?lang={{ code }}" hreflang="{{ code }}" lang="{{ code }}" title="{{ label }}"
+         {% if code == lang %}aria-current="true" class="gs-on"{% endif %}>{{ label }}</a>
+      {% endfor %}
+    </nav>
+"""
+
+
+# -- the route page -----------------------------------------------------------------------
+def nav_links(lat: float, lon: float, *, mode: str = "walk") -> dict[str, str]:
+    """Links that open the way to a point in a navigation app (tapped by a person, never loaded).
+
+    ``geo`` is the ``geo:`` URI (Android offers the installed apps), ``2gis`` and
+    ``yandex`` the 2GIS and Yandex Maps links (walking, or driving for ``drive``).
+    """
+    la, lo = f"{float(lat):.6f}", f"{float(lon):.6f}"
+    rtt = "auto" if mode == "drive" else "pd"
+    return {"geo": f"geo:{la},{lo}?q={la},{lo}", "2gis": f"https://2gis.kz/geo/{lo},{la}",
+            "yandex": f"https://yandex.kz/maps/?rtext=~{la},{lo}&rtt={rtt}"}
+
+
+def route_layer_data(plan: Mapping[str, Any], *, lang: str, decimals: int = 6) -> dict[str, Any]:
+    """What the route page shows of a day plan (`geo_service.routing.DayPlan.to_dict`).
+
+    Returns
+    -------
+    dict
+        ``items``: every stop in visiting order (visits numbered from 1) with its kind,
+        label, times and point; ``stops``: the visits as a FeatureCollection (feature id
+        ``s<n>``, properties ``n`` and ``label`` only); ``route``: the legs' paths as one
+        MultiLineString Feature without properties; ``unassigned``: labels and reason
+        codes. Priorities, visit ids, windows and everything else are left out.
+    """
+    items: list[dict[str, Any]] = []
+    features: list[dict[str, Any]] = []
+    n = 0
+    for stop in plan.get("stops") or []:
+        kind = str(stop["kind"])
+        number = None
+        if kind == "visit":
+            n += 1
+            number = n
+        label = str(stop.get("label") or "") or t(f"stop_{kind}", lang)
+        lat, lon = round(float(stop["lat"]), decimals), round(float(stop["lon"]), decimals)
+        items.append({"n": number, "kind": kind, "label": label, "lat": lat, "lon": lon,
+                      "arrival": str(stop.get("arrival") or ""), "start": str(stop.get("start") or ""),
+                      "departure": str(stop.get("departure") or "")})
+        if number is not None:
+            features.append({"type": "Feature", "id": f"s{number}", "geometry": {"type": "Point",
+                             "coordinates": [lon, lat]}, "properties": {"n": number, "label": label}})
+    lines = []
+    for leg in plan.get("legs") or []:
+        geom = leg.get("geometry") or {}
+        if geom.get("type") == "LineString" and len(geom.get("coordinates") or []) >= 2:
+            lines.append([[round(float(x), decimals), round(float(y), decimals)] for x, y in geom["coordinates"]])
+    unassigned = [{"label": str(u.get("label") or "") or t("stop_visit", lang), "code": str(u.get("code") or "")}
+                  for u in plan.get("unassigned") or []]
+    return {"items": items, "stops": {"type": "FeatureCollection", "features": features},
+            "route": {"type": "Feature", "properties": {}, "geometry": {"type": "MultiLineString",
+                                                                         "coordinates": lines}},
+            "unassigned": unassigned}
+
+
+def _day(date: str, lang: str) -> str:
+    """An ISO date as people write it: ``01.12.2026`` (kk, ru), ``2026-12-01`` (en)."""
+    if lang != "en" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        y, mo, d = date.split("-")
+        return f"{d}.{mo}.{y}"
+    return date
+
+
+_ROUTE_HEAD = _ENV.from_string("""
+<header class="gs-panel" id="gs-panel">
+  <div class="gs-head">
+    <h1 class="gs-title">{{ title }}</h1>
+""" + _LANG_NAV + """
+  </div>
+  <p class="gs-route-sum">{{ summary }}</p>
+  <div class="gs-route-actions">
+    <a class="gs-button" id="gs-gpx" href="{{ gpx }}" download>{{ t.gpx_download }}</a>
+    <a class="gs-button gs-secondary" id="gs-sheet" href="{{ sheet }}" target="_blank" rel="noopener">{{ t.print_sheet }}</a>
+  </div>
+</header>
+""")
+
+_ROUTE_LIST = _ENV.from_string("""
+<details class="gs-stops" id="gs-stops" open>
+  <summary>{{ t.stops }} ({{ items|length }})</summary>
+  <ol class="gs-stop-list">
+    {% for it in items %}
+    <li class="gs-stop-item gs-kind-{{ it.kind }}"{% if it.n %} id="gs-stop-{{ it.n }}"{% endif %}>
+      <button type="button" class="gs-stop-go" data-lat="{{ it.lat }}" data-lon="{{ it.lon }}"
+              {% if it.n %}data-stop="{{ it.n }}"{% endif %} aria-label="{{ t.show_on_map }}: {{ it.label }}">
+        <span class="gs-num{% if not it.n %} gs-num-other{% endif %}">{{ it.n or "" }}</span>
+        <span class="gs-stop-label">{{ it.label }}</span>
+      </button>
+      <p class="gs-times">
+        {% if it.kind != "start" %}{{ t.time_arrive }} <b>{{ it.arrival }}</b>{% endif %}
+        {% if it.kind not in ("start", "end") and it.start != it.arrival %} · {{ t.time_start }} <b>{{ it.start }}</b>{% endif %}
+        {% if it.kind != "end" %}{% if it.kind != "start" %} · {% endif %}{{ t.time_leave }} <b>{{ it.departure }}</b>{% endif %}
+      </p>
+      {% if it.n %}
+      <div class="gs-nav-links" role="group" aria-label="{{ t.nav_open }}">
+        <a class="gs-nav gs-nav-geo" href="{{ it.nav.geo }}">{{ t.nav_geo }}</a>
+        <a class="gs-nav gs-nav-2gis" href="{{ it.nav['2gis'] }}" target="_blank" rel="noopener noreferrer">{{ t.nav_2gis }}</a>
+        <a class="gs-nav gs-nav-yandex" href="{{ it.nav.yandex }}" target="_blank" rel="noopener noreferrer">{{ t.nav_yandex }}</a>
+      </div>
+      {% endif %}
+    </li>
+    {% endfor %}
+  </ol>
+  {% if unassigned %}
+  <h2 class="gs-card-sub">{{ t.unassigned }} ({{ unassigned|length }})</h2>
+  <ul class="gs-unassigned">
+    {% for u in unassigned %}<li>{{ u.label }} — {{ u.reason }}</li>{% endfor %}
+  </ul>
+  {% endif %}
+  <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
+</details>
+""")
+
+
+def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_url: str, sheet_url: str,
+               precinct: Mapping[str, Any] | None = None, post: Mapping[str, Any] | None = None,
+               static_url: str = "/static", road_index: RoadIndex | None = None,
+               register_service_worker: bool = True) -> str:
+    """The inspector's route page for a phone: numbered stops, the path, the precinct, the post.
+
+    Parameters
+    ----------
+    city : CityBundle
+        Its manifest (attribution) and, without ``road_index``, ``city.walk`` for the roads.
+    plan
+        A day plan (`geo_service.routing.DayPlan.to_dict`); cut by `route_layer_data`.
+    lang
+        ``kk``, ``ru`` or ``en``.
+    date
+        The plan's day (ISO), shown in the title.
+    gpx_url, sheet_url
+        Where the GPX file and the printable sheet of this plan are served.
+    precinct
+        The precinct Feature (only its geometry is used: the boundary).
+    post
+        The post (``name``, ``lat``, ``lon``; nothing else is used).
+    road_index
+        The city's roads (`RoadIndex`); only those near the route are drawn.
+    """
+    static_url = static_url.rstrip("/")
+    configure_folium(f"{static_url}/vendor")
+    tr = catalog(lang)
+    data = route_layer_data(plan, lang=lang)
+    items = data["items"]
+    mode = str(plan.get("mode") or "walk")
+    for it in items:
+        if it["n"]:
+            it["nav"] = nav_links(it["lat"], it["lon"], mode="drive" if mode == "drive" else "walk")
+    for u in data["unassigned"]:
+        u["reason"] = t(f"reason_{u['code']}", lang) if f"reason_{u['code']}" in tr else ""
+
+    title = t("route_title", lang, date=_day(date, lang))
+    page = _Page(lang=lang, title=title, body_class="gs-route-page")
+    points = [(it["lon"], it["lat"]) for it in items]
+    points += [tuple(c) for ln in data["route"]["geometry"]["coordinates"] for c in ln]
+    if post and post.get("lat") is not None:
+        points.append((float(post["lon"]), float(post["lat"])))
+    if not points:
+        x0, y0, x1, y1 = city.manifest["bbox"]
+        points = [(x0, y0), (x1, y1)]
+    view = _bbox_of(points, margin_deg=0.0005)
+    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 15, control_scale=True)
+    page.add_child(m)
+
+    around = _bbox_of(points, margin_deg=0.004)
+    if precinct is not None and precinct.get("geometry"):
+        pb = shapely.bounds(shapely.geometry.shape(precinct["geometry"])).tolist()
+        around = [min(around[0], pb[0]), min(around[1], pb[1]), max(around[2], pb[2]), max(around[3], pb[3])]
+    index = road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))
+    folium.GeoJson(index.within(around), name=tr["layer_roads"], interactive=False,
+                   style_function=lambda _: {"color": "#8a9096", "weight": 1.2, "opacity": 0.75}).add_to(m)
+    if precinct is not None and precinct.get("geometry"):
+        boundary = {"type": "Feature", "properties": {}, "geometry": _light(precinct["geometry"], tolerance=0)}
+        folium.GeoJson(boundary, name=tr["layer_precinct"], interactive=False,
+                       style_function=lambda _: {"color": "#6a3d9a", "weight": 3, "dashArray": "8 6",
+                                                 "fillColor": "#6a3d9a", "fillOpacity": 0.05}).add_to(m)
+    route = folium.GeoJson(data["route"], name=tr["layer_route"], interactive=False,
+                           style_function=lambda _: {"color": "#0b57d0", "weight": 6, "opacity": 0.85,
+                                                     "lineJoin": "round"})
+    route.add_to(m)
+    post_layer = None
+    if post and post.get("lat") is not None and post.get("lon") is not None:
+        post_layer = folium.GeoJson(
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+                "name": str(post.get("name") or "")}, "geometry": {"type": "Point", "coordinates": [
+                    round(float(post["lon"]), 6), round(float(post["lat"]), 6)]}}]},
+            name=tr["post"], marker=folium.Marker(icon=folium.Icon(color="darkblue", prefix="fa", icon="shield-halved")))
+        post_layer.add_to(m)
+    # One marker per visit; the number is the feature's own style (a digit string, nothing else).
+    icon = folium.DivIcon(html="", icon_size=(36, 36), icon_anchor=(18, 18), class_name="gs-stop-icon")
+    stops = folium.GeoJson(data["stops"], name=tr["layer_stops"], marker=folium.Marker(icon=icon),
+                           style_function=lambda f: {"html": str(int(f["properties"]["n"]))})
+    stops.add_to(m)
+    osm = folium.TileLayer(OSM_TILES, name=tr["layer_osm"], attr=OSM_ATTRIBUTION, overlay=True, show=False,
+                           max_zoom=19)
+    osm.add_to(m)
+    LocateControl(strings={"title": tr["show_on_map"]}, flyTo=True, keepCurrentZoomLevel=True).add_to(m)
+    Fullscreen(position="topleft").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
+    m.add_child(_ScriptInit("GeoServiceRoute.init", [stops, route, post_layer, osm], static_url=static_url,
+                            script="route.js"))
+
+    totals = plan.get("totals") or {}
+    first = next((it for it in items if it["kind"] == "start"), items[0] if items else None)
+    last = next((it for it in reversed(items) if it["kind"] == "end"), items[-1] if items else None)
+    summary = t("route_summary", lang, visits=sum(1 for it in items if it["n"]),
+                km=f"{float(totals.get('length_m') or 0) / 1000:.1f}",
+                start=first["departure"] if first else "", end=last["arrival"] if last else "")
+    attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
+    page.html.add_child(Element(_ROUTE_HEAD.render(t=tr, lang=lang, langs=_lang_links(), title=title,
+                                                   summary=summary, gpx=gpx_url, sheet=sheet_url)),
+                        name="gs_panel", index=0)
+    page.html.add_child(Element(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
+                                                   attribution=attribution)), name="gs_stops")
+    config = {"lang": lang, "t": {k: tr[k] for k in ("show_on_map", "post")}, "attribution": attribution,
+              "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
+    page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
+    return page.render()
+
+
+# -- the siting page ------------------------------------------------------------------------
+SITE_STYLES: Final[dict[str, dict[str, Any]]] = {
+    "existing": {"color": "#1f4e8c", "weight": 1.5, "fillColor": "#4e79a7", "fillOpacity": 0.18},
+    "proposed": {"color": "#1d7a35", "weight": 2, "fillColor": "#59a14f", "fillOpacity": 0.22},
+}
+_SITE_ICONS: Final[dict[str, dict[str, str]]] = {
+    "existing": {"markerColor": "darkblue", "icon": "shield-halved"},
+    "proposed": {"markerColor": "green", "icon": "plus"},
+}
+
+_SITING_PANEL = _ENV.from_string("""
+<header class="gs-panel" id="gs-panel">
+  <div class="gs-head">
+    <h1 class="gs-title">{{ t.siting_title }}</h1>
+""" + _LANG_NAV + """
+  </div>
+  <p class="gs-route-sum">{{ params }}</p>
+  {% if coverage %}<p class="gs-coverage"><b>{{ coverage }}</b></p>{% endif %}
+</header>
+<details class="gs-stops gs-siting" id="gs-siting" open>
+  <summary>{{ t.marginal_title }}</summary>
+  <ul class="gs-key">
+    <li><span class="gs-swatch" data-colour="{{ colours.existing }}"></span>{{ t.existing_posts }} ({{ n_existing }})</li>
+    <li><span class="gs-swatch" data-colour="{{ colours.proposed }}"></span>{{ t.proposed_posts }} ({{ n_proposed }})</li>
+    <li><span class="gs-swatch gs-swatch-area"></span>{{ areas_label }}</li>
+    {% if heat %}<li><span class="gs-swatch gs-swatch-heat"></span>{{ t.uncovered_demand }}</li>{% endif %}
+  </ul>
+  {% if rows %}
+  <table class="gs-marginal" id="gs-marginal">
+    <thead><tr><th scope="col">p</th><th scope="col">{{ t.col_site }}</th>
+      <th scope="col">{{ value_label }}</th><th scope="col">{{ gain_label }}</th></tr></thead>
+    <tbody>
+      {% for r in rows %}
+      <tr><td>{{ r.p }}</td><td>{% for s in r.sites %}{% if s.lat is not none %}<button type="button" class="gs-site-go"
+          data-lat="{{ s.lat }}" data-lon="{{ s.lon }}">{{ s.label|replace(",", ",\u200b") }}</button>{% else %}{{ s.label }}{% endif %}{% endfor %}</td>
+        <td class="gs-num-cell">{{ r.value }}</td><td class="gs-num-cell">{{ r.gain }}</td></tr>
+      {% endfor %}
+    </tbody>
+  </table>
+  {% else %}<p class="gs-note">{{ t.no_marginal }}</p>{% endif %}
+  <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
+</details>
+""")
+
+
+def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[str, Any]], *, lang: str,
+                static_url: str = "/static", roads: Mapping[str, Any] | None = None,
+                register_service_worker: bool = True) -> str:
+    """The planner's siting page: existing and proposed posts, their service areas,
+    uncovered demand as heat, and the marginal-gain table.
+
+    Parameters
+    ----------
+    result
+        A kept siting result (`geo_service.api.siting.run_siting`): ``chosen``, ``existing``,
+        ``coverage``, ``uncovered``, ``marginal``, ``request``; other keys are not used.
+    areas
+        One `geo_service.reach.isochrone` Feature per site, existing first then chosen
+        (the order of ``existing + chosen``).
+    """
+    static_url = static_url.rstrip("/")
+    configure_folium(f"{static_url}/vendor")
+    tr = catalog(lang)
+    page = _Page(lang=lang, title=f"{tr['siting_title']} · {city.manifest.get('city', '')}",
+                 body_class="gs-siting-page")
+    request = result.get("request") or {}
+    minutes = float(request.get("minutes") or (float(result.get("service_time") or 0) / 60))
+    sites = [("existing", s) for s in result.get("existing") or []] + \
+            [("proposed", s) for s in result.get("chosen") or []]
+    site_features, area_features, points = [], [], []
+    for k, ((kind, s), area) in enumerate(zip(sites, [*areas, *([None] * len(sites))])):
+        label = str(s.get("label") or "")
+        if s.get("lat") is None:
+            continue
+        lat, lon = round(float(s["lat"]), 6), round(float(s["lon"]), 6)
+        points.append((lon, lat))
+        site_features.append({"type": "Feature", "id": f"p{k}", "properties": {"kind": kind, "label": label},
+                              "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+        if area is not None:
+            area_features.append({"type": "Feature", "id": f"a{k}", "properties": {"kind": kind},
+                                  "geometry": _light(area["geometry"])})
+    for f in area_features:
+        points += [tuple(c) for c in shapely.get_coordinates(shapely.geometry.shape(f["geometry"])).tolist()[::20]]
+    if not points:
+        x0, y0, x1, y1 = city.manifest["bbox"]
+        points = [(x0, y0), (x1, y1)]
+    view = _bbox_of(points, margin_deg=0.001)
+    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 13, control_scale=True)
+    page.add_child(m)
+    road_data = roads if roads is not None else roads_geojson(city.walk)
+    folium.GeoJson(road_data, name=tr["layer_roads"], interactive=False,
+                   style_function=lambda _: {"color": "#8a9096", "weight": 1, "opacity": 0.6}).add_to(m)
+    area_layer = None
+    if area_features:
+        area_layer = folium.GeoJson({"type": "FeatureCollection", "features": area_features},
+                                    name=t("service_areas", lang, minutes=f"{minutes:g}"), interactive=False,
+                                    style_function=lambda f: SITE_STYLES[f["properties"]["kind"]])
+        area_layer.add_to(m)
+    uncovered = (result.get("uncovered") or {}).get("points") or []
+    heat = bool(uncovered)
+    if heat:
+        top = max(float(p[2]) for p in uncovered) or 1.0
+        HeatMap([[float(p[0]), float(p[1]), round(float(p[2]) / top, 3)] for p in uncovered],
+                name=tr["uncovered_demand"], radius=18, blur=14, min_opacity=0.35, max_zoom=16).add_to(m)
+    site_layer = folium.GeoJson({"type": "FeatureCollection", "features": site_features},
+                                name=f"{tr['existing_posts']} / {tr['proposed_posts']}",
+                                marker=folium.Marker(icon=folium.Icon(color="darkblue", prefix="fa",
+                                                                      icon="shield-halved")),
+                                style_function=lambda f: _SITE_ICONS[f["properties"]["kind"]])
+    site_layer.add_to(m)
+    osm = folium.TileLayer(OSM_TILES, name=tr["layer_osm"], attr=OSM_ATTRIBUTION, overlay=True, show=False,
+                           max_zoom=19)
+    osm.add_to(m)
+    Fullscreen(position="topleft").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
+    m.add_child(_ScriptInit("GeoServiceSiting.init", [site_layer, area_layer, osm], static_url=static_url,
+                            script="siting.js"))
+
+    by_label = {str(s.get("label") or ""): s for _, s in sites}
+    marginal = result.get("marginal") or {}
+    share = marginal.get("measure", "coverage_share") == "coverage_share"
+    rows = []
+    for step in marginal.get("steps") or []:
+        value, gain = float(step.get("value") or 0), float(step.get("gain") or 0)
+        rows.append({
+            "p": int(step.get("p") or 0),
+            "sites": [{"label": str(lb), "lat": by_label.get(str(lb), {}).get("lat"),
+                       "lon": by_label.get(str(lb), {}).get("lon")} for lb in step.get("sites") or []],
+            "value": f"{value * 100:.1f} %" if share else f"{value / 60:.1f}",
+            "gain": f"{gain * 100:+.1f}" if share else f"{gain / 60:+.1f}",
+        })
+    cov = result.get("coverage")
+    coverage = (t("coverage", lang, before=f"{cov['before']['share'] * 100:.1f} %",
+                  after=f"{cov['after']['share'] * 100:.1f} %") if cov else "")
+    mode = str(request.get("mode") or result.get("mode") or "walk")
+    params = t("siting_params", lang, model=str(result.get("model", "")).upper(), minutes=f"{minutes:g}",
+               mode=t(f"mode_{'drive' if mode == 'drive' else 'walk'}", lang))
+    attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
+    page.html.add_child(Element(_SITING_PANEL.render(
+        t=tr, lang=lang, langs=_lang_links(), params=params, coverage=coverage, rows=rows, heat=heat,
+        value_label=tr["col_value"] if share else tr["col_value_time"],
+        gain_label=tr["col_gain"] if share else tr["col_gain_time"],
+        areas_label=t("service_areas", lang, minutes=f"{minutes:g}"),
+        colours={k: v["fillColor"] for k, v in SITE_STYLES.items()}, attribution=attribution,
+        n_existing=sum(1 for k, _ in sites if k == "existing"), n_proposed=sum(1 for k, _ in sites if k == "proposed"),
+    )), name="gs_panel", index=0)
+    config = {"lang": lang, "t": {}, "attribution": attribution,
+              "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
+    page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
+    return page.render()
+
+
+# -- error page ---------------------------------------------------------------------------------
+_ERROR = _ENV.from_string("""<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ t.err_page_title }}</title>
+<link rel="stylesheet" href="{{ static }}/app/pages.css">
+</head>
+<body class="gs-plain">
+<main class="gs-home gs-error-page">
+""" + _LANG_NAV + """
+  <h1>{{ t.err_page_title }}</h1>
+  <p class="gs-error-text" role="alert">{{ message }}</p>
+  <ul class="gs-links"><li><a class="gs-button gs-secondary" href="{{ root }}?lang={{ lang }}">{{ t.nav_home }}</a></li></ul>
+</main>
+</body>
+</html>
+""")
+
+
+def error_page(*, lang: str, message_key: str, static_url: str = "/static") -> str:
+    """A readable error page (an expired link, another inspector's plan, ...) in ``lang``."""
+    static_url = static_url.rstrip("/")
+    return _ERROR.render(t=catalog(lang), lang=lang, langs=_lang_links(), static=static_url,
+                         root=_root_of(static_url), message=t(message_key, lang))
 
 
 # -- offline shell ----------------------------------------------------------------------------

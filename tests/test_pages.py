@@ -272,3 +272,223 @@ def test_precinct_page_without_a_city() -> None:
     client = app.test_client()
     assert client.get("/precincts/map").status_code == 503
     assert client.get("/").status_code == 200
+
+
+# -- the route page ----------------------------------------------------------------------------
+NAV_HOSTS = ("https://2gis.kz/geo/", "https://yandex.kz/maps/")
+
+
+def _auth(app: Any, role: str, *, subject: str | None = None, precincts: tuple[str, ...] = ()) -> dict[str, str]:
+    from geo_service.security import STORE_EXT
+
+    _, token = app.extensions[STORE_EXT].create_credential(name=f"p-{role}-{subject}", role=role, kind="user_token",
+                                                          subject=subject, precinct_ids=precincts)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _plan_visits() -> list[dict[str, Any]]:
+    from tests.conftest import grid_latlon
+
+    out = []
+    for k, (i, j) in enumerate([(0.5, 0.2), (1.5, 0.5), (2.5, 1.2), (3, 0.3)]):
+        lat, lon = grid_latlon(i, j)
+        out.append({"id": f"case-{k}", "lat": lat, "lon": lon, "minutes": 10, "priority": 1,
+                    "label": f"Дом {k + 1}"})
+    out[1]["label"] = '</script><img src=x onerror=alert(1)>'
+    return out
+
+
+@pytest.fixture()
+def plan_id(pages_app: Any, pclient: Any) -> str:
+    resp = pclient.post("/api/v1/routes/plan", headers=_auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",)),
+                        json={"inspector_id": "UI-1", "date": "2026-12-01", "visits": _plan_visits()})
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def _check_links(html: str) -> None:
+    """Only vendored files load; the only outside URLs are the tile layer, the OSM credit and
+    the navigation links a person taps (as <a href>)."""
+    nav = set(re.findall(r'<a [^>]*href="(https://[^"]+)"', html))
+    assert nav and all(u.startswith(NAV_HOSTS) for u in nav - {"https://www.openstreetmap.org/copyright"})
+    loose = {u for u in URL.findall(html) if not u.startswith(NAV_HOSTS)}
+    assert loose <= ALLOWED_URLS, loose - ALLOWED_URLS
+    for link in re.findall(r'(?:src)="([^"]+)"', html) + re.findall(r'<link [^>]*href="([^"]+)"', html):
+        assert link.startswith("/static/") and (STATIC / link.removeprefix("/static/")).is_file(), link
+    assert not _handler_attributes(html) and "javascript:" not in html
+
+
+def _handler_attributes(html: str) -> list[str]:
+    """Inline event handler attributes (on...) of any element, found by an HTML parser."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.extend(f"{tag} {name}" for name, _ in attrs if name.startswith("on"))
+
+    Parser().feed(html)
+    return found
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_route_page(pages_app: Any, pclient: Any, plan_id: str, lang: str) -> None:
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    resp = pclient.get(f"/routes/{plan_id}/map?lang={lang}", headers=ui1)
+    assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
+    html = resp.get_data(as_text=True)
+    _check_links(html)
+    day = "2026-12-01" if lang == "en" else "01.12.2026"
+    assert t("route_title", lang, date=day) in html and t("nav_yandex", lang) in html
+    assert f'href="/api/v1/routes/plans/{plan_id}/gpx"' in html and f'href="/api/v1/routes/plans/{plan_id}/sheet"' in html
+    # Four visits, numbered in visiting order, each with three ways to navigate.
+    assert html.count('class="gs-nav gs-nav-geo" href="geo:') == 4
+    assert html.count('href="https://2gis.kz/geo/') == 4 and html.count("&amp;rtt=pd") == 4
+    assert [int(n) for n in re.findall(r'data-stop="(\d+)"', html)] == [1, 2, 3, 4]
+    assert "Дом 1" in html and "<img src=x" not in html and "</script><img" not in html
+    records = pages_app.extensions["geo_service.store"].audit_records()
+    assert any(r["action"] == "plan.page" and r["record_id"] == plan_id and r["outcome"] == "ok" for r in records)
+
+
+def test_route_page_embeds_only_what_it_shows(pages_app: Any, pclient: Any, plan_id: str) -> None:
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    html = pclient.get(f"/routes/{plan_id}/map?lang=en", headers=ui1).get_data(as_text=True)
+    layers = [json.loads(text) for _, text in GEOJSON_ADD.findall(html)]
+    points = [f for d in layers for f in d.get("features", []) if f["geometry"]["type"] == "Point"]
+    stops = [f for f in points if "n" in f["properties"]]
+    assert [f["properties"]["n"] for f in stops] == [1, 2, 3, 4]
+    assert all(set(f["properties"]) == {"n", "label"} for f in stops)
+    posts = [f for f in points if "n" not in f["properties"]]
+    assert len(posts) == 1 and set(posts[0]["properties"]) == {"name"}
+    features = [f for d in layers for f in d.get("features", [d])]
+    lines = [f for f in features if f["geometry"]["type"] == "MultiLineString"]
+    assert len(lines) == 2 and all(f["properties"] == {} for f in lines)  # roads and the route
+    polygons = [f for f in features if f["geometry"]["type"] in ("Polygon", "MultiPolygon")]
+    assert len(polygons) == 1 and polygons[0]["properties"] == {}  # the precinct's boundary, no card
+    for internal in ("UI-1", "inspector_id", "visit_id", "priority", "time_windows", "Участок", "+7 727", "slack",
+                     "snap_m", "case-"):
+        assert internal not in html, internal
+
+
+def test_route_page_refuses_other_inspectors(pages_app: Any, pclient: Any, plan_id: str) -> None:
+    ui2 = _auth(pages_app, "inspector", subject="UI-2", precincts=("P-02",))
+    resp = pclient.get(f"/routes/{plan_id}/map?lang=kk", headers=ui2)
+    assert resp.status_code == 403 and resp.mimetype == "text/html"
+    html = resp.get_data(as_text=True)
+    assert t("err_forbidden", "kk") in html and "Дом 1" not in html and not URL.search(html)
+    assert pclient.get(f"/routes/{plan_id}/map").status_code == 401
+    planner = _auth(pages_app, "planner", subject="pl")
+    assert pclient.get(f"/routes/{plan_id}/map", headers=planner).status_code == 200
+    missing = pclient.get("/routes/pl_000000000000000000000000/map?lang=en", headers=planner)
+    assert missing.status_code == 404 and t("err_page_not_found", "en") in missing.get_data(as_text=True)
+    records = pages_app.extensions["geo_service.store"].audit_records()
+    assert any(r["record_id"] == plan_id and r["outcome"] == "denied" for r in records)
+
+
+def test_signed_link(pages_app: Any, pclient: Any, plan_id: str) -> None:
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    ui2 = _auth(pages_app, "inspector", subject="UI-2", precincts=("P-02",))
+    assert pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui2).status_code == 403
+    assert pclient.post(f"/api/v1/routes/plans/{plan_id}/link").status_code == 401
+    resp = pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1)
+    assert resp.status_code == 201 and resp.json["expires_in"] == 8 * 3600
+    url = resp.json["url"]
+    assert url.startswith("/r/") and plan_id not in url and "UI-1" not in url
+    page = pclient.get(url + "?lang=ru")  # no credentials: the link is the authorisation
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    _check_links(html)
+    assert f'href="{url}/gpx"' in html and f'href="{url}/sheet"' in html and "Дом 1" in html
+    gpx = pclient.get(f"{url}/gpx")
+    assert gpx.status_code == 200 and gpx.mimetype == "application/gpx+xml" and b"<gpx" in gpx.data
+    assert pclient.get(f"{url}/sheet").status_code == 200
+    # A forged or damaged link: a readable page, 403.
+    bad = pclient.get(url[:-3] + "xyz?lang=en")
+    assert bad.status_code == 403 and t("err_link_invalid", "en") in bad.get_data(as_text=True)
+    assert pclient.get(url[:-3] + "xyz/gpx").status_code == 403
+    assert pclient.get("/r/not-a-link").status_code == 404
+    records = pages_app.extensions["geo_service.store"].audit_records()
+    assert any(r["action"] == "read_link" and r["record_id"] == plan_id for r in records)
+    assert any(r["action"] == "plan.link" and r["record_id"] == plan_id for r in records)
+    # Bounded lifetimes; a bad body is refused.
+    assert pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1,
+                        json={"expires_in": 10 ** 9}).status_code == 400
+    assert pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1, json={"x": 1}).status_code == 400
+    assert pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1,
+                        json={"expires_in": 60}).json["expires_in"] == 60
+
+
+def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as time_mod
+
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    url = pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1, json={"expires_in": 5}).json["url"]
+    assert pclient.get(url).status_code == 200
+    later = time_mod.time() + 6
+    monkeypatch.setattr("geo_service.security.time.time", lambda: later)
+    for lang in LANGS:
+        resp = pclient.get(f"{url}?lang={lang}")
+        assert resp.status_code == 403 and resp.mimetype == "text/html"
+        html = resp.get_data(as_text=True)
+        assert t("err_link_expired", lang) in html and "Дом 1" not in html
+        assert resp.headers["Cache-Control"] == "no-store"
+    assert pclient.get(f"{url}/gpx").status_code == 403 and pclient.get(f"{url}/sheet").status_code == 403
+
+
+def test_nav_links() -> None:
+    from geo_service.render import nav_links
+
+    links = nav_links(43.2567, 76.9286)
+    assert links == {"geo": "geo:43.256700,76.928600?q=43.256700,76.928600",
+                     "2gis": "https://2gis.kz/geo/76.928600,43.256700",
+                     "yandex": "https://yandex.kz/maps/?rtext=~43.256700,76.928600&rtt=pd"}
+    assert nav_links(43.2, 76.9, mode="drive")["yandex"].endswith("&rtt=auto")
+
+
+def test_link_is_in_the_openapi_document(pclient: Any) -> None:
+    doc = pclient.get("/api/v1/openapi.json").json
+    assert "post" in doc["paths"]["/api/v1/routes/plans/{plan_id}/link"]
+
+
+# -- the siting page -----------------------------------------------------------------------------
+@pytest.fixture()
+def siting_id(pages_app: Any, pclient: Any) -> str:
+    resp = pclient.post("/api/v1/siting/solve", headers=_auth(pages_app, "planner", subject="pl"),
+                        json={"model": "mclp", "minutes": 2, "p": 2, "existing": "posts"})
+    assert resp.status_code == 201, resp.json
+    return resp.json["id"]
+
+
+def test_siting_page(pages_app: Any, pclient: Any, siting_id: str) -> None:
+    planner = _auth(pages_app, "planner", subject="pl")
+    resp = pclient.get(f"/siting/{siting_id}/map?lang=ru", headers=planner)
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert not {u for u in URL.findall(html)} - ALLOWED_URLS
+    for link in re.findall(r'src="([^"]+)"', html):
+        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+    assert "/static/vendor/leaflet.heat/leaflet_heat.min.js" in html
+    assert t("marginal_title", "ru") in html and t("existing_posts", "ru") in html
+    layers = [json.loads(text) for _, text in GEOJSON_ADD.findall(html)]
+    areas = [f for d in layers for f in d.get("features", []) if f["geometry"]["type"] in ("Polygon", "MultiPolygon")]
+    sites = [f for d in layers for f in d.get("features", []) if f["geometry"]["type"] == "Point"]
+    assert len(areas) == len(sites) == 3  # one existing post (P-01's) and two proposed
+    assert sorted(f["properties"]["kind"] for f in sites) == ["existing", "proposed", "proposed"]
+    assert all(set(f["properties"]) == {"kind", "label"} for f in sites)
+    assert all(set(f["properties"]) == {"kind"} for f in areas)
+    table = html.split('id="gs-marginal"')[1].split("</table>")[0]
+    assert table.count("<tr>") == 3  # the header and p = 1, 2
+    assert "%" in table
+    # Planners only; an unknown result is a readable 404.
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    assert pclient.get(f"/siting/{siting_id}/map", headers=ui1).status_code == 403
+    assert pclient.get("/siting/rs_nope/map", headers=planner).status_code == 404
+
+
+def test_new_pages_declare_roles(pages_app: Any) -> None:
+    roles = {"route_map": "inspector", "route_by_link": "public", "route_gpx_by_link": "public",
+             "route_sheet_by_link": "public", "route_link": "inspector", "siting_map": "planner"}
+    for endpoint, role in roles.items():
+        assert pages_app.view_functions[f"pages.{endpoint}"].access_role == role

@@ -19,9 +19,9 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 def _extra_paths() -> list[Any]:
     """Blueprints that describe their own paths."""
-    from . import reach, routes, siting
+    from . import pages, reach, routes, siting
 
-    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths]
+    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths]
 
 PROBLEM = {
     "type": "object",

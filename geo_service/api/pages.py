@@ -1,19 +1,42 @@
-"""Pages people open in a browser: home, the precinct map, the API docs, and the offline shell.
+"""Pages people open in a browser: home, the precinct map, the route and siting maps,
+the API docs, and the offline shell.
 
-Views only pick the language and the URLs, and hand the rendering to
+Views only pick the language and the URLs, call the core, and hand the rendering to
 `geo_service.render`. A rendered precinct page is kept with the city (one per
 language): a bundle reload brings new pages.
+
+Route pages: ``/routes/<plan_id>/map`` for a caller with credentials (the plan's
+inspector or a planner; authorised and audited by `load_plan`), and ``/r/<token>``
+for a short-lived signed link (nothing personal in it) made by
+``POST /api/v1/routes/plans/<plan_id>/link``, which a phone opens without credentials.
+A refused or unknown page is told on a readable page in the user's language.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, url_for
+import re
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from ..app import get_city
+from ..errors import GeoServiceError, InputError, NotFound
 from ..i18n import choose_lang
 from ..lookup import Lookup
-from ..render import api_docs_page, home_page, precinct_page, roads_geojson, service_worker_js
-from ..security import access
+from ..reach import isochrone
+from ..render import (
+    RoadIndex,
+    api_docs_page,
+    error_page,
+    home_page,
+    precinct_page,
+    roads_geojson,
+    route_page,
+    service_worker_js,
+    siting_page,
+)
+from ..security import LinkRefused, access, get_store, load_plan, load_plan_by_link, parse_json_body, setting, sign_link
+from ..store import Plan
 
 bp = Blueprint("pages", __name__)
 
@@ -30,12 +53,23 @@ def _static_url() -> str:
     return url_for("static", filename="").rstrip("/")
 
 
-def _page(body: str, lang: str) -> Response:
-    resp = Response(body, mimetype="text/html")
+def _page(body: str, lang: str, status: int = 200) -> Response:
+    resp = Response(body, mimetype="text/html", status=status)
     resp.content_type = HTML
     resp.headers["Content-Language"] = lang
     resp.headers["Vary"] = "Accept-Language"
     resp.headers.setdefault("Cache-Control", "no-cache")  # revalidate; the service worker keeps a copy offline
+    return resp
+
+
+def _error_page(exc: GeoServiceError, lang: str) -> Response:
+    """The refusal or failure of a page view as a page a person reads (not problem+json)."""
+    if isinstance(exc, LinkRefused):
+        key = "err_link_expired" if "expired" in exc.user_message else "err_link_invalid"
+    else:
+        key = {403: "err_forbidden", 404: "err_page_not_found"}.get(exc.status, "err_server")
+    resp = _page(error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
+    resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
@@ -92,3 +126,162 @@ def service_worker() -> Response:
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"  # browsers must see a new version at once
     return resp
+
+
+# -- route pages ------------------------------------------------------------------------------
+_PLAN_ID = re.compile(r"^pl_[0-9a-f]{24}$")
+#: The shape of a signed link (itsdangerous: payload.signature); anything else names no plan.
+_TOKEN = re.compile(r"^\.?[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{10,100}$")
+
+
+def _plan(plan_id: str, action: str) -> Plan:
+    if not _PLAN_ID.match(plan_id):
+        msg = "no plan with this id"
+        raise NotFound(msg)
+    return load_plan(plan_id, action=action)
+
+
+def _by_link(token: str) -> Plan:
+    if not _TOKEN.match(token):
+        msg = "no such link"
+        raise NotFound(msg)
+    return load_plan_by_link(token)
+
+
+def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str) -> Response:
+    city = get_city()
+    lookup = city.cached("lookup", lambda: Lookup(city))
+    roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
+    index = city.cached("roads_index", lambda: RoadIndex(roads))
+    precinct = post = None
+    try:
+        i = lookup.index_of(kept.precinct_id)
+    except NotFound:
+        i = None  # the bundle no longer has the precinct: the route is still shown
+    if i is not None:
+        precinct = lookup.precinct_feature(i)
+        post = lookup.precinct_info(i)["post"]
+    body = route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""), gpx_url=gpx_url,
+                      sheet_url=sheet_url, precinct=precinct, post=post, static_url=_static_url(),
+                      road_index=index)
+    return _page(body, lang)
+
+
+@bp.get("/routes/<plan_id>/map")
+@access("inspector")
+def route_map(plan_id: str) -> Response:
+    """A kept plan on a map for the inspector's phone (its inspector and planners; audited)."""
+    lang = _lang()
+    try:
+        kept = _plan(plan_id, "plan.page")
+        base = f"{request.script_root}{API_URL}/routes/plans/{kept.id}"
+        return _route_page(kept, lang=lang, gpx_url=f"{base}/gpx", sheet_url=f"{base}/sheet")
+    except GeoServiceError as exc:
+        return _error_page(exc, lang)
+
+
+@bp.get("/r/<token>")
+@access("public")
+def route_by_link(token: str) -> Response:
+    """The route page through a short-lived signed link (no credentials; audited)."""
+    lang = _lang()
+    try:
+        kept = _by_link(token)
+        base = f"{request.script_root}/r/{token}"
+        return _route_page(kept, lang=lang, gpx_url=f"{base}/gpx", sheet_url=f"{base}/sheet")
+    except GeoServiceError as exc:
+        return _error_page(exc, lang)
+
+
+@bp.get("/r/<token>/gpx")
+@access("public")
+def route_gpx_by_link(token: str) -> Response:
+    """The linked plan as GPX."""
+    try:
+        kept = _by_link(token)
+    except GeoServiceError as exc:
+        return _error_page(exc, _lang())
+    resp = Response(kept.body["gpx"], mimetype="application/gpx+xml")
+    resp.headers["Content-Disposition"] = f'attachment; filename="route-{kept.body["date"]}.gpx"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.get("/r/<token>/sheet")
+@access("public")
+def route_sheet_by_link(token: str) -> Response:
+    """The linked plan's printable sheet."""
+    try:
+        kept = _by_link(token)
+    except GeoServiceError as exc:
+        return _error_page(exc, _lang())
+    resp = Response(kept.body["sheet_html"], mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@bp.post("/api/v1/routes/plans/<plan_id>/link")
+@access("inspector")
+def route_link(plan_id: str) -> Response:
+    """A short-lived signed link to the plan's page (``expires_in`` seconds, optional body)."""
+    kept = _plan(plan_id, "plan.link")
+    ttl: Any = None
+    if request.get_data(cache=True).strip():
+        doc = parse_json_body()
+        if set(doc) - {"expires_in"}:
+            msg = "the body may hold only expires_in"
+            raise InputError(msg)
+        ttl = doc.get("expires_in")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))):
+            msg = "expires_in must be a number of seconds"
+            raise InputError(msg)
+    ttl = float(setting("LINK_TTL")) if ttl is None else float(ttl)
+    token = sign_link(kept.id, ttl)
+    resp = jsonify({"url": f"{request.script_root}/r/{token}", "expires_in": int(ttl)})
+    resp.status_code = 201
+    return resp
+
+
+# -- siting page --------------------------------------------------------------------------------
+@bp.get("/siting/<result_id>/map")
+@access("planner")
+def siting_map(result_id: str) -> Response:
+    """A kept siting result: posts, the areas they reach within T, uncovered demand, marginal gains."""
+    lang = _lang()
+    try:
+        kept = get_store().get_result(result_id, kind="siting")
+        if kept is None:
+            msg = "no siting result with this id"
+            raise NotFound(msg)
+        result = kept["body"]
+        city = get_city()
+        roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
+        request_ = result.get("request") or {}
+        minutes = float(request_.get("minutes") or float(result.get("service_time") or 0) / 60)
+        graph = city.graph(str(request_.get("mode") or result.get("mode") or "walk"))
+        sites = [*(result.get("existing") or []), *(result.get("chosen") or [])]
+        areas = [isochrone(graph, float(s["lat"]), float(s["lon"]), minutes) if s.get("lat") is not None else None
+                 for s in sites] if minutes > 0 else []
+        body = siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
+    except GeoServiceError as exc:
+        return _error_page(exc, lang)
+    return _page(body, lang)
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The JSON paths of this blueprint for the OpenAPI document (the pages are HTML)."""
+    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    errors = {str(c): {"description": d, **problem} for c, d in
+              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "not your plan"),
+               (404, "not found"), (429, "rate limit reached"))}
+    return {"/api/v1/routes/plans/{plan_id}/link": {"post": {
+        "summary": "a short-lived signed link to the plan's route page (for the inspector's phone)",
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "parameters": [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"expires_in": {"type": "number", "exclusiveMinimum": 0,
+                                          "description": "seconds the link lives (default LINK_TTL)"}}}}}},
+        "responses": {"201": {"description": "the link", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["url", "expires_in"],
+            "properties": {"url": {"type": "string"}, "expires_in": {"type": "integer"}}}}}}, **errors}}}}

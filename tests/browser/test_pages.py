@@ -40,7 +40,7 @@ ROSTER = (
 
 
 @pytest.fixture(scope="module")
-def pages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pages_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     """The app over the tiny city (two official precincts, one post), on a free loopback port."""
     from geo_service import create_app
     from geo_service.build import BuildOptions, build_city
@@ -60,7 +60,12 @@ def pages_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
         app.register_blueprint(bp)
     with serve(app) as url:
-        yield url
+        yield app, url
+
+
+@pytest.fixture(scope="module")
+def pages_url(pages_server: tuple[Any, str]) -> str:
+    return pages_server[1]
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +258,160 @@ def test_page_opened_once_shows_offline(browser: Any, pages_url: str) -> None:
         assert outside == []
     finally:
         context.close()
+
+
+# -- the route page ------------------------------------------------------------------------------
+def _bearer(app: Any, role: str, *, subject: str, precincts: tuple[str, ...] = ()) -> dict[str, str]:
+    from geo_service.security import STORE_EXT
+
+    _, token = app.extensions[STORE_EXT].create_credential(name=f"b-{role}-{subject}", role=role, kind="user_token",
+                                                          subject=subject, precinct_ids=precincts)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def route_link(pages_server: tuple[Any, str]) -> dict[str, str]:
+    """A kept plan of UI-1 with five visits, and a signed link to its page."""
+    app, _ = pages_server
+    ui1 = _bearer(app, "inspector", subject="UI-1", precincts=("P-01",))
+    visits = []
+    for k, (i, j) in enumerate([(0.5, 0.2), (1.5, 0.5), (2.5, 1.2), (3, 0.3), (1.0, 1.5)]):
+        lat, lon = grid_latlon(i, j)
+        visits.append({"id": f"v{k}", "lat": lat, "lon": lon, "minutes": 10, "label": f"Абая {150 + k}, кв. {k + 3}"})
+    client = app.test_client()
+    resp = client.post("/api/v1/routes/plan", headers=ui1, json={"inspector_id": "UI-1", "date": "2026-12-01",
+                                                               "visits": visits})
+    assert resp.status_code == 201, resp.json
+    plan_id = resp.json["id"]
+    link = client.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1)
+    assert link.status_code == 201
+    return {"plan_id": plan_id, "url": link.json["url"], "auth": ui1["Authorization"]}
+
+
+def _open_route(make: Callable[..., Any], url: str, device: str, **extra: Any) -> Any:
+    g = make(**DEVICES[device], **extra)
+    g.page.goto(url, wait_until="load")
+    g.page.wait_for_selector(".leaflet-marker-pane .gs-stop-icon", state="attached")
+    g.page.evaluate("document.fonts.ready.then(() => true)")
+    return g
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_route_page(guarded_page: Callable[..., Any], pages_url: str, route_link: dict[str, str], shots_dir: Path,
+                    device: str) -> None:
+    g = _open_route(guarded_page, f"{pages_url}{route_link['url']}?lang=ru", device)
+    page = g.page
+    # The road path, five numbered markers in visiting order, the post, the controls.
+    assert page.locator(".leaflet-overlay-pane path[stroke='#0b57d0']").count() == 1
+    numbers = page.locator(".leaflet-marker-pane .gs-stop-icon").all_inner_texts()
+    assert sorted(int(n) for n in numbers) == [1, 2, 3, 4, 5]
+    assert page.locator(".leaflet-marker-pane .awesome-marker").count() == 1
+    assert page.locator(".leaflet-control-locate").count() == 1
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert "OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
+    # Navigation in outside apps: links a person taps (nothing was loaded from those hosts).
+    assert page.locator("a.gs-nav-geo[href^='geo:']").count() == 5
+    assert page.locator("a.gs-nav-2gis[href^='https://2gis.kz/geo/']").count() == 5
+    assert page.locator("a.gs-nav-yandex[href*='rtt=pd']").count() == 5
+    assert page.get_attribute("#gs-gpx", "href") == f"{route_link['url']}/gpx"
+    assert page.get_attribute("#gs-sheet", "href") == f"{route_link['url']}/sheet"
+    page.screenshot(path=str(shots_dir / f"route-{device}.png"))
+
+    map_box, list_box = _box(page, ".folium-map"), _box(page, "#gs-stops")
+    if device == "phone":
+        # The list is under the map, never over it; the map keeps most of the screen.
+        assert map_box["y"] + map_box["height"] <= list_box["y"] + 1
+        assert map_box["height"] >= 300
+        for sel in (".gs-stop-go", ".gs-nav-geo", ".gs-nav-2gis", ".gs-nav-yandex", "#gs-gpx", "#gs-sheet",
+                    ".gs-lang a", "#gs-stops > summary", ".leaflet-control-zoom-in", ".leaflet-control-locate a"):
+            box = _box(page, sel)
+            assert box["height"] >= 44 and box["width"] >= 44, (sel, box)
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('#gs-stops li, #gs-stops summary, .gs-nav, .gs-times, '
+                     + '.gs-stop-label, .gs-route-sum, .gs-button')]
+                     .map(e => parseFloat(getComputedStyle(e).fontSize))""")
+        assert sizes and min(sizes) >= 16, sizes
+        # Folding the list gives the map the room.
+        page.click("#gs-stops > summary")
+        page.wait_for_timeout(200)
+        assert _box(page, ".folium-map")["height"] > map_box["height"] + 150
+        page.click("#gs-stops > summary")
+    else:
+        assert list_box["x"] + list_box["width"] <= map_box["x"] + 1  # a side panel
+    # A stop in the list shows it on the map.
+    page.locator(".gs-stop-go[data-stop='3']").click()
+    page.wait_for_selector("#gs-stop-3.gs-current")
+    assert page.locator(".leaflet-marker-pane .gs-stop-icon.gs-current").inner_text() == "3"
+    page.screenshot(path=str(shots_dir / f"route-{device}-stop.png"))
+    assert g.problems() == {}
+
+
+def test_route_page_with_credentials(guarded_page: Callable[..., Any], pages_url: str,
+                                     route_link: dict[str, str]) -> None:
+    g = _open_route(guarded_page, f"{pages_url}/routes/{route_link['plan_id']}/map?lang=kk", "desktop",
+                    extra_http_headers={"Authorization": route_link["auth"]})
+    assert g.page.get_attribute("html", "lang") == "kk"
+    assert g.page.locator(".leaflet-marker-pane .gs-stop-icon").count() == 5
+    assert g.page.get_attribute("#gs-gpx", "href").endswith(f"/routes/plans/{route_link['plan_id']}/gpx")
+    assert g.problems() == {}
+
+
+def test_route_page_opened_once_shows_offline(browser: Any, pages_url: str, route_link: dict[str, str]) -> None:
+    context = browser.new_context(**PHONE)
+    outside: list[str] = []
+    context.on("request", lambda r: r.url.startswith(("http://127.0.0.1", "data:", "blob:")) or outside.append(r.url))
+    try:
+        page = context.new_page()
+        url = f"{pages_url}{route_link['url']}?lang=en"
+        page.goto(url, wait_until="load")
+        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
+        page.reload(wait_until="load")  # this visit passes through the worker and is stored
+        context.set_offline(True)
+        page.reload(wait_until="load")
+        page.wait_for_selector(".leaflet-marker-pane .gs-stop-icon", state="attached")
+        assert page.locator(".leaflet-marker-pane .gs-stop-icon").count() == 5
+        assert page.locator(".leaflet-overlay-pane path[stroke='#0b57d0']").count() == 1
+        assert outside == []
+    finally:
+        context.close()
+
+
+def test_expired_link_page(guarded_page: Callable[..., Any], pages_url: str) -> None:
+    g = guarded_page(**PHONE)
+    resp = g.page.goto(f"{pages_url}/r/WyJwbF8wIiwgMV0.aaaaaaaaaaaaaaaaaaaaaaaaaaa?lang=kk", wait_until="load")
+    assert resp.status == 403
+    assert "Сілтеме жарамсыз" in g.page.inner_text("main")
+    assert g.blocked == [] and g.page_errors == []
+
+
+# -- the siting page ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def siting_auth(pages_server: tuple[Any, str]) -> dict[str, str]:
+    app, _ = pages_server
+    planner = _bearer(app, "planner", subject="pl-1")
+    resp = app.test_client().post("/api/v1/siting/solve", headers=planner,
+                                  json={"model": "mclp", "minutes": 2, "p": 2, "existing": "posts"})
+    assert resp.status_code == 201, resp.json
+    return {"id": resp.json["id"], **planner}
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_siting_page(guarded_page: Callable[..., Any], pages_url: str, siting_auth: dict[str, str],
+                     shots_dir: Path, device: str) -> None:
+    g = guarded_page(**DEVICES[device], extra_http_headers={"Authorization": siting_auth["Authorization"]})
+    page = g.page
+    page.goto(f"{pages_url}/siting/{siting_auth['id']}/map?lang=en", wait_until="load")
+    page.wait_for_selector(".leaflet-marker-pane .awesome-marker", state="attached")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    # Three service areas (one existing post, two proposed), three markers, the heat layer, the table.
+    assert page.locator(".leaflet-overlay-pane path[fill='#59a14f']").count() == 2
+    assert page.locator(".leaflet-overlay-pane path[fill='#4e79a7']").count() == 1
+    assert page.locator(".leaflet-marker-pane .awesome-marker").count() == 3
+    assert page.locator(".leaflet-marker-pane .awesome-marker-icon-green").count() == 2
+    assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
+    assert page.locator("#gs-marginal tbody tr").count() == 2
+    assert "Gain" in page.inner_text("#gs-marginal thead")
+    page.screenshot(path=str(shots_dir / f"siting-{device}.png"))
+    if device == "phone":
+        assert _box(page, ".folium-map")["y"] + _box(page, ".folium-map")["height"] <= _box(page, "#gs-siting")["y"] + 1
+    assert g.problems() == {}

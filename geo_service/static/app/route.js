@@ -1,0 +1,89 @@
+/* Route page: numbered stops, the path, the post; the list of stops under the map.
+ * Loaded in <head>; folium's inline script calls GeoServiceRoute.init(map, stops, route, post, osm).
+ * Texts come from the page's JSON config (#gs-config). No inline event handlers; data is put
+ * into the page with textContent only. */
+(function () {
+  "use strict";
+
+  var S = { map: null, byNumber: {}, cfg: null, current: null };
+
+  function cfg() {
+    if (!S.cfg) { S.cfg = JSON.parse(document.getElementById("gs-config").textContent); }
+    return S.cfg;
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = text; }
+    return e;
+  }
+
+  function resize() {
+    if (S.map) { S.map.invalidateSize({ pan: false }); }
+  }
+
+  function mark(n) {
+    if (S.current) { S.current.classList.remove("gs-current"); }
+    var item = n ? document.getElementById("gs-stop-" + n) : null;
+    S.current = item;
+    Object.keys(S.byNumber).forEach(function (k) {
+      var icon = S.byNumber[k].getElement && S.byNumber[k].getElement();
+      if (icon) { icon.classList.toggle("gs-current", String(k) === String(n)); }
+    });
+    if (item) { item.classList.add("gs-current"); }
+    return item;
+  }
+
+  function showStop(lat, lon, n) {
+    S.map.setView([lat, lon], Math.max(S.map.getZoom(), 17));
+    mark(n);
+    var marker = n ? S.byNumber[n] : null;
+    if (marker) { marker.openTooltip(); }
+  }
+
+  function registerServiceWorker() {
+    var sw = cfg().sw;
+    if (!sw || !("serviceWorker" in navigator) || !window.isSecureContext) { return; }
+    navigator.serviceWorker.register(sw, { scope: "/" }).catch(function () { /* offline use only */ });
+  }
+
+  function init(map, stops, route, post, osm) {
+    S.map = map;
+    stops.eachLayer(function (layer) {
+      var p = layer.feature.properties;
+      S.byNumber[p.n] = layer;
+      layer.setZIndexOffset(1000 - p.n);  // numbers above the post's pin, the first stop on top
+      layer.bindTooltip(el("span", null, p.n + ". " + p.label), { direction: "top", offset: [0, -18] });
+      layer.on("click", function () {
+        var details = document.getElementById("gs-stops");
+        details.open = true;
+        var item = mark(p.n);
+        if (item) { item.scrollIntoView({ block: "nearest", behavior: "smooth" }); }
+      });
+    });
+    if (post) {
+      post.eachLayer(function (layer) {
+        var name = layer.feature.properties.name;
+        layer.bindTooltip(el("span", null, cfg().t.post + (name ? ": " + name : "")));
+      });
+    }
+    // Roads are OpenStreetMap data too: keep the credit visible with or without tiles.
+    var credit = cfg().attribution.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+    map.attributionControl.addAttribution(credit);
+    map.on("overlayadd", function (e) { if (e.layer === osm) { map.attributionControl.removeAttribution(credit); } });
+    map.on("overlayremove", function (e) { if (e.layer === osm) { map.attributionControl.addAttribution(credit); } });
+    Array.prototype.forEach.call(document.querySelectorAll(".gs-stop-go"), function (b) {
+      b.addEventListener("click", function () {
+        showStop(parseFloat(b.getAttribute("data-lat")), parseFloat(b.getAttribute("data-lon")),
+          b.getAttribute("data-stop"));
+      });
+    });
+    document.getElementById("gs-stops").addEventListener("toggle", resize);
+    window.addEventListener("resize", resize);
+    resize();
+    registerServiceWorker();
+  }
+
+  window.GeoServiceRoute = { init: init, show: showStop };
+}());
