@@ -24,19 +24,15 @@ from ..errors import GeoServiceError, InputError, NotFound
 from ..i18n import choose_lang
 from ..lookup import Lookup
 from ..reach import isochrone
-from ..render import (
-    RoadIndex,
-    api_docs_page,
-    error_page,
-    home_page,
-    precinct_page,
-    roads_geojson,
-    route_page,
-    service_worker_js,
-    siting_page,
-)
 from ..security import LinkRefused, access, get_store, load_plan, load_plan_by_link, parse_json_body, setting, sign_link
 from ..store import Plan
+
+
+def _render() -> Any:
+    """`geo_service.render`, imported on the first page: folium stays out of server start-up."""
+    from .. import render
+
+    return render
 
 bp = Blueprint("pages", __name__)
 
@@ -68,7 +64,7 @@ def _error_page(exc: GeoServiceError, lang: str) -> Response:
         key = "err_link_expired" if "expired" in exc.user_message else "err_link_invalid"
     else:
         key = {403: "err_forbidden", 404: "err_page_not_found"}.get(exc.status, "err_server")
-    resp = _page(error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
+    resp = _page(_render().error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -79,7 +75,7 @@ def home() -> Response:
     """Home page: what the service does, links to the pages, language switch."""
     lang = _lang()
     city = current_app.extensions.get("geo_service")
-    return _page(home_page(lang=lang, city=city.manifest if city is not None else None,
+    return _page(_render().home_page(lang=lang, city=city.manifest if city is not None else None,
                            static_url=_static_url(), api_url=request.script_root + API_URL), lang)
 
 
@@ -94,8 +90,8 @@ def precincts_map() -> Response:
 
     # Fetched before the page's factory runs: city.cached's lock is not re-entrant.
     lookup = city.cached("lookup", lambda: Lookup(city))
-    roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
-    body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: precinct_page(
+    roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+    body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: _render().precinct_page(
         city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url, roads=roads))
     return _page(body, lang)
 
@@ -106,7 +102,7 @@ def api_docs() -> Response:
     """Swagger UI over ``/api/v1/openapi.json`` (served from vendored files)."""
     lang = _lang()
     spec = request.script_root + API_URL + "/openapi.json"
-    return _page(api_docs_page(lang=lang, spec_url=spec, static_url=_static_url()), lang)
+    return _page(_render().api_docs_page(lang=lang, spec_url=spec, static_url=_static_url()), lang)
 
 
 @bp.get("/favicon.ico")
@@ -122,7 +118,7 @@ def favicon() -> Response:
 @access("public")
 def service_worker() -> Response:
     """The service worker: keeps the app shell and opened pages for offline use (scope ``/``)."""
-    resp = Response(service_worker_js(static_url=_static_url()), mimetype="text/javascript")
+    resp = Response(_render().service_worker_js(static_url=_static_url()), mimetype="text/javascript")
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"  # browsers must see a new version at once
     return resp
@@ -151,8 +147,8 @@ def _by_link(token: str) -> Plan:
 def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str) -> Response:
     city = get_city()
     lookup = city.cached("lookup", lambda: Lookup(city))
-    roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
-    index = city.cached("roads_index", lambda: RoadIndex(roads))
+    roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+    index = city.cached("roads_index", lambda: _render().RoadIndex(roads))
     precinct = post = None
     try:
         i = lookup.index_of(kept.precinct_id)
@@ -161,7 +157,7 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str) -> Respo
     if i is not None:
         precinct = lookup.precinct_feature(i)
         post = lookup.precinct_info(i)["post"]
-    body = route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""), gpx_url=gpx_url,
+    body = _render().route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""), gpx_url=gpx_url,
                       sheet_url=sheet_url, precinct=precinct, post=post, static_url=_static_url(),
                       road_index=index)
     return _page(body, lang)
@@ -255,14 +251,14 @@ def siting_map(result_id: str) -> Response:
             raise NotFound(msg)
         result = kept["body"]
         city = get_city()
-        roads = city.cached("roads_geojson", lambda: roads_geojson(city.walk))
+        roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
         request_ = result.get("request") or {}
         minutes = float(request_.get("minutes") or float(result.get("service_time") or 0) / 60)
         graph = city.graph(str(request_.get("mode") or result.get("mode") or "walk"))
         sites = [*(result.get("existing") or []), *(result.get("chosen") or [])]
         areas = [isochrone(graph, float(s["lat"]), float(s["lon"]), minutes) if s.get("lat") is not None else None
                  for s in sites] if minutes > 0 else []
-        body = siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
+        body = _render().siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)
