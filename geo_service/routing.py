@@ -2,10 +2,13 @@
 
 The day is a prize-collecting vehicle-routing problem with time windows for one vehicle,
 solved by VROOM (``pyvroom``) over a travel-time matrix computed on the road graph
-(`RoadGraph.matrix`, a CCH one-to-many). VROOM was chosen by measurement
-(``benchmarks/bench_routes.py``): on 60 walking visits in Almaty it matches PyVRP and
-OR-Tools within a fraction of a percent in a tenth of their time, and it supports several
-time windows per visit and fixed breaks natively.
+(`RoadGraph.matrix`, a CCH one-to-many). VROOM supports several time windows per visit,
+priorities and fixed breaks natively, and answers in a few tenths of a second. Measured in
+``benchmarks/bench_routes.py`` (60 walking visits in Almaty, a third with a 90-minute
+window): exploration 4 on 2 threads gives the same tour as exploration 5 in about 60% of
+the time (~0.45 s median with the matrix), but on that instance VROOM keeps 59 of 60
+visits where PyVRP's HGS (2 s) keeps all 60 in about the same walking time; no VROOM
+setting closes that gap (see the benchmark's grid).
 
 Priority rule
     Visits carry a class (1 = domestic-violence follow-up, 2 = preventive register,
@@ -56,7 +59,8 @@ CLUSTER_WALK_S = 600
 PARK_S = 120
 _UNREACHABLE = 10_000_000
 _RECEPTION_ID = 1_000_000
-_VROOM_EXPLORATION = 5
+_VROOM_EXPLORATION = 4
+_VROOM_THREADS = 2
 
 
 # -- input ---------------------------------------------------------------------------------
@@ -504,15 +508,16 @@ def _rule_holds(p: _Problem, kept: set[int], candidates: list[int]) -> bool:
     return min(p.visits[i].priority for i in dropped) >= max(p.visits[i].priority for i in kept)
 
 
-def solve_with_priorities(p: _Problem, candidates: list[int], *, exploration: int = _VROOM_EXPLORATION
-                          ) -> tuple[dict[str, Any], dict[str, Any]]:
+def solve_with_priorities(p: _Problem, candidates: list[int], *, exploration: int = _VROOM_EXPLORATION,
+                          threads: int = _VROOM_THREADS) -> tuple[dict[str, Any], dict[str, Any]]:
     """Solve so that no visit is dropped in favour of a lower-priority one.
 
     Returns the VROOM solution and facts about the solve (stages, time).
     """
     t0 = time.perf_counter()
     want_reception = p.shift.reception is not None
-    sol = _solve_vroom(p, {i: _CLASS_WEIGHT[p.visits[i].priority] for i in candidates}, exploration=exploration)
+    sol = _solve_vroom(p, {i: _CLASS_WEIGHT[p.visits[i].priority] for i in candidates}, exploration=exploration,
+                       threads=threads)
     stages = 1
     kept = _kept(sol)
     if not _rule_holds(p, kept, candidates) or (want_reception and not _has_reception(sol)):
@@ -528,20 +533,20 @@ def solve_with_priorities(p: _Problem, candidates: list[int], *, exploration: in
             new = [i for i in candidates if p.visits[i].priority == cls]
             jobs = {i: _PINNED for i in pinned}
             jobs.update({i: 1 for i in new})
-            trial = _solve_vroom(p, jobs, exploration=exploration)
+            trial = _solve_vroom(p, jobs, exploration=exploration, threads=threads)
             stages += 1
             got = _kept(trial)
             if not (pinned <= got and (not want_reception or _has_reception(trial))):
                 break  # a pinned visit was lost: this class and the later ones stay out
             best, pinned = trial, pinned | (got & set(new))
         if best is None:
-            best = _solve_vroom(p, {i: _PINNED for i in pinned}, exploration=exploration)
+            best = _solve_vroom(p, {i: _PINNED for i in pinned}, exploration=exploration, threads=threads)
             stages += 1
         sol = best
     if want_reception and not _has_reception(sol):
         msg = "the reception at the post cannot be held: the post cannot be reached at its start"
         raise InputError(msg)
-    return sol, {"engine": "vroom", "exploration": exploration, "stages": stages,
+    return sol, {"engine": "vroom", "exploration": exploration, "threads": threads, "stages": stages,
                  "solve_s": round(time.perf_counter() - t0, 4)}
 
 
@@ -600,7 +605,7 @@ def _latest_starts(steps: list[dict[str, Any]], p: _Problem, kinds: list[str],
 def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] | None = None,
              visits: list[Visit], shift: Shift, mode: TravelMode = "walk",
              post: tuple[float, float] | None = None, max_snap_m: float | None = 500.0,
-             exploration: int = _VROOM_EXPLORATION) -> DayPlan:
+             exploration: int | None = None, threads: int | None = None) -> DayPlan:
     """Plan one day's route.
 
     Parameters
@@ -621,8 +626,9 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
     max_snap_m
         Visits farther than this from any road are left out with the reason (None keeps them
         with a warning only).
-    exploration
-        VROOM exploration level (1-5).
+    exploration, threads
+        VROOM exploration level (1-5) and threads; None takes the measured defaults
+        (`_VROOM_EXPLORATION`, `_VROOM_THREADS`, see ``benchmarks/bench_routes.py``).
 
     Raises
     ------
@@ -634,6 +640,11 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
     end = start if end is None else end
     post = start if post is None else post
     validate(visits, shift, mode)
+    exploration = _VROOM_EXPLORATION if exploration is None else int(exploration)
+    threads = _VROOM_THREADS if threads is None else int(threads)
+    if not (1 <= exploration <= 5 and 1 <= threads <= 8):
+        msg = "exploration must be 1-5 and threads 1-8"
+        raise InputError(msg)
     for name, pt in (("start", start), ("end", end), ("post", post)):
         if len(pt) != 2 or not all(math.isfinite(float(x)) for x in pt):
             msg = f"{name} must be (lat, lon)"
@@ -675,7 +686,7 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
             unassigned.append(Unassigned(v.id, v.label, v.priority, why[1], why[0]))
             continue
         candidates.append(i)
-    sol, facts = solve_with_priorities(p, candidates, exploration=exploration)
+    sol, facts = solve_with_priorities(p, candidates, exploration=exploration, threads=threads)
     kept = _kept(sol)
     max_kept = max((visits[i].priority for i in kept), default=0)
     for i in candidates:

@@ -100,3 +100,27 @@ def test_schedule_rejects_bad_input(city) -> None:
     with pytest.raises(InputError):
         schedule_period(city, start_date=START, days=7, visits=[RecurringVisit(at("a", 1, 1))], post=POST,
                         shift=Shift(), method="magic")
+
+
+def test_balance_moves_load_off_the_busiest_day_and_keeps_gaps() -> None:
+    import numpy as np
+
+    from geo_service.schedule import Occurrence, _Estimate, balance
+
+    # Six one-off visits in six far-apart groups, all on day 0 of a 3-day period; a weekly
+    # visit with two occurrences two days apart (min gap 2) must keep its gap.
+    visits = [RecurringVisit(Visit(f"v{k}", 43.25, 76.9, service_min=30, priority=3)) for k in range(6)]
+    visits.append(RecurringVisit(Visit("w", 43.25, 76.9, service_min=30, priority=1), every_days=2,
+                                 min_gap_days=2))
+    est = _Estimate(group=np.arange(7), group_cost_min=np.full(7, 20.0), own_min=np.zeros(7),
+                    reach_min=np.full(7, 20.0))
+    occ = [Occurrence(rv=k, seq=0, due=START, days=[0, 1, 2]) for k in range(6)]
+    occ += [Occurrence(rv=6, seq=0, due=START, days=[0]), Occurrence(rv=6, seq=1, due=START, days=[1, 2])]
+    where = {i: 0 for i in range(7)} | {7: 2}
+    shift = Shift(540, 1080)
+    out, moves = balance(where, occ, visits, est, 3, shift)
+    load = [sum(50.0 for i, d in out.items() if d == day) for day in range(3)]
+    assert moves > 0 and max(load) < 7 * 50.0
+    assert max(load) - min(load) <= 50.0  # as even as whole visits allow
+    assert out[6] == 0 and out[7] == 2  # the weekly visit's gap is kept
+    assert set(out) == set(where)  # nothing dropped
