@@ -49,6 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     lk.add_argument("--lon", type=float)
     lk.add_argument("--limit", type=int, default=5, help="most candidates for an address")
 
+    rt = sub.add_parser("route", help="plan one inspector's day from a visits CSV")
+    rt.add_argument("--bundle", required=True)
+    rt.add_argument("--inspector", required=True, help="inspector_id of the roster")
+    rt.add_argument("--visits", required=True, type=Path,
+                    help="CSV: id, lat, lon or address, minutes, priority (1-4), windows (09:00-11:00;14:00-15:00), label")
+    rt.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    rt.add_argument("--mode", default="walk", choices=["walk", "drive", "drive_walk"])
+    rt.add_argument("--shift", default="09:00-18:00", help="HH:MM-HH:MM")
+    rt.add_argument("--break", dest="breaks", action="append", default=[], help="HH:MM-HH:MM (repeatable)")
+    rt.add_argument("--reception", action="store_true", help="hold the 17:00-20:00 reception at the post")
+    rt.add_argument("--out", type=Path, help="write the plan as JSON")
+    rt.add_argument("--gpx", type=Path, help="write the route as GPX")
+    rt.add_argument("--sheet", type=Path, help="write the printable route sheet (HTML)")
+
     st = sub.add_parser("site", help="where to open new posts (MCLP, LSCP, p-median, backup coverage)")
     st.add_argument("--bundle", help="bundle folder (travel times over its road network)")
     st.add_argument("--matrix", type=Path, help="or a CSV cost matrix: first column demand id, an optional "
@@ -151,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
                   else service.by_point(args.lat, args.lon))
         print(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
+    if args.command == "route":
+        return _route(args)
     if args.command == "site":
         return _site(args)
     if args.command == "keys":
@@ -175,6 +191,92 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(load_bundle(args.bundle).summary(), ensure_ascii=False, indent=2))
         return 0
     raise AssertionError(args.command)
+
+
+def _span(text: str, what: str) -> tuple[int, int]:
+    from .errors import InputError
+
+    try:
+        a, b = (part.strip() for part in text.split("-"))
+        start = int(a[:2]) * 60 + int(a[3:5])
+        end = int(b[:2]) * 60 + int(b[3:5])
+    except (ValueError, IndexError):
+        msg = f"{what} {text!r} is not HH:MM-HH:MM"
+        raise InputError(msg) from None
+    return start, end
+
+
+def _route(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    import pandas as pd
+
+    from .bundle import load_bundle
+    from .errors import InputError, NotFound
+    from .lookup import Lookup
+    from .routing import Shift, Visit, plan_day, to_gpx, to_sheet_html
+
+    city = load_bundle(args.bundle)
+    service = Lookup(city)
+    rows = city.roster[city.roster.inspector_id == args.inspector]
+    if len(rows) == 0:
+        msg = f"no inspector {args.inspector!r} in the bundle's roster"
+        raise InputError(msg)
+    precinct_id = str(rows.precinct_id.iloc[0])
+    post = service.precinct_info(service.index_of(precinct_id))["post"]
+    if post is None:
+        msg = f"precinct {precinct_id} has no post to start from"
+        raise InputError(msg)
+    if not args.visits.exists():
+        msg = f"{args.visits}: no such file"
+        raise InputError(msg)
+    frame = pd.read_csv(args.visits, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
+    visits = []
+    for k, row in enumerate(frame.to_dict("records")):
+        where = f"{args.visits.name} row {k + 2}"
+        if row.get("address"):
+            try:
+                answer = service.by_address(row["address"], limit=3, travel=False)
+            except NotFound:
+                msg = f"{where}: the address is not found"
+                raise InputError(msg) from None
+            if answer["ambiguous"]:
+                msg = f"{where}: the address is ambiguous; give lat and lon"
+                raise InputError(msg)
+            lat, lon = answer["candidates"][0]["lat"], answer["candidates"][0]["lon"]
+        else:
+            try:
+                lat, lon = float(row["lat"]), float(row["lon"])
+            except (KeyError, ValueError):
+                msg = f"{where}: give lat and lon, or address"
+                raise InputError(msg) from None
+        windows = [_span(w, f"{where}: window") for w in str(row.get("windows", "")).split(";") if w.strip()]
+        try:
+            visits.append(Visit(id=row.get("id") or f"v{k + 1}", lat=lat, lon=lon,
+                                service_min=float(row.get("minutes") or 15), priority=int(row.get("priority") or 3),
+                                time_windows=windows, label=row.get("label", "")))
+        except ValueError:
+            msg = f"{where}: minutes and priority must be numbers"
+            raise InputError(msg) from None
+    start, end = _span(args.shift, "--shift")
+    reception = (17 * 60, 20 * 60) if args.reception else None
+    shift = Shift(start_min=start, end_min=max(end, reception[1]) if reception else end,
+                  breaks=[_span(b, "--break") for b in args.breaks], reception=reception)
+    day = plan_day(city, start=(post["lat"], post["lon"]), visits=visits, shift=shift, mode=args.mode)
+    date = args.date or dt.date.today().isoformat()
+    title = f"Route {date} · {args.inspector}"
+    if args.out:
+        args.out.write_text(json.dumps(day.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.gpx:
+        args.gpx.write_text(to_gpx(day, name=title, date=date), encoding="utf-8")
+    if args.sheet:
+        args.sheet.write_text(to_sheet_html(day, title=title, date=date), encoding="utf-8")
+    for s in day.to_dict()["stops"]:
+        print(f"{s['arrival']}-{s['departure']}  {s['kind']:<9} {s['visit_id'] or ''}")
+    for u in day.unassigned:
+        print(f"not planned: {u.visit_id}: {u.reason}")
+    print(json.dumps(day.totals(), ensure_ascii=False))
+    return 0
 
 
 def _site(args: argparse.Namespace) -> int:

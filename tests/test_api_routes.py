@@ -125,3 +125,17 @@ def test_schedule_spreads_weekly_visits(client, ui1) -> None:
     for v in ("v0", "v1", "v2"):
         assert made.count(v) == 2  # weekly over two weeks
     assert not any(d["date"] in ("2026-12-06", "2026-12-07") for d in days)
+
+
+def test_patrol_fills_the_spare_time(client, ui1) -> None:
+    hotspot = list(grid_latlon(2, 1))
+    body = {"inspector_id": "UI-1", "visits": _visits()[:2], "save": False, "patrol_fill": True,
+            "hotspots": [hotspot], "shift": {"start": "09:00", "end": "12:00", "breaks": []}}
+    resp = client.post("/api/v1/routes/plan", json=body, headers=ui1)
+    assert resp.status_code == 200, resp.json
+    patrol = resp.json["patrol"]
+    end_stop = resp.json["plan"]["stops"][-1]
+    assert patrol["start"] == end_stop["arrival"] and patrol["end"] <= "12:00"
+    coords = patrol["geometry"]["coordinates"]
+    assert coords[0] == coords[-1] or abs(coords[0][0] - coords[-1][0]) < 1e-3  # back at the post
+    assert patrol["length_m"] > 200

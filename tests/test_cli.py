@@ -65,3 +65,25 @@ def test_demo_bundle_is_built_once(tmp_path: Path, monkeypatch) -> None:
     assert len(city.precincts) == len(city.roster) >= 3
     assert all("fictitious" in n for n in city.roster.inspector_name)
     assert city.addresses.shape[0] > 1000
+
+
+def test_route_command(built_tiny: Path, tmp_path: Path, capsys) -> None:
+    from tests.conftest import grid_latlon
+
+    lines = ["id,lat,lon,address,minutes,priority,windows,label"]
+    for k, (i, j) in enumerate([(0.5, 0.2), (1.5, 0.5), (2.5, 1.2)]):
+        lat, lon = grid_latlon(i, j)
+        lines.append(f"v{k},{lat},{lon},,10,2,,visit {k}")
+    lines.append("a1,,,Пушкина 13/1,10,3,10:00-12:00,appeal")
+    visits = tmp_path / "visits.csv"
+    visits.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = main(["route", "--bundle", str(built_tiny), "--inspector", "UI-1", "--visits", str(visits),
+                 "--date", "2026-12-01", "--gpx", str(tmp_path / "r.gpx"), "--sheet", str(tmp_path / "r.html"),
+                 "--out", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count(" visit ") == 4
+    assert (tmp_path / "r.gpx").read_text().startswith("<?xml")
+    assert json.loads((tmp_path / "r.json").read_text())["stops"][0]["kind"] == "start"
+    assert main(["route", "--bundle", str(built_tiny), "--inspector", "UI-9", "--visits", str(visits)]) == 2
+    assert "no inspector" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..app import get_city
 from ..errors import InputError, NotFound
-from ..routing import MAX_VISITS, Shift, Visit, plan_day, to_gpx, to_sheet_html
+from ..routing import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
 from ..schedule import RecurringVisit, schedule_period
 from ..security import (Forbidden, access, audit, current_principal, get_store, load_plan, parse_json_body,
                         require_precinct)
@@ -91,6 +91,9 @@ class PlanBody(BaseModel):
     end: LatLon | None = Field(default=None, description="default: the start")
     visits: list[VisitIn] = Field(max_length=MAX_VISITS)
     outside_precinct: Literal["warn", "reject"] = "warn"
+    patrol_fill: bool = Field(default=False, description="fill the spare time at the post with a patrol loop")
+    hotspots: list[LatLon] = Field(default_factory=list, max_length=50,
+                                   description="points the patrol loop should favour")
     save: bool = True
 
 
@@ -189,6 +192,10 @@ def plan() -> Response:
     date = (body.date or dt.date.today()).isoformat()
     result = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "date": date,
               "plan": day.to_dict(), "warnings": warnings + list(day.warnings)}
+    if body.patrol_fill:
+        result["patrol"] = patrol_fill(day, precinct_id=precinct_id, post=post or start,
+                                       hotspots=[(float(a), float(b)) for a, b in body.hotspots],
+                                       mode="drive" if body.mode == "drive" else "walk")
     if not body.save:
         return jsonify(result)
     title = f"Route {date} · {body.inspector_id}"
@@ -200,6 +207,29 @@ def plan() -> Response:
     resp.status_code = 201
     resp.headers["Location"] = f"/api/v1/routes/plans/{plan_id}"
     return resp
+
+
+#: A gap shorter than this at the post is not worth a patrol.
+MIN_PATROL_MIN = 15.0
+
+
+def patrol_fill(day: Any, *, precinct_id: str, post: tuple[float, float], hotspots: list[tuple[float, float]],
+                mode: str) -> dict[str, Any] | None:
+    """A patrol loop from the post in the day's longest spare time at the post: before the
+    reception when the route returns early, or after the last visit until the shift ends."""
+    stops = day.stops
+    gaps = [(s.arrival_min, s.start_min) for s in stops if s.kind == "reception"]
+    if stops and stops[-1].kind == "end":
+        gaps.append((stops[-1].arrival_min, float(day.shift.end_min)))
+    gaps = [(a, b) for a, b in gaps if b - a >= MIN_PATROL_MIN]
+    if not gaps:
+        return None
+    start, end = max(gaps, key=lambda g: g[1] - g[0])
+    service = lookup_service()
+    geometry = service.geoms[service.index_of(precinct_id)]
+    loop = patrol_loop(get_city(), post=post, minutes=end - start, hotspots=hotspots or None,
+                       precinct_geometry=geometry, mode=mode)  # type: ignore[arg-type]
+    return {"start": hhmm(start), "end": hhmm(start + loop["time_s"] / 60), **loop}
 
 
 def _links(plan_id: str) -> dict[str, str]:
