@@ -30,14 +30,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+import threading
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from .config import SETTINGS
 from .errors import GeoServiceError, InputError, NotFound
-from .store import Plan, Store, default_sqlite_path, open_store
+
+if TYPE_CHECKING:
+    from .store import Plan, Store
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +304,43 @@ class LinkRefused(Forbidden):
 
 
 def _serializer(secret: str | None) -> URLSafeSerializer:
-    return URLSafeSerializer(secret or current_app.config["SECRET_KEY"], salt=_LINK_SALT)
+    return URLSafeSerializer(secret or _secret_key(), salt=_LINK_SALT)
+
+
+def _secret_key() -> str:
+    """The signing key: the setting, else the one kept in the database (shared by instances)."""
+    key = current_app.config.get("SECRET_KEY")
+    if not key:
+        key = current_app.config["SECRET_KEY"] = get_store().secret_key()
+    return key
+
+
+class LazyStore:
+    """The store, opened on first use.
+
+    Public requests without credentials never touch the database, so a server answers them
+    without waiting for the database driver to import (about 0.4 s of start-up); the first
+    request that needs the store opens it (thread-safe), in the worker that uses it.
+    """
+
+    def __init__(self, url: str, *, cache_seconds: float) -> None:
+        self._url = url
+        self._cache_seconds = cache_seconds
+        self._store: Store | None = None
+        self._open_lock = threading.Lock()
+
+    def opened(self) -> Store:
+        """The real store (opening it now if needed)."""
+        if self._store is None:
+            with self._open_lock:
+                if self._store is None:
+                    from .store import open_store
+
+                    self._store = open_store(self._url, cache_seconds=self._cache_seconds)
+        return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.opened(), name)
 
 
 def sign_link(plan_id: str, ttl_s: float | None = None, *, secret: str | None = None) -> str:
@@ -499,11 +538,10 @@ def init_security(app: Flask) -> None:
     if not url and app.testing:
         url = "sqlite://"  # tests that name no database get a private in-memory one
     if not url:
+        from .store import default_sqlite_path
+
         url = f"sqlite:///{default_sqlite_path(app.instance_path)}"
-    store = open_store(url, cache_seconds=float(setting("AUTH_CACHE_SECONDS", app)))
-    app.extensions[STORE_EXT] = store
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = store.secret_key()
+    app.extensions[STORE_EXT] = LazyStore(url, cache_seconds=float(setting("AUTH_CACHE_SECONDS", app)))
 
     @app.before_request
     def _deny_undeclared() -> Response | None:
@@ -556,6 +594,7 @@ def init_security(app: Flask) -> None:
 
 def _cli_store(database_url: str | None) -> Store:
     from .config import load_config
+    from .store import default_sqlite_path, open_store
 
     url = database_url or load_config().get("DATABASE_URL")
     if not url:

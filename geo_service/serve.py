@@ -45,6 +45,9 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     gc.collect()
     gc.freeze()
     app = create_app({"CITY": city, "BUNDLE": str(bundle)})
+    from .api.admin import warm_reload
+
+    warm_reload(app)  # opens the store before the workers fork
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                     "preload_app": True, "worker_class": "gthread", "accesslog": "-",

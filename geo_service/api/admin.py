@@ -29,7 +29,6 @@ from ..security import (
     parse_json_body,
     setting,
 )
-from ..store import CREDENTIAL_ROLES, KINDS
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +69,8 @@ def create_key() -> tuple[Response, int]:
     name = bounded_text(body.get("name"), "name")
     role = body.get("role")
     kind = body.get("kind", "api_key")
+    from ..store import CREDENTIAL_ROLES, KINDS
+
     if role not in CREDENTIAL_ROLES:
         msg = f"role must be one of {', '.join(CREDENTIAL_ROLES)}"
         raise InputError(msg)
@@ -191,13 +192,20 @@ def _publish(app: Flask, path: str) -> int:
     return gen
 
 
+def warm_reload(app: Flask) -> None:
+    """Open the store and remember the reload generation now (the server does this before
+    taking requests, in the master before workers fork)."""
+    app.extensions[GENERATION_EXT] = _read_meta(app)[0]
+
+
 def init_reload(app: Flask) -> None:
     """Remember the reload generation at start; poll for reloads made by other processes."""
-    app.extensions[GENERATION_EXT] = _read_meta(app)[0]
+    # The generation at start is read on the first poll, so start-up does not open the store.
+    app.extensions[GENERATION_EXT] = None
     interval = float(setting("BUNDLE_POLL_SECONDS", app) or 0)
     if interval <= 0:
         return
-    state = {"next": time.monotonic() + interval}
+    state = {"next": 0.0}  # the first request reads the generation if `warm_reload` did not
 
     @app.before_request
     def _poll_reload() -> None:
@@ -210,7 +218,10 @@ def init_reload(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the store being down must not fail requests
             logger.exception("cannot read the reload generation")
             return
-        if gen > app.extensions.get(GENERATION_EXT, 0) and path and not _reload_lock.locked():
+        if app.extensions.get(GENERATION_EXT) is None:
+            app.extensions[GENERATION_EXT] = gen
+            return
+        if gen > app.extensions[GENERATION_EXT] and path and not _reload_lock.locked():
             threading.Thread(target=_background_reload, args=(app, path, gen), daemon=True,
                              name="bundle-reload").start()
 

@@ -15,7 +15,7 @@ A refused or unknown page is told on a readable page in the user's language.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
@@ -25,7 +25,9 @@ from ..i18n import choose_lang
 from ..lookup import Lookup
 from ..reach import isochrone
 from ..security import LinkRefused, access, get_store, load_plan, load_plan_by_link, parse_json_body, setting, sign_link
-from ..store import Plan
+
+if TYPE_CHECKING:
+    from ..store import Plan
 
 
 def _render() -> Any:
