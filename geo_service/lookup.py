@@ -163,6 +163,7 @@ class Lookup:
             for r in precincts.itertuples(index=False)
         ]
         self._geocoder: Any = None
+        self._post_snaps: dict[tuple[Any, ...], Any] = {}
         self._grid: PrecinctGrid | None = None
         self._geocoder_lock = threading.Lock()
 
@@ -289,16 +290,28 @@ class Lookup:
             return None
         out: dict[str, Any] = {}
         for mode in ("walk", "drive"):
-            route = self.city.graph(mode).route(lat, lon, post["lat"], post["lon"])
-            if route is None:
+            graph = self.city.graph(mode)
+            src = graph.snap(lat, lon)
+            dst = self._post_snap(mode, post)
+            time_s, _, arcs = graph.node_route(src.node, dst.node)
+            if time_s is None:
                 out[mode] = None
                 continue
+            length = float(graph.length_m[np.asarray(arcs, dtype=np.int64)].sum()) if arcs else 0.0
             # Getting on and off the road network is on foot.
-            off_road = route.snap_from.distance_m + route.snap_to.distance_m
-            seconds = route.time_s + off_road / (WALK_SPEED_KPH / 3.6)
-            out[mode] = {"minutes": round(seconds / 60, 1), "distance_m": round(route.length_m + off_road),
+            off_road = src.distance_m + dst.distance_m
+            seconds = time_s + off_road / (WALK_SPEED_KPH / 3.6)
+            out[mode] = {"minutes": round(seconds / 60, 1), "distance_m": round(length + off_road),
                          "off_road_m": round(off_road)}
         return out
+
+    def _post_snap(self, mode: str, post: dict[str, Any]) -> Any:
+        """A post's snap to a graph, computed once (posts do not move while a city is loaded)."""
+        key = (mode, post["id"], post["lat"], post["lon"])
+        snap = self._post_snaps.get(key)
+        if snap is None:
+            snap = self._post_snaps[key] = self.city.graph(mode).snap(post["lat"], post["lon"])
+        return snap
 
     @property
     def geocoder(self) -> Any:
