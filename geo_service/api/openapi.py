@@ -67,7 +67,8 @@ FEATURE = {"type": "object", "required": ["type", "geometry", "properties"], "pr
     "properties": {"type": "object"}}}
 
 
-def _problems(*codes: int) -> dict[str, Any]:
+def problems(*codes: int) -> dict[str, Any]:
+    """OpenAPI responses for these problem statuses (application/problem+json)."""
     return {str(c): {"description": desc, "content": {"application/problem+json": {
         "schema": {"$ref": "#/components/schemas/Problem"}}}}
         for c, desc in ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
@@ -97,16 +98,16 @@ def document() -> dict[str, Any]:
         "/livez": {"get": {"summary": "the process answers", "security": [{}],
                            "responses": _json({"type": "object"})}},
         "/readyz": {"get": {"summary": "city, bundle version and counts", "security": [{}],
-                            "responses": {**_json({"type": "object"}), **_problems(503)}}},
+                            "responses": {**_json({"type": "object"}), **problems(503)}}},
         "/api/v1/lookup": {
             "get": {"summary": "who covers this point or address", "parameters": _lookup_params(),
                     "security": security_public,
-                    "responses": {**_json(lookup_answer), **_problems(400, 404, 422, 429, 503)}},
+                    "responses": {**_json(lookup_answer), **problems(400, 404, 422, 429, 503)}},
             "post": {"summary": "the same with the query in a JSON body", "security": security_public,
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"oneOf": [{"$ref": "#/components/schemas/PointLookup"},
                                               {"$ref": "#/components/schemas/AddressLookup"}]}}}},
-                     "responses": {**_json(lookup_answer), **_problems(400, 404, 413, 422, 429, 503)}},
+                     "responses": {**_json(lookup_answer), **problems(400, 404, 413, 422, 429, 503)}},
         },
         "/api/v1/lookup/batch": {"post": {
             "summary": "up to 10,000 lookups; each item gets its result or its error",
@@ -115,18 +116,18 @@ def document() -> dict[str, Any]:
                 "schema": {"$ref": "#/components/schemas/BatchBody"}}}},
             "responses": {**_json({"type": "object", "required": ["count", "results"], "properties": {
                 "count": {"type": "integer"}, "results": {"type": "array", "items": {"type": "object"}}}}),
-                **_problems(400, 401, 403, 413, 422, 429, 503)}}},
+                **problems(400, 401, 403, 413, 422, 429, 503)}}},
         "/api/v1/precincts": {"get": {
             "summary": "all precincts (GeoJSON FeatureCollection, [lon, lat])", "security": security_public,
             "responses": {**_json({"type": "object", "required": ["type", "features"], "properties": {
                 "type": {"const": "FeatureCollection"},
                 "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}}}},
-                media="application/geo+json"), **_problems(429, 503)}}},
+                media="application/geo+json"), **problems(429, 503)}}},
         "/api/v1/precincts/{precinct_id}": {"get": {
             "summary": "one precinct with its inspectors and post", "security": security_public,
             "parameters": [{"name": "precinct_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {**_json({"$ref": "#/components/schemas/Feature"}, media="application/geo+json"),
-                          **_problems(404, 429, 503)}}},
+                          **problems(404, 429, 503)}}},
     }
     for extra in _extra_paths():
         paths.update(extra())

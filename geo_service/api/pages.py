@@ -268,10 +268,9 @@ def siting_map(result_id: str) -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The JSON paths of this blueprint for the OpenAPI document (the pages are HTML)."""
-    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    errors = {str(c): {"description": d, **problem} for c, d in
-              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "not your plan"),
-               (404, "not found"), (429, "rate limit reached"))}
+    from .openapi import problems
+
+    errors = problems(400, 401, 403, 404, 429)
     return {"/api/v1/routes/plans/{plan_id}/link": {"post": {
         "summary": "a short-lived signed link to the plan's route page (for the inspector's phone)",
         "security": [{"bearer": []}, {"apiKey": []}],

@@ -98,10 +98,9 @@ def isochrone_view() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    errors = {str(c): {"description": d, **problem} for c, d in
-              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
-               (429, "rate limit reached"), (503, "no city loaded"))}
+    from .openapi import problems
+
+    errors = problems(400, 401, 403, 429, 503)
     mode = {"name": "mode", "in": "query", "schema": {"enum": ["walk", "drive"]}}
     latlon = {"type": "string", "description": "lat,lon in decimal degrees",
               "pattern": r"^-?(90(\.0+)?|[1-8]?\d(\.\d+)?),-?(180(\.0+)?|(1[0-7]\d|[1-9]?\d)(\.\d+)?)$"}

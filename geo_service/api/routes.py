@@ -294,10 +294,9 @@ def schedule() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    errors = {str(c): {"description": d, **problem} for c, d in
-              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "not your precinct or role"),
-               (404, "not found"), (429, "rate limit reached"), (503, "no city loaded"))}
+    from .openapi import problems
+
+    errors = problems(400, 401, 403, 404, 429, 503)
     auth = [{"bearer": []}, {"apiKey": []}]
     obj = {"type": "object"}
     plan_id = [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}]

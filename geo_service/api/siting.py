@@ -115,10 +115,9 @@ def result(result_id: str) -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    problem = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    errors = {str(c): {"description": d, **problem} for c, d in
-              ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
-               (404, "not found"), (429, "rate limit reached"), (503, "no city loaded"))}
+    from .openapi import problems
+
+    errors = problems(400, 401, 403, 404, 429, 503)
     ok = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
     return {
         "/api/v1/siting/solve": {"post": {
