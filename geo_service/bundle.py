@@ -112,12 +112,13 @@ class CityBundle:
     load_seconds: float = 0.0
     _buildings: pd.DataFrame | None = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def cached(self, name: str, factory: Callable[[], T]) -> T:
         """A service derived from this city (a lookup index, ...), built once.
 
-        Services live with the city: a bundle reload brings its own.
+        Services live with the city: a bundle reload brings its own. The lock is re-entrant,
+        so a factory may itself ask for another cached service.
         """
         value = self._cache.get(name)
         if value is None:

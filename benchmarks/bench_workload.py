@@ -1,0 +1,166 @@
+"""Workload indicators and balanced precincts on the Almaty extract (posts at its 40 police objects).
+
+Run: ``python benchmarks/bench_workload.py [--bundle /tmp/b/almaty] [--repeat 3] [--spopt-timeout 180]``.
+
+Prints the machine, then medians of:
+
+* `workload.indicators` for every precinct, cold (a freshly loaded bundle: lookup index,
+  demand estimate, two multi-source Dijkstras) and warm (cached city parts);
+* `balance.balance_precincts` for the 40 posts (default method: road blocks, capacitated
+  region growing + contiguity-keeping boundary moves), with the imbalance of the load per
+  inspector (max/min ratio, Gini, posts within ±10%) before (the plain nearest-post network
+  Voronoi) and after, and the largest travel time;
+* the other methods (``voronoi``: weighted network Voronoi; ``mip``: Hess MIP with
+  shortest-path-tree rows) once each;
+* spopt's SKATER regionalisation on the same blocks, adjacency and load, in a child process
+  bounded by ``--spopt-timeout`` (spopt does not enforce balance: its ``floor`` is a minimum
+  number of blocks per region).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import SHARED_DATA, machine, median, need
+
+
+def _skater_child(lat: np.ndarray, lon: np.ndarray, load: np.ndarray, adj_rows: np.ndarray, adj_cols: np.ndarray,
+                  n_clusters: int, queue: mp.Queue) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import geopandas as gpd
+        import scipy.sparse as sp
+        from libpysal.weights import WSP
+        from spopt.region import Skater
+
+        n = len(lat)
+        gdf = gpd.GeoDataFrame({"load": load}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+        m = sp.csr_matrix((np.ones(len(adj_rows)), (adj_rows, adj_cols)), shape=(n, n))
+        w = WSP(m).to_W(silence_warnings=True)
+        t0 = time.perf_counter()
+        model = Skater(gdf, w, ["load"], n_clusters=n_clusters, floor=1, trace=False, islands="increase")
+        model.solve()
+        queue.put({"seconds": time.perf_counter() - t0, "labels": np.asarray(model.labels_)})
+
+
+def run_skater(lat, lon, load, adj, n_clusters: int, timeout: float) -> dict | None:
+    ctx = mp.get_context("fork")
+    queue: mp.Queue = ctx.Queue()
+    coo = adj.tocoo()
+    proc = ctx.Process(target=_skater_child, args=(lat, lon, load, coo.row, coo.col, n_clusters, queue))
+    proc.start()
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None
+    return queue.get() if not queue.empty() else None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundle", default="/tmp/b/almaty")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--spopt-timeout", type=float, default=180.0)
+    ap.add_argument("--spopt-cell", type=float, default=250.0, help="block size (m) for the SKATER comparison")
+    args = ap.parse_args()
+    bundle = Path(args.bundle)
+    if not bundle.exists():
+        osm = need(SHARED_DATA / "almaty" / "almaty.osm.pbf")
+        subprocess.run([sys.executable, "-m", "geo_service.cli", "build", "--osm", str(osm), "--out", str(bundle)],
+                       check=True)
+
+    from geo_service.balance import balance_precincts, build_blocks, node_load
+    from geo_service.bundle import load_bundle
+    from geo_service.workload import WorkloadWeights, gini, indicators, max_min_ratio, summary
+
+    print(machine())
+    city = load_bundle(bundle)
+    print(f"bundle {city.manifest['bundle_version']}: {len(city.posts)} posts, {len(city.precincts)} precincts, "
+          f"{city.walk.n_nodes} walk nodes")
+
+    cold = []
+    for _ in range(args.repeat):
+        c = load_bundle(bundle)
+        t0 = time.perf_counter()
+        frame = indicators(c)
+        cold.append(time.perf_counter() - t0)
+    warm = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        frame = indicators(c)
+        warm.append(time.perf_counter() - t0)
+    s = summary(frame)
+    print(f"indicators, {len(frame)} precincts: cold median {median(cold):.3f} s (target <= 2 s), "
+          f"warm {median(warm) * 1000:.1f} ms; workload per inspector max/min {s['max_min_ratio']:.1f}, "
+          f"Gini {s['gini']:.3f}")
+
+    times = []
+    result = None
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        result = balance_precincts(city)
+        times.append(time.perf_counter() - t0)
+    assert result is not None
+    sm = result.summary
+    b, a = sm["before"], sm["after"]
+    print(f"balance (grow), {sm['precincts']} precincts from {sm['posts']} posts over {sm['blocks']} blocks: "
+          f"median {median(times):.1f} s (target <= 60 s); contiguous {sm['contiguous']}")
+    print(f"  nearest post (network Voronoi): max/min {b['max_min_ratio']:.1f}, Gini {b['gini']:.3f}, "
+          f"within ±10% {b['within_tolerance']}/{sm['precincts']}, largest travel {b['max_travel_min']:.0f} min")
+    print(f"  balanced:                       max/min {a['max_min_ratio']:.1f}, Gini {a['gini']:.3f}, "
+          f"within ±10% {a['within_tolerance']}/{sm['precincts']}, largest travel {a['max_travel_min']:.0f} min")
+    if "held_back" in a:
+        print(f"  {len(a['held_back'])} precincts the local search could not grow to 90% of the target "
+              f"({', '.join(a['held_back'])}); the other {sm['precincts'] - len(a['held_back'])}: "
+              f"max/min {a['others_max_min_ratio']:.2f}, within ±10% of their fair share "
+              f"{a['others_within_tolerance']}")
+    per = result.units.per_inspector_after.to_numpy()
+    q = np.quantile(per, [0.1, 0.5, 0.9])
+    q0 = np.quantile(result.units.per_inspector_before.to_numpy(), [0.1, 0.5, 0.9])
+    print(f"  per inspector before: p10 {q0[0]:.2f}, median {q0[1]:.2f}, p90 {q0[2]:.2f}")
+    print(f"  per inspector after:  p10 {q[0]:.2f}, median {q[1]:.2f}, p90 {q[2]:.2f}; "
+          f"moved {sm['moved_blocks']} blocks ({sm['moved_residents']:.0f} residents)")
+    for method in ("voronoi", "mip"):
+        t0 = time.perf_counter()
+        r = balance_precincts(city, method=method, polygons=False, mip_time_limit=30, local_time_limit=20)
+        a2 = r.summary["after"]
+        print(f"balance ({method}): {time.perf_counter() - t0:.1f} s, max/min {a2['max_min_ratio']:.1f}, "
+              f"Gini {a2['gini']:.3f}, within ±10% {a2['within_tolerance']}, contiguous {r.summary['contiguous']} "
+              f"({r.summary['mip_status']})")
+
+    # spopt SKATER on the same blocks, adjacency and load.
+    from geo_service.balance import _border_lines, _cut_mask
+    from geo_service.workload import default_demand
+
+    cut = _cut_mask(city.walk, _border_lines(None))
+    blocks = build_blocks(city, cell_m=args.spopt_cell, demand=default_demand(city), cut=cut)
+    n_units = sm["precincts"]
+    nl, _ = node_load(blocks, WorkloadWeights(), n_units)
+    load = np.bincount(blocks.node_block, weights=nl, minlength=blocks.n)
+    sk = run_skater(blocks.lat, blocks.lon, load, blocks.adjacency, n_units, args.spopt_timeout)
+    if sk is None:
+        print(f"spopt SKATER ({blocks.n} blocks, {n_units} regions): no answer within {args.spopt_timeout:.0f} s")
+    else:
+        reg = np.bincount(sk["labels"], weights=load)
+        reg = reg[reg > 0]
+        print(f"spopt SKATER ({blocks.n} blocks, {n_units} regions): {sk['seconds']:.1f} s, "
+              f"max/min {max_min_ratio(reg):.1f}, Gini {gini(reg):.3f} (no balance constraint; regions have no post)")
+    if args.spopt_cell != 250.0:
+        r = balance_precincts(city, cell_m=args.spopt_cell, polygons=False)
+        a3 = r.summary["after"]
+        print(f"balance (grow) on the same {blocks.n} blocks: max/min {a3['max_min_ratio']:.1f}, Gini {a3['gini']:.3f}")
+
+
+if __name__ == "__main__":
+    main()

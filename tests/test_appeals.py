@@ -1,0 +1,182 @@
+"""Appeals in the database (SQLite, and PostgreSQL when reachable), indicators, DiD."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo_service.appeals import (
+    AppealStore,
+    VisitRecord,
+    difference_in_differences,
+    monthly_panel,
+    visits_on_time,
+)
+from geo_service.bundle import load_bundle
+from geo_service.errors import InputError, InputFileError, NotFound
+from geo_service.store import Store
+from tests.conftest import grid_latlon
+from tests.test_store import _pg_url
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture()
+def city(built_tiny: Path):
+    c = load_bundle(built_tiny)
+    extra = c.roster.iloc[[0]].copy()
+    extra["inspector_id"] = "UI-3"
+    c.roster = pd.concat([c.roster, extra], ignore_index=True)  # two inspectors in P-01
+    return c
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def appeals(request: pytest.FixtureRequest, tmp_path: Path, city):
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'gs.db'}")
+        yield AppealStore(store, city=city)
+        store.close()
+    else:
+        store = Store(_pg_url(), schema=f"gs_test_{os.getpid()}_{secrets.token_hex(4)}")
+        try:
+            yield AppealStore(store, city=city)
+        finally:
+            store.drop_all()
+            store.close()
+
+
+def test_create_assigns_precinct_and_least_busy_inspector(appeals: AppealStore) -> None:
+    lat, lon = grid_latlon(1, 0.5)
+    a1 = appeals.create(lat=lat, lon=lon, category="noise", received_at=T0)
+    assert a1.precinct_id == "P-01" and a1.status == "received" and a1.inspector_id == "UI-1"
+    a2 = appeals.create(lat=lat, lon=lon, category="theft", received_at=T0 + timedelta(minutes=5))
+    assert a2.inspector_id == "UI-3"  # UI-1 already has one open appeal
+    b = appeals.create(lat=grid_latlon(1, 2.5)[0], lon=grid_latlon(1, 2.5)[1], category="noise", received_at=T0)
+    assert b.precinct_id == "P-02" and b.inspector_id == "UI-2"
+    assert [a.id for a in appeals.open_for_inspector("UI-1")] == [a1.id]
+    visit = appeals.open_for_inspector("UI-1")[0].as_visit()
+    assert visit["id"] == f"appeal:{a1.id}" and visit["lat"] == pytest.approx(lat)
+    assert set(a1.to_dict()) == {"id", "received_at", "category", "lat", "lon", "precinct_id", "inspector_id",
+                                 "status", "first_contact_at", "closed_at"}
+
+
+def test_status_flow_and_illegal_transitions(appeals: AppealStore) -> None:
+    lat, lon = grid_latlon(1, 0.5)
+    a = appeals.create(lat=lat, lon=lon, category="noise", received_at=T0)
+    with pytest.raises(InputError):
+        appeals.advance(a.id, "closed", T0 + timedelta(hours=1))  # skips first contact
+    with pytest.raises(InputError):
+        appeals.advance(a.id, "first_contact", T0 - timedelta(hours=1))  # before it was received
+    with pytest.raises(InputError):
+        appeals.advance(a.id, "solved", T0)
+    a = appeals.advance(a.id, "first_contact", T0 + timedelta(hours=2))
+    assert a.status == "first_contact" and a.first_contact_at == T0 + timedelta(hours=2)
+    with pytest.raises(InputError):
+        appeals.advance(a.id, "first_contact", T0 + timedelta(hours=3))
+    a = appeals.advance(a.id, "closed", T0 + timedelta(hours=30))
+    assert a.closed_at == T0 + timedelta(hours=30)
+    with pytest.raises(InputError):
+        appeals.advance(a.id, "received", T0 + timedelta(hours=31))
+    assert [s for s, _ in appeals.history(a.id)] == ["received", "first_contact", "closed"]
+    assert appeals.open_for_inspector(a.inspector_id) == []
+    with pytest.raises(NotFound):
+        appeals.advance("a_missing", "closed")
+
+
+def test_bad_inputs_and_no_personal_data(appeals: AppealStore) -> None:
+    lat, lon = grid_latlon(1, 0.5)
+    for cat in ("", "Иван Петров", "call me at +7 700", "x" * 60):
+        with pytest.raises(InputError):
+            appeals.create(lat=lat, lon=lon, category=cat)
+    with pytest.raises(InputError):
+        appeals.create(lat=95, lon=lon, category="noise")
+    with pytest.raises(NotFound):  # outside every precinct
+        appeals.create(lat=grid_latlon(1, 12)[0], lon=grid_latlon(1, 12)[1], category="noise")
+    cols = {c.name for c in appeals.appeals.columns}
+    assert not cols & {"name", "phone", "text", "description", "address"}
+
+
+def test_processing_times_per_precinct(appeals: AppealStore) -> None:
+    lat, lon = grid_latlon(1, 0.5)
+    for k, hours in enumerate((1, 2, 3, 10)):
+        a = appeals.create(lat=lat, lon=lon, category="noise", received_at=T0 + timedelta(days=k))
+        appeals.advance(a.id, "first_contact", a.received_at + timedelta(hours=hours))
+        if k < 2:
+            appeals.advance(a.id, "closed", a.received_at + timedelta(hours=24))
+    pt = appeals.processing_times(start=T0, end=T0 + timedelta(days=30)).set_index("precinct_id")
+    assert pt.loc["P-01", "received"] == 4 and pt.loc["P-01", "closed"] == 2
+    assert pt.loc["P-01", "first_contact_median_h"] == pytest.approx(2.5)
+    assert pt.loc["P-01", "close_median_h"] == pytest.approx(24)
+    assert pt.loc["P-01", "first_contact_p90_h"] == pytest.approx(np.quantile([1, 2, 3, 10], 0.9))
+    panel = monthly_panel(appeals.frame(), time_column="received_at", how="count")
+    assert panel.value.tolist() == [4]
+
+
+def test_trust_scores_and_pilots(appeals: AppealStore, tmp_path: Path) -> None:
+    path = tmp_path / "survey.csv"
+    path.write_text("precinct_id,period,score\nP-01,2026-01,3.5\nP-02,2026-01-01,4.1\n", encoding="utf-8")
+    assert appeals.import_trust_csv(path) == 2
+    path.write_text("precinct_id,period,score\nP-01,2026-01,3.9\n", encoding="utf-8")
+    assert appeals.import_trust_csv(path) == 1  # replaces P-01's January score
+    t = appeals.trust_scores().set_index("precinct_id")
+    assert t.loc["P-01", "score"] == pytest.approx(3.9) and len(t) == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("precinct_id,period,score\nP-01,soon,high\n", encoding="utf-8")
+    with pytest.raises(InputFileError):
+        appeals.import_trust_csv(bad)
+    appeals.mark_pilot("P-02", date(2026, 2, 1), note="new post")
+    assert appeals.pilot_starts() == {"P-02": date(2026, 2, 1)}
+
+
+def test_visits_on_time_share() -> None:
+    v = [VisitRecord("P-01", date(2026, 1, 10), date(2026, 1, 9)),
+         VisitRecord("P-01", date(2026, 1, 10), date(2026, 1, 12)),
+         VisitRecord("P-01", date(2026, 1, 15), None),          # missed
+         VisitRecord("P-01", date(2026, 3, 15), None),          # not due yet: not counted
+         VisitRecord("P-02", date(2026, 1, 10), date(2026, 1, 10))]
+    s = visits_on_time(v, as_of=date(2026, 2, 1)).set_index("precinct_id")
+    assert s.loc["P-01", "due"] == 3 and s.loc["P-01", "on_time"] == 1 and s.loc["P-01", "missed"] == 1
+    assert s.loc["P-01", "share_on_time"] == pytest.approx(1 / 3)
+    assert s.loc["P-02", "share_on_time"] == 1
+    assert visits_on_time(v, as_of=date(2026, 2, 1), grace_days=2).set_index("precinct_id").loc["P-01", "on_time"] == 2
+
+
+def _panel(effect: float, noise: float, seed: int = 1) -> tuple[pd.DataFrame, dict[str, date]]:
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2025-01-01", periods=12, freq="MS")
+    rows = []
+    pilots = {f"P{k:02d}": date(2025, 7, 1) for k in range(5)}
+    for k in range(20):
+        pid = f"P{k:02d}"
+        base = 10 + k
+        for m, t in enumerate(months):
+            v = base + 0.5 * m + (effect if pid in pilots and t >= pd.Timestamp("2025-07-01") else 0)
+            rows.append({"precinct_id": pid, "period": t, "value": v + rng.normal(0, noise)})
+    return pd.DataFrame(rows), pilots
+
+
+def test_did_recovers_a_known_effect() -> None:
+    panel, pilots = _panel(-2.0, 0.0)
+    r = difference_in_differences(panel, pilots)
+    assert r.effect == pytest.approx(-2.0)
+    assert r.n_pilot == 5 and r.n_control == 15
+    noisy = difference_in_differences(*_panel(-2.0, 1.0))
+    assert noisy.ci95[0] < -2.0 < noisy.ci95[1]
+    assert "small numbers" in str(noisy) and "too few" in noisy.caveat  # 5 pilots < 10
+    assert noisy.to_dict()["caveat"] == noisy.caveat
+
+
+def test_did_rejects_unusable_input() -> None:
+    panel, pilots = _panel(-2.0, 0.0)
+    with pytest.raises(InputError):
+        difference_in_differences(panel, {})
+    with pytest.raises(InputError):
+        difference_in_differences(panel, {"P00": date(2030, 1, 1)})  # no data after the start
+    with pytest.raises(InputError):
+        difference_in_differences(panel.drop(columns="value"), pilots)

@@ -1,0 +1,149 @@
+"""Balanced precincts on the tiny grid: hand-checkable moves, contiguity, hard borders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from geo_service.balance import balance_precincts
+from geo_service.bundle import load_bundle
+from geo_service.demand import from_arrays
+from geo_service.errors import InputError
+from geo_service.workload import WorkloadWeights
+from tests.conftest import grid_latlon
+
+RESIDENTS_ONLY = WorkloadWeights(residents=1, area=0, road=0, travel=0, appeals=0)
+
+
+def _posts(*cells: tuple[float, float]) -> pd.DataFrame:
+    rows = []
+    for k, (i, j) in enumerate(cells):
+        lat, lon = grid_latlon(i, j)
+        rows.append({"post_id": f"S{k + 1}", "precinct_id": f"Q{k + 1}", "lat": lat, "lon": lon})
+    return pd.DataFrame(rows)
+
+
+def _heavy_left_demand():
+    """One resident at each grid node, five on the left column (j = 0)."""
+    lat, lon, w = [], [], []
+    for i in range(4):
+        for j in range(4):
+            a, b = grid_latlon(i, j)
+            lat.append(a)
+            lon.append(b)
+            w.append(5.0 if j == 0 else 1.0)
+    return from_arrays(lat, lon, w)
+
+
+def _grid_col(city, node: int) -> float:
+    return (city.walk.lon[node] - grid_latlon(0, 0)[1]) / (grid_latlon(0, 1)[1] - grid_latlon(0, 0)[1])
+
+
+def _contiguous(city, labels: np.ndarray, post_nodes: np.ndarray) -> bool:
+    g = city.walk
+    for u, post in enumerate(post_nodes.tolist()):
+        same = (labels[g.tail] == u) & (labels[g.head] == u)
+        m = csr_matrix((np.ones(int(same.sum())), (g.tail[same], g.head[same])), shape=(g.n_nodes, g.n_nodes))
+        _, comp = connected_components(m, directed=False)
+        mine = np.flatnonzero(labels == u)
+        if labels[post] != u or not np.all(comp[mine] == comp[post]):
+            return False
+    return True
+
+
+@pytest.fixture()
+def city(built_tiny: Path):
+    return load_bundle(built_tiny)
+
+
+def test_heavier_side_gives_blocks_away_and_reaches_ten_percent(city) -> None:
+    posts = _posts((0, 0), (0, 3))
+    r = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60)
+    before, after = r.summary["before"], r.summary["after"]
+    # Nearest post: left gets columns 0-1 (4x5 + 4x1 = 24 residents), right 8.
+    assert r.units.residents_before.round(6).tolist() == [24.0, 8.0]
+    assert before["max_min_ratio"] == pytest.approx(3.0)
+    assert after["max_deviation"] <= 0.10 + 1e-9
+    assert after["within_tolerance"] == 2
+    assert after["max_min_ratio"] < 1.25 and after["gini"] < before["gini"]
+    moved = r.moved()
+    assert len(moved) > 0 and set(moved.before) == {"Q1"} and set(moved.after) == {"Q2"}
+    post_nodes, _ = city.walk.snap_many(posts.lat.to_numpy(), posts.lon.to_numpy())
+    assert r.summary["contiguous"] and _contiguous(city, r.node_precinct, post_nodes)
+    assert r.polygons is not None and set(r.polygons.precinct_id) == {"Q1", "Q2"}
+    for row, post in zip(r.polygons.sort_values("precinct_id").itertuples(), posts.itertuples()):
+        assert row.geometry.is_valid and row.geometry.contains(shapely.Point(post.lon, post.lat))
+    doc = r.to_dict()
+    assert doc["geojson"]["features"] and doc["summary"]["moved_blocks"] == len(moved)
+
+
+def test_balanced_input_moves_nothing(city) -> None:
+    lat, lon, w = [], [], []
+    for i in range(4):
+        for j in range(4):
+            a, b = grid_latlon(i, j)
+            lat.append(a)
+            lon.append(b)
+            w.append(1.0)
+    r = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=from_arrays(lat, lon, w),
+                          weights=RESIDENTS_ONLY, cell_m=60, polygons=False)
+    assert r.summary["before"]["within_tolerance"] == 2
+    assert r.summary["moved_blocks"] == 0
+
+
+def test_hard_border_is_respected_even_when_balance_suffers(city) -> None:
+    # A river between columns 1 and 2: no precinct may cross it, so no balance is possible.
+    (a, b), (c, d) = grid_latlon(-1, 1.5), grid_latlon(4, 1.5)
+    river = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[b, a], [d, c]]}}]}
+    posts = _posts((0, 0), (0, 3))
+    r = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
+                          hard_borders=river, polygons=False)
+    assert r.summary["hard_border_edges_cut"] >= 4
+    cols = np.array([_grid_col(city, n) for n in range(city.walk.n_nodes)])
+    lab = r.node_precinct
+    assert np.all(lab[cols < 1.5] == 0) and np.all(lab[(cols > 1.5) & (cols < 3.2)] == 1)
+    assert r.summary["after"]["within_tolerance"] < 2
+    assert r.summary["contiguous"]
+
+
+def test_more_inspectors_get_more_load(city) -> None:
+    lat, lon, w = [], [], []
+    for i in range(4):
+        for j in range(4):
+            a, b = grid_latlon(i, j)
+            lat += [a]
+            lon += [b]
+            w += [1.0]
+    r = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=from_arrays(lat, lon, w),
+                          weights=RESIDENTS_ONLY, cell_m=60, inspectors_per_post={"S1": 3, "S2": 1}, polygons=False)
+    res = r.units.set_index("precinct_id").residents_after
+    assert res["Q1"] > res["Q2"] * 2
+    assert r.summary["after"]["max_deviation"] <= 0.10 + 1e-9
+
+
+@pytest.mark.parametrize("method", ["mip", "voronoi"])
+def test_other_methods_give_contiguous_balanced_precincts(city, method: str) -> None:
+    posts = _posts((0, 0), (0, 3))
+    r = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
+                          method=method, polygons=False)
+    post_nodes, _ = city.walk.snap_many(posts.lat.to_numpy(), posts.lon.to_numpy())
+    assert r.summary["contiguous"] and _contiguous(city, r.node_precinct, post_nodes)
+    assert r.summary["after"]["max_deviation"] <= 0.10 + 1e-9
+
+
+def test_bad_options_are_input_errors(city) -> None:
+    with pytest.raises(InputError):
+        balance_precincts(city, tolerance=0)
+    with pytest.raises(InputError):
+        balance_precincts(city, method="magic")
+    with pytest.raises(InputError):
+        balance_precincts(city, posts=_posts((0, 0), (0, 3)), inspectors_per_post=[1])
+    with pytest.raises(InputError):
+        balance_precincts(city, hard_borders={"type": "Point", "coordinates": [76.9, 43.25]})
