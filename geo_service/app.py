@@ -38,8 +38,9 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api.reach import bp as reach_bp
     from .api.routes import bp as routes_bp
     from .api.siting import bp as siting_bp
+    from .api.workload import bp as workload_bp
 
-    for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp):
+    for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp, workload_bp):
         app.register_blueprint(bp)
     from .security import init_security
 

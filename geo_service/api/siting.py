@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
 import shapely
@@ -84,7 +85,21 @@ def run_siting(city: Any, body: SitingBody) -> dict[str, Any]:
     result = model.solve().to_dict()
     result["request"] = body.model_dump(exclude={"region"}) | {"region": body.region is not None}
     result["bundle_version"] = city.manifest["bundle_version"]
-    return result
+    return json_safe(result)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities (an empty model's mean, an unbounded gap) as None,
+    so it is valid JSON for the answer and the store."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return json_safe(value.item())
+    return value
 
 
 @bp.post("/solve")
