@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     ae.add_argument("--since", help="ISO date or time")
     ae.add_argument("--database-url")
 
+    wl = sub.add_parser("workload", help="indicators and the workload index per precinct (CSV)")
+    wl.add_argument("--bundle", required=True)
+    wl.add_argument("--out", type=Path, help="write the CSV here (default: print it)")
+
     mp = sub.add_parser("maps", help="render the demo city's pages to maps/ (HTML and Chromium screenshots)")
     mp.add_argument("--out", type=Path, default=Path("maps"))
 
@@ -179,6 +183,18 @@ def _run(args: argparse.Namespace) -> int:
         from .security import cli_audit_export
 
         return cli_audit_export(out_path=args.out, since=args.since, database_url=args.database_url)
+    if args.command == "workload":
+        from .bundle import load_bundle
+        from .workload import indicators, summary, to_csv
+
+        frame = indicators(load_bundle(args.bundle))
+        text = to_csv(frame)
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+            print(json.dumps(summary(frame), ensure_ascii=False, default=float))
+        else:
+            print(text, end="")
+        return 0
     if args.command == "maps":
         from .maps_cli import render_maps
 

@@ -87,3 +87,9 @@ def test_route_command(built_tiny: Path, tmp_path: Path, capsys) -> None:
     assert json.loads((tmp_path / "r.json").read_text())["stops"][0]["kind"] == "start"
     assert main(["route", "--bundle", str(built_tiny), "--inspector", "UI-9", "--visits", str(visits)]) == 2
     assert "no inspector" in capsys.readouterr().err
+
+
+def test_workload_command(built_tiny: Path, tmp_path: Path, capsys) -> None:
+    assert main(["workload", "--bundle", str(built_tiny), "--out", str(tmp_path / "w.csv")]) == 0
+    lines = (tmp_path / "w.csv").read_text(encoding="utf-8").splitlines()
+    assert "workload_index" in lines[0] and len(lines) == 3
