@@ -66,3 +66,16 @@ def test_appeal_flow(app, client) -> None:
                        headers=system).status_code == 400
     ind = client.get("/api/v1/appeals/indicators", headers=_h(app, "planner")).json
     assert any(r["precinct_id"] == "P-01" for r in ind["precincts"])
+
+
+def test_open_appeals_join_the_next_plan(app, client) -> None:
+    system = {"X-API-Key": _h(app, "external_system")["Authorization"].split()[1]}
+    lat, lon = grid_latlon(2, 0.5)
+    appeal = client.post("/api/v1/appeals", json={"lat": lat, "lon": lon, "category": "noise"}, headers=system).json
+    ui1 = _h(app, "inspector", subject="UI-1", precinct_ids=["P-01"])
+    plan = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "visits": [], "save": False},
+                       headers=ui1).json["plan"]
+    assert [s["visit_id"] for s in plan["stops"] if s["kind"] == "visit"] == [f"appeal:{appeal['id']}"]
+    plain = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "visits": [], "save": False,
+                                                     "include_appeals": False}, headers=ui1).json["plan"]
+    assert not [s for s in plain["stops"] if s["kind"] == "visit"]

@@ -91,6 +91,7 @@ class PlanBody(BaseModel):
     end: LatLon | None = Field(default=None, description="default: the start")
     visits: list[VisitIn] = Field(max_length=MAX_VISITS)
     outside_precinct: Literal["warn", "reject"] = "warn"
+    include_appeals: bool = Field(default=True, description="add the inspector's open citizens' appeals as visits")
     patrol_fill: bool = Field(default=False, description="fill the spare time at the post with a patrol loop")
     hotspots: list[LatLon] = Field(default_factory=list, max_length=50,
                                    description="points the patrol loop should favour")
@@ -167,6 +168,19 @@ def _visit(v: VisitIn, *, precinct_id: str, policy: str, warnings: list[str]) ->
                  time_windows=[(_minutes(a), _minutes(b)) for a, b in v.windows], label=v.label)
 
 
+def _open_appeals(inspector_id: str, *, taken: set[str]) -> list[Visit]:
+    """The inspector's open appeals as visits (priority class 3, 20 minutes on site)."""
+    from .workload import appeal_store
+
+    out = []
+    for appeal in appeal_store().open_for_inspector(inspector_id):
+        v = appeal.as_visit(priority=3)
+        if v["id"] not in taken:
+            out.append(Visit(id=v["id"], lat=v["lat"], lon=v["lon"], service_min=v["service_min"],
+                             priority=v["priority"], label=v["label"]))
+    return out
+
+
 def _start(body_start: Any, post: tuple[float, float] | None) -> tuple[float, float]:
     if body_start is not None:
         return (float(body_start[0]), float(body_start[1]))
@@ -185,6 +199,8 @@ def plan() -> Response:
     warnings: list[str] = []
     visits = [_visit(v, precinct_id=precinct_id, policy=body.outside_precinct, warnings=warnings)
               for v in body.visits]
+    if body.include_appeals:
+        visits += _open_appeals(body.inspector_id, taken={v.id for v in visits})
     start = _start(body.start, post)
     end = (float(body.end[0]), float(body.end[1])) if body.end is not None else start
     day = plan_day(get_city(), start=start, end=end, visits=visits, shift=body.shift.to_shift(), mode=body.mode,
