@@ -42,11 +42,15 @@ OPERATIONS = [
     ("POST", "/api/v1/routes/plan"), ("GET", "/api/v1/routes/plans/{plan_id}"),
     ("GET", "/api/v1/routes/plans/{plan_id}/gpx"), ("GET", "/api/v1/routes/plans/{plan_id}/sheet"),
     ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/routes/plans/{plan_id}/link"),
+    ("GET", "/api/v1/workload"), ("POST", "/api/v1/workload/balance"), ("GET", "/api/v1/workload/balance/{result_id}"),
+    ("POST", "/api/v1/appeals"), ("GET", "/api/v1/appeals"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
+    ("GET", "/api/v1/appeals/indicators"),
 ]
 
 
 SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/api/v1/siting/solve"),
-                ("POST", "/api/v1/routes/plan"), ("POST", "/api/v1/routes/schedule")}
+                ("POST", "/api/v1/routes/plan"), ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/appeals"),
+                ("POST", "/api/v1/workload/balance")}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +80,8 @@ def test_api_conforms(api_schema, api_app, method: str, path: str) -> None:
         # address (an either-or rule OpenAPI cannot express for query parameters); a route between points
         # the road network does not join; a siting set-up that cannot be solved (p above the candidates,
         # no candidate in the region, demand no candidate reaches) is refused before solving; a visit needs
-        # lat & lon or an address, and its time windows must end after they start.
+        # lat & lon or an address, and its time windows must end after they start; so does an appeal; a
+        # balance proposal needs hard borders the road network can be cut along.
         excluded = [positive_data_acceptance] if (method, path) in SEMANTIC_400 else []
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 

@@ -19,9 +19,9 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 def _extra_paths() -> list[Any]:
     """Blueprints that describe their own paths."""
-    from . import pages, reach, routes, siting
+    from . import pages, reach, routes, siting, workload
 
-    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths]
+    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths, workload.openapi_paths]
 
 PROBLEM = {
     "type": "object",
@@ -138,8 +138,10 @@ def document() -> dict[str, Any]:
     from .reach import MatrixBody
     from .routes import PlanBody, ScheduleBody
     from .siting import SitingBody
+    from .workload import AppealBody, BalanceBody, StatusBody
 
-    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody, PlanBody, ScheduleBody):
+    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody, PlanBody, ScheduleBody,
+                  BalanceBody, AppealBody, StatusBody):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

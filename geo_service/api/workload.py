@@ -190,3 +190,51 @@ def appeal_indicators() -> Response:
     frame = appeal_store().processing_times(start=start, end=end)
     rows = frame.reset_index().astype(object).where(frame.reset_index().notna(), None).to_dict(orient="records")
     return jsonify({"precincts": rows})
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The paths of this blueprint for the OpenAPI document."""
+    from .openapi import problems
+
+    errors = problems(400, 401, 403, 404, 429, 503)
+    auth = [{"bearer": []}, {"apiKey": []}]
+    obj = {"type": "object"}
+
+    def ok(status: str = "200", media: str = "application/json") -> dict[str, Any]:
+        return {status: {"description": "OK", "content": {media: {"schema": obj if media.endswith("json")
+                                                                   else {"type": "string"}}}}}
+
+    def body(name: str) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
+
+    date = {"type": "string", "format": "date"}
+    return {
+        "/api/v1/workload": {"get": {
+            "summary": "indicators and the workload index per precinct", "security": auth,
+            "parameters": [{"name": "from", "in": "query", "schema": date}, {"name": "to", "in": "query", "schema": date},
+                           {"name": "format", "in": "query", "schema": {"enum": ["json", "csv"]}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj},
+                                                                   "text/csv": {"schema": {"type": "string"}}}},
+                          **errors}}},
+        "/api/v1/workload/balance": {"post": {
+            "summary": "propose balanced, contiguous precincts", "security": auth, "requestBody": body("BalanceBody"),
+            "responses": {**ok("201"), **errors}}},
+        "/api/v1/workload/balance/{result_id}": {"get": {
+            "summary": "a kept proposal", "security": auth,
+            "parameters": [{"name": "result_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {**ok(), **errors}}},
+        "/api/v1/appeals": {
+            "post": {"summary": "record a citizen's appeal", "security": auth, "requestBody": body("AppealBody"),
+                     "responses": {**ok("201"), **errors}},
+            "get": {"summary": "open appeals of the caller's precincts", "security": auth,
+                    "parameters": [{"name": "precinct_id", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {**ok(), **errors}}},
+        "/api/v1/appeals/{appeal_id}/status": {"post": {
+            "summary": "move an appeal on", "security": auth, "requestBody": body("StatusBody"),
+            "parameters": [{"name": "appeal_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {**ok(), **errors}}},
+        "/api/v1/appeals/indicators": {"get": {
+            "summary": "appeal processing times per precinct", "security": auth,
+            "parameters": [{"name": "from", "in": "query", "schema": date}, {"name": "to", "in": "query", "schema": date}],
+            "responses": {**ok(), **errors}}},
+    }
