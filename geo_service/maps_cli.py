@@ -100,7 +100,8 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``plan_id``, ``link`` (``/r/<token>``), ``siting_id``, ``planner`` (request headers).
+        ``plan_id``, ``link`` (``/r/<token>``), ``siting_id``, ``planner`` (request headers),
+        ``precinct_id`` (the demo inspector's precinct, for its public page).
     """
     from .lookup import Lookup
     from .security import STORE_EXT
@@ -141,7 +142,8 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
     if resp.status_code != 201:
         msg = f"the demo siting failed: {resp.get_json()}"
         raise RuntimeError(msg)
-    return {"plan_id": plan_id, "link": link, "siting_id": resp.get_json()["id"], "planner": planner}
+    return {"plan_id": plan_id, "link": link, "siting_id": resp.get_json()["id"], "planner": planner,
+            "precinct_id": precinct_id}
 
 
 def write_demo_pages(app: Any, city: Any, out_dir: Path, demo: dict[str, Any]) -> list[Path]:
@@ -196,8 +198,8 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                 demo: dict[str, Any] | None = None) -> tuple[list[Path], list[str]]:
     """Photograph the pages; return the PNG paths and any problem seen (console errors, blocked requests).
 
-    ``demo`` (`demo_plan_and_siting`) adds the route page (through its signed link) and
-    the siting page (with the planner's credentials).
+    ``demo`` (`demo_plan_and_siting`) adds the route page (through its signed link), the
+    siting and workload pages (with the planner's credentials) and a public precinct page.
     """
     from playwright.sync_api import sync_playwright
 
@@ -218,6 +220,8 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
             ("route-desktop", DESKTOP, f"{demo['link']}?lang=en", None),
             ("siting-desktop", {**DESKTOP, "extra_http_headers": demo["planner"]}, f"{siting}?lang=en", None),
             ("siting-phone", {**PHONE, "extra_http_headers": demo["planner"]}, f"{siting}?lang=ru", None),
+            ("workload-desktop", {**DESKTOP, "extra_http_headers": demo["planner"]}, "/workload/map?lang=en", None),
+            ("public-precinct-phone", PHONE, f"/p/{demo['precinct_id']}?lang=ru", None),
         ]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -244,6 +248,13 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                     if query:
                         page.locator(f".gs-stop-go[data-stop='{query.split(':')[1]}']").click()
                         page.wait_for_timeout(400)
+                elif path.startswith("/workload/"):
+                    page.wait_for_selector("#gs-scale-items li")
+                    page.locator(".gs-wl-go").first.click()
+                    page.wait_for_selector("#gs-card:not([hidden])")
+                    page.wait_for_timeout(400)  # the map's pan animation
+                elif path.startswith("/p/"):
+                    page.wait_for_selector(".leaflet-overlay-pane path")
                 elif path.startswith("/siting/"):
                     page.wait_for_selector(".leaflet-marker-pane .awesome-marker")
                     page.wait_for_timeout(300)  # the heat layer draws after the map settles

@@ -44,12 +44,15 @@ __all__ = [
     "precinct_colours",
     "precinct_layer_data",
     "precinct_page",
+    "public_precinct_page",
     "roads_geojson",
     "route_layer_data",
     "route_page",
     "service_worker_js",
     "shell_files",
     "siting_page",
+    "workload_layer_data",
+    "workload_page",
 ]
 
 APP_DIR: Final[Path] = VENDOR_DIR.parent / "app"
@@ -271,7 +274,7 @@ def _style(colour: str, official: bool) -> dict[str, Any]:
 
 def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static_url: str = "/static",
                   api_url: str = "/api/v1", roads: Mapping[str, Any] | None = None,
-                  register_service_worker: bool = True) -> str:
+                  register_service_worker: bool = True, public_url: str | None = None) -> str:
     """The precinct map: every precinct coloured, posts, roads, search box, inspector card.
 
     Parameters
@@ -293,6 +296,9 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
         The road layer (`roads_geojson`), when the caller caches it.
     register_service_worker
         Let the page register ``/sw.js`` (off for files opened from disk).
+    public_url
+        Base of the residents' precinct pages (``/p/``): the inspector card links
+        ``<public_url><precinct id>``; None (files opened from disk) shows no link.
 
     Notes
     -----
@@ -341,6 +347,7 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
         t=tr, lang=lang, langs=[(c, LANG_NAMES[c]) for c in LANGS], city=name, items=items,
         demo=bool(manifest.get("demo")), attribution=attribution)), name="gs_panel", index=0)
     config = {"lang": lang, "api": api_url.rstrip("/"), "t": tr, "attribution": attribution,
+              "public": public_url,
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
     page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
     return page.render()
@@ -934,3 +941,320 @@ def service_worker_js(*, static_url: str = "/static", extra: Iterable[str] = ())
     head = (f"const GS_VERSION = {json.dumps(digest.hexdigest()[:16])};\n"
             f"const GS_SHELL = {json.dumps([*files, *extra])};\n")
     return head + (APP_DIR / "sw.js").read_text(encoding="utf-8")
+
+
+# -- number formats ---------------------------------------------------------------------------
+def _fmt(value: Any, decimals: int, lang: str) -> str:
+    """A number as people of ``lang`` write it (``1 234,5`` in kk and ru, ``1,234.5`` in en);
+    ``—`` for a missing value."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not np.isfinite(x):
+        return "—"
+    text = f"{x:,.{decimals}f}"
+    if lang != "en":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def _period_text(period: Sequence[Any], lang: str) -> str:
+    """``01.10.2026 – 31.10.2026`` (kk, ru) or ``2026-10-01 – 2026-10-31`` (en) for [start, end]."""
+    return " – ".join(_day(str(d)[:10], lang) for d in period)
+
+
+def _tel(phone: str) -> str:
+    return "tel:" + re.sub(r"[^0-9+]", "", phone)
+
+
+# -- the workload page -------------------------------------------------------------------------
+#: Indicators the selector offers (the first is the default), and how many decimals each shows.
+WORKLOAD_CHOICES: Final[tuple[str, ...]] = (
+    "workload_per_inspector", "residents", "area_km2", "walk_mean_min", "appeals")
+WORKLOAD_DECIMALS: Final[dict[str, int]] = {
+    "workload_per_inspector": 2, "workload_index": 2, "inspectors": 0, "residents": 0, "addresses": 0,
+    "area_km2": 2, "road_km": 1, "walk_mean_min": 1, "walk_p90_min": 1, "appeals": 0}
+#: Sequential classes of the choropleth (ColorBrewer YlOrRd, 5 classes), low to high.
+WORKLOAD_COLOURS: Final[tuple[str, ...]] = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+
+
+def _number(value: Any, decimals: int) -> float | int | None:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(x):
+        return None
+    return round(x) if decimals == 0 else round(x, decimals)
+
+
+def workload_layer_data(precincts: Any, rows: Sequence[Mapping[str, Any]], *,
+                        decimals: int = 5) -> dict[str, Any]:
+    """The precincts with the indicators the workload page shows, and nothing else.
+
+    Parameters
+    ----------
+    precincts : DataFrame
+        ``city.precincts`` (``precinct_id``, ``geometry``; other columns are not used).
+    rows
+        One mapping per precinct (``precinct_id``, ``name`` and the `WORKLOAD_DECIMALS`
+        indicators; a missing one is None).
+
+    Returns
+    -------
+    dict
+        A FeatureCollection: feature id the precinct id; properties ``id``, ``name`` and
+        the `WORKLOAD_DECIMALS` keys, rounded.
+    """
+    by_id = {str(r["precinct_id"]): r for r in rows}
+    features = []
+    for pid, geom in zip(precincts["precinct_id"].astype(str), precincts["geometry"]):
+        r = by_id.get(pid)
+        if r is None:
+            continue
+        props: dict[str, Any] = {"id": pid, "name": str(r.get("name") or pid)}
+        props.update({k: _number(r.get(k), d) for k, d in WORKLOAD_DECIMALS.items()})
+        features.append({"type": "Feature", "id": pid, "properties": props,
+                         "geometry": _light(shapely.geometry.mapping(geom), tolerance=0, decimals=decimals)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+_WORKLOAD_PANEL = _ENV.from_string("""
+<header class="gs-panel" id="gs-panel">
+  <div class="gs-head">
+    <h1 class="gs-title">{{ t.workload_title }} · {{ city }}</h1>
+""" + _LANG_NAV + """
+  </div>
+  <p class="gs-route-sum" id="gs-summary">{{ summary }}</p>
+  <label class="gs-select-label" for="gs-indicator">{{ t.indicator }}</label>
+  <select id="gs-indicator" class="gs-select">
+    {% for c in choices %}<option value="{{ c.key }}"{% if loop.first %} selected{% endif %}>{{ c.label }}</option>{% endfor %}
+  </select>
+  <div class="gs-scale" id="gs-scale" aria-live="polite"><span class="gs-sr">{{ t.scale }}</span>
+    <ul id="gs-scale-items"></ul></div>
+  <p class="gs-demo">{{ note }}</p>
+</header>
+<section class="gs-card" id="gs-card" aria-live="polite" hidden></section>
+<details class="gs-stops gs-workload" id="gs-workload" open>
+  <summary>{{ t.workload_table }} ({{ rows|length }})</summary>
+  <table class="gs-marginal gs-wl-table" id="gs-wl-table">
+    <thead><tr><th scope="col">#</th><th scope="col">{{ t.col_precinct }}</th>
+      {% for c in columns %}<th scope="col" class="gs-num-cell" title="{{ c.title }}">{{ c.label }}</th>{% endfor %}</tr></thead>
+    <tbody>
+      {% for r in rows %}
+      <tr data-precinct="{{ r.id }}"><td>{{ loop.index }}</td>
+        <td><button type="button" class="gs-wl-go" data-precinct="{{ r.id }}">{{ r.name }}</button></td>
+        {% for v in r["values"] %}<td class="gs-num-cell">{{ v }}</td>{% endfor %}</tr>
+      {% endfor %}
+    </tbody>
+  </table>
+  <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
+</details>
+""")
+
+
+def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], *, lang: str,
+                  period: Sequence[Any], static_url: str = "/static", roads: Mapping[str, Any] | None = None,
+                  register_service_worker: bool = True) -> str:
+    """The planner's workload page: a precinct choropleth of an indicator chosen with a
+    selector (with its scale), the indicator card of a clicked precinct, the table of
+    precincts sorted by the workload index per inspector, and the imbalance summary.
+
+    Parameters
+    ----------
+    city : CityBundle
+        Its manifest, ``precincts`` (geometry) and, without ``roads``, ``city.walk``.
+    rows
+        One mapping per precinct (`geo_service.workload.indicators` rows with ``appeals``
+        added); only ``precinct_id``, ``name`` and the `WORKLOAD_DECIMALS` keys are used.
+    summary
+        `geo_service.workload.summary` of ``workload_per_inspector`` (``max_min_ratio``, ``gini``).
+    period
+        [first, last] day of the appeals counted.
+    """
+    static_url = static_url.rstrip("/")
+    configure_folium(f"{static_url}/vendor")
+    tr = catalog(lang)
+    name = str(city.manifest.get("city", ""))
+    page = _Page(lang=lang, title=f"{tr['workload_title']} · {name}", body_class="gs-workload-page")
+    data = workload_layer_data(city.precincts, rows)
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
+    if geoms:
+        x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object)).tolist()
+    else:
+        x0, y0, x1, y1 = city.manifest["bbox"]
+    m = offline_map([(y0 + y1) / 2, (x0 + x1) / 2], 13, control_scale=True)
+    page.add_child(m)
+    road_data = roads if roads is not None else roads_geojson(city.walk)
+    folium.GeoJson(road_data, name=tr["layer_roads"], interactive=False,
+                   style_function=lambda _: {"color": "#8a9096", "weight": 1, "opacity": 0.6}).add_to(m)
+    # Coloured by the page script (the indicator is chosen in the page); grey until then.
+    precincts = folium.GeoJson(data, name=tr["layer_precincts"],
+                               style_function=lambda _: {"color": "#555555", "weight": 1.5, "fillColor": "#d0d4d8",
+                                                         "fillOpacity": 0.7})
+    precincts.add_to(m)
+    osm = folium.TileLayer(OSM_TILES, name=tr["layer_osm"], attr=OSM_ATTRIBUTION, overlay=True, show=False,
+                           max_zoom=19)
+    osm.add_to(m)
+    Fullscreen(position="topleft").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    m.add_child(_ScriptInit("GeoServiceWorkload.init", [precincts, osm], static_url=static_url, script="workload.js"))
+
+    table_keys = ("workload_per_inspector", "residents", "area_km2", "walk_mean_min", "appeals")
+    short = {"workload_per_inspector": "col_index", "residents": "col_residents", "area_km2": "col_area",
+             "walk_mean_min": "col_walk", "appeals": "col_appeals"}
+    ordered = sorted(data["features"], key=lambda f: -(f["properties"]["workload_per_inspector"] or -1e300))
+    table_rows = [{"id": f["id"], "name": f["properties"]["name"],
+                   "values": [_fmt(f["properties"][k], WORKLOAD_DECIMALS[k], lang) for k in table_keys]}
+                  for f in ordered]
+    period_text = _period_text(period, lang)
+    text = t("workload_summary", lang, ratio=_fmt(summary.get("max_min_ratio"), 2, lang),
+             gini=_fmt(summary.get("gini"), 3, lang))
+    attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
+    page.html.add_child(Element(_WORKLOAD_PANEL.render(
+        t=tr, lang=lang, langs=_lang_links(), city=name, summary=text, rows=table_rows,
+        note=t("workload_note", lang, period=period_text), attribution=attribution,
+        choices=[{"key": k, "label": tr[f"ind_{k}"]} for k in WORKLOAD_CHOICES],
+        columns=[{"key": k, "label": tr[short[k]], "title": tr[f"ind_{k}"]} for k in table_keys],
+    )), name="gs_panel", index=0)
+    config = {"lang": lang, "attribution": attribution, "colours": list(WORKLOAD_COLOURS),
+              "indicators": [{"key": k, "label": tr[f"ind_{k}"], "decimals": d} for k, d in WORKLOAD_DECIMALS.items()],
+              "t": {k: tr[k] for k in ("card_close", "no_data")},
+              "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
+    page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
+    return page.render()
+
+
+# -- the public precinct page -----------------------------------------------------------------
+_PUBLIC_HEAD = _ENV.from_string("""
+<header class="gs-pub-head">
+  <div class="gs-head">
+    <p class="gs-pub-kicker">{{ t.pub_kicker }}{% if city %} · {{ city }}{% endif %}</p>
+""" + _LANG_NAV + """
+  </div>
+  <h1 class="gs-pub-title">{{ name }}</h1>
+  <button type="button" class="gs-button gs-print" id="gs-print">{{ t.print }}</button>
+</header>
+""")
+
+_PUBLIC_BODY = _ENV.from_string("""
+<main class="gs-pub-body">
+  <section class="gs-pub-section" id="gs-pub-inspectors">
+    <h2 class="gs-card-sub">{{ t.pub_inspectors }}</h2>
+    {% for ins in inspectors %}
+    <div class="gs-pub-person">
+      <p class="gs-pub-name">{{ ins.name }}</p>
+      <dl class="gs-facts">
+        {% if ins.rank %}<dt>{{ t.rank }}</dt><dd>{{ ins.rank }}</dd>{% endif %}
+        {% if ins.phone %}<dt>{{ t.phone }}</dt><dd><a class="gs-tel" href="{{ ins.tel }}">{{ ins.phone }}</a></dd>{% endif %}
+        {% if ins.reception_hours %}<dt>{{ t.reception_hours }}</dt><dd>{{ ins.reception_hours }}</dd>{% endif %}
+      </dl>
+    </div>
+    {% else %}<p class="gs-note">{{ t.no_inspector }}</p>{% endfor %}
+  </section>
+  <section class="gs-pub-section" id="gs-pub-post">
+    <h2 class="gs-card-sub">{{ t.post }}</h2>
+    {% if post %}<p class="gs-pub-name">{{ post.name }}</p>{% if post.address %}<p class="gs-pub-address">{{ post.address }}</p>{% endif %}
+    {% else %}<p class="gs-note">{{ t.no_post }}</p>{% endif %}
+  </section>
+  <section class="gs-pub-section" id="gs-pub-figures">
+    <h2 class="gs-card-sub">{{ figures_title }}</h2>
+    <dl class="gs-figures">
+      {% for f in figures %}<div class="gs-figure"><dt>{{ f.label }}</dt><dd>{{ f.value }}</dd></div>{% endfor %}
+    </dl>
+    {% if not received %}<p class="gs-note">{{ t.pub_no_figures }}</p>{% endif %}
+  </section>
+  <footer class="gs-pub-foot">
+    <p>{{ generated }}</p>
+    <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
+    <p class="gs-no-print"><a href="{{ root }}precincts/map?lang={{ lang }}">{{ t.nav_precincts }}</a></p>
+  </footer>
+</main>
+""")
+
+
+def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[str, Any],
+                         figures: Mapping[str, Any], *, lang: str, period: Sequence[Any], generated: str,
+                         static_url: str = "/static", road_index: RoadIndex | None = None) -> str:
+    """The residents' page of one precinct (open reporting; printable for a residents' meeting).
+
+    Parameters
+    ----------
+    info
+        `geo_service.lookup.Lookup.precinct_info`: the precinct's ``name``; per inspector
+        ``name``, ``rank``, ``phone``, ``reception_hours``; the post's ``name``, ``address``,
+        ``lat``, ``lon``. Nothing else is used (no ids).
+    precinct
+        The precinct Feature (only its geometry is used).
+    figures
+        Last month's ``received``, ``closed``, ``first_contact_median_h`` (None without
+        contacts) and ``visits``.
+    period
+        [first, last] day of the figures.
+    generated
+        The day the page was made (ISO), printed at the foot.
+    road_index
+        The city's roads (`RoadIndex`); only those around the precinct are drawn.
+    """
+    static_url = static_url.rstrip("/")
+    configure_folium(f"{static_url}/vendor")
+    tr = catalog(lang)
+    name = str(info["precinct"]["name"])
+    page = _Page(lang=lang, title=f"{name} · {tr['pub_kicker']}", body_class="gs-public-page")
+    geometry = _light(precinct["geometry"], tolerance=0)
+    x0, y0, x1, y1 = shapely.bounds(shapely.geometry.shape(geometry)).tolist()
+    post = info.get("post")
+    if post and post.get("lat") is not None:
+        x0, y0 = min(x0, float(post["lon"])), min(y0, float(post["lat"]))
+        x1, y1 = max(x1, float(post["lon"])), max(y1, float(post["lat"]))
+    m = offline_map([(y0 + y1) / 2, (x0 + x1) / 2], 14, control_scale=True)
+    page.add_child(m)
+    index = road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))
+    folium.GeoJson(index.within([x0 - 0.003, y0 - 0.003, x1 + 0.003, y1 + 0.003]), name=tr["layer_roads"],
+                   interactive=False, style_function=lambda _: {"color": "#8a9096", "weight": 1, "opacity": 0.7}).add_to(m)
+    boundary = folium.GeoJson({"type": "Feature", "properties": {}, "geometry": geometry}, name=tr["layer_precinct"],
+                              interactive=False, style_function=lambda _: {"color": "#0b57d0", "weight": 3,
+                                                                            "fillColor": "#0b57d0", "fillOpacity": 0.12})
+    boundary.add_to(m)
+    post_layer = None
+    if post and post.get("lat") is not None and post.get("lon") is not None:
+        post_layer = folium.GeoJson(
+            {"type": "Feature", "properties": {"name": str(post.get("name") or "")}, "geometry": {
+                "type": "Point", "coordinates": [round(float(post["lon"]), 6), round(float(post["lat"]), 6)]}},
+            name=tr["post"], marker=folium.Marker(icon=folium.Icon(color="darkblue", prefix="fa", icon="shield-halved")))
+        post_layer.add_to(m)
+    osm = folium.TileLayer(OSM_TILES, name=tr["layer_osm"], attr=OSM_ATTRIBUTION, overlay=True, show=False,
+                           max_zoom=19)
+    osm.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    m.add_child(_ScriptInit("GeoServicePublic.init", [boundary, post_layer, osm], static_url=static_url,
+                            script="public.js"))
+
+    inspectors = [{"name": str(i.get("name") or ""), "rank": str(i.get("rank") or ""),
+                   "phone": str(i.get("phone") or ""), "tel": _tel(str(i.get("phone") or "")),
+                   "reception_hours": str(i.get("reception_hours") or "")} for i in info.get("inspectors") or []]
+    median = figures.get("first_contact_median_h")
+    rows = [
+        {"label": tr["fig_received"], "value": _fmt(figures.get("received") or 0, 0, lang)},
+        {"label": tr["fig_closed"], "value": _fmt(figures.get("closed") or 0, 0, lang)},
+        {"label": tr["fig_first_contact"],
+         "value": t("hours", lang, value=_fmt(median, 1, lang)) if _number(median, 1) is not None else "—"},
+        {"label": tr["fig_visits"], "value": _fmt(figures.get("visits"), 0, lang)},  # — until visits are recorded
+    ]
+    attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
+    page.html.add_child(Element(_PUBLIC_HEAD.render(t=tr, lang=lang, langs=_lang_links(), name=name,
+                                                    city=str(city.manifest.get("city") or ""))),
+                        name="gs_head", index=0)
+    page.html.add_child(Element(_PUBLIC_BODY.render(
+        t=tr, lang=lang, inspectors=inspectors,
+        post={"name": str(post.get("name") or ""), "address": str(post.get("address") or "")} if post else None,
+        figures=rows, received=int(figures.get("received") or 0),
+        figures_title=t("pub_figures", lang, period=_period_text(period, lang)),
+        generated=t("pub_generated", lang, date=_day(generated, lang)), attribution=attribution,
+        root=_root_of(static_url))), name="gs_body")
+    config = {"lang": lang, "attribution": attribution, "t": {}, "sw": None}
+    page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
+    return page.render()

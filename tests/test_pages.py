@@ -492,3 +492,123 @@ def test_new_pages_declare_roles(pages_app: Any) -> None:
              "route_sheet_by_link": "public", "route_link": "inspector", "siting_map": "planner"}
     for endpoint, role in roles.items():
         assert pages_app.view_functions[f"pages.{endpoint}"].access_role == role
+
+
+# -- the workload page -------------------------------------------------------------------------
+def _appeal(pages_app: Any, i: float, j: float, *, received: str, contact: str | None = None,
+            closed: str | None = None) -> str:
+    from geo_service.appeals import AppealStore
+    from geo_service.security import STORE_EXT
+    from tests.conftest import grid_latlon
+
+    store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
+    lat, lon = grid_latlon(i, j)
+    a = store.create(lat=lat, lon=lon, category="noise", received_at=received)
+    if contact:
+        store.advance(a.id, "first_contact", contact)
+    if closed:
+        store.advance(a.id, "closed", closed)
+    return a.id
+
+
+def _last_month_day(day: int, hour: int) -> str:
+    from geo_service.workload import default_period
+
+    start, _ = default_period()
+    return f"{start.isoformat()}T{hour:02d}:00:00+00:00".replace("-01T", f"-{day:02d}T")
+
+
+def test_workload_page(pages_app: Any, pclient: Any) -> None:
+    appeal_id = _appeal(pages_app, 1.0, 0.5, received=_last_month_day(3, 9), contact=_last_month_day(3, 13))
+    planner = _auth(pages_app, "planner", subject="pl")
+    resp = pclient.get("/workload/map?lang=en", headers=planner)
+    assert resp.status_code == 200 and resp.headers["Content-Language"] == "en"
+    html = resp.get_data(as_text=True)
+    assert not set(URL.findall(html)) - ALLOWED_URLS
+    for link in re.findall(r'src="([^"]+)"', html):
+        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+    assert "/static/app/workload.js" in html and not _handler_attributes(html)
+    # The selector offers the indicators, the workload index per inspector first.
+    options = re.findall(r'<option value="([a-z0-9_]+)"( selected)?>', html)
+    assert [o for o, _ in options] == ["workload_per_inspector", "residents", "area_km2", "walk_mean_min", "appeals"]
+    assert options[0][1] == " selected"
+    # One layer of precincts with only the shown indicators; no roster column, no appeal row.
+    layers = [json.loads(text) for _, text in GEOJSON_ADD.findall(html)]
+    polys = [d for d in layers if d.get("features") and
+             d["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")]
+    assert len(polys) == 1
+    features = {f["id"]: f["properties"] for f in polys[0]["features"]}
+    assert set(features) == {"P-01", "P-02"}
+    shown = {"id", "name", "workload_per_inspector", "workload_index", "inspectors", "residents", "addresses",
+             "area_km2", "road_km", "walk_mean_min", "walk_p90_min", "appeals"}
+    assert all(set(p) == shown for p in features.values())
+    assert features["P-01"]["appeals"] == 1 and features["P-02"]["appeals"] == 0
+    for internal in ("inspector_id", "UI-1", "phone", "Ахметов", "post_lat", "received_at", "noise", appeal_id):
+        assert internal not in html, internal
+    # The table is sorted by the index per inspector; the summary gives max/min and Gini.
+    table = html.split('id="gs-wl-table"')[1].split("</table>")[0]
+    order = re.findall(r'<tr data-precinct="([^"]+)">', table)
+    by_index = sorted(features, key=lambda k: -features[k]["workload_per_inspector"])
+    assert order == by_index
+    assert "max / min = " in html and "Gini = " in html
+
+
+def test_workload_page_is_for_planners(pages_app: Any, pclient: Any) -> None:
+    assert pages_app.view_functions["pages.workload_map"].access_role == "planner"
+    assert pclient.get("/workload/map").status_code == 401
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    assert pclient.get("/workload/map", headers=ui1).status_code == 403
+
+
+# -- the public precinct page --------------------------------------------------------------------
+@pytest.mark.parametrize("lang", LANGS)
+def test_public_precinct_page(pages_app: Any, pclient: Any, lang: str) -> None:
+    appeal_id = _appeal(pages_app, 1.0, 0.5, received=_last_month_day(3, 9), contact=_last_month_day(3, 13),
+                        closed=_last_month_day(4, 9))
+    _appeal(pages_app, 1.0, 0.6, received=_last_month_day(5, 9), contact=_last_month_day(5, 11))
+    _appeal(pages_app, 1.0, 0.7, received="2020-01-01T09:00:00+00:00")  # not last month
+    resp = pclient.get(f"/p/P-01?lang={lang}")
+    assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
+    html = resp.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in html
+    assert not set(URL.findall(html)) - ALLOWED_URLS
+    for link in re.findall(r'src="([^"]+)"', html):
+        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+    assert not _handler_attributes(html) and "javascript:" not in html
+    # The inspector (name, rank, work phone as tel:, reception hours) and the post.
+    assert 'href="tel:+77270000001"' in html
+    for text in (t("fig_received", lang), t("fig_closed", lang), t("fig_first_contact", lang),
+                 t("fig_visits", lang), t("print", lang), t("reception_hours", lang)):
+        assert text in html, text
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html.split('id="gs-pub-figures"')[1]))
+    assert figures[t("fig_received", lang)] == "2" and figures[t("fig_closed", lang)] == "1"
+    assert figures[t("fig_first_contact", lang)] == t("hours", lang, value="3.0" if lang == "en" else "3,0")
+    assert figures[t("fig_visits", lang)] == "—"  # visits made are not recorded yet
+    # The map layers carry no personal data: a boundary without properties and the post's name.
+    layers = [json.loads(text) for _, text in GEOJSON_ADD.findall(html)]
+    props = [f.get("properties") for d in layers for f in (d.get("features") or [d])]
+    assert {} in props and {"name": "P-01"} in props and all(p == {} or set(p) == {"name"} for p in props)
+    for internal in ("inspector_id", "UI-1", "UI-2", "POST-P-01", "post_lat", "received_at", "noise", '"lat"',
+                     appeal_id):
+        assert internal not in html, internal
+
+
+def test_public_page_without_appeals_and_unknown_precinct(pclient: Any) -> None:
+    html = pclient.get("/p/P-02?lang=en").get_data(as_text=True)
+    figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html.split('id="gs-pub-figures"')[1]))
+    assert figures == {"Appeals received": "0", "Appeals closed": "0", "Time to first contact (median)": "—",
+                       "Preventive visits made": "—"}
+    assert t("no_post", "en") in html and t("pub_no_figures", "en") in html
+    for lang in LANGS:
+        resp = pclient.get("/p/P-99", headers={"Accept-Language": {"kk": "kk-KZ", "ru": "ru", "en": "en-GB"}[lang]})
+        assert resp.status_code == 404 and resp.mimetype == "text/html"
+        assert t("err_precinct_not_found", lang) in resp.get_data(as_text=True)
+    assert pclient.get("/p/%3Cscript%3E?lang=en").status_code == 404
+
+
+def test_public_page_is_linked_from_the_card(pclient: Any) -> None:
+    html = pclient.get("/precincts/map?lang=en").get_data(as_text=True)
+    config = json.loads(re.search(r'id="gs-config">(.*?)</script>', html).group(1))
+    assert config["public"] == "/p/" and config["t"]["public_page"] == "Public page"
+    assert "cfg().public + encodeURIComponent(props.id)" in (STATIC / "app" / "precincts.js").read_text()
+    assert pclient.application.view_functions["pages.public_precinct"].access_role == "public"

@@ -5,6 +5,9 @@ Views only pick the language and the URLs, call the core, and hand the rendering
 `geo_service.render`. A rendered precinct page is kept with the city (one per
 language): a bundle reload brings new pages.
 
+The planner's workload map is ``/workload/map``; the residents' page of a precinct
+(open reporting, no personal data) is ``/p/<precinct_id>``.
+
 Route pages: ``/routes/<plan_id>/map`` for a caller with credentials (the plan's
 inspector or a planner; authorised and audited by `load_plan`), and ``/r/<token>``
 for a short-lived signed link (nothing personal in it) made by
@@ -14,7 +17,9 @@ A refused or unknown page is told on a readable page in the user's language.
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -60,12 +65,13 @@ def _page(body: str, lang: str, status: int = 200) -> Response:
     return resp
 
 
-def _error_page(exc: GeoServiceError, lang: str) -> Response:
-    """The refusal or failure of a page view as a page a person reads (not problem+json)."""
+def _error_page(exc: GeoServiceError, lang: str, *, not_found: str = "err_page_not_found") -> Response:
+    """The refusal or failure of a page view as a page a person reads (not problem+json);
+    ``not_found`` is the text key of a 404."""
     if isinstance(exc, LinkRefused):
         key = "err_link_expired" if "expired" in exc.user_message else "err_link_invalid"
     else:
-        key = {403: "err_forbidden", 404: "err_page_not_found"}.get(exc.status, "err_server")
+        key = {403: "err_forbidden", 404: not_found}.get(exc.status, "err_server")
     resp = _page(_render().error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
@@ -93,8 +99,10 @@ def precincts_map() -> Response:
     # Fetched before the page's factory runs: city.cached's lock is not re-entrant.
     lookup = city.cached("lookup", lambda: Lookup(city))
     roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+    public_url = request.script_root + "/p/"
     body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: _render().precinct_page(
-        city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url, roads=roads))
+        city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url, roads=roads,
+        public_url=public_url))
     return _page(body, lang)
 
 
@@ -263,6 +271,79 @@ def siting_map(result_id: str) -> Response:
         body = _render().siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
     except GeoServiceError as exc:
         return _error_page(exc, lang)
+    return _page(body, lang)
+
+
+# -- workload page ------------------------------------------------------------------------------
+def _last_month() -> tuple[Any, Any]:
+    """[start, end) of last calendar month (the period of the open reports)."""
+    from ..workload import default_period
+
+    return default_period()
+
+
+@bp.get("/workload/map")
+@access("planner")
+def workload_map() -> Response:
+    """Precinct choropleth of a workload indicator, the indicator card, the table by index, the imbalance."""
+    from .. import workload
+    from ..appeals import AppealStore
+
+    lang = _lang()
+    try:
+        city = get_city()
+        roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+        frame = city.cached("workload:indicators", lambda: workload.indicators(city)).copy()
+        start, end = _last_month()
+        times = AppealStore(get_store(), city=city).processing_times(start=start, end=end)
+        received = dict(zip(times["precinct_id"].astype(str), times["received"].astype(int)))
+        frame["appeals"] = [int(received.get(str(pid), 0)) for pid in frame["precinct_id"]]
+        summary = workload.summary(frame)
+        body = _render().workload_page(city, frame.to_dict("records"), summary, lang=lang,
+                                       period=(start, end - timedelta(days=1)), static_url=_static_url(),
+                                       roads=roads)
+    except GeoServiceError as exc:
+        return _error_page(exc, lang)
+    return _page(body, lang)
+
+
+# -- public precinct page -------------------------------------------------------------------------
+#: The shape of a precinct id in a URL (anything else names no precinct).
+_PRECINCT_ID = re.compile(r"^[\w.\-]{1,80}$")
+
+
+@bp.get("/p/<precinct_id>")
+@access("public")
+def public_precinct(precinct_id: str) -> Response:
+    """The residents' page of a precinct: inspector, post, reception hours, last month's figures."""
+    from ..appeals import AppealStore, processing_times
+
+    lang = _lang()
+    try:
+        if not _PRECINCT_ID.match(precinct_id):
+            msg = "no such precinct"
+            raise NotFound(msg)
+        city = get_city()
+        lookup = city.cached("lookup", lambda: Lookup(city))
+        i = lookup.index_of(precinct_id)
+        pid = str(lookup.ids[i])
+        roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+        index = city.cached("roads_index", lambda: _render().RoadIndex(roads))
+        start, end = _last_month()
+        appeals = AppealStore(get_store(), city=city).frame(start=start, end=end, precinct_id=pid)
+        times = processing_times(appeals)
+        row = times.iloc[0] if len(times) else None
+        median = float(row["first_contact_median_h"]) if row is not None else None
+        figures = {"received": int(row["received"]) if row is not None else 0,
+                   "closed": int(row["closed"]) if row is not None else 0,
+                   "first_contact_median_h": median if median is not None and not math.isnan(median) else None,
+                   "visits": None}  # no record of visits made is kept yet: shown as —
+        body = _render().public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
+                                              lang=lang, period=(start, end - timedelta(days=1)),
+                                              generated=date.today().isoformat(), static_url=_static_url(),
+                                              road_index=index)
+    except GeoServiceError as exc:
+        return _error_page(exc, lang, not_found="err_precinct_not_found")
     return _page(body, lang)
 
 

@@ -415,3 +415,51 @@ def test_siting_page(guarded_page: Callable[..., Any], pages_url: str, siting_au
     if device == "phone":
         assert _box(page, ".folium-map")["y"] + _box(page, ".folium-map")["height"] <= _box(page, "#gs-siting")["y"] + 1
     assert g.problems() == {}
+
+
+# -- the workload and public precinct pages -------------------------------------------------------
+def test_workload_page(guarded_page: Callable[..., Any], pages_server: tuple[Any, str], shots_dir: Path) -> None:
+    app, url = pages_server
+    g = guarded_page(**DESKTOP, extra_http_headers=_bearer(app, "planner", subject="pl-w"))
+    page = g.page
+    page.goto(f"{url}/workload/map?lang=en", wait_until="load")
+    page.wait_for_selector("#gs-scale-items li")
+    # Two precincts coloured from the scale (not the grey of "no data"), the scale, the table.
+    fills = page.eval_on_selector_all(".leaflet-overlay-pane path.leaflet-interactive",
+                                      "ps => ps.map(p => p.getAttribute('fill'))")
+    assert len(fills) == 2 and all(f in ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026") for f in fills), fills
+    assert page.locator("#gs-scale-items li").count() >= 1
+    assert page.locator("#gs-wl-table tbody tr").count() == 2
+    before = page.inner_text("#gs-scale-items")
+    page.select_option("#gs-indicator", "area_km2")
+    assert page.inner_text("#gs-scale-items") != before  # the scale follows the indicator
+    page.locator(".gs-wl-go").first.click()
+    page.wait_for_selector("#gs-card:not([hidden])")
+    assert "Area, km²" in page.inner_text("#gs-card")
+    page.screenshot(path=str(shots_dir / "workload-desktop.png"))
+    assert g.problems() == {}
+
+
+def test_public_precinct_page(guarded_page: Callable[..., Any], pages_url: str, shots_dir: Path) -> None:
+    g = guarded_page(**PHONE)
+    page = g.page
+    page.goto(f"{pages_url}/p/P-01?lang=ru", wait_until="load")
+    page.wait_for_selector(".leaflet-overlay-pane path", state="attached")
+    text = page.inner_text("body")
+    for s in ("Серік Ахметов", "майор полиции", "Вт/Чт 17:00-20:00", "Абая 150", "Поступило обращений"):
+        assert s in text, s
+    assert page.locator("a[href='tel:+77270000001']").count() == 1
+    # The map sits under the header and above the inspector.
+    assert _box(page, ".gs-pub-head")["y"] < _box(page, ".folium-map")["y"] < _box(page, "#gs-pub-inspectors")["y"]
+    assert page.locator(".leaflet-control-zoom").is_visible() and page.locator("#gs-print").is_visible()
+    page.screenshot(path=str(shots_dir / "public-precinct-phone.png"))
+    page.emulate_media(media="print")
+    for sel in (".leaflet-control-zoom", ".leaflet-control-layers", "#gs-print", ".gs-lang"):
+        assert page.locator(sel).first.is_hidden(), sel
+    assert page.locator(".folium-map").is_visible() and "OpenStreetMap" in page.inner_text(".leaflet-control-attribution")
+    page.screenshot(path=str(shots_dir / "public-precinct-print.png"), full_page=True)
+    assert g.problems() == {}
+    # An unknown precinct: a readable 404 page in the user's language (the 404 itself is logged).
+    resp = page.goto(f"{pages_url}/p/P-99?lang=kk", wait_until="load")
+    assert resp.status == 404 and "Мұндай учаске жоқ" in page.inner_text("main")
+    assert g.blocked == [] and g.page_errors == []

@@ -99,6 +99,11 @@
     } else {
       card.appendChild(el("p", "gs-note", tr("no_post")));
     }
+    if (cfg().public && props.id) {
+      var pub = el("a", "gs-button gs-secondary gs-public-link", tr("public_page"));
+      pub.href = cfg().public + encodeURIComponent(props.id) + "?lang=" + encodeURIComponent(cfg().lang);
+      card.appendChild(pub);
+    }
     var travel = extra && extra.travel_to_post;
     if (travel) {
       var tl = el("p", "gs-travel");
@@ -172,7 +177,7 @@
     if (c.precinct && S.byId[c.precinct.id]) {
       selectPrecinct(c.precinct.id, { address: address, on_border: c.on_border, travel_to_post: c.travel_to_post }, false);
     } else if (c.precinct) {
-      showCard({ name: c.precinct.name, source: c.precinct.source, inspectors: c.inspectors, post: c.post },
+      showCard({ id: c.precinct.id, name: c.precinct.name, source: c.precinct.source, inspectors: c.inspectors, post: c.post },
         { address: address, on_border: c.on_border, travel_to_post: c.travel_to_post });
     } else {
       hideCard();
