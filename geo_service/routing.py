@@ -543,11 +543,50 @@ def solve_with_priorities(p: _Problem, candidates: list[int], *, exploration: in
             best = _solve_vroom(p, {i: _PINNED for i in pinned}, exploration=exploration, threads=threads)
             stages += 1
         sol = best
+        sol, extra = _repair_priorities(p, sol, candidates, exploration=exploration, threads=threads)
+        stages += extra
     if want_reception and not _has_reception(sol):
         msg = "the reception at the post cannot be held: the post cannot be reached at its start"
         raise InputError(msg)
     return sol, {"engine": "vroom", "exploration": exploration, "threads": threads, "stages": stages,
                  "solve_s": round(time.perf_counter() - t0, 4)}
+
+
+def _repair_priorities(p: _Problem, sol: dict[str, Any], candidates: list[int], *, exploration: int,
+                       threads: int, attempts: int = 6) -> tuple[dict[str, Any], int]:
+    """Put back a dropped visit that a heuristic stage lost while less important visits stay.
+
+    VROOM is a heuristic: a class stage can drop a visit that would fit beside the visits of
+    its class and above. For each such visit (most important first) solve once more with it
+    and every kept visit of its class or above pinned, the less important ones optional;
+    accept when all the pinned visits are kept. Bounded by ``attempts`` solves.
+    """
+    tries = 0
+    want_reception = p.shift.reception is not None
+    while tries < attempts:
+        kept = _kept(sol)
+        if _rule_holds(p, kept, candidates):
+            break
+        worst_kept = max(p.visits[i].priority for i in kept)
+        dropped = sorted((i for i in candidates if i not in kept and p.visits[i].priority < worst_kept),
+                         key=lambda i: p.visits[i].priority)
+        repaired = False
+        for d in dropped:
+            if tries >= attempts:
+                break
+            cls = p.visits[d].priority
+            jobs = {i: _PINNED for i in kept if p.visits[i].priority <= cls}
+            jobs[d] = _PINNED
+            jobs.update({i: _CLASS_WEIGHT[p.visits[i].priority] for i in kept if p.visits[i].priority > cls})
+            trial = _solve_vroom(p, jobs, exploration=exploration, threads=threads)
+            tries += 1
+            got = _kept(trial)
+            if all(i in got for i, w in jobs.items() if w == _PINNED) and (not want_reception or _has_reception(trial)):
+                sol, repaired = trial, True
+                break
+        if not repaired:
+            break
+    return sol, tries
 
 
 # -- the day plan --------------------------------------------------------------------------------
