@@ -153,7 +153,7 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         from .serve import serve
 
-        print(f"open http://{args.host}:{args.port}/readyz", flush=True)
+        print(f"open http://{args.host}:{args.port}/ (pages) or /readyz (status)", flush=True)
         serve(str(path), host=args.host, port=args.port, workers=args.workers)
         return 0
     if args.command == "lookup":
