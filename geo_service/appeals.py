@@ -571,7 +571,8 @@ def difference_in_differences(panel: pd.DataFrame, pilots: dict[str, Any], *, va
     caveat = NOISE_CAVEAT
     if n_p < min_precincts or n_c < min_precincts:
         caveat = (f"Caveat: only {n_p} pilot and {n_c} comparison precinct(s): too few for a reliable "
-                  "estimate. " + NOISE_CAVEAT.removeprefix("Caveat: "))
+                  "estimate. " + NOISE_CAVEAT.removeprefix("Caveat: ").capitalize()[:1]
+                  + NOISE_CAVEAT.removeprefix("Caveat: ")[1:])
     return DidResult(effect=effect, se=se, ci95=ci, n_pilot=n_p, n_control=n_c, cohorts=cohorts, caveat=caveat)
 
 

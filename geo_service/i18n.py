@@ -256,6 +256,50 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "col_precinct": {"kk": "Учаске", "ru": "Участок", "en": "Precinct"},
     "scale": {"kk": "Шкала", "ru": "Шкала", "en": "Scale"},
     "no_data": {"kk": "дерек жоқ", "ru": "нет данных", "en": "no data"},
+    # -- reform dashboard ----------------------------------------------------------------------
+    "nav_dashboard": {"kk": "Реформа көрсеткіштері", "ru": "Показатели реформы", "en": "Reform indicators"},
+    "dash_title": {"kk": "Реформа көрсеткіштері", "ru": "Показатели реформы", "en": "Reform indicators"},
+    "dash_intro": {
+        "kk": "Азаматтардың өтініштері, алғашқы байланысқа дейінгі уақыт және тұрғындардың сенімі айлар бойынша.",
+        "ru": "Обращения граждан, время до первого контакта и доверие жителей по месяцам.",
+        "en": "Citizens' appeals, time to first contact and residents' trust by month.",
+    },
+    "dash_csv": {"kk": "Айлық көрсеткіштер (CSV)", "ru": "Месячные показатели (CSV)", "en": "Monthly indicators (CSV)"},
+    "dash_chart_appeals": {
+        "kk": "Айына түскен өтініштер",
+        "ru": "Поступившие обращения в месяц",
+        "en": "Appeals received per month",
+    },
+    "dash_chart_contact": {
+        "kk": "Алғашқы байланысқа дейінгі уақыт, медиана, сағ",
+        "ru": "Время до первого контакта, медиана, ч",
+        "en": "Hours to first contact, median",
+    },
+    "dash_chart_trust": {
+        "kk": "Сенім бағасы (сауалнама кезеңі бойынша)",
+        "ru": "Оценка доверия (по периодам опроса)",
+        "en": "Trust score per survey period",
+    },
+    "dash_table": {
+        "kk": "Учаскелер бойынша өтініштерді өңдеу уақыты",
+        "ru": "Время обработки обращений по участкам",
+        "en": "Appeal processing time by precinct",
+    },
+    "dash_col_received": {"kk": "Түскені", "ru": "Поступило", "en": "Received"},
+    "dash_col_closed": {"kk": "Жабылғаны", "ru": "Закрыто", "en": "Closed"},
+    "dash_col_first_contact_median_h": {
+        "kk": "Байланысқа дейін, медиана, сағ", "ru": "До контакта, медиана, ч", "en": "To contact, median, h"},
+    "dash_col_first_contact_p90_h": {
+        "kk": "Байланысқа дейін, 90%, сағ", "ru": "До контакта, 90%, ч", "en": "To contact, 90th pct, h"},
+    "dash_col_close_median_h": {
+        "kk": "Жабуға дейін, медиана, сағ", "ru": "До закрытия, медиана, ч", "en": "To closing, median, h"},
+    "dash_col_close_p90_h": {
+        "kk": "Жабуға дейін, 90%, сағ", "ru": "До закрытия, 90%, ч", "en": "To closing, 90th pct, h"},
+    "dash_caveat": {
+        "kk": "Учаске көрсеткіштері аз сандарға негізделген: айырмашылық кездейсоқ болуы мүмкін.",
+        "ru": "Показатели участков основаны на малых числах: разница может быть случайной.",
+        "en": "Precinct figures rest on small numbers: a difference may arise by chance.",
+    },
     # -- public precinct page -----------------------------------------------------------------
     "public_page": {"kk": "Ашық бет", "ru": "Открытая страница", "en": "Public page"},
     "pub_kicker": {

@@ -38,6 +38,7 @@ __all__ = [
     "PALETTE",
     "RoadIndex",
     "api_docs_page",
+    "dashboard_page",
     "error_page",
     "home_page",
     "nav_links",
@@ -51,6 +52,7 @@ __all__ = [
     "service_worker_js",
     "shell_files",
     "siting_page",
+    "trend_svg",
     "workload_layer_data",
     "workload_page",
 ]
@@ -1258,3 +1260,169 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
     config = {"lang": lang, "attribution": attribution, "t": {}, "sw": None}
     page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
     return page.render()
+
+
+
+# -- the reform dashboard ---------------------------------------------------------------------
+#: Size of a trend chart's drawing (SVG user units; the chart scales to the page width).
+CHART_W: Final[int] = 640
+CHART_H: Final[int] = 220
+_CHART_PAD: Final[tuple[int, int, int, int]] = (16, 40, 40, 56)  # top, right, bottom, left
+
+
+def _nice_top(vmax: float, *, whole: bool) -> float:
+    """The y axis' top: four equal steps of 1, 2, 2.5 or 5 times a power of ten (whole
+    numbers when ``whole``) reaching at least ``vmax``."""
+    raw = max(vmax, 1e-9) / 4
+    mag = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-12))
+    if whole:
+        step = max(1.0, float(np.ceil(step)))
+    return 4 * float(step)
+
+
+def trend_svg(points: Sequence[tuple[str, float]], *, chart_id: str, title: str, decimals: int, lang: str,
+              empty: str, unit: str = "") -> str:
+    """A line chart as inline SVG markup (no script, no chart library): one ``circle.gs-pt``
+    per point, each with a ``<title>`` tooltip ``label: value``; the y axis starts at 0.
+
+    Parameters
+    ----------
+    points
+        ``(label, value)`` in time order (labels such as ``2026-01``).
+    chart_id
+        The ``id`` of the ``<svg>``.
+    title
+        The chart's accessible name.
+    empty
+        Text shown (and no points drawn) when there are no points.
+    unit
+        Appended to values in the tooltips.
+    """
+    esc = html.escape
+    top, right, bottom, left = _CHART_PAD
+    w, h = CHART_W - left - right, CHART_H - top - bottom
+    head = (f'<svg id="{esc(chart_id)}" class="gs-chart" viewBox="0 0 {CHART_W} {CHART_H}" role="img" '
+            f'aria-labelledby="{esc(chart_id)}-t" '
+            f'preserveAspectRatio="xMidYMid meet"><title id="{esc(chart_id)}-t">{esc(title)}</title>')
+    axis = (f'<line class="gs-axis" x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}"/>'
+            f'<line class="gs-axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + h}"/>')
+    values = [float(v) for _, v in points if v is not None and np.isfinite(float(v))]
+    if not points or not values:
+        return (head + axis + f'<text class="gs-chart-empty" x="{left + w / 2:.0f}" y="{top + h / 2:.0f}" '
+                f'text-anchor="middle">{esc(empty)}</text></svg>')
+    vmax = _nice_top(max(max(values), 0.0), whole=decimals == 0)
+    n = len(points)
+
+    def x(i: int) -> float:
+        return left + (w / 2 if n == 1 else w * i / (n - 1))
+
+    def y(v: float) -> float:
+        return top + h - h * v / vmax
+
+    coords = [(x(i), y(float(v))) for i, (_, v) in enumerate(points)]
+    grid = "".join(
+        f'<line class="gs-grid" x1="{left}" y1="{y(vmax * k / 4):.1f}" x2="{left + w}" y2="{y(vmax * k / 4):.1f}"/>'
+        f'<text class="gs-tick" x="{left - 6}" y="{y(vmax * k / 4) + 4:.1f}" text-anchor="end">'
+        f'{esc(_fmt(vmax * k / 4, decimals, lang))}</text>' for k in range(5))
+    step = max(1, int(np.ceil(n / 8)))
+    shown = [i for i in range(n) if i % step == 0 or (i == n - 1 and (n - 1) % step > step / 2)]
+    # Every other label is marked gs-xalt: a phone's style hides them and draws the rest larger.
+    xlabels = "".join(
+        f'<text class="gs-tick{" gs-xalt" if k % 2 else ""}" x="{coords[i][0]:.1f}" y="{top + h + 22}" '
+        f'text-anchor="middle">{esc(str(points[i][0]))}</text>' for k, i in enumerate(shown))
+    line = ('<polyline class="gs-line" fill="none" points="'
+            + " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy in coords) + '"/>')
+    dots = "".join(
+        f'<circle class="gs-pt" cx="{cx:.1f}" cy="{cy:.1f}" r="4" data-label="{esc(str(label))}" '
+        f'data-value="{esc(_fmt(v, decimals, "en"))}"><title>{esc(str(label))}: '
+        f'{esc(_fmt(v, decimals, lang))}{esc(unit)}</title></circle>'
+        for (label, v), (cx, cy) in zip(points, coords))
+    return head + grid + axis + xlabels + line + dots + "</svg>"
+
+
+_DASHBOARD = _ENV.from_string("""<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ t.dash_title }}{% if city %} · {{ city }}{% endif %}</title>
+<link rel="stylesheet" href="{{ static }}/app/pages.css">
+</head>
+<body class="gs-plain">
+<main class="gs-home gs-dash">
+  <nav class="gs-lang" aria-label="{{ t.language }}">
+    {% for code, label in langs %}
+    <a href="?lang={{ code }}" hreflang="{{ code }}" lang="{{ code }}" title="{{ label }}"
+       {% if code == lang %}aria-current="true" class="gs-on"{% endif %}>{{ label }}</a>
+    {% endfor %}
+  </nav>
+  <h1>{{ t.dash_title }}{% if city %} · {{ city }}{% endif %}</h1>
+  <p class="gs-note">{{ t.dash_intro }}</p>
+  <ul class="gs-links">
+    <li><a class="gs-button" id="gs-csv" href="{{ csv_url }}" download>{{ t.dash_csv }}</a></li>
+    <li><a class="gs-button gs-secondary" href="{{ root }}workload/map?lang={{ lang }}">{{ t.nav_workload }}</a></li>
+  </ul>
+  {% for c in charts %}
+  <section class="gs-dash-chart" id="gs-sec-{{ c.id }}">
+    <h2>{{ c.title }}</h2>
+    {{ c.svg|safe }}
+  </section>
+  {% endfor %}
+  <section class="gs-dash-table">
+    <h2>{{ t.dash_table }}</h2>
+    <div class="gs-scroll">
+    <table class="gs-marginal" id="gs-dash-table">
+      <thead><tr><th scope="col">{{ t.col_precinct }}</th>
+        {% for c in columns %}<th scope="col" class="gs-num-cell">{{ c }}</th>{% endfor %}</tr></thead>
+      <tbody>
+        {% for r in rows %}
+        <tr data-precinct="{{ r.id }}"><th scope="row">{{ r.name }}</th>
+          {% for v in r["values"] %}<td class="gs-num-cell">{{ v }}</td>{% endfor %}</tr>
+        {% endfor %}
+      </tbody>
+    </table>
+    </div>
+  </section>
+  <p class="gs-demo">{{ t.dash_caveat }}</p>
+</main>
+</body>
+</html>
+""")
+
+
+def dashboard_page(*, lang: str, city: str, trends: Mapping[str, Sequence[tuple[str, float]]],
+                   rows: Sequence[Mapping[str, Any]], csv_url: str, static_url: str = "/static") -> str:
+    """The planner's dashboard of the reform's indicators: trend charts as inline SVG
+    (appeals received per month, median hours to first contact per month, trust score per
+    survey period) and the per-precinct table of processing times, with a CSV export link.
+
+    Parameters
+    ----------
+    trends
+        ``appeals``, ``first_contact_h``, ``trust``: ``(label, value)`` points in time order.
+    rows
+        Per precinct: ``id``, ``name``, ``received``, ``closed``, ``first_contact_median_h``,
+        ``first_contact_p90_h``, ``close_median_h``, ``close_p90_h`` (None when unknown).
+    """
+    static_url = static_url.rstrip("/")
+    tr = catalog(lang)
+    hours = " " + t("hours", lang, value="").strip()
+    charts = [
+        {"id": "appeals", "title": tr["dash_chart_appeals"], "svg": trend_svg(
+            trends.get("appeals") or [], chart_id="gs-chart-appeals", title=tr["dash_chart_appeals"], decimals=0,
+            lang=lang, empty=tr["no_data"])},
+        {"id": "contact", "title": tr["dash_chart_contact"], "svg": trend_svg(
+            trends.get("first_contact_h") or [], chart_id="gs-chart-contact", title=tr["dash_chart_contact"],
+            decimals=1, lang=lang, empty=tr["no_data"], unit=hours)},
+        {"id": "trust", "title": tr["dash_chart_trust"], "svg": trend_svg(
+            trends.get("trust") or [], chart_id="gs-chart-trust", title=tr["dash_chart_trust"], decimals=2,
+            lang=lang, empty=tr["no_data"])},
+    ]
+    keys = (("received", 0), ("closed", 0), ("first_contact_median_h", 1), ("first_contact_p90_h", 1),
+            ("close_median_h", 1), ("close_p90_h", 1))
+    table = [{"id": str(r["id"]), "name": str(r.get("name") or r["id"]),
+              "values": [_fmt(r.get(k), d, lang) for k, d in keys]} for r in rows]
+    columns = [tr[f"dash_col_{k}"] for k, _ in keys]
+    return _DASHBOARD.render(t=tr, lang=lang, langs=_lang_links(), static=static_url, root=_root_of(static_url),
+                             city=city, charts=charts, rows=table, columns=columns, csv_url=csv_url)

@@ -79,3 +79,112 @@ def test_open_appeals_join_the_next_plan(app, client) -> None:
     plain = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "visits": [], "save": False,
                                                      "include_appeals": False}, headers=ui1).json["plan"]
     assert not [s for s in plain["stops"] if s["kind"] == "visit"]
+
+
+# -- the reform's indicators: trust, pilots, evaluation, export ----------------------------------
+def _seed_appeals(app, months: list[str]) -> None:
+    """Appeals in P-01 and P-02 in the given months (YYYY-MM), contact after 2 h (P-01) or 5 h (P-02)."""
+    from geo_service.appeals import AppealStore
+
+    store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
+    for month in months:
+        for pid, (i, j), hours in (("P-01", (1, 0.5), 2), ("P-02", (1, 2.5), 5)):
+            lat, lon = grid_latlon(i, j)
+            a = store.create(lat=lat, lon=lon, category="noise", received_at=f"{month}-03T09:00:00+00:00")
+            assert a.precinct_id == pid
+            store.advance(a.id, "first_contact", f"{month}-03T{9 + hours:02d}:00:00+00:00")
+            store.advance(a.id, "closed", f"{month}-05T09:00:00+00:00")
+
+
+def test_trust_import_csv_and_json(app, client) -> None:
+    planner = _h(app, "planner")
+    url = "/api/v1/workload/trust"
+    csv_body = "precinct_id,period,score\nP-01,2026-01,3.5\nP-02,2026-01-01,4\n"
+    assert client.post(url, data=csv_body, content_type="text/csv").status_code == 401
+    assert client.post(url, data=csv_body, content_type="text/csv",
+                       headers=_h(app, "inspector", precinct_ids=["P-01"])).status_code == 403
+    resp = client.post(url, data=csv_body, content_type="text/csv", headers=planner)
+    assert resp.status_code == 201, resp.json
+    assert resp.json == {"imported": 2, "precincts": 2}
+    resp = client.post(url, json={"rows": [{"precinct_id": "P-01", "period": "2026-01", "score": 4.25}]},
+                       headers=planner)
+    assert resp.status_code == 201 and resp.json["imported"] == 1
+    from geo_service.api.workload import appeal_store
+
+    with app.test_request_context():
+        scores = appeal_store().trust_scores()
+    assert sorted(zip(scores.precinct_id, scores.score)) == [("P-01", 4.25), ("P-02", 4.0)]  # replaced, not added
+
+
+def test_trust_import_names_each_bad_row(app, client) -> None:
+    planner = _h(app, "planner")
+    bad = ("precinct_id,period,score\nP-01,2026-01,3.5\nP-99,2026-01,3\nP-02,January,3\n"
+           "P-02,2026-02,high\n,2026-02,1\nP-01,2026-03,nan\n")
+    resp = client.post("/api/v1/workload/trust", data=bad, content_type="text/csv", headers=planner)
+    assert resp.status_code == 400 and resp.content_type == "application/problem+json"
+    problems = resp.json["problems"]
+    assert [p.split(":")[0] for p in problems] == ["line 3", "line 4", "line 5", "line 6", "line 7"]
+    assert all("\n" not in p for p in problems)
+    assert "P-99" in problems[0] and "January" in problems[1] and "high" in problems[2]
+    resp = client.post("/api/v1/workload/trust", json={"rows": [{"precinct_id": "P-01", "period": "2026-01",
+                                                                 "score": "x"}]}, headers=planner)
+    assert resp.status_code == 400 and resp.json["problems"][0].startswith("row 1: score")
+    assert client.post("/api/v1/workload/trust", data="a,b\n1,2\n", content_type="text/csv",
+                       headers=planner).status_code == 400
+    from geo_service.api.workload import appeal_store
+
+    with app.test_request_context():
+        assert len(appeal_store().trust_scores()) == 0  # a bad row refuses the whole import
+
+
+def test_pilot_evaluation(app, client) -> None:
+    planner = _h(app, "planner")
+    url = "/api/v1/workload/pilots/evaluation"
+    assert client.get(url, headers=planner).status_code == 400  # no pilots yet
+    _seed_appeals(app, ["2026-01", "2026-02", "2026-03", "2026-04"])
+    # P-01 gets one more appeal a month after its pilot starts: +1 against P-02.
+    from geo_service.appeals import AppealStore
+
+    store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
+    for month in ("2026-03", "2026-04"):
+        lat, lon = grid_latlon(1, 0.6)
+        store.create(lat=lat, lon=lon, category="theft", received_at=f"{month}-10T09:00:00+00:00")
+    assert client.post("/api/v1/workload/pilots", json={"precinct_id": "P-99", "start": "2026-03-01"},
+                       headers=planner).status_code == 400
+    assert client.post("/api/v1/workload/pilots", json={"precinct_id": "P-01", "start": "2026-03-01",
+                                                         "note": "new post"},
+                       headers=_h(app, "inspector", precinct_ids=["P-01"])).status_code == 403
+    resp = client.post("/api/v1/workload/pilots", json={"precinct_id": "P-01", "start": "2026-03-01",
+                                                         "note": "new post"}, headers=planner)
+    assert resp.status_code == 201 and resp.json["start"] == "2026-03-01"
+    body = client.get(f"{url}?indicator=appeals", headers=planner).json
+    assert body["indicator"] == "appeals" and body["pilots"] == {"P-01": "2026-03-01"}
+    assert body["effect"] == pytest.approx(1.0) and body["n_pilot"] == 1 and body["n_control"] == 1
+    assert "too few" in body["caveat"] and "small numbers" in body["caveat"]
+    hours = client.get(f"{url}?indicator=first_contact_hours", headers=planner).json
+    assert hours["effect"] == pytest.approx(0.0)
+    assert client.get(f"{url}?indicator=trust", headers=planner).status_code == 400  # no survey yet
+    assert client.get(f"{url}?indicator=crime", headers=planner).status_code == 400
+
+
+def test_indicators_csv(app, client) -> None:
+    import csv
+    import io
+
+    planner = _h(app, "planner")
+    _seed_appeals(app, ["2026-01", "2026-02"])
+    client.post("/api/v1/workload/trust", data="precinct_id,period,score\nP-02,2026-02-15,3.9\n",
+                content_type="text/csv", headers=planner)
+    assert client.get("/api/v1/workload/indicators.csv").status_code == 401
+    resp = client.get("/api/v1/workload/indicators.csv", headers=planner)
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
+    assert list(rows[0]) == ["precinct_id", "period", "appeals_received", "appeals_closed",
+                             "first_contact_median_h", "trust_score"]
+    by = {(r["precinct_id"], r["period"]): r for r in rows}
+    assert set(by) == {("P-01", "2026-01"), ("P-01", "2026-02"), ("P-02", "2026-01"), ("P-02", "2026-02")}
+    assert by["P-01", "2026-01"]["appeals_received"] == "1" and by["P-01", "2026-01"]["appeals_closed"] == "1"
+    assert float(by["P-02", "2026-02"]["first_contact_median_h"]) == 5.0
+    assert float(by["P-02", "2026-02"]["trust_score"]) == 3.9 and by["P-01", "2026-02"]["trust_score"] == ""
+    feb = client.get("/api/v1/workload/indicators.csv?from=2026-02-01&to=2026-03-01", headers=planner)
+    assert {r["period"] for r in csv.DictReader(io.StringIO(feb.get_data(as_text=True)))} == {"2026-02"}

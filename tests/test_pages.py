@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import string
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -612,3 +613,70 @@ def test_public_page_is_linked_from_the_card(pclient: Any) -> None:
     assert config["public"] == "/p/" and config["t"]["public_page"] == "Public page"
     assert "cfg().public + encodeURIComponent(props.id)" in (STATIC / "app" / "precincts.js").read_text()
     assert pclient.application.view_functions["pages.public_precinct"].access_role == "public"
+
+
+# -- the reform dashboard -----------------------------------------------------------------------
+def _points(html: str, chart: str) -> list[tuple[str, str]]:
+    """(label, value) of the points of one inline SVG chart."""
+    svg = html.split(f'<svg id="gs-chart-{chart}"')[1].split("</svg>")[0]
+    return re.findall(r'<circle class="gs-pt" [^>]*data-label="([^"]+)" data-value="([^"]+)"', svg)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
+    from geo_service.appeals import AppealStore
+    from geo_service.security import STORE_EXT
+
+    # Jan: 2 appeals (contact 2 h and 4 h), Feb: none, Mar: 1 (contact 6 h); trust in two periods.
+    _appeal(pages_app, 1.0, 0.5, received="2026-01-03T09:00:00+00:00", contact="2026-01-03T11:00:00+00:00",
+            closed="2026-01-05T09:00:00+00:00")
+    _appeal(pages_app, 1.0, 2.5, received="2026-01-04T09:00:00+00:00", contact="2026-01-04T13:00:00+00:00")
+    appeal_id = _appeal(pages_app, 1.0, 0.6, received="2026-03-04T09:00:00+00:00",
+                        contact="2026-03-04T15:00:00+00:00")
+    store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
+    with store.engine.begin() as conn:
+        from sqlalchemy import insert
+
+        conn.execute(insert(store.trust), [{"precinct_id": "P-01", "period": date(2026, 1, 1), "score": 3.0},
+                                           {"precinct_id": "P-02", "period": date(2026, 1, 1), "score": 4.0},
+                                           {"precinct_id": "P-01", "period": date(2026, 4, 1), "score": 3.8}])
+    planner = _auth(pages_app, "planner", subject="pl")
+    resp = pclient.get(f"/workload/dashboard?lang={lang}", headers=planner)
+    assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
+    html = resp.get_data(as_text=True)
+    assert f'<html lang="{lang}">' in html
+    # No chart library, no CDN, no script at all: the charts are server-rendered SVG.
+    assert not URL.findall(html)
+    assert "<script" not in html and not _handler_attributes(html)
+    for link in re.findall(r'href="(/static/[^"]+)"', html):
+        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+    for key in ("dash_title", "dash_chart_appeals", "dash_chart_contact", "dash_chart_trust", "dash_table",
+                "dash_csv"):
+        assert t(key, lang) in html, key
+    assert _points(html, "appeals") == [("2026-01", "2"), ("2026-02", "0"), ("2026-03", "1")]
+    assert _points(html, "contact") == [("2026-01", "3.0"), ("2026-03", "6.0")]
+    assert _points(html, "trust") == [("2026-01-01", "3.50"), ("2026-04-01", "3.80")]
+    # The higher value is drawn higher (smaller y).
+    ys = [float(y) for y in re.findall(r'class="gs-pt" cx="[^"]+" cy="([^"]+)"', html.split('id="gs-chart-appeals"')[1])[:3]]
+    assert ys[0] < ys[2] < ys[1]
+    # The per-precinct table: median and p90, every precinct (P-02 without a closing: —).
+    table = html.split('id="gs-dash-table"')[1].split("</table>")[0]
+    rows = {pid: re.findall(r'<td class="gs-num-cell">([^<]*)</td>', body)
+            for pid, body in re.findall(r'<tr data-precinct="([^"]+)">(.*?)</tr>', table, re.DOTALL)}
+    comma = "." if lang == "en" else ","
+    assert rows["P-01"][:4] == ["2", "1", f"4{comma}0", f"5{comma}6"] and rows["P-02"][:2] == ["1", "0"]
+    assert rows["P-02"][4:] == ["—", "—"]
+    assert 'href="/api/v1/workload/indicators.csv"' in html
+    for internal in ("inspector_id", "UI-1", "received_at", appeal_id):
+        assert internal not in html, internal
+
+
+def test_dashboard_without_data_and_roles(pages_app: Any, pclient: Any) -> None:
+    assert pages_app.view_functions["pages.workload_dashboard"].access_role == "planner"
+    assert pclient.get("/workload/dashboard").status_code == 401
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    assert pclient.get("/workload/dashboard", headers=ui1).status_code == 403
+    html = pclient.get("/workload/dashboard?lang=en", headers=_auth(pages_app, "planner", subject="pl")).get_data(
+        as_text=True)
+    assert html.count('class="gs-pt"') == 0 and html.count(t("no_data", "en")) == 3
+    assert html.count("<tr data-precinct=") == 2

@@ -44,13 +44,15 @@ OPERATIONS = [
     ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/routes/plans/{plan_id}/link"),
     ("GET", "/api/v1/workload"), ("POST", "/api/v1/workload/balance"), ("GET", "/api/v1/workload/balance/{result_id}"),
     ("POST", "/api/v1/appeals"), ("GET", "/api/v1/appeals"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
-    ("GET", "/api/v1/appeals/indicators"),
+    ("GET", "/api/v1/appeals/indicators"), ("POST", "/api/v1/workload/trust"), ("POST", "/api/v1/workload/pilots"),
+    ("GET", "/api/v1/workload/pilots/evaluation"), ("GET", "/api/v1/workload/indicators.csv"),
 ]
 
 
 SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/api/v1/siting/solve"),
                 ("POST", "/api/v1/routes/plan"), ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/appeals"),
-                ("POST", "/api/v1/workload/balance")}
+                ("POST", "/api/v1/workload/balance"), ("POST", "/api/v1/workload/trust"),
+                ("POST", "/api/v1/workload/pilots"), ("GET", "/api/v1/workload/pilots/evaluation")}
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,9 @@ def test_api_conforms(api_schema, api_app, method: str, path: str) -> None:
         # the road network does not join; a siting set-up that cannot be solved (p above the candidates,
         # no candidate in the region, demand no candidate reaches) is refused before solving; a visit needs
         # lat & lon or an address, and its time windows must end after they start; so does an appeal; a
-        # balance proposal needs hard borders the road network can be cut along.
+        # balance proposal needs hard borders the road network can be cut along; survey rows and pilots
+        # must name precincts of the city (and survey periods must be dates); an evaluation needs pilots
+        # marked and data before and after their start.
         excluded = [positive_data_acceptance] if (method, path) in SEMANTIC_400 else []
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 

@@ -5,7 +5,8 @@ Views only pick the language and the URLs, call the core, and hand the rendering
 `geo_service.render`. A rendered precinct page is kept with the city (one per
 language): a bundle reload brings new pages.
 
-The planner's workload map is ``/workload/map``; the residents' page of a precinct
+The planner's workload map is ``/workload/map`` and the reform dashboard
+``/workload/dashboard``; the residents' page of a precinct
 (open reporting, no personal data) is ``/p/<precinct_id>``.
 
 Route pages: ``/routes/<plan_id>/map`` for a caller with credentials (the plan's
@@ -302,6 +303,37 @@ def workload_map() -> Response:
         body = _render().workload_page(city, frame.to_dict("records"), summary, lang=lang,
                                        period=(start, end - timedelta(days=1)), static_url=_static_url(),
                                        roads=roads)
+    except GeoServiceError as exc:
+        return _error_page(exc, lang)
+    return _page(body, lang)
+
+
+@bp.get("/workload/dashboard")
+@access("planner")
+def workload_dashboard() -> Response:
+    """The reform's indicators: monthly trend charts (inline SVG), processing times per precinct,
+    the CSV export link."""
+    from ..appeals import AppealStore, processing_times
+    from .workload import city_trends
+
+    lang = _lang()
+    try:
+        city = get_city()
+        store = AppealStore(get_store(), city=city)
+        appeals = store.frame()
+        trends = city_trends(appeals, store.trust_scores())
+        times = processing_times(appeals)
+        by_id = {str(r["precinct_id"]): r for r in times.to_dict("records")}
+        rows = []
+        for pid, name in zip(city.precincts["precinct_id"].astype(str), city.precincts["name"]):
+            r = by_id.get(pid, {})
+            rows.append({"id": pid, "name": str(name or pid), "received": r.get("received", 0),
+                         "closed": r.get("closed", 0),
+                         **{k: r.get(k) for k in ("first_contact_median_h", "first_contact_p90_h",
+                                                   "close_median_h", "close_p90_h")}})
+        body = _render().dashboard_page(lang=lang, city=str(city.manifest.get("city") or ""), trends=trends,
+                                        rows=rows, csv_url=request.script_root + API_URL + "/workload/indicators.csv",
+                                        static_url=_static_url())
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)

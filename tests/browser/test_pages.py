@@ -463,3 +463,34 @@ def test_public_precinct_page(guarded_page: Callable[..., Any], pages_url: str, 
     resp = page.goto(f"{pages_url}/p/P-99?lang=kk", wait_until="load")
     assert resp.status == 404 and "Мұндай учаске жоқ" in page.inner_text("main")
     assert g.blocked == [] and g.page_errors == []
+
+
+# -- the reform dashboard -----------------------------------------------------------------------
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_dashboard_page(guarded_page: Callable[..., Any], pages_server: tuple[Any, str], shots_dir: Path,
+                        device: str) -> None:
+    from geo_service.appeals import AppealStore
+    from geo_service.security import STORE_EXT
+    from tests.conftest import grid_latlon
+
+    app, url = pages_server
+    store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
+    if len(store.frame()) == 0:
+        for month, hours in (("2026-01", 2), ("2026-02", 5), ("2026-03", 3)):
+            lat, lon = grid_latlon(1, 0.5)
+            a = store.create(lat=lat, lon=lon, category="noise", received_at=f"{month}-03T09:00:00+00:00")
+            store.advance(a.id, "first_contact", f"{month}-03T{9 + hours:02d}:00:00+00:00")
+    g = guarded_page(**DEVICES[device], extra_http_headers=_bearer(app, "planner", subject=f"pl-d-{device}"))
+    page = g.page
+    page.goto(f"{url}/workload/dashboard?lang=en", wait_until="load")
+    # Three charts drawn (inline SVG), each inside the page width; points where the data is.
+    for chart in ("appeals", "contact", "trust"):
+        box = _box(page, f"#gs-chart-{chart}")
+        assert box["width"] > 200 and box["x"] >= 0 and box["x"] + box["width"] <= DEVICES[device]["viewport"]["width"] + 1
+    assert page.locator("#gs-chart-appeals circle.gs-pt").count() >= 3
+    assert page.locator("#gs-chart-contact circle.gs-pt").count() >= 3
+    assert page.evaluate("document.documentElement.scrollWidth") <= DEVICES[device]["viewport"]["width"]
+    assert page.locator("#gs-dash-table tbody tr").count() == 2
+    assert page.get_attribute("#gs-csv", "href").endswith("/api/v1/workload/indicators.csv")
+    page.screenshot(path=str(shots_dir / f"dashboard-{device}.png"), full_page=True)
+    assert g.problems() == {}
