@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .demand import Demand, DemandOptions, DemandSource, clip, estimate_demand, from_arrays
-from .errors import GeoServiceError, InputError
+from .errors import InputError
 
 if TYPE_CHECKING:
     import shapely
@@ -742,9 +742,10 @@ class MCLP(_CoverageModel):
             return _Sol(self._y_full(free, y0), greedy_obj, lp_bound,
                         None if lp_bound is None else _gap(greedy_obj, lp_bound), "heuristic",
                         "greedy+lp_bound", time.perf_counter() - t0)
-        if x is None:
-            msg = f"the MCLP solver found no solution ({status})"
-            raise GeoServiceError(msg)
+        if x is None:  # no incumbent within the time limit: the greedy solution is feasible
+            logger.warning("MCLP: HiGHS found no solution (%s); returning the greedy one", status)
+            return _Sol(self._y_full(free, y0), greedy_obj, None, None, f"greedy ({status})", "greedy",
+                        time.perf_counter() - t0)
         y_free = np.rint(x[:nc]).astype(bool)
         # Report the objective from the chosen sites (exact, not the solver's float).
         y = self._y_full(free, y_free)
@@ -792,9 +793,10 @@ class LSCP(_CoverageModel):
             g = float(y0.sum())
             return _Sol(self._y_full(free, y0), g, obj, None if obj is None else _gap(g, obj), "heuristic",
                         "greedy+lp_bound", time.perf_counter() - t0)
-        if x is None:
-            msg = f"the LSCP solver found no solution ({status})"
-            raise GeoServiceError(msg)
+        if x is None:  # no incumbent within the time limit: the greedy cover is feasible
+            logger.warning("LSCP: HiGHS found no solution (%s); returning the greedy cover", status)
+            return _Sol(self._y_full(free, y0), float(y0.sum()), None, None, f"greedy ({status})", "greedy",
+                        time.perf_counter() - t0)
         y_free = np.rint(x[:nc]).astype(bool)
         return _Sol(self._y_full(free, y_free), float(y_free.sum()), bound, gap, status, "mip",
                     time.perf_counter() - t0)
@@ -850,9 +852,10 @@ class BackupCoverage(_CoverageModel):
             lp_bound = None if obj is None else base + obj
             return _Sol(self._y_full(free, y0), g, lp_bound, None if lp_bound is None else _gap(g, lp_bound),
                         "heuristic", "greedy+lp_bound", time.perf_counter() - t0)
-        if x is None:
-            msg = f"the backup-coverage solver found no solution ({status})"
-            raise GeoServiceError(msg)
+        if x is None:  # no incumbent within the time limit: the greedy solution is feasible
+            logger.warning("backup coverage: HiGHS found no solution (%s); returning the greedy one", status)
+            return _Sol(self._y_full(free, y0), value(y0), None, None, f"greedy ({status})", "greedy",
+                        time.perf_counter() - t0)
         y_free = np.rint(x[:nc]).astype(bool)
         return _Sol(self._y_full(free, y_free), value(y_free), base + bound, gap, status, "mip",
                     time.perf_counter() - t0)
@@ -933,9 +936,10 @@ class PMedian(_Model):
         x, obj, bound, gap, status = _run_highs(
             ncol, cost, lower, np.ones(ncol), np.arange(ncol) < m, amat, lo, hi, maximise=False, start=start,
             time_limit=self.time_limit, mip_gap=self.mip_gap)
-        if x is None:
-            msg = f"the p-median solver found no solution ({status})"
-            raise GeoServiceError(msg)
+        if x is None:  # no incumbent within the time limit: the greedy sites are feasible
+            logger.warning("p-median: HiGHS found no solution (%s); returning the greedy sites", status)
+            return _Sol(y0, _median_value(c, w, y0), None, None, f"greedy ({status})", "greedy",
+                        time.perf_counter() - t0)
         y = np.rint(x[:m]).astype(bool)
         return _Sol(y, _median_value(c, w, y), bound, gap, status, "mip", time.perf_counter() - t0)
 

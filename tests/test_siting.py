@@ -318,3 +318,20 @@ def test_demand_files(tmp_path: Path) -> None:
             {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
              "properties": {"n": 1}}]}))
         read_demand_file(gj, weight="n")
+
+
+def test_no_incumbent_within_the_time_limit_returns_the_greedy_solution(monkeypatch) -> None:
+    """HiGHS can stop at its time limit without a solution: the answer is the greedy one, labelled."""
+    import numpy as np
+
+    from geo_service import siting
+
+    matrix = np.array([[1.0, 9.0, 9.0], [9.0, 1.0, 9.0], [9.0, 9.0, 1.0]])
+    weights = np.array([10.0, 5.0, 1.0])
+    monkeypatch.setattr(siting, "_run_highs", lambda *a, **k: (None, None, None, None, "Time limit reached"))
+    for name, kw in (("mclp", {"p": 2}), ("lscp", {}), ("pmedian", {"p": 2}), ("backup", {"p": 2})):
+        model = siting.MODELS[name].from_cost_matrix(matrix, weights, service_time=2, method="exact", **kw).solve()
+        out = model.to_dict()
+        assert out["status"].startswith("greedy (Time limit reached)"), name
+        assert out["method"] == "greedy" and out["gap"] is None
+        assert len(out["chosen"]) >= 1
