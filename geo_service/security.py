@@ -285,8 +285,13 @@ def authorize_plan(plan: Plan, *, action: str = "read") -> Principal:
 
 
 def load_plan(plan_id: str, *, action: str = "read") -> Plan:
-    """The stored plan, if this principal may read it (audited); NotFound / Forbidden otherwise."""
-    plan = get_store().get_plan(plan_id)
+    """The stored plan, if this principal may read it (audited); NotFound / Forbidden otherwise.
+
+    An id not shaped like a plan id names no plan: refused without asking the database.
+    """
+    from .store import PLAN_ID_RE
+
+    plan = get_store().get_plan(plan_id) if PLAN_ID_RE.match(plan_id) else None
     if plan is None:
         audit(action, record_type="plan", record_id=str(plan_id)[:40], outcome="not_found")
         raise NotFound("no such plan")

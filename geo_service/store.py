@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -52,6 +53,9 @@ from .errors import InputError, NotFound
 logger = logging.getLogger(__name__)
 
 #: Roles a credential may hold (``public`` needs none).
+#: Plan ids: this prefix and 24 hex digits (random; nothing personal in them).
+PLAN_ID_PREFIX = "pl_"
+PLAN_ID_RE = re.compile(r"^pl_[0-9a-f]{24}$")
 CREDENTIAL_ROLES = ("external_system", "inspector", "planner", "admin")
 KINDS = ("api_key", "user_token")
 AUDIT_COLUMNS = ("id", "at", "principal", "action", "record_type", "record_id", "remote_addr", "outcome")
@@ -431,7 +435,7 @@ class Store:
     def save_plan(self, *, precinct_id: str, inspector_id: str | None, created_by: str,
                   body: dict[str, Any]) -> str:
         """Keep a route plan; return its id (random, unguessable, nothing personal in it)."""
-        pid = "pl_" + secrets.token_hex(12)
+        pid = PLAN_ID_PREFIX + secrets.token_hex(12)
         row = {"id": pid, "precinct_id": _text(precinct_id, "precinct_id"),
                "inspector_id": _text(inspector_id, "inspector_id") if inspector_id else None,
                "created_by": _clip(created_by), "created_at": _now(),

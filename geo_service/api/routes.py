@@ -8,7 +8,6 @@ audited, and nothing personal goes into URLs or logs (labels are the caller's fr
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, jsonify
@@ -253,21 +252,11 @@ def _links(plan_id: str) -> dict[str, str]:
     return {"self": base, "gpx": f"{base}/gpx", "sheet": f"{base}/sheet"}
 
 
-_PLAN_ID = re.compile(r"^pl_[0-9a-f]{24}$")
-
-
-def _kept(plan_id: str, action: str) -> Any:
-    if not _PLAN_ID.match(plan_id):
-        msg = "no plan with this id"
-        raise NotFound(msg)
-    return load_plan(plan_id, action=action)
-
-
 @bp.get("/plans/<plan_id>")
 @access("inspector")
 def get_plan(plan_id: str) -> Response:
     """A kept plan (its inspector and planners only; every read is audited)."""
-    kept = _kept(plan_id, "plan.read")
+    kept = load_plan(plan_id, action="plan.read")
     body = {k: v for k, v in kept.body.items() if k not in ("gpx", "sheet_html")}
     return jsonify({"id": kept.id, "created_at": kept.created_at.isoformat(), **body, "links": _links(kept.id)})
 
@@ -276,7 +265,7 @@ def get_plan(plan_id: str) -> Response:
 @access("inspector")
 def get_gpx(plan_id: str) -> Response:
     """The plan as GPX 1.1 for navigation apps."""
-    kept = _kept(plan_id, "plan.gpx")
+    kept = load_plan(plan_id, action="plan.gpx")
     resp = Response(kept.body["gpx"], mimetype="application/gpx+xml")
     resp.headers["Content-Disposition"] = f'attachment; filename="route-{kept.body["date"]}.gpx"'
     return resp
@@ -286,7 +275,7 @@ def get_gpx(plan_id: str) -> Response:
 @access("inspector")
 def get_sheet(plan_id: str) -> Response:
     """The printable one-page route sheet."""
-    kept = _kept(plan_id, "plan.sheet")
+    kept = load_plan(plan_id, action="plan.sheet")
     return Response(kept.body["sheet_html"], mimetype="text/html")
 
 

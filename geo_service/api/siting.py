@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any, Literal
 
 import shapely
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..app import get_city
-from ..errors import InputError, NotFound
-from ..security import access, audit, current_principal, get_store, parse_json_body
+from ..errors import InputError
+from ..security import access, parse_json_body
+from .kept import fetch, json_safe, keep
 from .lookup import _model
 from .reach import LatLon
 
@@ -88,44 +88,20 @@ def run_siting(city: Any, body: SitingBody) -> dict[str, Any]:
     return json_safe(result)
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities (an empty model's mean, an unbounded gap) as None,
-    so it is valid JSON for the answer and the store."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return json_safe(value.item())
-    return value
-
 
 @bp.post("/solve")
 @access("planner")
 def solve() -> Response:
     """Solve a siting model; the result is kept and can be fetched again by its id."""
     body = _model(SitingBody, parse_json_body())
-    result = run_siting(get_city(), body)
-    principal = current_principal()
-    rid = get_store().save_result(kind="siting", created_by=principal.label, body=result)
-    audit("siting.solve", record_type="siting", record_id=rid, outcome="ok")
-    resp = jsonify({"id": rid, **result})
-    resp.status_code = 201
-    resp.headers["Location"] = f"/api/v1/siting/results/{rid}"
-    return resp
+    return keep("siting", run_siting(get_city(), body), location="/api/v1/siting/results")
 
 
 @bp.get("/results/<result_id>")
 @access("planner")
 def result(result_id: str) -> Response:
     """A kept siting result."""
-    kept = get_store().get_result(result_id, kind="siting")
-    if kept is None:
-        msg = "no siting result with this id"
-        raise NotFound(msg)
-    return jsonify({"id": kept["id"], "created_at": kept["created_at"], **kept["body"]})
+    return fetch("siting", result_id)
 
 
 def openapi_paths() -> dict[str, Any]:

@@ -9,10 +9,10 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..app import get_city
-from ..errors import InputError, NotFound
+from ..errors import InputError
 from ..security import access, audit, current_principal, get_store, parse_json_body, require_precinct
 from .lookup import _model, lookup_service
-from .siting import json_safe
+from .kept import fetch, json_safe, keep
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
 
@@ -86,24 +86,14 @@ def balance() -> Response:
     body = _model(BalanceBody, parse_json_body(max_bytes=2_000_000))
     result = balance_precincts(get_city(), inspectors_per_post=body.inspectors_per_post,
                                hard_borders=body.hard_borders, tolerance=body.tolerance, method=body.method)
-    out = json_safe(result.to_dict())
-    rid = get_store().save_result(kind="balance", created_by=current_principal().label, body=out)
-    audit("workload.balance", record_type="balance", record_id=rid, outcome="ok")
-    resp = jsonify({"id": rid, **out})
-    resp.status_code = 201
-    resp.headers["Location"] = f"/api/v1/workload/balance/{rid}"
-    return resp
+    return keep("balance", result.to_dict(), location="/api/v1/workload/balance")
 
 
 @bp.get("/workload/balance/<result_id>")
 @access("planner")
 def balance_result(result_id: str) -> Response:
     """A kept balanced-precinct proposal."""
-    kept = get_store().get_result(result_id, kind="balance")
-    if kept is None:
-        msg = "no balance proposal with this id"
-        raise NotFound(msg)
-    return jsonify({"id": kept["id"], "created_at": kept["created_at"], **kept["body"]})
+    return fetch("balance", result_id)
 
 
 class AppealBody(BaseModel):
