@@ -1,8 +1,9 @@
 """Day routes and period schedules on Almaty (walking).
 
 1. 60 visits around a post, a third with a 90-minute time window, 5 min on site, one
-   shift: matrix + solve time of `plan_day` over a grid of VROOM exploration levels and
-   threads (target <= 0.5 s), and the tour side by side with VROOM (exploration 5), PyVRP
+   shift: matrix + solve time of `plan_day` (VROOM, then the PyVRP polish) over a grid of
+   VROOM exploration levels and threads, the default over several polish seeds, and VROOM
+   alone (target <= 0.5 s), and the tour side by side with VROOM (exploration 5), PyVRP
    (2 s) and OR-Tools GLS (2 s) on the same matrix and the same 60 visits, every tour
    validated by one checker (`check`), plus a window-aware nearest-neighbour tour.
 2. A 30-day schedule of 400 recurring visits (40 weekly domestic-violence follow-ups,
@@ -216,11 +217,12 @@ def bench_day(city, quick: bool) -> None:
     index = {v.id: k + 1 for k, v in enumerate(visits)}
     reps = 3 if quick else 5
 
-    def run_plan(level, threads):
+    def run_plan(level, threads, seed=1, polish_s=None, repeat=reps):
         plans = []
         times = timeit(lambda: plans.append(plan_day(city, start=p, visits=copy.deepcopy(visits),
                                                      shift=copy.deepcopy(shift), mode="walk",
-                                                     exploration=level, threads=threads)), repeat=reps)
+                                                     exploration=level, threads=threads, seed=seed,
+                                                     polish_s=polish_s)), repeat=repeat)
         plan = plans[-1]
         seq = [0] + [index[s.visit_id] for s in plan.stops if s.kind == "visit"] + [0]
         ok, _, cost, kept = check(m, seq, tw, service, horizon)
@@ -236,9 +238,18 @@ def bench_day(city, quick: bool) -> None:
             grid[level, threads] = (median(times), cost, kept, ok)
             print(f"{level:11d} {threads:7d} {median(times) * 1000:9.0f} {min(times) * 1000:7.0f} "
                   f"{plan.solver['stages']:6d} {cost / 60:10.1f} {kept:4d}" + ("" if ok else "  INFEASIBLE"))
-    plan, times, ok, cost, kept = run_plan(None, None)  # the defaults
-    rows = [(f"plan_day default (x{plan.solver['exploration']}, {plan.solver['threads']} thr)", cost, kept,
-             median(times), ok, "")]
+    # The defaults over several polish seeds (the polish is a randomised search): the median
+    # tour is the figure; VROOM alone (polish off) shows what the polish adds.
+    seeds = []
+    for seed in range(1, 8 if not quick else 6):
+        plan, times, ok, cost, kept = run_plan(None, None, seed=seed, repeat=1)
+        seeds.append((kept, cost, times[0], ok))
+    seeds.sort(key=lambda r: (-r[0], r[1]))
+    mid = seeds[len(seeds) // 2]
+    rows = [(f"plan_day default (x{plan.solver['exploration']}, {plan.solver['threads']} thr), median of {len(seeds)} seeds",
+             mid[1], mid[0], median([r[2] for r in seeds]), all(r[3] for r in seeds), "")]
+    plan, times, ok, cost, kept = run_plan(None, None, polish_s=0)
+    rows.append(("plan_day, VROOM alone (polish off)", cost, kept, median(times), ok, ""))
     secs = 1.0 if quick else 2.0
     for name, fn in [("VROOM exploration 5, 1 thread", lambda: solve_vroom(m, tw, service, horizon, 5)),
                      (f"PyVRP HGS {secs:.0f} s", lambda: solve_pyvrp(m, tw, service, horizon, secs)),
@@ -250,13 +261,15 @@ def bench_day(city, quick: bool) -> None:
         ok, why, cost, kept = check(m, seq, tw, service, horizon)
         rows.append((name, cost, kept, el, ok and solver_ok, why))
     most = max(r[2] for r in rows if r[4])
-    best = min(r[1] for r in rows[:4] if r[4] and r[2] == most)  # plan_day, VROOM x5, PyVRP, OR-Tools
+    best = min(r[1] for r in rows[:5] if r[4] and r[2] == most)  # plan_day (both), VROOM x5, PyVRP, OR-Tools
     print(f"\nsame instance, one checker (visits once, windows, travel on one matrix); best = least travel "
           f"among feasible tours keeping the most visits ({most}):")
     print(f"{'solver':40s} {'travel min':>10s} {'kept':>4s} {'seconds':>8s} {'vs best':>8s} feasible")
     for name, cost, kept, el, ok, why in rows:
         print(f"{name:40s} {cost / 60:10.1f} {kept:4d} {el:8.2f} {cost / best:8.3f} {ok}{' ' + why if why else ''}")
     nn = rows[-1]
+    print("plan_day default, every seed (kept, travel vs best, seconds): "
+          + ", ".join(f"({k}, {c / best:.3f}, {t:.2f})" for k, c, t, _ in seeds))
     print(f"ratio plan_day default / nearest neighbour: travel {rows[0][1] / nn[1]:.3f} "
           f"(visits {rows[0][2]} vs {nn[2]}); target: <= 500 ms and within 1% of the best "
           f"({'met' if rows[0][3] <= 0.5 and rows[0][1] <= 1.01 * best and rows[0][2] == most else 'NOT met'})")

@@ -5,16 +5,18 @@ solved in two steps over a travel-time matrix computed on the road graph
 (`RoadGraph.matrix`, a CCH one-to-many):
 
 1. VROOM (``pyvroom``) chooses the visits under the priority rule below: it supports several
-   time windows per visit, priorities and fixed breaks natively and answers in about 0.25 s
-   for 60 visits (exploration 4 on 2 threads, the measured default).
+   time windows per visit, priorities and fixed breaks natively and answers in about 0.15 s
+   for 60 visits (exploration 3 on 2 threads, the measured default).
 2. PyVRP's iterated local search polishes that tour with what is left of a 0.45 s budget
    (`polish_tour`): when VROOM left a few visits out it first tries to make them all (a
    heuristic can miss a feasible insertion, and then the day plan would wrongly say "does
    not fit"), then shortens the tour. Its result is re-timed and checked here and used only
    when it is better. Measured in ``benchmarks/bench_routes.py`` (60 walking visits in
-   Almaty, a third with a 90-minute window): VROOM alone kept 59 of 60 visits, the polish
-   keeps all 60 at 2-7% more walking than the best tour PyVRP finds in 2 s; on a day with
-   a break and the evening reception VROOM alone kept 45 visits and the polish 57.
+   Almaty, a third with a 90-minute window): VROOM alone kept 59 of 60 visits; VROOM
+   (exploration 3) plus the polish keeps all 60, median 0.6% above PyVRP's 2 s tour over
+   seven seeds (range -0.8% to +5%); exploration 4 leaves the polish less time (median +5%).
+   On a day with a break and the evening reception VROOM alone kept 45 visits, with the
+   polish 57.
 
 Priority rule
     Visits carry a class (1 = domestic-violence follow-up, 2 = preventive register,
@@ -66,7 +68,7 @@ CLUSTER_WALK_S = 600
 PARK_S = 120
 _UNREACHABLE = 10_000_000
 _RECEPTION_ID = 1_000_000
-_VROOM_EXPLORATION = 4
+_VROOM_EXPLORATION = 3
 _VROOM_THREADS = 2
 
 

@@ -208,7 +208,7 @@ def test_almaty_walking_day(almaty) -> None:
 def test_solver_settings_are_reported_and_checked(city) -> None:
     vs = [at("a", 0, 3, service_min=10), at("b", 3, 3, service_min=10, time_windows=[(600, 660)])]
     default = plan_day(city, start=POST, visits=vs, shift=Shift(540, 780), mode="walk")
-    assert default.solver["exploration"] == 4 and default.solver["threads"] == 2  # measured defaults
+    assert default.solver["exploration"] == 3 and default.solver["threads"] == 2  # measured defaults
     one = plan_day(city, start=POST, visits=vs, shift=Shift(540, 780), mode="walk", exploration=1, threads=1)
     assert (one.solver["exploration"], one.solver["threads"]) == (1, 1)
     assert sorted(one.visit_ids) == sorted(default.visit_ids) == ["a", "b"]
