@@ -23,7 +23,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,13 @@ NEXT_STATUS = {"received": "first_contact", "first_contact": "closed"}
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 #: Suggested categories (any code matching `CATEGORY_RE` is accepted).
 CATEGORIES = ("noise", "domestic", "neighbours", "theft", "traffic", "drunkenness", "animals", "other")
+
+#: Visit ids kept with visit records: the caller's opaque id (no names).
+VISIT_REF_RE = re.compile(r"^[\w.:-]{1,64}$")
+#: How far in the future a reported time may be (clocks of phones differ).
+_CLOCK_SKEW = timedelta(minutes=10)
+#: The priority class of preventive-register visits (see `geo_service.routing.PRIORITY_CLASSES`).
+PREVENTIVE_REGISTER = 2
 
 NOISE_CAVEAT = ("Caveat: precinct figures rest on small numbers; a difference of this size can arise by "
                 "chance. Read it as a signal to look closer, not as proof of an effect.")
@@ -153,7 +160,19 @@ def _tables(md: MetaData) -> dict[str, Table]:
         Column("start", Date, nullable=False),
         Column("note", String(200)),
     )
-    return {"appeals": appeals, "appeal_events": events, "trust_scores": trust, "pilots": pilots}
+    visits = Table(
+        "visit_records", md,
+        Column("inspector_id", String(200), primary_key=True),
+        Column("visit_ref", String(64), primary_key=True),
+        Column("due_date", Date, primary_key=True),
+        Column("precinct_id", String(200), nullable=False),
+        Column("priority", Integer, nullable=False),
+        Column("plan_id", String(40)),
+        Column("done_at", DateTime(timezone=True)),
+        Index("ix_visit_records_precinct_due", "precinct_id", "due_date"),
+    )
+    return {"appeals": appeals, "appeal_events": events, "trust_scores": trust, "pilots": pilots,
+            "visit_records": visits}
 
 
 class AppealStore:
@@ -179,8 +198,8 @@ class AppealStore:
         self.city = city
         self._md = MetaData(schema=self.schema)
         t = _tables(self._md)
-        self.appeals, self.events, self.trust, self.pilots = (
-            t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"])
+        self.appeals, self.events, self.trust, self.pilots, self.visits = (
+            t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t["visit_records"])
         with self.engine.begin() as conn:
             if self.schema and self.engine.dialect.name == "postgresql":
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
@@ -323,6 +342,85 @@ class AppealStore:
         first contact and to closing (appeals received in [start, end))."""
         return processing_times(self.frame(start=start, end=end))
 
+    # -- visits due and made ----------------------------------------------------------------
+    def record_due(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Record planned visits as due: dicts with ``inspector_id, visit_ref, due_date,
+        precinct_id, priority`` and optionally ``plan_id``. A visit already recorded for the
+        same inspector and due date takes the newer plan and keeps its ``done_at``. Returns
+        the rows written."""
+        v = self.visits
+        clean = []
+        for r in rows:
+            ref = str(r["visit_ref"])
+            if not VISIT_REF_RE.match(ref):
+                msg = f"visit id {ref!r} must be 1-64 letters, digits, '.', ':', '_' or '-'"
+                raise InputError(msg)
+            clean.append({"inspector_id": str(r["inspector_id"]), "visit_ref": ref,
+                          "due_date": _as_date(r["due_date"], "due_date"), "precinct_id": str(r["precinct_id"]),
+                          "priority": int(r["priority"]), "plan_id": r.get("plan_id")})
+        with self.engine.begin() as conn:
+            for r in clean:
+                key = (v.c.inspector_id == r["inspector_id"], v.c.visit_ref == r["visit_ref"],
+                       v.c.due_date == r["due_date"])
+                done = conn.execute(select(v.c.done_at).where(*key)).scalar()
+                conn.execute(delete(v).where(*key))
+                conn.execute(insert(v).values(**r, done_at=done))
+        return len(clean)
+
+    def mark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any, done_at: Any = None) -> dict[str, Any]:
+        """Mark a recorded visit as made (``done_at`` defaults to now; it may not be in the
+        future). Raises `NotFound` when the visit was never recorded as due."""
+        v = self.visits
+        due = _as_date(due_date, "due_date")
+        when = _as_datetime(done_at, "done_at") if done_at is not None else datetime.now(UTC)
+        if when > datetime.now(UTC) + _CLOCK_SKEW:
+            msg = "done_at is in the future"
+            raise InputError(msg)
+        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref, v.c.due_date == due)
+        with self.engine.begin() as conn:
+            n = conn.execute(update(v).where(*key).values(done_at=when)).rowcount
+            row = conn.execute(select(v).where(*key)).mappings().first()
+        if not n or row is None:
+            msg = "no such visit in the plan's records"
+            raise NotFound(msg)
+        return _visit_record(row)
+
+    def visit_frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None,
+                    priority: int | None = None) -> pd.DataFrame:
+        """Recorded visits due in [start, end) (dates): ``precinct_id, inspector_id,
+        due_date, done_date, done_at, priority`` (``visit_ref`` is left out: indicators do
+        not need it)."""
+        v = self.visits
+        q = select(v.c.precinct_id, v.c.inspector_id, v.c.due_date, v.c.done_at, v.c.priority)
+        if start is not None:
+            q = q.where(v.c.due_date >= _as_date(start, "start"))
+        if end is not None:
+            q = q.where(v.c.due_date < _as_date(end, "end"))
+        if precinct_id is not None:
+            q = q.where(v.c.precinct_id == precinct_id)
+        if priority is not None:
+            q = q.where(v.c.priority == int(priority))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(v.c.due_date)).all()
+        frame = pd.DataFrame([tuple(r) for r in rows],
+                             columns=["precinct_id", "inspector_id", "due_date", "done_at", "priority"])
+        frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
+        frame["done_date"] = frame["done_at"].dt.date
+        return frame[["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority"]]
+
+    def visits_made(self, *, start: Any, end: Any, precinct_id: str | None = None,
+                    priority: int | None = PREVENTIVE_REGISTER) -> int:
+        """Visits made (``done_at``) in [start, end), by default preventive-register ones."""
+        v = self.visits
+        q = select(func.count()).select_from(v).where(v.c.done_at >= _as_datetime(start, "start"),
+                                                      v.c.done_at < _as_datetime(end, "end"))
+        if precinct_id is not None:
+            q = q.where(v.c.precinct_id == precinct_id)
+        if priority is not None:
+            q = q.where(v.c.priority == int(priority))
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
     # -- trust scores and pilots -----------------------------------------------------------
     def import_trust_csv(self, path: Path | str) -> int:
         """Import survey results (``precinct_id, period, score``); a row replaces the same
@@ -355,6 +453,30 @@ class AppealStore:
     def pilot_starts(self) -> dict[str, date]:
         with self.engine.connect() as conn:
             return {r.precinct_id: r.start for r in conn.execute(select(self.pilots)).all()}
+
+
+def _as_date(value: Any, name: str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError as exc:
+            msg = f"{name} is not an ISO 8601 date: {value!r}"
+            raise InputError(msg) from exc
+    msg = f"{name} must be a date"
+    raise InputError(msg)
+
+
+def _visit_record(r: Any) -> dict[str, Any]:
+    done = _utc(r["done_at"])
+    due = r["due_date"]
+    return {"visit_id": r["visit_ref"], "inspector_id": r["inspector_id"], "precinct_id": r["precinct_id"],
+            "priority": int(r["priority"]), "due_date": due.isoformat(), "plan_id": r["plan_id"],
+            "done_at": done.isoformat() if done else None,
+            "on_time": (done.date() <= due) if done else None}
 
 
 def _appeal(r: Any) -> Appeal:

@@ -280,6 +280,11 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "ru": "Оценка доверия (по периодам опроса)",
         "en": "Trust score per survey period",
     },
+    "dash_chart_visits": {
+        "kk": "Профилактикалық есептегілерге уақтылы барулар, %",
+        "ru": "Посещения состоящих на профучёте вовремя, %",
+        "en": "Preventive-register visits made on time, %",
+    },
     "dash_table": {
         "kk": "Учаскелер бойынша өтініштерді өңдеу уақыты",
         "ru": "Время обработки обращений по участкам",
@@ -293,6 +298,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "kk": "Байланысқа дейін, 90%, сағ", "ru": "До контакта, 90%, ч", "en": "To contact, 90th pct, h"},
     "dash_col_close_median_h": {
         "kk": "Жабуға дейін, медиана, сағ", "ru": "До закрытия, медиана, ч", "en": "To closing, median, h"},
+    "dash_col_visits_on_time": {
+        "kk": "Уақтылы барулар, %", "ru": "Посещения вовремя, %", "en": "Visits on time, %"},
     "dash_col_close_p90_h": {
         "kk": "Жабуға дейін, 90%, сағ", "ru": "До закрытия, 90%, ч", "en": "To closing, 90th pct, h"},
     "dash_caveat": {

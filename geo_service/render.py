@@ -1395,7 +1395,9 @@ def dashboard_page(*, lang: str, city: str, trends: Mapping[str, Sequence[tuple[
                    rows: Sequence[Mapping[str, Any]], csv_url: str, static_url: str = "/static") -> str:
     """The planner's dashboard of the reform's indicators: trend charts as inline SVG
     (appeals received per month, median hours to first contact per month, trust score per
-    survey period) and the per-precinct table of processing times, with a CSV export link.
+    survey period, share of preventive-register visits made on time per month of their due
+    date) and the per-precinct table of processing times and visits on time, with a CSV
+    export link.
 
     Parameters
     ----------
@@ -1403,7 +1405,8 @@ def dashboard_page(*, lang: str, city: str, trends: Mapping[str, Sequence[tuple[
         ``appeals``, ``first_contact_h``, ``trust``: ``(label, value)`` points in time order.
     rows
         Per precinct: ``id``, ``name``, ``received``, ``closed``, ``first_contact_median_h``,
-        ``first_contact_p90_h``, ``close_median_h``, ``close_p90_h`` (None when unknown).
+        ``first_contact_p90_h``, ``close_median_h``, ``close_p90_h``, ``visits_on_time``
+        (percent; None when unknown).
     """
     static_url = static_url.rstrip("/")
     tr = catalog(lang)
@@ -1418,9 +1421,12 @@ def dashboard_page(*, lang: str, city: str, trends: Mapping[str, Sequence[tuple[
         {"id": "trust", "title": tr["dash_chart_trust"], "svg": trend_svg(
             trends.get("trust") or [], chart_id="gs-chart-trust", title=tr["dash_chart_trust"], decimals=2,
             lang=lang, empty=tr["no_data"])},
+        {"id": "visits", "title": tr["dash_chart_visits"], "svg": trend_svg(
+            trends.get("visits_on_time") or [], chart_id="gs-chart-visits", title=tr["dash_chart_visits"],
+            decimals=0, lang=lang, empty=tr["no_data"], unit=" %")},
     ]
     keys = (("received", 0), ("closed", 0), ("first_contact_median_h", 1), ("first_contact_p90_h", 1),
-            ("close_median_h", 1), ("close_p90_h", 1))
+            ("close_median_h", 1), ("close_p90_h", 1), ("visits_on_time", 0))
     table = [{"id": str(r["id"]), "name": str(r.get("name") or r["id"]),
               "values": [_fmt(r.get(k), d, lang) for k, d in keys]} for r in rows]
     columns = [tr[f"dash_col_{k}"] for k, _ in keys]

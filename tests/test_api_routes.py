@@ -139,3 +139,44 @@ def test_patrol_fills_the_spare_time(client, ui1) -> None:
     coords = patrol["geometry"]["coordinates"]
     assert coords[0] == coords[-1] or abs(coords[0][0] - coords[-1][0]) < 1e-3  # back at the post
     assert patrol["length_m"] > 200
+
+
+def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
+    visits = _visits()
+    visits[1]["due"] = "2026-11-30"  # a preventive-register visit due later than the plan's day
+    resp = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "date": "2026-11-20", "visits": visits,
+                                                    "include_appeals": False}, headers=ui1)
+    assert resp.status_code == 201, resp.json
+    plan_id = resp.json["id"]
+    base = f"/api/v1/routes/plans/{plan_id}/visits"
+    done = client.post(f"{base}/v0/done", json={"done_at": "2026-11-20T11:00:00+06:00"}, headers=ui1)
+    assert done.status_code == 200, done.json
+    assert done.json["due_date"] == "2026-11-20" and done.json["on_time"] is True
+    assert done.json["done_at"].startswith("2026-11-20T05:00:00")
+    now = client.post(f"{base}/v1/done", headers=ui1)  # no body: done now, due on the 30th
+    assert now.status_code == 200 and now.json["due_date"] == "2026-11-30" and now.json["on_time"] is True
+    # Refused: another inspector, no credentials, a visit not in the plan, a time in the future or
+    # without a time zone.
+    ui2 = _token(app, "inspector", subject="UI-2", precincts=("P-02",))
+    assert client.post(f"{base}/v2/done", headers=ui2).status_code == 403
+    assert client.post(f"{base}/v2/done").status_code == 401
+    assert client.post(f"{base}/nope/done", headers=ui1).status_code == 404
+    for bad in ({"done_at": "2099-01-01T10:00:00+00:00"}, {"done_at": "2026-11-20T10:00:00"}, {"when": "x"}):
+        r = client.post(f"{base}/v2/done", json=bad, headers=ui1)
+        assert r.status_code == 400 and r.mimetype == "application/problem+json", (bad, r.json)
+    # The indicator: v0..v3 are preventive-register visits (v2, v3 are overdue, not made);
+    # the appeal is not counted.
+    planner = _token(app, "planner", subject="pl")
+    ind = client.get("/api/v1/appeals/indicators?from=2026-11-01&to=2026-12-01", headers=planner)
+    assert ind.status_code == 200
+    row = next(r for r in ind.json["register_visits"] if r["precinct_id"] == "P-01")
+    assert (row["due"], row["on_time"], row["late"], row["missed"]) == (4, 2, 0, 2) and row["share_on_time"] == 0.5
+    assert client.get("/api/v1/appeals/indicators", headers=ui1).status_code == 403
+    csv = client.get("/api/v1/workload/indicators.csv", headers=planner).get_data(as_text=True).splitlines()
+    header = csv[0].split(",")
+    nov = dict(zip(header, next(line for line in csv if line.startswith("P-01,2026-11")).split(",")))
+    assert (nov["register_visits_due"], nov["register_visits_on_time"], nov["register_visits_share_on_time"]) == (
+        "4", "2", "0.5")
+    records = app.extensions[STORE_EXT].audit_records()
+    assert sum(r["action"] == "visit.done" and r["record_id"] == plan_id and r["outcome"] == "ok"
+               for r in records) == 2

@@ -180,11 +180,13 @@ def test_indicators_csv(app, client) -> None:
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
     assert list(rows[0]) == ["precinct_id", "period", "appeals_received", "appeals_closed",
-                             "first_contact_median_h", "trust_score"]
+                             "first_contact_median_h", "trust_score", "register_visits_due",
+                             "register_visits_on_time", "register_visits_share_on_time"]
     by = {(r["precinct_id"], r["period"]): r for r in rows}
     assert set(by) == {("P-01", "2026-01"), ("P-01", "2026-02"), ("P-02", "2026-01"), ("P-02", "2026-02")}
     assert by["P-01", "2026-01"]["appeals_received"] == "1" and by["P-01", "2026-01"]["appeals_closed"] == "1"
     assert float(by["P-02", "2026-02"]["first_contact_median_h"]) == 5.0
     assert float(by["P-02", "2026-02"]["trust_score"]) == 3.9 and by["P-01", "2026-02"]["trust_score"] == ""
+    assert by["P-01", "2026-01"]["register_visits_due"] == "0" and by["P-01", "2026-01"]["register_visits_share_on_time"] == ""
     feb = client.get("/api/v1/workload/indicators.csv?from=2026-02-01&to=2026-03-01", headers=planner)
     assert {r["period"] for r in csv.DictReader(io.StringIO(feb.get_data(as_text=True)))} == {"2026-02"}

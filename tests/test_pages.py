@@ -512,6 +512,23 @@ def _appeal(pages_app: Any, i: float, j: float, *, received: str, contact: str |
     return a.id
 
 
+def _visits(pages_app: Any) -> None:
+    """Visit records: in P-01 two preventive-register visits made last month (one late), one
+    not made, one made in 2020, a domestic-violence follow-up made; one in P-02."""
+    from geo_service.appeals import AppealStore
+    from geo_service.security import STORE_EXT
+
+    store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
+    due = _last_month_day(10, 9)[:10]
+    rows = [("r1", "P-01", 2, due), ("r2", "P-01", 2, due), ("r3", "P-01", 2, due), ("old", "P-01", 2, "2020-01-01"),
+            ("dv", "P-01", 1, due), ("x", "P-02", 2, due)]
+    store.record_due({"inspector_id": "UI-1" if pid == "P-01" else "UI-2", "visit_ref": ref, "due_date": d,
+                      "precinct_id": pid, "priority": pr} for ref, pid, pr, d in rows)
+    for ref, day in (("r1", 9), ("r2", 12), ("dv", 9)):
+        store.mark_done(inspector_id="UI-1", visit_ref=ref, due_date=due, done_at=_last_month_day(day, 10))
+    store.mark_done(inspector_id="UI-1", visit_ref="old", due_date="2020-01-01", done_at="2020-01-02T10:00:00+00:00")
+
+
 def _last_month_day(day: int, hour: int) -> str:
     from geo_service.workload import default_period
 
@@ -568,6 +585,7 @@ def test_public_precinct_page(pages_app: Any, pclient: Any, lang: str) -> None:
                         closed=_last_month_day(4, 9))
     _appeal(pages_app, 1.0, 0.6, received=_last_month_day(5, 9), contact=_last_month_day(5, 11))
     _appeal(pages_app, 1.0, 0.7, received="2020-01-01T09:00:00+00:00")  # not last month
+    _visits(pages_app)
     resp = pclient.get(f"/p/P-01?lang={lang}")
     assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
     html = resp.get_data(as_text=True)
@@ -584,7 +602,7 @@ def test_public_precinct_page(pages_app: Any, pclient: Any, lang: str) -> None:
     figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html.split('id="gs-pub-figures"')[1]))
     assert figures[t("fig_received", lang)] == "2" and figures[t("fig_closed", lang)] == "1"
     assert figures[t("fig_first_contact", lang)] == t("hours", lang, value="3.0" if lang == "en" else "3,0")
-    assert figures[t("fig_visits", lang)] == "—"  # visits made are not recorded yet
+    assert figures[t("fig_visits", lang)] == "2"  # preventive-register visits made last month in P-01
     # The map layers carry no personal data: a boundary without properties and the post's name.
     layers = [json.loads(text) for _, text in GEOJSON_ADD.findall(html)]
     props = [f.get("properties") for d in layers for f in (d.get("features") or [d])]
@@ -598,7 +616,7 @@ def test_public_page_without_appeals_and_unknown_precinct(pclient: Any) -> None:
     html = pclient.get("/p/P-02?lang=en").get_data(as_text=True)
     figures = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html.split('id="gs-pub-figures"')[1]))
     assert figures == {"Appeals received": "0", "Appeals closed": "0", "Time to first contact (median)": "—",
-                       "Preventive visits made": "—"}
+                       "Preventive visits made": "0"}
     assert t("no_post", "en") in html and t("pub_no_figures", "en") in html
     for lang in LANGS:
         resp = pclient.get("/p/P-99", headers={"Accept-Language": {"kk": "kk-KZ", "ru": "ru", "en": "en-GB"}[lang]})
@@ -640,6 +658,7 @@ def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
         conn.execute(insert(store.trust), [{"precinct_id": "P-01", "period": date(2026, 1, 1), "score": 3.0},
                                            {"precinct_id": "P-02", "period": date(2026, 1, 1), "score": 4.0},
                                            {"precinct_id": "P-01", "period": date(2026, 4, 1), "score": 3.8}])
+    _visits(pages_app)
     planner = _auth(pages_app, "planner", subject="pl")
     resp = pclient.get(f"/workload/dashboard?lang={lang}", headers=planner)
     assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
@@ -650,12 +669,15 @@ def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
     assert "<script" not in html and not _handler_attributes(html)
     for link in re.findall(r'href="(/static/[^"]+)"', html):
         assert (STATIC / link.removeprefix("/static/")).is_file(), link
-    for key in ("dash_title", "dash_chart_appeals", "dash_chart_contact", "dash_chart_trust", "dash_table",
-                "dash_csv"):
+    for key in ("dash_title", "dash_chart_appeals", "dash_chart_contact", "dash_chart_trust", "dash_chart_visits",
+                "dash_table", "dash_csv"):
         assert t(key, lang) in html, key
     assert _points(html, "appeals") == [("2026-01", "2"), ("2026-02", "0"), ("2026-03", "1")]
     assert _points(html, "contact") == [("2026-01", "3.0"), ("2026-03", "6.0")]
     assert _points(html, "trust") == [("2026-01-01", "3.50"), ("2026-04-01", "3.80")]
+    # Preventive-register visits on time by month due: 2020-01 one late; last month in P-01 one
+    # on time, one late, one not made, and in P-02 one not made (the follow-up is not counted).
+    assert _points(html, "visits") == [("2020-01", "0"), (_last_month_day(1, 0)[:7], "25")]
     # The higher value is drawn higher (smaller y).
     ys = [float(y) for y in re.findall(r'class="gs-pt" cx="[^"]+" cy="([^"]+)"', html.split('id="gs-chart-appeals"')[1])[:3]]
     assert ys[0] < ys[2] < ys[1]
@@ -665,7 +687,8 @@ def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
             for pid, body in re.findall(r'<tr data-precinct="([^"]+)">(.*?)</tr>', table, re.DOTALL)}
     comma = "." if lang == "en" else ","
     assert rows["P-01"][:4] == ["2", "1", f"4{comma}0", f"5{comma}6"] and rows["P-02"][:2] == ["1", "0"]
-    assert rows["P-02"][4:] == ["—", "—"]
+    assert rows["P-02"][4:6] == ["—", "—"]
+    assert rows["P-01"][6] == "25" and rows["P-02"][6] == "0"  # visits on time, %
     assert 'href="/api/v1/workload/indicators.csv"' in html
     for internal in ("inspector_id", "UI-1", "received_at", appeal_id):
         assert internal not in html, internal
@@ -678,5 +701,5 @@ def test_dashboard_without_data_and_roles(pages_app: Any, pclient: Any) -> None:
     assert pclient.get("/workload/dashboard", headers=ui1).status_code == 403
     html = pclient.get("/workload/dashboard?lang=en", headers=_auth(pages_app, "planner", subject="pl")).get_data(
         as_text=True)
-    assert html.count('class="gs-pt"') == 0 and html.count(t("no_data", "en")) == 3
+    assert html.count('class="gs-pt"') == 0 and html.count(t("no_data", "en")) == 4
     assert html.count("<tr data-precinct=") == 2

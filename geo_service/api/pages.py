@@ -305,7 +305,7 @@ def workload_map() -> Response:
 def workload_dashboard() -> Response:
     """The reform's indicators: monthly trend charts (inline SVG), processing times per precinct,
     the CSV export link."""
-    from ..appeals import AppealStore, processing_times
+    from ..appeals import PREVENTIVE_REGISTER, AppealStore, processing_times, visits_on_time
     from .workload import city_trends
 
     lang = _lang()
@@ -313,16 +313,20 @@ def workload_dashboard() -> Response:
         city = get_city()
         store = AppealStore(get_store(), city=city)
         appeals = store.frame()
-        trends = city_trends(appeals, store.trust_scores())
+        visits = store.visit_frame()
+        trends = city_trends(appeals, store.trust_scores(), visits)
         times = processing_times(appeals)
         by_id = {str(r["precinct_id"]): r for r in times.to_dict("records")}
+        on_time = visits_on_time(visits[visits["priority"] == PREVENTIVE_REGISTER])
+        share = dict(zip(on_time["precinct_id"].astype(str), on_time["share_on_time"] * 100))
         rows = []
         for pid, name in zip(city.precincts["precinct_id"].astype(str), city.precincts["name"]):
             r = by_id.get(pid, {})
             rows.append({"id": pid, "name": str(name or pid), "received": r.get("received", 0),
                          "closed": r.get("closed", 0),
                          **{k: r.get(k) for k in ("first_contact_median_h", "first_contact_p90_h",
-                                                   "close_median_h", "close_p90_h")}})
+                                                   "close_median_h", "close_p90_h")},
+                         "visits_on_time": share.get(pid)})
         body = _render().dashboard_page(lang=lang, city=str(city.manifest.get("city") or ""), trends=trends,
                                         rows=rows, csv_url=request.script_root + API_URL + "/workload/indicators.csv",
                                         static_url=_static_url())
@@ -354,14 +358,15 @@ def public_precinct(precinct_id: str) -> Response:
         roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
         index = city.cached("roads_index", lambda: _render().RoadIndex(roads))
         start, end = _last_month()
-        appeals = AppealStore(get_store(), city=city).frame(start=start, end=end, precinct_id=pid)
+        store = AppealStore(get_store(), city=city)
+        appeals = store.frame(start=start, end=end, precinct_id=pid)
         times = processing_times(appeals)
         row = times.iloc[0] if len(times) else None
         median = float(row["first_contact_median_h"]) if row is not None else None
         figures = {"received": int(row["received"]) if row is not None else 0,
                    "closed": int(row["closed"]) if row is not None else 0,
                    "first_contact_median_h": median if median is not None and not math.isnan(median) else None,
-                   "visits": None}  # no record of visits made is kept yet: shown as —
+                   "visits": store.visits_made(start=start, end=end, precinct_id=pid)}
         body = _render().public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
                                               lang=lang, period=(start, end - timedelta(days=1)),
                                               generated=date.today().isoformat(), static_url=_static_url(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..app import get_city
@@ -48,6 +48,9 @@ class VisitIn(BaseModel):
     windows: list[tuple[HHMM, HHMM]] = Field(default_factory=list, max_length=8,
                                              description="times within which the visit must start")
     label: str = Field(default="", max_length=200, description="free text shown to the inspector; never logged")
+    due: dt.date | None = Field(default=None, description=(
+        "the date by which the visit is due (e.g. a preventive-register visit); default the plan's date. "
+        "A kept plan records its visits as due; marking one done counts toward visits made on time"))
 
     @model_validator(mode="after")
     def _where(self) -> VisitIn:
@@ -214,14 +217,34 @@ def plan() -> Response:
     if not body.save:
         return jsonify(result)
     title = f"Route {date} · {body.inspector_id}"
-    kept = {**result, "gpx": to_gpx(day, name=title, date=date), "sheet_html": to_sheet_html(day, title=title, date=date)}
+    given_due = {v.id: v.due.isoformat() for v in body.visits if v.due is not None}
+    due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
+    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date),
+            "sheet_html": to_sheet_html(day, title=title, date=date)}
     plan_id = get_store().save_plan(precinct_id=precinct_id, inspector_id=body.inspector_id,
                                     created_by=current_principal().label, body=kept)
+    _record_due(plan_id, body.inspector_id, precinct_id, day, due)
     audit("plan.create", record_type="plan", record_id=plan_id, outcome="ok")
     resp = jsonify({"id": plan_id, **result, "links": _links(plan_id)})
     resp.status_code = 201
     resp.headers["Location"] = f"/api/v1/routes/plans/{plan_id}"
     return resp
+
+
+def _record_due(plan_id: str, inspector_id: str, precinct_id: str, day: Any, due: dict[str, str]) -> None:
+    """Record the plan's visits as due (the visits-made-on-time indicator counts them)."""
+    from .workload import appeal_store
+
+    appeal_store().record_due({"inspector_id": inspector_id, "visit_ref": s.visit_id, "due_date": due[s.visit_id],
+                               "precinct_id": precinct_id, "priority": s.priority, "plan_id": plan_id}
+                              for s in day.stops if s.kind == "visit")
+
+
+class DoneBody(BaseModel):
+    """When the visit was made (default now)."""
+
+    model_config = ConfigDict(extra="forbid")
+    done_at: dt.datetime | None = Field(default=None, description="ISO 8601 with a time zone; default now")
 
 
 #: A gap shorter than this at the post is not worth a patrol.
@@ -259,6 +282,28 @@ def get_plan(plan_id: str) -> Response:
     kept = load_plan(plan_id, action="plan.read")
     body = {k: v for k, v in kept.body.items() if k not in ("gpx", "sheet_html")}
     return jsonify({"id": kept.id, "created_at": kept.created_at.isoformat(), **body, "links": _links(kept.id)})
+
+
+@bp.post("/plans/<plan_id>/visits/<visit_id>/done")
+@access("inspector")
+def visit_done(plan_id: str, visit_id: str) -> Response:
+    """Mark one visit of a kept plan as made (the plan's inspector or a planner)."""
+    from .workload import appeal_store
+
+    kept = load_plan(plan_id, action="plan.visit_done")
+    due = kept.body.get("due", {})
+    if visit_id not in due:
+        msg = "the plan has no such visit"
+        raise NotFound(msg)
+    body = _model(DoneBody, parse_json_body() if request.get_data(cache=True).strip() else {})
+    done_at = body.done_at
+    if done_at is not None and done_at.tzinfo is None:
+        msg = "done_at needs a time zone (e.g. 2026-11-25T10:30:00+05:00)"
+        raise InputError(msg)
+    record = appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due[visit_id],
+                                      done_at=done_at)
+    audit("visit.done", record_type="plan", record_id=plan_id, outcome="ok")
+    return jsonify(record)
 
 
 @bp.get("/plans/<plan_id>/gpx")
@@ -316,6 +361,18 @@ def openapi_paths() -> dict[str, Any]:
         "/api/v1/routes/plans/{plan_id}": {"get": {
             "summary": "a kept plan", "security": auth, "parameters": plan_id,
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done": {"post": {
+            "summary": "mark a visit of a kept plan as made (counts toward visits made on time)", "security": auth,
+            "parameters": plan_id + [{"name": "visit_id", "in": "path", "required": True,
+                                      "schema": {"type": "string", "pattern": r"^[\w.:-]{1,64}$"}}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"done_at": {"type": "string", "format": "date-time"}}}}}},
+            "responses": {"200": {"description": "the visit record", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["visit_id", "due_date", "done_at", "on_time"],
+                "properties": {"visit_id": {"type": "string"}, "due_date": {"type": "string", "format": "date"},
+                               "done_at": {"type": "string", "format": "date-time"},
+                               "on_time": {"type": "boolean"}}}}}}, **errors}}},
         "/api/v1/routes/plans/{plan_id}/gpx": {"get": {
             "summary": "the plan as GPX", "security": auth, "parameters": plan_id,
             "responses": {"200": {"description": "OK", "content": {"application/gpx+xml": {"schema": {

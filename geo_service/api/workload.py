@@ -175,11 +175,18 @@ def list_appeals() -> Response:
 @bp.get("/appeals/indicators")
 @access("planner")
 def appeal_indicators() -> Response:
-    """Appeal processing time per precinct: median and 90th percentile hours."""
+    """Appeal processing time per precinct: median and 90th percentile hours; with the share
+    of preventive-register visits made on time (visits due in the period, from kept plans)."""
+    from ..appeals import PREVENTIVE_REGISTER, visits_on_time
+
     start, end = _period()
-    frame = appeal_store().processing_times(start=start, end=end)
+    store = appeal_store()
+    frame = store.processing_times(start=start, end=end)
     rows = frame.reset_index().astype(object).where(frame.reset_index().notna(), None).to_dict(orient="records")
-    return jsonify({"precincts": rows})
+    visits = store.visit_frame(start=start, end=end, priority=PREVENTIVE_REGISTER)
+    on_time = visits_on_time(visits)
+    vrows = on_time.astype(object).where(on_time.notna(), None).to_dict(orient="records")
+    return jsonify(json_safe({"precincts": rows, "register_visits": vrows}))
 
 
 # -- the reform's indicators: trust scores, pilots, their evaluation, the monthly export ----------
@@ -187,7 +194,7 @@ def appeal_indicators() -> Response:
 EVALUATION_INDICATORS = ("appeals", "first_contact_hours", "trust")
 #: Columns of the monthly indicator export.
 INDICATOR_COLUMNS = ("precinct_id", "period", "appeals_received", "appeals_closed", "first_contact_median_h",
-                     "trust_score")
+                     "trust_score", "register_visits_due", "register_visits_on_time", "register_visits_share_on_time")
 #: At most this many trust rows in one import.
 MAX_TRUST_ROWS = 20_000
 
@@ -200,7 +207,24 @@ def _month(values: Any) -> Any:
     return t.dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
 
 
-def monthly_indicators(appeals: Any, trust: Any) -> Any:
+def _visits_due(visits: Any, as_of: dt.date | None = None) -> Any:
+    """Preventive-register visit records that count (made, or due before ``as_of``) with
+    ``period`` (month of the due date) and ``on_time``."""
+    import pandas as pd
+
+    from ..appeals import PREVENTIVE_REGISTER
+
+    v = visits[visits["priority"] == PREVENTIVE_REGISTER] if len(visits) else visits
+    if not len(v):
+        return pd.DataFrame(columns=["precinct_id", "period", "on_time"])
+    due = pd.to_datetime(v["due_date"])
+    done = pd.to_datetime(v["done_date"])
+    counts = done.notna() | (due < pd.Timestamp(as_of or dt.date.today()))
+    return pd.DataFrame({"precinct_id": v["precinct_id"].astype(str), "period": due.dt.to_period("M").dt.to_timestamp(),
+                         "on_time": (done.notna() & (done <= due))})[counts.to_numpy()]
+
+
+def monthly_indicators(appeals: Any, trust: Any, visits: Any = None) -> Any:
     """The reform's indicators per precinct and month (no Flask: callable from pages and the CLI).
 
     Parameters
@@ -209,14 +233,18 @@ def monthly_indicators(appeals: Any, trust: Any) -> Any:
         `geo_service.appeals.AppealStore.frame` rows.
     trust
         `geo_service.appeals.AppealStore.trust_scores` rows (a survey period counts in its month).
+    visits
+        `geo_service.appeals.AppealStore.visit_frame` rows (optional): preventive-register
+        visits count in the month of their due date once made or overdue.
 
     Returns
     -------
     DataFrame
         `INDICATOR_COLUMNS`: appeals received in the month, appeals closed in the month,
         the median hours to first contact of the appeals received in the month (NaN without
-        contacts), and the month's mean trust score (NaN without a survey); ``period`` is
-        ``YYYY-MM``. One row per precinct and month with any figure; sorted.
+        contacts), the month's mean trust score (NaN without a survey), and the
+        preventive-register visits due in the month, made on time, and their share;
+        ``period`` is ``YYYY-MM``. One row per precinct and month with any figure; sorted.
     """
     import pandas as pd
 
@@ -236,25 +264,41 @@ def monthly_indicators(appeals: Any, trust: Any) -> Any:
         tr = pd.DataFrame({"precinct_id": trust["precinct_id"].astype(str), "period": _month(trust["period"]),
                            "trust_score": pd.to_numeric(trust["score"], errors="coerce")})
         parts.append(tr.groupby(["precinct_id", "period"])["trust_score"].mean().to_frame())
+    if visits is not None:
+        vd = _visits_due(visits)
+        if len(vd):
+            g = vd.groupby(["precinct_id", "period"])["on_time"]
+            parts.append(pd.DataFrame({"register_visits_due": g.size(), "register_visits_on_time": g.sum()}))
     if not parts:
         return pd.DataFrame(columns=list(INDICATOR_COLUMNS))
     out = pd.concat(parts, axis=1).sort_index().reset_index()
     for c in INDICATOR_COLUMNS:
         if c not in out.columns:
             out[c] = float("nan")
-    for c in ("appeals_received", "appeals_closed"):
+    for c in ("appeals_received", "appeals_closed", "register_visits_due", "register_visits_on_time"):
         out[c] = out[c].fillna(0).astype(int)
+    due = out["register_visits_due"].to_numpy()
+    out["register_visits_share_on_time"] = [round(o / d, 4) if d else float("nan")
+                                            for o, d in zip(out["register_visits_on_time"], due)]
     out["period"] = out["period"].dt.strftime("%Y-%m")
     return out[list(INDICATOR_COLUMNS)].reset_index(drop=True)
 
 
-def city_trends(appeals: Any, trust: Any, *, months: int = 24) -> dict[str, list[tuple[str, float]]]:
+def city_trends(appeals: Any, trust: Any, visits: Any = None, *, months: int = 24) -> dict[str, list[tuple[str, float]]]:
     """City-wide trends for the dashboard: ``appeals`` (received per month, months without
     appeals as 0), ``first_contact_h`` (median hours to first contact of the month's
-    appeals), ``trust`` (mean score per survey period); at most the last ``months`` points."""
+    appeals), ``trust`` (mean score per survey period), ``visits_on_time`` (percent of the
+    preventive-register visits due in the month made on time); at most the last ``months``
+    points."""
     import pandas as pd
 
-    out: dict[str, list[tuple[str, float]]] = {"appeals": [], "first_contact_h": [], "trust": []}
+    out: dict[str, list[tuple[str, float]]] = {"appeals": [], "first_contact_h": [], "trust": [],
+                                               "visits_on_time": []}
+    if visits is not None:
+        vd = _visits_due(visits)
+        if len(vd):
+            share = vd.groupby("period")["on_time"].mean().sort_index() * 100
+            out["visits_on_time"] = [(pd.Timestamp(d).strftime("%Y-%m"), float(v)) for d, v in share.items()][-months:]
     if len(appeals):
         t = _month(appeals["received_at"])
         counts = t.value_counts().sort_index()
@@ -474,7 +518,7 @@ def indicators_csv() -> Response:
         raise InputError(msg)
     start, end = _period()
     store = appeal_store()
-    frame = monthly_indicators(store.frame(), store.trust_scores())
+    frame = monthly_indicators(store.frame(), store.trust_scores(), store.visit_frame())
     if start is not None:
         frame = frame[frame["period"] >= start.strftime("%Y-%m")]
     if end is not None:
@@ -535,7 +579,8 @@ def openapi_paths() -> dict[str, Any]:
             "parameters": [{"name": "appeal_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {**ok(), **errors}}},
         "/api/v1/appeals/indicators": {"get": {
-            "summary": "appeal processing times per precinct", "security": auth,
+            "summary": "appeal processing times and preventive-register visits made on time, per precinct",
+            "security": auth,
             "parameters": [{"name": "from", "in": "query", "schema": date}, {"name": "to", "in": "query", "schema": date}],
             "responses": {**ok(), **errors}}},
         "/api/v1/workload/trust": {"post": {
