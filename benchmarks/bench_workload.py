@@ -1,6 +1,7 @@
 """Workload indicators and balanced precincts on the Almaty extract (posts at its 40 police objects).
 
-Run: ``python benchmarks/bench_workload.py [--bundle /tmp/b/almaty] [--repeat 3] [--spopt-timeout 180]``.
+Run: ``python benchmarks/bench_workload.py [--bundle /tmp/b/almaty] [--repeat 3] [--spopt-timeout 180]
+[--balance-only]``.
 
 Prints the machine, then medians of:
 
@@ -9,7 +10,8 @@ Prints the machine, then medians of:
 * `balance.balance_precincts` for the 40 posts (default method: road blocks, capacitated
   region growing + contiguity-keeping boundary moves), with the imbalance of the load per
   inspector (max/min ratio, Gini, posts within ±10%) before (the plain nearest-post network
-  Voronoi) and after, and the largest travel time;
+  Voronoi) and after, the largest travel time, the blocks moved, the seconds, every start
+  tried (grow, baseline, perturbed restarts) and why precincts stay below the band;
 * the other methods (``voronoi``: weighted network Voronoi; ``mip``: Hess MIP with
   shortest-path-tree rows) once each;
 * spopt's SKATER regionalisation on the same blocks, adjacency and load, in a child process
@@ -73,6 +75,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--spopt-timeout", type=float, default=180.0)
     ap.add_argument("--spopt-cell", type=float, default=250.0, help="block size (m) for the SKATER comparison")
+    ap.add_argument("--balance-only", action="store_true", help="skip the other methods and spopt")
     args = ap.parse_args()
     bundle = Path(args.bundle)
     if not bundle.exists():
@@ -116,10 +119,21 @@ def main() -> None:
     b, a = sm["before"], sm["after"]
     print(f"balance (grow), {sm['precincts']} precincts from {sm['posts']} posts over {sm['blocks']} blocks: "
           f"median {median(times):.1f} s (target <= 60 s); contiguous {sm['contiguous']}")
-    print(f"  nearest post (network Voronoi): max/min {b['max_min_ratio']:.1f}, Gini {b['gini']:.3f}, "
-          f"within ±10% {b['within_tolerance']}/{sm['precincts']}, largest travel {b['max_travel_min']:.0f} min")
-    print(f"  balanced:                       max/min {a['max_min_ratio']:.1f}, Gini {a['gini']:.3f}, "
-          f"within ±10% {a['within_tolerance']}/{sm['precincts']}, largest travel {a['max_travel_min']:.0f} min")
+    n = sm["precincts"]
+    print(f"  {'':32s} {'within ±10%':>11s} {'max/min':>8s} {'Gini':>6s} {'largest travel':>14s} "
+          f"{'blocks moved':>12s} {'seconds':>8s}")
+    print(f"  {'nearest post (network Voronoi)':32s} {b['within_tolerance']:>8d}/{n:<2d} "
+          f"{b['max_min_ratio']:>8.1f} {b['gini']:>6.3f} {b['max_travel_min']:>10.0f} min {0:>12d} {'-':>8s}")
+    print(f"  {'balanced (start: ' + str(sm['start']) + ')':32s} {a['within_tolerance']:>8d}/{n:<2d} "
+          f"{a['max_min_ratio']:>8.1f} {a['gini']:>6.3f} {a['max_travel_min']:>10.0f} min "
+          f"{sm['moved_blocks']:>12d} {median(times):>8.1f}")
+    print("  candidates (repair + boundary moves from each start; best by within, then max/min, then moved):")
+    for c in sm["candidates"]:
+        print(f"    {c['start']:14s} within {c['within_tolerance']:>2d}/{n}, max/min {c['max_min_ratio'] or float('inf'):.1f}, "
+              f"moved {c['moved_blocks']}, {c['seconds']:.1f} s")
+    for pid, why in a.get("out_of_band", {}).items():
+        if why.startswith("cannot grow"):
+            print(f"  {pid} below the band: {why}")
     if "held_back" in a:
         print(f"  {len(a['held_back'])} precincts the local search could not grow to 90% of the target "
               f"({', '.join(a['held_back'])}); the other {sm['precincts'] - len(a['held_back'])}: "
@@ -131,6 +145,8 @@ def main() -> None:
     print(f"  per inspector before: p10 {q0[0]:.2f}, median {q0[1]:.2f}, p90 {q0[2]:.2f}")
     print(f"  per inspector after:  p10 {q[0]:.2f}, median {q[1]:.2f}, p90 {q[2]:.2f}; "
           f"moved {sm['moved_blocks']} blocks ({sm['moved_residents']:.0f} residents)")
+    if args.balance_only:
+        return
     for method in ("voronoi", "mip"):
         t0 = time.perf_counter()
         r = balance_precincts(city, method=method, polygons=False, mip_time_limit=30, local_time_limit=20)

@@ -147,3 +147,51 @@ def test_bad_options_are_input_errors(city) -> None:
         balance_precincts(city, posts=_posts((0, 0), (0, 3)), inspectors_per_post=[1])
     with pytest.raises(InputError):
         balance_precincts(city, hard_borders={"type": "Point", "coordinates": [76.9, 43.25]})
+
+
+def test_chosen_result_is_the_best_candidate_by_the_documented_key(city) -> None:
+    posts = _posts((0, 0), (0, 3))
+    r = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
+                          polygons=False, restarts=3, seed=1)
+    cands = r.summary["candidates"]
+    assert [c["start"] for c in cands[:2]] == ["grow", "baseline"]
+    key = [(-c["within_tolerance"], c["max_min_ratio"], c["moved_blocks"]) for c in cands]
+    chosen = next(c for c in cands if c["start"] == r.summary["start"])
+    assert (-chosen["within_tolerance"], chosen["max_min_ratio"], chosen["moved_blocks"]) == min(key)
+    # The chosen candidate's figures are the reported ones.
+    assert chosen["within_tolerance"] == r.summary["after"]["within_tolerance"]
+    assert chosen["moved_blocks"] == r.summary["moved_blocks"]
+    by_start = {c["start"]: c for c in cands}
+    grow, base = by_start["grow"], by_start["baseline"]
+    # Starting from the nearest-post precincts never moves more blocks for the same balance.
+    if (grow["within_tolerance"], grow["max_min_ratio"]) == (base["within_tolerance"], base["max_min_ratio"]):
+        assert base["moved_blocks"] <= grow["moved_blocks"]
+        assert r.summary["moved_blocks"] <= grow["moved_blocks"]
+    assert r.summary["contiguous"]
+
+
+def test_candidate_key_prefers_balance_then_ratio_then_fewer_moves() -> None:
+    from geo_service.balance import _Candidate
+
+    def cand(name: str, within: int, ratio: float, moved: int) -> _Candidate:
+        return _Candidate(name=name, lab=np.zeros(1, dtype=np.int64), moves=0, repaired=0,
+                          stuck=np.zeros(1, dtype=bool), within=within, ratio=ratio, moved=moved, seconds=0.0)
+
+    cands = [cand("grow", 3, 1.2, 40), cand("baseline", 3, 1.2, 7), cand("p1", 2, 1.05, 1), cand("p2", 3, 1.3, 0)]
+    assert min(cands, key=lambda c: c.key).name == "baseline"
+    cands.append(cand("p3", 4, 2.0, 99))
+    assert min(cands, key=lambda c: c.key).name == "p3"
+
+
+def test_out_of_band_precincts_carry_a_reason(city) -> None:
+    (a, b), (c, d) = grid_latlon(-1, 1.5), grid_latlon(4, 1.5)
+    river = {"type": "LineString", "coordinates": [[b, a], [d, c]]}
+    r = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=_heavy_left_demand(), weights=RESIDENTS_ONLY,
+                          cell_m=60, hard_borders=river, polygons=False)
+    reasons = r.summary["after"]["out_of_band"]
+    assert set(reasons) == {"Q1", "Q2"}
+    assert reasons["Q1"].startswith("cannot shed") and reasons["Q2"].startswith("cannot grow")
+    assert "hard borders" in reasons["Q1"]
+    ok = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=_heavy_left_demand(), weights=RESIDENTS_ONLY,
+                           cell_m=60, polygons=False)
+    assert ok.summary["after"]["out_of_band"] == {}
