@@ -44,6 +44,7 @@ import logging
 import math
 import time
 import warnings as _warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from xml.sax.saxutils import escape as xml_escape
@@ -762,7 +763,7 @@ def _pyvrp_attempt(p: _Problem, sol: dict[str, Any], required: set[int], optiona
 
 
 def polish_tour(p: _Problem, sol: dict[str, Any], candidates: list[int], *, seconds: float,
-                seed: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
+                seed: int = 1, threads: int = 2) -> tuple[dict[str, Any], dict[str, Any]]:
     """Improve VROOM's tour with PyVRP's iterated local search within ``seconds``.
 
     VROOM chooses the visits under the priority rule; PyVRP starts from VROOM's tour. When
@@ -776,6 +777,8 @@ def polish_tour(p: _Problem, sol: dict[str, Any], candidates: list[int], *, seco
     copies, one per window; the reception is a required visit at the post at its fixed time.
     Every result is re-timed and checked here (windows, breaks, reception, shift end) and
     kept only when it keeps more visits class by class, or the same visits with less travel.
+    Each attempt runs on ``threads`` threads with seeds ``seed``, ``seed + 1``, ... (PyVRP
+    releases the GIL) and the best tour counts.
     Returns the (possibly unchanged) solution and facts about the polish.
     """
     facts: dict[str, Any] = {"polish_s": 0.0, "polish": "skipped"}
@@ -792,16 +795,27 @@ def polish_tour(p: _Problem, sol: dict[str, Any], candidates: list[int], *, seco
         if left < 0.02:
             return
         opt = [i for i in candidates if i not in required]
-        order = _pyvrp_attempt(p, best_sol, required, opt, seconds=left, seed=seed, first_feasible=first_feasible)
-        steps = _schedule(p, order) if order is not None else None
-        if order is None or steps is None:
-            return
-        got = {ident for kind, ident, _ in order if kind == "visit"}
-        if not kept <= got:  # additions only: no visit VROOM chose under the rule is dropped
-            return
-        key = (_class_counts(p, got), -_travel(p, [p.start_loc, *(loc for _, _, loc in order), p.end_loc]))
-        if key > best_key:
-            best_sol, best_key = {"routes": [{"steps": steps}], "unassigned": []}, key
+        start = best_sol
+
+        def one(k: int) -> list[tuple[str, int, int]] | None:
+            return _pyvrp_attempt(p, start, required, opt, seconds=left, seed=seed + k, first_feasible=first_feasible)
+
+        # PyVRP releases the GIL while it searches: one run per thread, each with its own seed.
+        if threads > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                orders = list(pool.map(one, range(threads)))
+        else:
+            orders = [one(0)]
+        for order in orders:
+            steps = _schedule(p, order) if order is not None else None
+            if order is None or steps is None:
+                continue
+            got = {ident for kind, ident, _ in order if kind == "visit"}
+            if not kept <= got:  # additions only: no visit VROOM chose under the rule is dropped
+                continue
+            key = (_class_counts(p, got), -_travel(p, [p.start_loc, *(loc for _, _, loc in order), p.end_loc]))
+            if key > best_key:
+                best_sol, best_key = {"routes": [{"steps": steps}], "unassigned": []}, key
 
     if 0 < len(candidates) - len(kept) <= 5:  # try to make every candidate, stop when it works
         attempt(set(candidates), seconds / 2, True)
@@ -960,7 +974,7 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
         candidates.append(i)
     sol, facts = solve_with_priorities(p, candidates, exploration=exploration, threads=threads)
     budget = max(POLISH_MIN_S, DAY_BUDGET_S - (time.perf_counter() - t0)) if polish_s is None else float(polish_s)
-    sol, polished = polish_tour(p, sol, candidates, seconds=budget, seed=seed)
+    sol, polished = polish_tour(p, sol, candidates, seconds=budget, seed=seed, threads=threads)
     facts.update(polished)
     if polished["polish"] == "improved":
         facts["engine"] = "vroom+pyvrp"
