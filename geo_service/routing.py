@@ -11,12 +11,13 @@ solved in two steps over a travel-time matrix computed on the road graph
    (`polish_tour`): when VROOM left a few visits out it first tries to make them all (a
    heuristic can miss a feasible insertion, and then the day plan would wrongly say "does
    not fit"), then shortens the tour. Its result is re-timed and checked here and used only
-   when it is better. Measured in ``benchmarks/bench_routes.py`` (60 walking visits in
-   Almaty, a third with a 90-minute window): VROOM alone kept 59 of 60 visits; VROOM
-   (exploration 3) plus the polish keeps all 60, median 0.6% above PyVRP's 2 s tour over
-   seven seeds (range -0.8% to +5%); exploration 4 leaves the polish less time (median +5%).
-   On a day with a break and the evening reception VROOM alone kept 45 visits, with the
-   polish 57.
+   when it is better. Two searches run on two threads with their own seeds (PyVRP releases
+   the GIL). Measured in ``benchmarks/bench_routes.py`` (60 walking visits in Almaty, a
+   third with a 90-minute window): VROOM alone keeps 59 of 60 visits; VROOM (exploration 3)
+   plus the polish keeps all 60 in 0.46 s, median 1.7% more walking than PyVRP's 2 s tour
+   over seven seeds (range +1.0% to +2.7%); exploration 4 leaves the polish less time
+   (about +5%). On a day with a break and the evening reception VROOM alone kept 45 visits,
+   with the polish 57.
 
 Priority rule
     Visits carry a class (1 = domestic-violence follow-up, 2 = preventive register,
