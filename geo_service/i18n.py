@@ -260,9 +260,12 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "nav_dashboard": {"kk": "Реформа көрсеткіштері", "ru": "Показатели реформы", "en": "Reform indicators"},
     "dash_title": {"kk": "Реформа көрсеткіштері", "ru": "Показатели реформы", "en": "Reform indicators"},
     "dash_intro": {
-        "kk": "Азаматтардың өтініштері, алғашқы байланысқа дейінгі уақыт және тұрғындардың сенімі айлар бойынша.",
-        "ru": "Обращения граждан, время до первого контакта и доверие жителей по месяцам.",
-        "en": "Citizens' appeals, time to first contact and residents' trust by month.",
+        "kk": ("Азаматтардың өтініштері, алғашқы байланысқа дейінгі уақыт, тұрғындардың сенімі және "
+               "профилактикалық есептегілерге уақтылы барулар айлар бойынша."),
+        "ru": ("Обращения граждан, время до первого контакта, доверие жителей и посещения состоящих "
+               "на профучёте вовремя по месяцам."),
+        "en": ("Citizens' appeals, time to first contact, residents' trust and preventive-register "
+               "visits made on time, by month."),
     },
     "dash_csv": {"kk": "Айлық көрсеткіштер (CSV)", "ru": "Месячные показатели (CSV)", "en": "Monthly indicators (CSV)"},
     "dash_chart_appeals": {
