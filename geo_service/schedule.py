@@ -140,10 +140,13 @@ class ScheduledDay:
     visit_ids: list[str]
     estimate_min: float
     plan: DayPlan | None = None
+    #: The due date of the occurrence each visit of the day stands for.
+    due: dict[str, dt.date] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"date": self.date.isoformat(), "visit_ids": list(self.visit_ids),
                 "estimate_min": round(self.estimate_min, 1),
+                "due": {k: v.isoformat() for k, v in self.due.items()},
                 "plan": self.plan.to_dict() if self.plan else None}
 
 
@@ -732,7 +735,8 @@ def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[R
         for u in plan.unassigned:
             o = by_id[u.visit_id]
             miss(o.rv, o.due, f"assigned to {date.isoformat()} but left out of that day's route: {u.reason}")
-        out_days.append(ScheduledDay(date=date, visit_ids=plan.visit_ids, estimate_min=float(est_min), plan=plan))
+        out_days.append(ScheduledDay(date=date, visit_ids=plan.visit_ids, estimate_min=float(est_min), plan=plan,
+                                     due={vid: by_id[vid].due for vid in plan.visit_ids}))
     facts.update({"estimate_s": round(t_est, 3), "assign_s": round(t_assign, 3),
                   "total_s": round(time.perf_counter() - t0, 3), "occurrences": len(occ),
                   "groups": int(est.group.max()) + 1 if len(est.group) else 0, "method": method})

@@ -180,3 +180,22 @@ def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
     records = app.extensions[STORE_EXT].audit_records()
     assert sum(r["action"] == "visit.done" and r["record_id"] == plan_id and r["outcome"] == "ok"
                for r in records) == 2
+
+
+def test_schedule_days_are_kept_with_occurrence_due_dates(app, client, ui1) -> None:
+    visits = [{"visit": v, "every_days": 7} for v in _visits()[:3]]
+    body = {"inspector_id": "UI-1", "start_date": "2026-11-02", "days": 14, "visits": visits}
+    out = client.post("/api/v1/routes/schedule", json=body, headers=ui1).json
+    days = [d for d in out["days"] if d["visit_ids"]]
+    assert days and all(d["plan_id"].startswith("pl_") for d in days)
+    assert all("plan_id" not in d for d in out["days"] if not d["visit_ids"])
+    first = next(d for d in days if "v0" in d["visit_ids"])
+    assert first["due"]["v0"] == "2026-11-08"  # the first weekly occurrence is due by the 7th day
+    kept = client.get(first["links"]["self"], headers=ui1)
+    assert kept.status_code == 200 and kept.json["date"] == first["date"]
+    done = client.post(f"/api/v1/routes/plans/{first['plan_id']}/visits/v0/done",
+                       json={"done_at": f"{first['date']}T12:00:00+05:00"}, headers=ui1)
+    assert done.status_code == 200 and done.json["due_date"] == "2026-11-08" and done.json["on_time"] is True
+    # Not kept on request: no plan ids.
+    quiet = client.post("/api/v1/routes/schedule", json={**body, "save": False}, headers=ui1).json
+    assert not any("plan_id" in d for d in quiet["days"])

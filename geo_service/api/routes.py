@@ -124,6 +124,9 @@ class ScheduleBody(BaseModel):
     days_off: list[dt.date] = Field(default_factory=list, max_length=92)
     mode: Literal["walk", "drive", "drive_walk"] = "walk"
     visits: list[RecurringIn] = Field(max_length=2000)
+    save: bool = Field(default=True, description=(
+        "keep every day with visits as a plan (its id and links in the day), its visits recorded as due "
+        "on their occurrence's due date"))
 
 
 def _inspector(inspector_id: str) -> tuple[str, tuple[float, float] | None]:
@@ -216,28 +219,31 @@ def plan() -> Response:
                                        mode="drive" if body.mode == "drive" else "walk")
     if not body.save:
         return jsonify(result)
-    title = f"Route {date} · {body.inspector_id}"
     given_due = {v.id: v.due.isoformat() for v in body.visits if v.due is not None}
-    due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
-    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date),
-            "sheet_html": to_sheet_html(day, title=title, date=date)}
-    plan_id = get_store().save_plan(precinct_id=precinct_id, inspector_id=body.inspector_id,
-                                    created_by=current_principal().label, body=kept)
-    _record_due(plan_id, body.inspector_id, precinct_id, day, due)
-    audit("plan.create", record_type="plan", record_id=plan_id, outcome="ok")
+    plan_id = _keep(day, result, given_due)
     resp = jsonify({"id": plan_id, **result, "links": _links(plan_id)})
     resp.status_code = 201
     resp.headers["Location"] = f"/api/v1/routes/plans/{plan_id}"
     return resp
 
 
-def _record_due(plan_id: str, inspector_id: str, precinct_id: str, day: Any, due: dict[str, str]) -> None:
-    """Record the plan's visits as due (the visits-made-on-time indicator counts them)."""
+def _keep(day: Any, result: dict[str, Any], given_due: dict[str, str]) -> str:
+    """Keep a day plan (with its GPX and route sheet) and record its visits as due, on the
+    given date or the plan's (the visits-made-on-time indicator counts them); the plan id."""
     from .workload import appeal_store
 
+    date, inspector_id, precinct_id = result["date"], result["inspector_id"], result["precinct_id"]
+    title = f"Route {date} · {inspector_id}"
+    due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
+    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date),
+            "sheet_html": to_sheet_html(day, title=title, date=date)}
+    plan_id = get_store().save_plan(precinct_id=precinct_id, inspector_id=inspector_id,
+                                    created_by=current_principal().label, body=kept)
     appeal_store().record_due({"inspector_id": inspector_id, "visit_ref": s.visit_id, "due_date": due[s.visit_id],
                                "precinct_id": precinct_id, "priority": s.priority, "plan_id": plan_id}
                               for s in day.stops if s.kind == "visit")
+    audit("plan.create", record_type="plan", record_id=plan_id, outcome="ok")
+    return plan_id
 
 
 class DoneBody(BaseModel):
@@ -338,8 +344,16 @@ def schedule() -> Response:
                              post=_start(None, post), shift=body.shift.to_shift(), days_off=body.days_off,
                              mode=body.mode, reception_weekdays=body.reception_weekdays)
     audit("schedule.create", record_type="schedule", record_id=precinct_id, outcome="ok")
-    return jsonify({"inspector_id": body.inspector_id, "precinct_id": precinct_id, "warnings": warnings,
-                    **result.to_dict()})
+    out = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "warnings": warnings, **result.to_dict()}
+    if body.save:  # every day with visits becomes a kept plan the phone can open
+        for day, row in zip(result.days, out["days"]):
+            if day.plan is None or not day.plan.visit_ids:
+                continue
+            plan_id = _keep(day.plan, {"inspector_id": body.inspector_id, "precinct_id": precinct_id,
+                                       "date": day.date.isoformat(), "plan": row["plan"], "warnings": []},
+                            {k: v.isoformat() for k, v in day.due.items()})
+            row["plan_id"], row["links"] = plan_id, _links(plan_id)
+    return jsonify(out)
 
 
 def openapi_paths() -> dict[str, Any]:
