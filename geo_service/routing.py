@@ -15,8 +15,8 @@ solved in two steps over a travel-time matrix computed on the road graph
    the GIL). Measured in ``benchmarks/bench_routes.py`` (60 walking visits in Almaty, a
    third with a 90-minute window): VROOM alone keeps 59 of 60 visits; VROOM (exploration 3)
    plus the polish keeps all 60 in 0.46 s, median 1.7% more walking than PyVRP's 2 s tour
-   over seven seeds (range +1.0% to +2.7%); exploration 4 leaves the polish less time
-   (about +5%). On a day with a break and the evening reception VROOM alone kept 45 visits,
+   over seven seeds (range +1.0% to +2.7%); on two other draws of the same kind of day the
+   median equals PyVRP's 2 s tour. Exploration 4 leaves the polish less time (about +5%). On a day with a break and the evening reception VROOM alone kept 45 visits,
    with the polish 57.
 
 Priority rule
