@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,9 +187,13 @@ class AppealStore:
         The loaded city: its lookup index assigns precincts, its roster inspectors.
     schema
         PostgreSQL schema (default: the Store's).
+    tz
+        The city's time zone (IANA name): the local date of a visit made decides whether it
+        was on time.
     """
 
-    def __init__(self, db: Store | Engine, *, city: CityBundle | None = None, schema: str | None = None) -> None:
+    def __init__(self, db: Store | Engine, *, city: CityBundle | None = None, schema: str | None = None,
+                 tz: str = "Asia/Almaty") -> None:
         engine = getattr(db, "engine", db)
         if not isinstance(engine, Engine):
             msg = "AppealStore needs a Store or a SQLAlchemy engine"
@@ -196,6 +201,11 @@ class AppealStore:
         self.engine = engine
         self.schema = schema if schema is not None else getattr(db, "schema", None)
         self.city = city
+        try:
+            self.tz = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"unknown time zone {tz!r} (an IANA name such as Asia/Almaty)"
+            raise InputError(msg) from exc
         self._md = MetaData(schema=self.schema)
         t = _tables(self._md)
         self.appeals, self.events, self.trust, self.pilots, self.visits = (
@@ -383,7 +393,19 @@ class AppealStore:
         if not n or row is None:
             msg = "no such visit in the plan's records"
             raise NotFound(msg)
-        return _visit_record(row)
+        return _visit_record(row, self.tz)
+
+    def done_in_plan(self, *, inspector_id: str, due: dict[str, Any]) -> dict[str, datetime]:
+        """Of a plan's visits (visit id -> due date), the ones marked made: id -> local time."""
+        if not due:
+            return {}
+        v = self.visits
+        want = {str(k): _as_date(d, "due_date") for k, d in due.items()}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(v.c.visit_ref, v.c.due_date, v.c.done_at).where(
+                v.c.inspector_id == inspector_id, v.c.visit_ref.in_(list(want)), v.c.done_at.is_not(None))).all()
+        return {r.visit_ref: _utc(r.done_at).astimezone(self.tz) for r in rows  # type: ignore[union-attr]
+                if want.get(r.visit_ref) == r.due_date}
 
     def visit_frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None,
                     priority: int | None = None) -> pd.DataFrame:
@@ -405,7 +427,7 @@ class AppealStore:
         frame = pd.DataFrame([tuple(r) for r in rows],
                              columns=["precinct_id", "inspector_id", "due_date", "done_at", "priority"])
         frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
-        frame["done_date"] = frame["done_at"].dt.date
+        frame["done_date"] = frame["done_at"].dt.tz_convert(self.tz).dt.date  # the city's local date
         return frame[["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority"]]
 
     def visits_made(self, *, start: Any, end: Any, precinct_id: str | None = None,
@@ -470,13 +492,14 @@ def _as_date(value: Any, name: str) -> date:
     raise InputError(msg)
 
 
-def _visit_record(r: Any) -> dict[str, Any]:
+def _visit_record(r: Any, tz: ZoneInfo) -> dict[str, Any]:
     done = _utc(r["done_at"])
     due = r["due_date"]
+    local = done.astimezone(tz) if done else None
     return {"visit_id": r["visit_ref"], "inspector_id": r["inspector_id"], "precinct_id": r["precinct_id"],
             "priority": int(r["priority"]), "due_date": due.isoformat(), "plan_id": r["plan_id"],
-            "done_at": done.isoformat() if done else None,
-            "on_time": (done.date() <= due) if done else None}
+            "done_at": local.isoformat() if local else None,
+            "on_time": (local.date() <= due) if local else None}
 
 
 def _appeal(r: Any) -> Appeal:

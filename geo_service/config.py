@@ -32,6 +32,7 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "AUTH_CACHE_SECONDS": (5, "how long a verified token is trusted before the database is asked again"),
     "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
     "BUNDLE_POLL_SECONDS": (5, "how often each worker checks whether an admin reloaded the bundle elsewhere"),
+    "TIME_ZONE": ("Asia/Almaty", "the city's time zone (IANA name): dates of visits made, times on the route page"),
     "CONTENT_SECURITY_POLICY": (None, "Content-Security-Policy header; None: the built-in policy for the map pages"),
 }
 

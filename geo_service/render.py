@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import quote
 
 import folium
 import jinja2
@@ -596,6 +597,11 @@ _ROUTE_LIST = _ENV.from_string("""
         {% if it.kind not in ("start", "end") and it.start != it.arrival %} · {{ t.time_start }} <b>{{ it.start }}</b>{% endif %}
         {% if it.kind != "end" %}{% if it.kind != "start" %} · {% endif %}{{ t.time_leave }} <b>{{ it.departure }}</b>{% endif %}
       </p>
+      {% if it.n and marks and it.n in marks %}{% set mk = marks[it.n] %}
+      {% if mk.made %}<p class="gs-made" data-made="1">✓ {{ mk.made }}</p>
+      {% else %}<form class="gs-made-form" method="post" action="{{ mk.action }}">
+        <button type="submit" class="gs-made-btn">{{ t.mark_made }}</button></form>{% endif %}
+      {% endif %}
       {% if it.n %}
       <div class="gs-nav-links" role="group" aria-label="{{ t.nav_open }}">
         <a class="gs-nav gs-nav-geo" href="{{ it.nav.geo }}">{{ t.nav_geo }}</a>
@@ -620,7 +626,8 @@ _ROUTE_LIST = _ENV.from_string("""
 def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_url: str, sheet_url: str,
                precinct: Mapping[str, Any] | None = None, post: Mapping[str, Any] | None = None,
                static_url: str = "/static", road_index: RoadIndex | None = None,
-               register_service_worker: bool = True) -> str:
+               register_service_worker: bool = True, done_url: str | None = None,
+               made: Mapping[str, str] | None = None) -> str:
     """The inspector's route page for a phone: numbered stops, the path, the precinct, the post.
 
     Parameters
@@ -641,12 +648,24 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
         The post (``name``, ``lat``, ``lon``; nothing else is used).
     road_index
         The city's roads (`RoadIndex`); only those near the route are drawn.
+    done_url, made
+        With ``done_url`` (a prefix: ``<done_url><stop number>/done``), each visit gets a
+        "made" button, a plain form POST (no script); ``made`` maps the numbers (as text) of
+        stops already marked to the text shown instead (e.g. the time).
     """
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
     tr = catalog(lang)
     data = route_layer_data(plan, lang=lang)
     items = data["items"]
+    marks: dict[int, dict[str, Any]] = {}
+    if done_url is not None:  # forms name the stop's number, never the caller's visit id
+        made = made or {}
+        for it in items:
+            if it["n"]:
+                n = int(it["n"])
+                marks[n] = {"action": f"{done_url}{n}/done?lang={lang}",
+                            "made": t("made_at", lang, time=made[str(n)]) if str(n) in made else None}
     mode = str(plan.get("mode") or "walk")
     for it in items:
         if it["n"]:
@@ -717,7 +736,7 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
                                                    summary=summary, gpx=gpx_url, sheet=sheet_url)),
                         name="gs_panel", index=0)
     page.html.add_child(Element(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
-                                                   attribution=attribution)), name="gs_stops")
+                                                   attribution=attribution, marks=marks)), name="gs_stops")
     config = {"lang": lang, "t": {k: tr[k] for k in ("show_on_map", "post")}, "attribution": attribution,
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
     page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")

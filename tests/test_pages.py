@@ -420,6 +420,39 @@ def test_signed_link(pages_app: Any, pclient: Any, plan_id: str) -> None:
                         json={"expires_in": 60}).json["expires_in"] == 60
 
 
+def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: str) -> None:
+    """The phone marks a visit made with a plain form POST through its link; the form names
+    the stop's number, never the caller's visit id; the page then shows it as made."""
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    url = pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1).json["url"]
+    html = pclient.get(url + "?lang=ru").get_data(as_text=True)
+    actions = re.findall(r'<form class="gs-made-form" method="post" action="([^"]+)"', html)
+    assert actions == [f"{url}/stops/{n}/done?lang=ru" for n in (1, 2, 3, 4)]
+    assert "case-" not in html and not _handler_attributes(html)
+    resp = pclient.post(f"{url}/stops/2/done?lang=ru")
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{url}?lang=ru#gs-stop-2")
+    html = pclient.get(url + "?lang=ru").get_data(as_text=True)
+    assert len(re.findall(r'class="gs-made-form"', html)) == 3
+    made = re.findall(r'<p class="gs-made" data-made="1">✓ ([^<]+)</p>', html)
+    assert len(made) == 1 and made[0].startswith(t("made_at", "ru", time="")[:8])
+    stop2 = html.split('id="gs-stop-2"')[1].split("</li>")[0]
+    assert 'data-made="1"' in stop2
+    # The record behind it: the stop's visit (case-N in visiting order) made, on time.
+    planner = _auth(pages_app, "planner", subject="pl")
+    plan = pclient.get(f"/api/v1/routes/plans/{plan_id}", headers=planner).json
+    second = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][1]
+    again = pclient.post(f"/api/v1/routes/plans/{plan_id}/visits/{second}/done", headers=ui1)
+    assert again.status_code == 200 and again.json["on_time"] is True
+    # No such stop; a forged link; the authenticated map page has no buttons (its forms could
+    # not carry the bearer token).
+    assert pclient.post(f"{url}/stops/9/done").status_code == 404
+    assert pclient.post(f"{url[:-3]}xyz/stops/1/done").status_code == 403
+    assert "gs-made-form" not in pclient.get(f"/routes/{plan_id}/map", headers=ui1).get_data(as_text=True)
+    records = pages_app.extensions["geo_service.store"].audit_records()
+    assert any(r["action"] == "visit.done" and r["outcome"] == "ok:link" and r["record_id"] == plan_id
+               for r in records)
+
+
 def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import time as time_mod

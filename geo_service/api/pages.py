@@ -147,7 +147,7 @@ def _by_link(token: str) -> Plan:
     return load_plan_by_link(token)
 
 
-def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str) -> Response:
+def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url: str | None = None) -> Response:
     city = get_city()
     lookup = city.cached("lookup", lambda: Lookup(city))
     roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
@@ -160,9 +160,18 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str) -> Respo
     if i is not None:
         precinct = lookup.precinct_feature(i)
         post = lookup.precinct_info(i)["post"]
-    body = _render().route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""), gpx_url=gpx_url,
-                      sheet_url=sheet_url, precinct=precinct, post=post, static_url=_static_url(),
-                      road_index=index)
+    made = None
+    if done_url is not None and kept.inspector_id:
+        from .workload import appeal_store
+
+        done = appeal_store().done_in_plan(inspector_id=kept.inspector_id, due=kept.body.get("due") or {})
+        made = {str(n): (when.strftime("%H:%M") if when.date().isoformat() == kept.body.get("date") else
+                         when.strftime("%Y-%m-%d %H:%M"))
+                for n, vid in enumerate(_visit_ids(kept), start=1) if (when := done.get(vid)) is not None}
+    body = _render().route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""),
+                                gpx_url=gpx_url, sheet_url=sheet_url, precinct=precinct, post=post,
+                                static_url=_static_url(), road_index=index,
+                                done_url=done_url if kept.body.get("due") and kept.inspector_id else None, made=made)
     return _page(body, lang)
 
 
@@ -187,9 +196,42 @@ def route_by_link(token: str) -> Response:
     try:
         kept = _by_link(token)
         base = f"{request.script_root}/r/{token}"
-        return _route_page(kept, lang=lang, gpx_url=f"{base}/gpx", sheet_url=f"{base}/sheet")
+        return _route_page(kept, lang=lang, gpx_url=f"{base}/gpx", sheet_url=f"{base}/sheet",
+                           done_url=f"{base}/stops/")
     except GeoServiceError as exc:
         return _error_page(exc, lang)
+
+
+def _visit_ids(kept: Plan) -> list[str]:
+    """The plan's visit ids in stop order (stop n is item n - 1)."""
+    return [str(s.get("visit_id") or "") for s in kept.body["plan"].get("stops") or [] if s.get("kind") == "visit"]
+
+
+@bp.post("/r/<token>/stops/<int:n>/done")
+@access("public")
+def visit_done_by_link(token: str, n: int) -> Response:
+    """The route page's "made" button: mark stop ``n`` of the linked plan as made now, then
+    back to the page. The link is the inspector's; the form names the stop's number, so the
+    caller's visit ids stay out of the page and its URLs."""
+    from ..security import audit
+    from .workload import appeal_store
+
+    lang = _lang()
+    try:
+        kept = _by_link(token)
+        ids = _visit_ids(kept)
+        due = kept.body.get("due") or {}
+        if not (1 <= n <= len(ids)) or ids[n - 1] not in due or not kept.inspector_id:
+            msg = "the plan has no such stop"
+            raise NotFound(msg)
+        appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
+        audit("visit.done", record_type="plan", record_id=kept.id, outcome="ok:link")
+    except GeoServiceError as exc:
+        return _error_page(exc, lang)
+    resp = Response(status=303)
+    resp.headers["Location"] = f"{request.script_root}/r/{token}?lang={lang}#gs-stop-{n}"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.get("/r/<token>/gpx")
@@ -280,7 +322,7 @@ def _last_month() -> tuple[Any, Any]:
 def workload_map() -> Response:
     """Precinct choropleth of a workload indicator, the indicator card, the table by index, the imbalance."""
     from .. import workload
-    from ..appeals import AppealStore
+    from .workload import appeal_store
 
     lang = _lang()
     try:
@@ -288,7 +330,7 @@ def workload_map() -> Response:
         roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
         frame = city.cached("workload:indicators", lambda: workload.indicators(city)).copy()
         start, end = _last_month()
-        times = AppealStore(get_store(), city=city).processing_times(start=start, end=end)
+        times = appeal_store().processing_times(start=start, end=end)
         received = dict(zip(times["precinct_id"].astype(str), times["received"].astype(int)))
         frame["appeals"] = [int(received.get(str(pid), 0)) for pid in frame["precinct_id"]]
         summary = workload.summary(frame)
@@ -305,13 +347,13 @@ def workload_map() -> Response:
 def workload_dashboard() -> Response:
     """The reform's indicators: monthly trend charts (inline SVG), processing times per precinct,
     the CSV export link."""
-    from ..appeals import PREVENTIVE_REGISTER, AppealStore, processing_times, visits_on_time
-    from .workload import city_trends
+    from ..appeals import PREVENTIVE_REGISTER, processing_times, visits_on_time
+    from .workload import appeal_store, city_trends
 
     lang = _lang()
     try:
         city = get_city()
-        store = AppealStore(get_store(), city=city)
+        store = appeal_store()
         appeals = store.frame()
         visits = store.visit_frame()
         trends = city_trends(appeals, store.trust_scores(), visits)
@@ -344,7 +386,8 @@ _PRECINCT_ID = re.compile(r"^[\w.\-]{1,80}$")
 @access("public")
 def public_precinct(precinct_id: str) -> Response:
     """The residents' page of a precinct: inspector, post, reception hours, last month's figures."""
-    from ..appeals import AppealStore, processing_times
+    from ..appeals import processing_times
+    from .workload import appeal_store
 
     lang = _lang()
     try:
@@ -358,7 +401,7 @@ def public_precinct(precinct_id: str) -> Response:
         roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
         index = city.cached("roads_index", lambda: _render().RoadIndex(roads))
         start, end = _last_month()
-        store = AppealStore(get_store(), city=city)
+        store = appeal_store()
         appeals = store.frame(start=start, end=end, precinct_id=pid)
         times = processing_times(appeals)
         row = times.iloc[0] if len(times) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..app import get_city
@@ -25,7 +25,8 @@ def appeal_store() -> Any:
 
     city = get_city()
     store = get_store()
-    return city.cached(f"appeals:{id(store)}", lambda: AppealStore(store, city=city))
+    tz = current_app.config.get("TIME_ZONE") or "UTC"
+    return city.cached(f"appeals:{id(store)}:{tz}", lambda: AppealStore(store, city=city, tz=tz))
 
 
 def _period() -> tuple[dt.datetime | None, dt.datetime | None]:
