@@ -180,3 +180,38 @@ def test_did_rejects_unusable_input() -> None:
         difference_in_differences(panel, {"P00": date(2030, 1, 1)})  # no data after the start
     with pytest.raises(InputError):
         difference_in_differences(panel.drop(columns="value"), pilots)
+
+
+def test_visit_records_round_trip(appeals: AppealStore) -> None:
+    """Visits due and made, on SQLite and PostgreSQL: upsert keeps what was made, the city's
+    local date decides on time, bad input is refused."""
+    due = date(2026, 3, 10)
+    rows = [{"inspector_id": "UI-1", "visit_ref": f"r{k}", "due_date": due, "precinct_id": "P-01", "priority": 2,
+             "plan_id": "pl_a"} for k in range(3)]
+    assert appeals.record_due(rows) == 3
+    # 20:00 UTC on the due date is 01:00 the next day in Almaty: late by the local date.
+    late = appeals.mark_done(inspector_id="UI-1", visit_ref="r0", due_date=due, done_at="2026-03-10T20:00:00+00:00")
+    assert late["on_time"] is False and late["done_at"].startswith("2026-03-11T01:00:00")
+    ok = appeals.mark_done(inspector_id="UI-1", visit_ref="r1", due_date="2026-03-10",
+                           done_at="2026-03-10T10:00:00+05:00")
+    assert ok["on_time"] is True
+    # Planned again (a newer plan): what was made stays made.
+    appeals.record_due([{**rows[0], "plan_id": "pl_b"}])
+    frame = appeals.visit_frame(start=date(2026, 3, 1), end=date(2026, 4, 1))
+    assert list(frame.columns) == ["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority"]
+    assert sorted(d for d in frame["done_date"] if isinstance(d, date)) == [date(2026, 3, 10), date(2026, 3, 11)]
+    assert appeals.visits_made(start=T0.replace(day=1), end=T0.replace(month=4, day=1)) == 2
+    assert appeals.visits_made(start=T0.replace(day=1), end=T0.replace(month=4, day=1), precinct_id="P-02") == 0
+    made = appeals.done_in_plan(inspector_id="UI-1", due={"r0": "2026-03-10", "r1": "2026-03-10", "r2": "2026-03-10",
+                                                           "r9": "2026-03-10"})
+    assert set(made) == {"r0", "r1"} and made["r0"].hour == 1  # local time
+    share = visits_on_time(frame, as_of=date(2026, 4, 1)).set_index("precinct_id").loc["P-01"]
+    assert (share["due"], share["on_time"], share["late"], share["missed"]) == (3, 1, 1, 1)
+    with pytest.raises(NotFound):
+        appeals.mark_done(inspector_id="UI-1", visit_ref="nope", due_date=due)
+    with pytest.raises(InputError, match="future"):
+        appeals.mark_done(inspector_id="UI-1", visit_ref="r2", due_date=due, done_at="2099-01-01T00:00:00+00:00")
+    with pytest.raises(InputError, match="visit id"):
+        appeals.record_due([{**rows[0], "visit_ref": "Иванов И.И. ул. Абая 1"}])
+    with pytest.raises(InputError, match="time zone"):
+        AppealStore(appeals.engine, tz="Mars/Olympus")
