@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..app import get_city
 from ..errors import InputError
 from ..security import access, audit, current_principal, get_store, parse_json_body, require_precinct
-from .lookup import _model, lookup_service
 from .kept import fetch, json_safe, keep
+from .lookup import _model, lookup_service
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
 
