@@ -198,13 +198,9 @@ def day_instance(city, seed=7):
     return p, g, visits, Shift(9 * 60, 19 * 60)
 
 
-def bench_day(city, quick: bool) -> None:
-    import copy
-
-    from geo_service.routing import plan_day
-
-    p, g, visits, shift = day_instance(city)
-    # The one matrix every solver and the checker use: the post first, then all 60 visits.
+def checker_arrays(p, g, visits, shift):
+    """The one matrix every solver and the checker use (the post first, then the visits), the
+    windows, service times, the shift end, and each visit id's row."""
     lat = np.array([p[0]] + [v.lat for v in visits])
     lon = np.array([p[1]] + [v.lon for v in visits])
     nodes, _ = g.snap_many(lat, lon)
@@ -214,7 +210,16 @@ def bench_day(city, quick: bool) -> None:
                                                if v.time_windows else (shift.start_min * 60, horizon))
                                               for v in visits]
     service = np.array([0] + [v.service_min * 60 for v in visits])
-    index = {v.id: k + 1 for k, v in enumerate(visits)}
+    return m, tw, service, horizon, {v.id: k + 1 for k, v in enumerate(visits)}
+
+
+def bench_day(city, quick: bool) -> None:
+    import copy
+
+    from geo_service.routing import plan_day
+
+    p, g, visits, shift = day_instance(city)
+    m, tw, service, horizon, index = checker_arrays(p, g, visits, shift)
     reps = 3 if quick else 5
 
     def run_plan(level, threads, seed=1, polish_s=None, repeat=reps):
@@ -333,26 +338,18 @@ def bench_more_days(city, quick: bool) -> None:
 
     from geo_service.routing import plan_day
 
+    secs = 1.0 if quick else 2.0
     print("\nthree days of the same kind (60 walking visits, a third with windows), plan_day default "
-          "over 5 polish seeds vs the best of two PyVRP 2 s runs:")
+          f"over 5 polish seeds vs the best of two PyVRP {secs:.0f} s runs:")
     print(f"{'visits seed':>11s} {'PyVRP best min':>14s} {'kept':>4s} {'ours median':>11s} {'range':>13s} {'kept':>4s} "
           f"{'median s':>8s}")
     medians = []
     for vseed in (7, 11, 23):
         p, g, visits, shift = day_instance(city, seed=vseed)
-        lat = np.array([p[0]] + [v.lat for v in visits])
-        lon = np.array([p[1]] + [v.lon for v in visits])
-        nodes, _ = g.snap_many(lat, lon)
-        m = np.rint(g.matrix(nodes, nodes))
-        horizon = shift.end_min * 60
-        tw = [(shift.start_min * 60, horizon)] + [((v.time_windows[0][0] * 60, v.time_windows[0][1] * 60)
-                                                   if v.time_windows else (shift.start_min * 60, horizon))
-                                                  for v in visits]
-        service = np.array([0] + [v.service_min * 60 for v in visits])
-        index = {v.id: k + 1 for k, v in enumerate(visits)}
+        m, tw, service, horizon, index = checker_arrays(p, g, visits, shift)
         best = None
         for sd in (1, 2):
-            seq, _ = solve_pyvrp(m, tw, service, horizon, 1.0 if quick else 2.0, seed=sd)
+            seq, _ = solve_pyvrp(m, tw, service, horizon, secs, seed=sd)
             ok, _, cost, kept = check(m, seq, tw, service, horizon)
             if ok and (best is None or (kept, -cost) > (best[1], -best[0])):
                 best = (cost, kept)
