@@ -31,6 +31,22 @@ def test_workload_indicators_json_and_csv(app, client) -> None:
     assert client.get("/api/v1/workload?from=yesterday", headers=planner).status_code == 400
 
 
+def test_workload_counts_visits_made(app, client) -> None:
+    """Visits marked made on kept plans show in the workload table, counted by when made."""
+    from geo_service.appeals import AppealStore
+
+    store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
+    store.record_due([{"inspector_id": "UI-1", "visit_ref": f"v{k}", "due_date": "2026-11-10", "precinct_id": "P-01",
+                       "priority": 2} for k in range(3)])
+    for k, when in ((0, "2026-11-10T10:00:00+05:00"), (1, "2026-10-30T10:00:00+05:00")):
+        store.mark_done(inspector_id="UI-1", visit_ref=f"v{k}", due_date="2026-11-10", done_at=when)
+    planner = _h(app, "planner")
+    rows = {r["precinct_id"]: r for r in client.get("/api/v1/workload", headers=planner).json["precincts"]}
+    assert rows["P-01"]["visits"] == 2 and rows["P-02"]["visits"] == 0  # made (the third is not)
+    nov = client.get("/api/v1/workload?from=2026-11-01&to=2026-12-01", headers=planner).json["precincts"]
+    assert {r["precinct_id"]: r["visits"] for r in nov} == {"P-01": 1, "P-02": 0}
+
+
 def test_balance_proposal_is_kept(app, client) -> None:
     planner = _h(app, "planner")
     resp = client.post("/api/v1/workload/balance", json={"tolerance": 0.2}, headers=planner)

@@ -57,8 +57,11 @@ def workload() -> Response:
         raise InputError(msg)
     start, end = _period()
     city = get_city()
-    appeals = appeal_store().frame(start=start, end=end) if start or end else appeal_store().frame()
-    frame = indicators(city, appeals=appeals, period=(start, end) if start and end else None)
+    store = appeal_store()
+    appeals = store.frame(start=start, end=end) if start or end else store.frame()
+    visits = store.visit_frame()
+    visits = visits[visits["done_at"].notna()]  # visits made, counted by when they were made
+    frame = indicators(city, appeals=appeals, visits=visits, period=(start, end) if start and end else None)
     if request.args.get("format") == "csv":
         return Response(to_csv(frame), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="workload.csv"'})
