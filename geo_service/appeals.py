@@ -408,10 +408,10 @@ class AppealStore:
                 if want.get(r.visit_ref) == r.due_date}
 
     def visit_frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None,
-                    priority: int | None = None) -> pd.DataFrame:
-        """Recorded visits due in [start, end) (dates): ``precinct_id, inspector_id,
-        due_date, done_date, done_at, priority`` (``visit_ref`` is left out: indicators do
-        not need it)."""
+                    priority: int | None = None, made: bool = False) -> pd.DataFrame:
+        """Recorded visits due in [start, end) (dates), only those made when ``made``:
+        ``precinct_id, inspector_id, due_date, done_date, done_at, priority`` (``visit_ref``
+        is left out: indicators do not need it)."""
         v = self.visits
         q = select(v.c.precinct_id, v.c.inspector_id, v.c.due_date, v.c.done_at, v.c.priority)
         if start is not None:
@@ -422,6 +422,8 @@ class AppealStore:
             q = q.where(v.c.precinct_id == precinct_id)
         if priority is not None:
             q = q.where(v.c.priority == int(priority))
+        if made:
+            q = q.where(v.c.done_at.is_not(None))
         with self.engine.connect() as conn:
             rows = conn.execute(q.order_by(v.c.due_date)).all()
         frame = pd.DataFrame([tuple(r) for r in rows],

@@ -30,7 +30,8 @@ from ..errors import GeoServiceError, InputError, NotFound
 from ..i18n import choose_lang
 from ..lookup import Lookup
 from ..reach import isochrone
-from ..security import LinkRefused, access, get_store, load_plan, load_plan_by_link, parse_json_body, setting, sign_link
+from ..security import (LinkRefused, access, audit, get_store, load_plan, load_plan_by_link, parse_json_body,
+                        setting, sign_link)
 
 if TYPE_CHECKING:
     from ..store import Plan
@@ -160,8 +161,10 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url
     if i is not None:
         precinct = lookup.precinct_feature(i)
         post = lookup.precinct_info(i)["post"]
+    if not (kept.body.get("due") and kept.inspector_id):
+        done_url = None  # a plan kept before visits were recorded, or without an inspector
     made = None
-    if done_url is not None and kept.inspector_id:
+    if done_url is not None:
         from .workload import appeal_store
 
         done = appeal_store().done_in_plan(inspector_id=kept.inspector_id, due=kept.body.get("due") or {})
@@ -171,7 +174,7 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url
     body = _render().route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""),
                                 gpx_url=gpx_url, sheet_url=sheet_url, precinct=precinct, post=post,
                                 static_url=_static_url(), road_index=index,
-                                done_url=done_url if kept.body.get("due") and kept.inspector_id else None, made=made)
+                                done_url=done_url, made=made)
     return _page(body, lang)
 
 
@@ -213,7 +216,6 @@ def visit_done_by_link(token: str, n: int) -> Response:
     """The route page's "made" button: mark stop ``n`` of the linked plan as made now, then
     back to the page. The link is the inspector's; the form names the stop's number, so the
     caller's visit ids stay out of the page and its URLs."""
-    from ..security import audit
     from .workload import appeal_store
 
     lang = _lang()

@@ -59,8 +59,7 @@ def workload() -> Response:
     city = get_city()
     store = appeal_store()
     appeals = store.frame(start=start, end=end) if start or end else store.frame()
-    visits = store.visit_frame()
-    visits = visits[visits["done_at"].notna()]  # visits made, counted by when they were made
+    visits = store.visit_frame(made=True)  # visits made, counted below by when they were made
     frame = indicators(city, appeals=appeals, visits=visits, period=(start, end) if start and end else None)
     if request.args.get("format") == "csv":
         return Response(to_csv(frame), mimetype="text/csv",
