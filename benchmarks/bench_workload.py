@@ -127,18 +127,23 @@ def main() -> None:
     print(f"  {'balanced (start: ' + str(sm['start']) + ')':32s} {a['within_tolerance']:>8d}/{n:<2d} "
           f"{a['max_min_ratio']:>8.1f} {a['gini']:>6.3f} {a['max_travel_min']:>10.0f} min "
           f"{sm['moved_blocks']:>12d} {median(times):>8.1f}")
-    print("  candidates (repair + boundary moves from each start; best by within, then max/min, then moved):")
+    print("  candidates (repair + boundary moves from each start; best by within, then squared excess, then max/min, then moved):")
     for c in sm["candidates"]:
-        print(f"    {c['start']:14s} within {c['within_tolerance']:>2d}/{n}, max/min {c['max_min_ratio'] or float('inf'):.1f}, "
+        print(f"    {c['start']:14s} within {c['within_tolerance']:>2d}/{n}, excess {c['excess']:.2f}, "
+              f"max/min {c['max_min_ratio'] or float('inf'):.1f}, "
               f"moved {c['moved_blocks']}, {c['seconds']:.1f} s")
-    for pid, why in a.get("out_of_band", {}).items():
-        if why.startswith("cannot grow"):
-            print(f"  {pid} below the band: {why}")
-    if "held_back" in a:
-        print(f"  {len(a['held_back'])} precincts the local search could not grow to 90% of the target "
-              f"({', '.join(a['held_back'])}); the other {sm['precincts'] - len(a['held_back'])}: "
-              f"max/min {a['others_max_min_ratio']:.2f}, within ±10% of their fair share "
-              f"{a['others_within_tolerance']}")
+    below = [pid for pid, why in a.get("out_of_band", {}).items() if why.startswith("cannot grow")]
+    for pid in below:
+        print(f"  {pid} below the band: {a['out_of_band'][pid].split(';')[0]}")
+    for grp in a.get("below_band_groups", []):
+        reach = "not tested" if grp["reach_as_one"] is None else f"{grp['reach_as_one']:.0%}"
+        print(f"  group below the band ({', '.join(grp['precincts'])}): {grp['inspectors']:g} inspectors, work for "
+              f"{grp['work_for_inspectors']:.1f}; as one precinct it reaches {reach} of its target")
+    if "others_level" in a:
+        others = sm["precincts"] - len(a["held_back"])
+        print(f"  held back (cannot reach 90% of the target or of the others' level): {len(a['held_back'])}; "
+              f"the other {others} share the rest at {a['others_level']:.2f} x the city average: "
+              f"{a['others_within_tolerance']}/{others} within ±10% of it, max/min {a['others_max_min_ratio']:.2f}")
     per = result.units.per_inspector_after.to_numpy()
     q = np.quantile(per, [0.1, 0.5, 0.9])
     q0 = np.quantile(result.units.per_inspector_before.to_numpy(), [0.1, 0.5, 0.9])

@@ -395,6 +395,20 @@ class AppealStore:
             raise NotFound(msg)
         return _visit_record(row, self.tz)
 
+    def unmark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any) -> dict[str, Any]:
+        """Take back a mark (a visit marked made by mistake): ``done_at`` becomes empty
+        again. Raises `NotFound` when the visit was never recorded as due."""
+        v = self.visits
+        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref,
+               v.c.due_date == _as_date(due_date, "due_date"))
+        with self.engine.begin() as conn:
+            n = conn.execute(update(v).where(*key).values(done_at=None)).rowcount
+            row = conn.execute(select(v).where(*key)).mappings().first()
+        if not n or row is None:
+            msg = "no such visit in the plan's records"
+            raise NotFound(msg)
+        return _visit_record(row, self.tz)
+
     def done_in_plan(self, *, inspector_id: str, due: dict[str, Any]) -> dict[str, datetime]:
         """Of a plan's visits (visit id -> due date), the ones marked made: id -> local time."""
         if not due:
@@ -444,6 +458,22 @@ class AppealStore:
             q = q.where(v.c.priority == int(priority))
         with self.engine.connect() as conn:
             return int(conn.execute(q).scalar() or 0)
+
+    def visits_made_by_precinct(self, *, start: Any = None, end: Any = None,
+                                priority: int | None = None) -> pd.DataFrame:
+        """Visits made (``done_at``) in [start, end) per precinct, counted by the database
+        (``GROUP BY``): ``precinct_id, count``; either bound may be None."""
+        v = self.visits
+        q = select(v.c.precinct_id, func.count().label("count")).where(v.c.done_at.is_not(None))
+        if start is not None:
+            q = q.where(v.c.done_at >= _as_datetime(start, "start"))
+        if end is not None:
+            q = q.where(v.c.done_at < _as_datetime(end, "end"))
+        if priority is not None:
+            q = q.where(v.c.priority == int(priority))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.group_by(v.c.precinct_id).order_by(v.c.precinct_id)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["precinct_id", "count"])
 
     # -- trust scores and pilots -----------------------------------------------------------
     def import_trust_csv(self, path: Path | str) -> int:

@@ -317,7 +317,9 @@ def count_by_precinct(records: pd.DataFrame | None, city: CityBundle, *, time_co
 
     ``records`` has a ``precinct_id`` column, or ``lat``/``lon`` (located with the
     lookup index); the first of ``time_columns`` present is the record's time (a record
-    without a time is kept only when no period is given).
+    without a time is kept only when no period is given). Counts already grouped by the
+    database (a ``count`` column per ``precinct_id``) are taken as they are when their
+    ``attrs['period']`` is the period asked for.
     """
     if records is None:
         return None
@@ -326,6 +328,14 @@ def count_by_precinct(records: pd.DataFrame | None, city: CityBundle, *, time_co
         return np.zeros(n)
     rec = records
     start, end = _period_bounds(period)
+    if "count" in rec.columns:
+        if _period_bounds(rec.attrs.get("period")) != (start, end):
+            msg = "counts grouped for another period than the one asked for"
+            raise InputError(msg)
+        index = {p: i for i, p in enumerate(city.precincts.precinct_id.astype(str))}
+        lab = np.array([index.get(str(p), -1) for p in rec["precinct_id"]], dtype=np.int64)
+        w = pd.to_numeric(rec["count"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+        return np.bincount(lab[lab >= 0], weights=w[lab >= 0], minlength=n)
     if start is not None or end is not None:
         col = next((c for c in time_columns if c in rec.columns), None)
         if col is None:

@@ -182,6 +182,18 @@ def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
     records = app.extensions[STORE_EXT].audit_records()
     assert sum(r["action"] == "visit.done" and r["record_id"] == plan_id and r["outcome"] == "ok"
                for r in records) == 2
+    # A mark set by mistake is taken back (the plan's inspector; not another one).
+    assert client.delete(f"{base}/v0/done", headers=ui2).status_code == 403
+    assert client.delete(f"{base}/nope/done", headers=ui1).status_code == 404
+    undone = client.delete(f"{base}/v0/done", headers=ui1)
+    assert undone.status_code == 200 and undone.json["done_at"] is None and undone.json["visit_id"] == "v0"
+    ind = client.get("/api/v1/appeals/indicators?from=2026-11-01&to=2026-12-01", headers=planner)
+    row = next(r for r in ind.json["register_visits"] if r["precinct_id"] == "P-01")
+    assert (row["on_time"], row["missed"]) == (1, 3)
+    made = client.get("/api/v1/workload", headers=planner).json  # all visits made: v1 (now)
+    assert {r["precinct_id"]: r["visits"] for r in made["precincts"]}["P-01"] == 1
+    assert any(r["action"] == "visit.undone" and r["record_id"] == plan_id
+               for r in app.extensions[STORE_EXT].audit_records())
 
 
 def test_schedule_days_are_kept_with_occurrence_due_dates(app, client, ui1) -> None:

@@ -155,9 +155,9 @@ def test_chosen_result_is_the_best_candidate_by_the_documented_key(city) -> None
                           polygons=False, restarts=3, seed=1)
     cands = r.summary["candidates"]
     assert [c["start"] for c in cands[:2]] == ["grow", "baseline"]
-    key = [(-c["within_tolerance"], c["max_min_ratio"], c["moved_blocks"]) for c in cands]
+    key = [(-c["within_tolerance"], c["excess"], c["max_min_ratio"], c["moved_blocks"]) for c in cands]
     chosen = next(c for c in cands if c["start"] == r.summary["start"])
-    assert (-chosen["within_tolerance"], chosen["max_min_ratio"], chosen["moved_blocks"]) == min(key)
+    assert (-chosen["within_tolerance"], chosen["excess"], chosen["max_min_ratio"], chosen["moved_blocks"]) == min(key)
     # The chosen candidate's figures are the reported ones.
     assert chosen["within_tolerance"] == r.summary["after"]["within_tolerance"]
     assert chosen["moved_blocks"] == r.summary["moved_blocks"]
@@ -173,12 +173,16 @@ def test_chosen_result_is_the_best_candidate_by_the_documented_key(city) -> None
 def test_candidate_key_prefers_balance_then_ratio_then_fewer_moves() -> None:
     from geo_service.balance import _Candidate
 
-    def cand(name: str, within: int, ratio: float, moved: int) -> _Candidate:
+    def cand(name: str, within: int, ratio: float, moved: int, excess: float = 0.5) -> _Candidate:
         return _Candidate(name=name, lab=np.zeros(1, dtype=np.int64), moves=0, repaired=0,
-                          stuck=np.zeros(1, dtype=bool), within=within, ratio=ratio, moved=moved, seconds=0.0)
+                          stuck=np.zeros(1, dtype=bool), within=within, ratio=ratio, moved=moved, seconds=0.0,
+                          excess=excess)
 
     cands = [cand("grow", 3, 1.2, 40), cand("baseline", 3, 1.2, 7), cand("p1", 2, 1.05, 1), cand("p2", 3, 1.3, 0)]
     assert min(cands, key=lambda c: c.key).name == "baseline"
+    # Same count within the band: the smaller squared excess beyond it wins before the ratio.
+    cands.append(cand("p4", 3, 1.9, 50, excess=0.1))
+    assert min(cands, key=lambda c: c.key).name == "p4"
     cands.append(cand("p3", 4, 2.0, 99))
     assert min(cands, key=lambda c: c.key).name == "p3"
 
@@ -195,3 +199,83 @@ def test_out_of_band_precincts_carry_a_reason(city) -> None:
     ok = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=_heavy_left_demand(), weights=RESIDENTS_ONLY,
                            cell_m=60, polygons=False)
     assert ok.summary["after"]["out_of_band"] == {}
+
+
+def _heavy_right_demand():
+    """One resident at each node of columns 0-1, five at each node of columns 2-3."""
+    lat, lon, w = [], [], []
+    for i in range(4):
+        for j in range(4):
+            a, b = grid_latlon(i, j)
+            lat.append(a)
+            lon.append(b)
+            w.append(1.0 if j <= 1 else 5.0)
+    return from_arrays(lat, lon, w)
+
+
+def test_levels_keep_held_back_loads_and_share_the_rest_by_inspectors() -> None:
+    from geo_service.balance import _levels, _Problem
+
+    # Four precincts in a row of blocks: 0-1-2-3; precinct 0 is held back.
+    adj = csr_matrix(([1] * 6, ([0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])), shape=(4, 4))
+    load = np.array([0.2, 1.0, 1.4, 1.4])
+    pb = _Problem(load=load, target=np.full(4, 1.0), tol=0.1, time_min=np.zeros((4, 4)), post_block=np.arange(4),
+                  adj=adj, compactness=0.0, allowed=np.ones((4, 4), dtype=bool), time_first=np.zeros((4, 4)))
+    lab = np.arange(4)
+    levels = _levels(lab, pb, np.array([1.0, 1.0, 1.0, 2.0]), np.array([True, False, False, False]))
+    # The held-back precinct keeps 0.2; the others share 3.8 as 1:1:2.
+    assert levels.tolist() == pytest.approx([0.2, 0.95, 0.95, 1.9])
+    assert _levels(lab, pb, np.ones(4), np.zeros(4, dtype=bool)).tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_limited_groups_are_connected_by_shared_borders() -> None:
+    from geo_service.balance import limited_groups
+
+    # Blocks in a row, one per precinct: 0-1-2-3-4; 0, 1 and 4 are limited.
+    adj = csr_matrix(([1] * 8, ([0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3])), shape=(5, 5))
+    groups = limited_groups(np.arange(5), adj, np.array([True, True, False, False, True]))
+    assert sorted(g.tolist() for g in groups) == [[0, 1], [4]]
+    assert limited_groups(np.arange(5), adj, np.zeros(5, dtype=bool)) == []
+
+
+def test_a_group_cut_off_from_the_work_is_reported_with_its_reach(city) -> None:
+    # A river between columns 1 and 2; two posts on the light left side, two on the heavy right.
+    (a, b), (c, d) = grid_latlon(-1, 1.5), grid_latlon(4, 1.5)
+    river = {"type": "LineString", "coordinates": [[b, a], [d, c]]}
+    r = balance_precincts(city, posts=_posts((0, 0), (3, 0), (0, 3), (3, 3)), demand=_heavy_right_demand(),
+                          weights=RESIDENTS_ONLY, cell_m=60, hard_borders=river, polygons=False)
+    after = r.summary["after"]
+    res = r.units.set_index("precinct_id").residents_after
+    assert res["Q1"] + res["Q2"] == pytest.approx(8.0) and res["Q3"] + res["Q4"] == pytest.approx(40.0)
+    groups = after["below_band_groups"]
+    assert len(groups) == 1 and sorted(groups[0]["precincts"]) == ["Q1", "Q2"]
+    assert groups[0]["inspectors"] == 2
+    # 8 of the city's 48 residents is work for 8 / 12 of an inspector.
+    assert groups[0]["work_for_inspectors"] == pytest.approx(8 / 12, abs=0.01)
+    # Even as one precinct the pair cannot cross the river: a third of their target.
+    assert groups[0]["reach_as_one"] == pytest.approx(1 / 3, abs=0.01)
+    assert "the work is elsewhere" in after["out_of_band"]["Q1"]
+    # The two on the right share the rest evenly: their level is 20 / 12 of the average.
+    assert sorted(after["held_back"]) == ["Q1", "Q2"]
+    assert after["others_level"] == pytest.approx(20 / 12, abs=0.01)
+    assert after["others_within_tolerance"] == 2
+    assert "level the other precincts share" in after["out_of_band"]["Q3"]
+    assert r.summary["contiguous"]
+
+
+def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together() -> None:
+    from geo_service.balance import _Problem, merged_reach
+
+    # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5. A's only way out
+    # passes B's post, so A alone cannot grow; A and B as one precinct can take C's blocks.
+    rows = [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
+    cols = [1, 0, 2, 1, 3, 2, 4, 3, 5, 4]
+    adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
+    post = np.array([0, 1, 5])
+    t = np.abs(np.arange(6)[None, :] - post[:, None]).astype(float)
+    pb = _Problem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
+                  post_block=post, adj=adj, compactness=0.0, allowed=np.ones((3, 6), dtype=bool), time_first=t)
+    lab = np.array([0, 1, 2, 2, 2, 2])
+    assert merged_reach(lab, pb, np.array([0])) == pytest.approx(0.1)
+    together = merged_reach(lab, pb, np.array([0, 1]))
+    assert 0.9 <= together <= 1.2

@@ -43,6 +43,7 @@ OPERATIONS = [
     ("GET", "/api/v1/routes/plans/{plan_id}/gpx"), ("GET", "/api/v1/routes/plans/{plan_id}/sheet"),
     ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/routes/plans/{plan_id}/link"),
     ("POST", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done"),
+    ("DELETE", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done"),
     ("GET", "/api/v1/workload"), ("POST", "/api/v1/workload/balance"), ("GET", "/api/v1/workload/balance/{result_id}"),
     ("POST", "/api/v1/appeals"), ("GET", "/api/v1/appeals"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
     ("GET", "/api/v1/appeals/indicators"), ("POST", "/api/v1/workload/trust"), ("POST", "/api/v1/workload/pilots"),

@@ -312,6 +312,22 @@ def visit_done(plan_id: str, visit_id: str) -> Response:
     return jsonify(record)
 
 
+@bp.delete("/plans/<plan_id>/visits/<visit_id>/done")
+@access("inspector")
+def visit_undone(plan_id: str, visit_id: str) -> Response:
+    """Take back a "made" mark set by mistake (the plan's inspector or a planner)."""
+    from .workload import appeal_store
+
+    kept = load_plan(plan_id, action="plan.visit_undone")
+    due = kept.body.get("due", {})
+    if visit_id not in due:
+        msg = "the plan has no such visit"
+        raise NotFound(msg)
+    record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due[visit_id])
+    audit("visit.undone", record_type="plan", record_id=plan_id, outcome="ok")
+    return jsonify(record)
+
+
 @bp.get("/plans/<plan_id>/gpx")
 @access("inspector")
 def get_gpx(plan_id: str) -> Response:
@@ -386,7 +402,16 @@ def openapi_paths() -> dict[str, Any]:
                 "type": "object", "required": ["visit_id", "due_date", "done_at", "on_time"],
                 "properties": {"visit_id": {"type": "string"}, "due_date": {"type": "string", "format": "date"},
                                "done_at": {"type": "string", "format": "date-time"},
-                               "on_time": {"type": "boolean"}}}}}}, **errors}}},
+                               "on_time": {"type": "boolean"}}}}}}, **errors}},
+            "delete": {
+            "summary": "take back a made mark set by mistake", "security": auth,
+            "parameters": plan_id + [{"name": "visit_id", "in": "path", "required": True,
+                                      "schema": {"type": "string", "pattern": r"^[\w.:-]{1,64}$"}}],
+            "responses": {"200": {"description": "the visit record, not made", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["visit_id", "due_date", "done_at"],
+                           "properties": {"visit_id": {"type": "string"},
+                                          "due_date": {"type": "string", "format": "date"},
+                                          "done_at": {"type": "null"}}}}}}, **errors}}},
         "/api/v1/routes/plans/{plan_id}/gpx": {"get": {
             "summary": "the plan as GPX", "security": auth, "parameters": plan_id,
             "responses": {"200": {"description": "OK", "content": {"application/gpx+xml": {"schema": {

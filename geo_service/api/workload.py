@@ -59,8 +59,11 @@ def workload() -> Response:
     city = get_city()
     store = appeal_store()
     appeals = store.frame(start=start, end=end) if start or end else store.frame()
-    visits = store.visit_frame(made=True)  # visits made, counted below by when they were made
-    frame = indicators(city, appeals=appeals, visits=visits, period=(start, end) if start and end else None)
+    period = (start, end) if start and end else None
+    # Visits made in the period, counted per precinct by the database.
+    visits = store.visits_made_by_precinct(start=start, end=end)
+    visits.attrs["period"] = period
+    frame = indicators(city, appeals=appeals, visits=visits, period=period)
     if request.args.get("format") == "csv":
         return Response(to_csv(frame), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="workload.csv"'})
