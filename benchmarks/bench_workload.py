@@ -69,6 +69,40 @@ def run_skater(lat, lon, load, adj, n_clusters: int, timeout: float) -> dict | N
     return queue.get() if not queue.empty() else None
 
 
+def what_if(city, result) -> None:
+    """A planning decision, not the proposal: the largest group below the band keeps its
+    inspectors at only k of its posts (those nearest the residents' weighted centre)."""
+    from geo_service.balance import balance_precincts
+    from geo_service.workload import default_demand
+
+    groups = result.summary["after"].get("below_band_groups") or []
+    if not groups:
+        return
+    grp = groups[0]
+    by_unit = result.units.set_index("precinct_id").post_ids
+    gp = {p for pid in grp["precincts"] for p in str(by_unit[pid]).split(",")}
+    posts = city.posts.reset_index(drop=True)
+    d = default_demand(city)
+    clat, clon = np.average(d.lat, weights=d.weight), np.average(d.lon, weights=d.weight)
+    mine = posts[posts.post_id.astype(str).isin(gp)].copy()
+    mine["dist"] = np.hypot(mine.lat - clat, (mine.lon - clon) * np.cos(np.radians(clat)))
+    total = int(round(grp["inspectors"]))
+    print(f"what-if (a planning decision, not the proposal): the {total} inspectors of the group below the band "
+          f"({len(grp['precincts'])} precincts) at k of its posts, nearest the residents' centre")
+    for k in (2, 3, 4):
+        keep = mine.nsmallest(k, "dist").post_id.astype(str).tolist()
+        sub = posts[~posts.post_id.astype(str).isin(gp) | posts.post_id.astype(str).isin(keep)]
+        insp = {str(p): 1 for p in sub.post_id}
+        for i, p in enumerate(keep):
+            insp[p] = total // k + (1 if i < total % k else 0)
+        t0 = time.perf_counter()
+        r = balance_precincts(city, posts=sub, inspectors_per_post=insp, polygons=False)
+        a = r.summary["after"]
+        print(f"  k={k}: {r.summary['precincts']} precincts, within ±10% {a['within_tolerance']}/"
+              f"{r.summary['precincts']}, max/min {a['max_min_ratio']:.1f}, Gini {a['gini']:.3f}, "
+              f"{time.perf_counter() - t0:.0f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", default="/tmp/b/almaty")
@@ -76,6 +110,8 @@ def main() -> None:
     ap.add_argument("--spopt-timeout", type=float, default=180.0)
     ap.add_argument("--spopt-cell", type=float, default=250.0, help="block size (m) for the SKATER comparison")
     ap.add_argument("--balance-only", action="store_true", help="skip the other methods and spopt")
+    ap.add_argument("--what-if", action="store_true",
+                    help="also re-balance with the largest below-band group's inspectors at 2, 3 or 4 of its posts")
     args = ap.parse_args()
     bundle = Path(args.bundle)
     if not bundle.exists():
@@ -150,6 +186,8 @@ def main() -> None:
     print(f"  per inspector before: p10 {q0[0]:.2f}, median {q0[1]:.2f}, p90 {q0[2]:.2f}")
     print(f"  per inspector after:  p10 {q[0]:.2f}, median {q[1]:.2f}, p90 {q[2]:.2f}; "
           f"moved {sm['moved_blocks']} blocks ({sm['moved_residents']:.0f} residents)")
+    if args.what_if:
+        what_if(city, result)
     if args.balance_only:
         return
     for method in ("voronoi", "mip"):

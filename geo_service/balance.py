@@ -87,13 +87,18 @@ within ±10%, max/min 455, Gini 0.600, largest travel 500 min):
 * several starts (second version): 5-11/37 within ±10%, max/min 30, Gini 0.19-0.21,
   31-68 s;
 * now: 5/37 within ±10% of the target, max/min 31.0, Gini 0.208, largest travel 500 min,
-  4,798 blocks moved, 38 s (two starts, two perturbed restarts). Ten precincts stay
-  below the band: they form one group of neighbouring posts (11 inspectors) that holds
-  work for 3.8 inspectors and reaches 36% of its combined target even as one precinct;
-  one of them (D12) is closed in by two other posts. Fifteen are held back in all; the
-  other 22 share the rest at 1.29 x the city average, all 22 within ±10% of that level
-  (max/min 1.19). The second version's higher counts came from precincts the boundary
-  moves had failed to bring up to the others' level, left by chance inside 0.9-1.1.
+  4,798 blocks moved, 40 s (two starts, two perturbed restarts). Ten precincts stay
+  below the band: one group of neighbouring posts in the north-east (11 inspectors)
+  whose area holds work for 3.8 inspectors; one of them (D12) is closed in by two other
+  posts. Merged into one precinct and grown first, the group reaches its whole target
+  (``reach_as_one`` 1.0): the work is within its reach, but its ten posts are more than
+  the ways into it. Fifteen are held back in all; the other 22 share the rest at 1.29 x
+  the city average, all 22 within ±10% of that level (max/min 1.19). The second
+  version's higher counts came from precincts the boundary moves had failed to bring up
+  to the others' level, left by chance inside 0.9-1.1.
+* what-if (``--what-if``; a planning decision, not the proposal): the group's 11
+  inspectors at 2, 3 or 4 of its posts: Gini 0.08-0.10, max/min 2.1-7.1, 6-11 within
+  ±10% of 29-31 precincts.
 
 Where the geography does not allow ±10% the result is the best balance the local search
 reaches with every precinct contiguous; it is not proven optimal, and ``reach_as_one`` is

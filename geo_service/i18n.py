@@ -156,6 +156,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "show_on_map": {"kk": "Картадан көрсету", "ru": "Показать на карте", "en": "Show on the map"},
     "mark_made": {"kk": "Барылды деп белгілеу", "ru": "Отметить: посещено", "en": "Mark as made"},
     "made_at": {"kk": "Барылды, {time}", "ru": "Посещено, {time}", "en": "Made, {time}"},
+    "undo_made": {"kk": "Белгіні алып тастау", "ru": "Отменить отметку", "en": "Undo the mark"},
     "nav_open": {"kk": "Жолды қосымшада ашу", "ru": "Открыть путь в приложении", "en": "Open the way in an app"},
     "nav_geo": {"kk": "Навигатор", "ru": "Навигатор", "en": "Navigator"},
     "nav_2gis": {"kk": "2GIS", "ru": "2ГИС", "en": "2GIS"},

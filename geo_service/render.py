@@ -598,6 +598,8 @@ _ROUTE_LIST = _ENV.from_string("""
       </p>
       {% if it.n and marks and it.n in marks %}{% set mk = marks[it.n] %}
       {% if mk.made %}<p class="gs-made" data-made="1">✓ {{ mk.made }}</p>
+      <form class="gs-undo-form" method="post" action="{{ mk.undo }}">
+        <button type="submit" class="gs-undo-btn">{{ t.undo_made }}</button></form>
       {% else %}<form class="gs-made-form" method="post" action="{{ mk.action }}">
         <button type="submit" class="gs-made-btn">{{ t.mark_made }}</button></form>{% endif %}
       {% endif %}
@@ -663,7 +665,7 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
         for it in items:
             if it["n"]:
                 n = int(it["n"])
-                marks[n] = {"action": f"{done_url}{n}/done?lang={lang}",
+                marks[n] = {"action": f"{done_url}{n}/done?lang={lang}", "undo": f"{done_url}{n}/undo?lang={lang}",
                             "made": t("made_at", lang, time=made[str(n)]) if str(n) in made else None}
     mode = str(plan.get("mode") or "walk")
     for it in items:

@@ -451,6 +451,17 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
     records = pages_app.extensions["geo_service.store"].audit_records()
     assert any(r["action"] == "visit.done" and r["outcome"] == "ok:link" and r["record_id"] == plan_id
                for r in records)
+    # A mistaken mark is taken back from the page: its "undo" form, then the "made" button again.
+    html = pclient.get(url + "?lang=kk").get_data(as_text=True)
+    undo = re.findall(r'<form class="gs-undo-form" method="post" action="([^"]+)"', html)
+    assert undo == [f"{url}/stops/2/undo?lang=kk"]
+    resp = pclient.post(undo[0])
+    assert resp.status_code == 303 and resp.headers["Location"].endswith(f"{url}?lang=kk#gs-stop-2")
+    html = pclient.get(url + "?lang=kk").get_data(as_text=True)
+    assert len(re.findall(r'class="gs-made-form"', html)) == 4 and "gs-undo-form" not in html
+    assert pclient.post(f"{url}/stops/9/undo").status_code == 404
+    assert any(r["action"] == "visit.undone" and r["outcome"] == "ok:link" and r["record_id"] == plan_id
+               for r in pages_app.extensions["geo_service.store"].audit_records())
 
 
 def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str,

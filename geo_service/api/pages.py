@@ -216,6 +216,17 @@ def visit_done_by_link(token: str, n: int) -> Response:
     """The route page's "made" button: mark stop ``n`` of the linked plan as made now, then
     back to the page. The link is the inspector's; the form names the stop's number, so the
     caller's visit ids stay out of the page and its URLs."""
+    return _mark_by_link(token, n, made=True)
+
+
+@bp.post("/r/<token>/stops/<int:n>/undo")
+@access("public")
+def visit_undone_by_link(token: str, n: int) -> Response:
+    """The route page's "undo" button: take back the made mark of stop ``n``."""
+    return _mark_by_link(token, n, made=False)
+
+
+def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
     from .workload import appeal_store
 
     lang = _lang()
@@ -226,8 +237,9 @@ def visit_done_by_link(token: str, n: int) -> Response:
         if not (1 <= n <= len(ids)) or ids[n - 1] not in due or not kept.inspector_id:
             msg = "the plan has no such stop"
             raise NotFound(msg)
-        appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
-        audit("visit.done", record_type="plan", record_id=kept.id, outcome="ok:link")
+        mark = appeal_store().mark_done if made else appeal_store().unmark_done
+        mark(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
+        audit("visit.done" if made else "visit.undone", record_type="plan", record_id=kept.id, outcome="ok:link")
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     resp = Response(status=303)
