@@ -346,6 +346,24 @@ def test_route_page(guarded_page: Callable[..., Any], pages_url: str, route_link
     assert g.problems() == {}
 
 
+def test_made_and_undo_on_the_phone(guarded_page: Callable[..., Any], pages_url: str, route_link: dict[str, str],
+                                    shots_dir: Path) -> None:
+    """The "made" button and its "undo" through the signed link, pressed as on a phone."""
+    g = _open_route(guarded_page, f"{pages_url}{route_link['url']}?lang=ru", "phone")
+    page = g.page
+    assert page.locator(".gs-made-btn").count() >= 2
+    page.locator("#gs-stop-2 .gs-made-btn").click()
+    page.wait_for_selector("#gs-stop-2 .gs-made")
+    assert page.locator("#gs-stop-2 .gs-made").inner_text().startswith("✓")
+    undo = _box(page, "#gs-stop-2 .gs-undo-btn")
+    assert undo["height"] >= 44 and undo["width"] >= 44
+    page.screenshot(path=str(shots_dir / "route-phone-made.png"))
+    page.locator("#gs-stop-2 .gs-undo-btn").click()
+    page.wait_for_selector("#gs-stop-2 .gs-made-btn")
+    assert page.locator("#gs-stop-2 .gs-made").count() == 0
+    assert g.problems() == {}
+
+
 def test_route_page_with_credentials(guarded_page: Callable[..., Any], pages_url: str,
                                      route_link: dict[str, str]) -> None:
     g = _open_route(guarded_page, f"{pages_url}/routes/{route_link['plan_id']}/map?lang=kk", "desktop",
