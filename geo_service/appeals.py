@@ -386,23 +386,18 @@ class AppealStore:
         if when > datetime.now(UTC) + _CLOCK_SKEW:
             msg = "done_at is in the future"
             raise InputError(msg)
-        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref, v.c.due_date == due)
-        with self.engine.begin() as conn:
-            n = conn.execute(update(v).where(*key).values(done_at=when)).rowcount
-            row = conn.execute(select(v).where(*key)).mappings().first()
-        if not n or row is None:
-            msg = "no such visit in the plan's records"
-            raise NotFound(msg)
-        return _visit_record(row, self.tz)
+        return self._set_done(inspector_id, visit_ref, due, when)
 
     def unmark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any) -> dict[str, Any]:
         """Take back a mark (a visit marked made by mistake): ``done_at`` becomes empty
         again. Raises `NotFound` when the visit was never recorded as due."""
+        return self._set_done(inspector_id, visit_ref, _as_date(due_date, "due_date"), None)
+
+    def _set_done(self, inspector_id: str, visit_ref: str, due: date, when: datetime | None) -> dict[str, Any]:
         v = self.visits
-        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref,
-               v.c.due_date == _as_date(due_date, "due_date"))
+        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref, v.c.due_date == due)
         with self.engine.begin() as conn:
-            n = conn.execute(update(v).where(*key).values(done_at=None)).rowcount
+            n = conn.execute(update(v).where(*key).values(done_at=when)).rowcount
             row = conn.execute(select(v).where(*key)).mappings().first()
         if not n or row is None:
             msg = "no such visit in the plan's records"

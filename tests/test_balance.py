@@ -29,16 +29,21 @@ def _posts(*cells: tuple[float, float]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _heavy_left_demand():
-    """One resident at each grid node, five on the left column (j = 0)."""
+def _column_demand(weight_of_column):
+    """Residents at each node of the 4 x 4 grid, by the node's column."""
     lat, lon, w = [], [], []
     for i in range(4):
         for j in range(4):
             a, b = grid_latlon(i, j)
             lat.append(a)
             lon.append(b)
-            w.append(5.0 if j == 0 else 1.0)
+            w.append(weight_of_column(j))
     return from_arrays(lat, lon, w)
+
+
+def _heavy_left_demand():
+    """One resident at each grid node, five on the left column (j = 0)."""
+    return _column_demand(lambda j: 5.0 if j == 0 else 1.0)
 
 
 def _grid_col(city, node: int) -> float:
@@ -203,14 +208,7 @@ def test_out_of_band_precincts_carry_a_reason(city) -> None:
 
 def _heavy_right_demand():
     """One resident at each node of columns 0-1, five at each node of columns 2-3."""
-    lat, lon, w = [], [], []
-    for i in range(4):
-        for j in range(4):
-            a, b = grid_latlon(i, j)
-            lat.append(a)
-            lon.append(b)
-            w.append(1.0 if j <= 1 else 5.0)
-    return from_arrays(lat, lon, w)
+    return _column_demand(lambda j: 1.0 if j <= 1 else 5.0)
 
 
 def test_levels_keep_held_back_loads_and_share_the_rest_by_inspectors() -> None:

@@ -290,23 +290,29 @@ def get_plan(plan_id: str) -> Response:
     return jsonify({"id": kept.id, "created_at": kept.created_at.isoformat(), **body, "links": _links(kept.id)})
 
 
+def _plan_visit(plan_id: str, visit_id: str, *, action: str) -> tuple[Any, str]:
+    """A kept plan (access checked and audited) and the due date it recorded for a visit."""
+    kept = load_plan(plan_id, action=action)
+    due = kept.body.get("due", {})
+    if visit_id not in due:
+        msg = "the plan has no such visit"
+        raise NotFound(msg)
+    return kept, due[visit_id]
+
+
 @bp.post("/plans/<plan_id>/visits/<visit_id>/done")
 @access("inspector")
 def visit_done(plan_id: str, visit_id: str) -> Response:
     """Mark one visit of a kept plan as made (the plan's inspector or a planner)."""
     from .workload import appeal_store
 
-    kept = load_plan(plan_id, action="plan.visit_done")
-    due = kept.body.get("due", {})
-    if visit_id not in due:
-        msg = "the plan has no such visit"
-        raise NotFound(msg)
+    kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_done")
     body = _model(DoneBody, parse_json_body() if request.get_data(cache=True).strip() else {})
     done_at = body.done_at
     if done_at is not None and done_at.tzinfo is None:
         msg = "done_at needs a time zone (e.g. 2026-11-25T10:30:00+05:00)"
         raise InputError(msg)
-    record = appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due[visit_id],
+    record = appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due,
                                       done_at=done_at)
     audit("visit.done", record_type="plan", record_id=plan_id, outcome="ok")
     return jsonify(record)
@@ -318,12 +324,8 @@ def visit_undone(plan_id: str, visit_id: str) -> Response:
     """Take back a "made" mark set by mistake (the plan's inspector or a planner)."""
     from .workload import appeal_store
 
-    kept = load_plan(plan_id, action="plan.visit_undone")
-    due = kept.body.get("due", {})
-    if visit_id not in due:
-        msg = "the plan has no such visit"
-        raise NotFound(msg)
-    record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due[visit_id])
+    kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_undone")
+    record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due)
     audit("visit.undone", record_type="plan", record_id=plan_id, outcome="ok")
     return jsonify(record)
 
