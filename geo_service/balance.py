@@ -64,9 +64,10 @@ inspectors add up).
 Precincts below the band are grouped by shared borders (``after.below_band_groups``):
 each group's inspectors, the work it holds (in inspectors at the city's average), and
 ``reach_as_one`` (`merged_reach`): the share of its combined target the group reaches
-when its blocks become one precinct and the same boundary moves run again. A group that
-stays far below its band even as one precinct is short of work because of where its
-posts stand, not because of how it divides its area; its reasons say so.
+when its blocks become one precinct (from the current precincts, and grown first) and the
+same boundary moves run again. A group that stays below its band even as one precinct has
+no more work within its reach; one that reaches it has more posts than ways into the work
+(each precinct needs its own connected way from its post). Its reasons say which.
 
 Before and after are reported as max/min ratio and Gini of the load per inspector, the
 posts within the tolerance, the largest travel time from a post to a road node of its
