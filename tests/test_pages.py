@@ -460,6 +460,20 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
     html = pclient.get(url + "?lang=kk").get_data(as_text=True)
     assert len(re.findall(r'class="gs-made-form"', html)) == 4 and "gs-undo-form" not in html
     assert pclient.post(f"{url}/stops/9/undo").status_code == 404
+    # A mark made offline arrives later with the time it was made (the phone's worker sends it).
+    resp = pclient.post(f"{url}/stops/3/done?lang=en", data={"done_at": "2026-11-20T09:15:00+05:00"})
+    assert resp.status_code == 303
+    third = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][2]
+    import datetime as dt
+
+    from geo_service.api.workload import appeal_store
+
+    with pages_app.app_context():
+        made_at = appeal_store().done_in_plan(inspector_id="UI-1", due={third: plan["due"][third]})
+    assert made_at[third].astimezone(dt.UTC) == dt.datetime(2026, 11, 20, 4, 15, tzinfo=dt.UTC)
+    for bad in ("yesterday", "2026-11-20T09:15:00", "2099-01-01T00:00:00+00:00"):
+        r = pclient.post(f"{url}/stops/4/done?lang=en", data={"done_at": bad})
+        assert r.status_code == 400 and "text/html" in r.content_type, bad
     assert any(r["action"] == "visit.undone" and r["outcome"] == "ok:link" and r["record_id"] == plan_id
                for r in pages_app.extensions["geo_service.store"].audit_records())
 

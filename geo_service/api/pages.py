@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -226,6 +226,23 @@ def visit_undone_by_link(token: str, n: int) -> Response:
     return _mark_by_link(token, n, made=False)
 
 
+def _form_time(name: str) -> datetime | None:
+    """An optional ISO 8601 time with a zone from the form (the phone's worker sends the time
+    a mark was made offline)."""
+    raw = request.form.get(name)
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        msg = f"{name} is not an ISO 8601 date-time"
+        raise InputError(msg) from None
+    if when.tzinfo is None:
+        msg = f"{name} needs a time zone"
+        raise InputError(msg)
+    return when
+
+
 def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
     from .workload import appeal_store
 
@@ -237,8 +254,11 @@ def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
         if not (1 <= n <= len(ids)) or ids[n - 1] not in due or not kept.inspector_id:
             msg = "the plan has no such stop"
             raise NotFound(msg)
-        mark = appeal_store().mark_done if made else appeal_store().unmark_done
-        mark(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
+        if made:
+            appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]],
+                                     done_at=_form_time("done_at"))
+        else:
+            appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
         audit("visit.done" if made else "visit.undone", record_type="plan", record_id=kept.id, outcome="ok:link")
     except GeoServiceError as exc:
         return _error_page(exc, lang)

@@ -394,6 +394,53 @@ def test_route_page_opened_once_shows_offline(browser: Any, pages_url: str, rout
         context.close()
 
 
+def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: tuple[Any, str],
+                                                     route_link: dict[str, str], shots_dir: Path) -> None:
+    """Offline, the "made" button is kept by the page's worker with the time it was pressed,
+    and sent before the next page is fetched once the connection is back."""
+    import datetime as dt
+
+    from geo_service.api.workload import appeal_store
+
+    app, pages_url = pages_server
+    plan = app.test_client().get(f"/api/v1/routes/plans/{route_link['plan_id']}",
+                                 headers={"Authorization": route_link["auth"]}).json
+    fourth = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][3]
+
+    def made() -> dict[str, Any]:
+        with app.app_context():
+            return appeal_store().done_in_plan(inspector_id="UI-1", due={fourth: plan["due"][fourth]})
+
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        url = f"{pages_url}{route_link['url']}?lang=en"
+        page.goto(url, wait_until="load")
+        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
+        page.reload(wait_until="load")
+        context.set_offline(True)
+        pressed = dt.datetime.now(dt.UTC)
+        page.locator("#gs-stop-4 .gs-made-btn").click()
+        page.wait_for_selector("h1.gs-saved")
+        assert "Saved on this phone" in page.inner_text("h1")
+        assert _box(page, "#gs-back")["height"] >= 44
+        page.screenshot(path=str(shots_dir / "route-phone-saved-offline.png"))
+        assert fourth not in made()  # nothing reached the server
+        page.wait_for_timeout(2500)
+        context.set_offline(False)
+        page.click("#gs-back")  # the next page: the worker sends the kept mark first
+        page.wait_for_selector("#gs-stop-4 .gs-made")
+        sent = dt.datetime.now(dt.UTC)
+        assert page.evaluate("caches.open('gsq-marks').then(c => c.keys()).then(k => k.length)") == 0
+        when = made()[fourth].astimezone(dt.UTC)
+        # The time the button was pressed, not the time the mark was sent.
+        assert pressed - dt.timedelta(seconds=2) <= when <= pressed + dt.timedelta(seconds=2) < sent
+        page.locator("#gs-stop-4 .gs-undo-btn").click()  # leave the plan as the other tests expect
+        page.wait_for_selector("#gs-stop-4 .gs-made-btn")
+    finally:
+        context.close()
+
+
 def test_expired_link_page(guarded_page: Callable[..., Any], pages_url: str) -> None:
     g = guarded_page(**PHONE)
     resp = g.page.goto(f"{pages_url}/r/WyJwbF8wIiwgMV0.aaaaaaaaaaaaaaaaaaaaaaaaaaa?lang=kk", wait_until="load")

@@ -5,6 +5,9 @@
  * - static files: cache first (they are versioned with the deploy);
  * - pages (navigations): network first, the answer stored, the stored copy when offline,
  *   so a page opened once still shows when the connection drops;
+ * - "made"/"undo" marks of the route page (form POSTs to /r/<link>/stops/<n>/done|undo):
+ *   to the network; offline, the mark is kept on the phone (its time included) and sent,
+ *   in order, before the next page is fetched; a short page says so meanwhile;
  * - the JSON API and everything else: straight to the network (never stored).
  */
 "use strict";
@@ -29,6 +32,60 @@ self.addEventListener("activate", function (event) {
   );
 });
 
+// Not named "gs-...": the queue outlives a new version of the worker.
+var MARK_QUEUE = "gsq-marks";
+var MARK_PATH = /\/r\/[^/]+\/stops\/(\d+)\/(done|undo)$/;
+var SAVED = {
+  kk: ["Телефонда сақталды", "Байланыс қалпына келгенде белгі жіберіледі.", "Маршрутқа оралу"],
+  ru: ["Сохранено на телефоне", "Отметка уйдёт, когда появится связь.", "Назад к маршруту"],
+  en: ["Saved on this phone", "The mark will be sent when the connection is back.", "Back to the route"]
+};
+
+function isMark(request, url) {
+  return request.method === "POST" && url.origin === self.location.origin && MARK_PATH.test(url.pathname);
+}
+
+function queueMark(url, at) {
+  return caches.open(MARK_QUEUE).then(function (cache) {
+    // Keys start with the time, so their order is the order the marks were made in.
+    var key = self.location.origin + "/__gs-queue/" + at + "-" + Math.random().toString(36).slice(2);
+    return cache.put(new Request(key), new Response(JSON.stringify({ url: url, at: at })));
+  });
+}
+
+function flushMarks() {
+  return caches.open(MARK_QUEUE).then(function (cache) {
+    return cache.keys().then(function (keys) {
+      keys.sort(function (a, b) { return a.url < b.url ? -1 : 1; });
+      return keys.reduce(function (done, key) {
+        return done.then(function () {
+          return cache.match(key).then(function (r) { return r.json(); }).then(function (mark) {
+            var body = new URLSearchParams();
+            if (/\/done$/.test(new URL(mark.url).pathname)) { body.set("done_at", new Date(mark.at).toISOString()); }
+            // Any answer from the server settles the mark; a network error keeps it (and the rest).
+            return fetch(mark.url, { method: "POST", body: body, redirect: "manual", credentials: "same-origin" })
+              .then(function () { return cache.delete(key); });
+          });
+        });
+      }, Promise.resolve());
+    });
+  }).catch(function () { return null; });
+}
+
+function savedOffline(url) {
+  var lang = url.searchParams.get("lang");
+  var t = SAVED[lang] || SAVED.ru;
+  var m = MARK_PATH.exec(url.pathname);
+  var back = url.pathname.replace(/\/stops\/\d+\/(done|undo)$/, "") + "?lang=" + encodeURIComponent(lang || "ru") + "#gs-stop-" + m[1];
+  var html = "<!doctype html><html lang=\"" + (SAVED[lang] ? lang : "ru") + "\"><head><meta charset=\"utf-8\">" +
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" + t[0] + "</title>" +
+    "<style>body{font:18px/1.5 system-ui,sans-serif;margin:24px}a{display:inline-flex;align-items:center;min-height:44px;" +
+    "padding:10px 16px;background:#0b57d0;color:#fff;border-radius:8px;text-decoration:none}</style></head>" +
+    "<body><h1 class=\"gs-saved\">✓ " + t[0] + "</h1><p>" + t[1] + "</p><p><a id=\"gs-back\" href=\"" + back + "\">" +
+    t[2] + "</a></p></body></html>";
+  return new Response(html, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 function isStatic(url) {
   return url.origin === self.location.origin && url.pathname.indexOf("/static/") !== -1;
 }
@@ -40,8 +97,15 @@ function isPage(request, url) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") { return; }
   var url = new URL(request.url);
+  if (isMark(request, url)) {
+    var at = Date.now();
+    event.respondWith(fetch(request.clone()).catch(function () {
+      return queueMark(request.url, at).then(function () { return savedOffline(url); });
+    }));
+    return;
+  }
+  if (request.method !== "GET") { return; }
   if (isStatic(url)) {
     event.respondWith(caches.match(request).then(function (hit) {
       return hit || fetch(request).then(function (resp) {
@@ -53,7 +117,8 @@ self.addEventListener("fetch", function (event) {
       });
     }));
   } else if (isPage(request, url)) {
-    event.respondWith(fetch(request).then(function (resp) {
+    // Marks kept offline go first, so the page fetched next shows them.
+    event.respondWith(flushMarks().then(function () { return fetch(request); }).then(function (resp) {
       if (resp.ok) {
         var copy = resp.clone();
         caches.open(PAGE_CACHE).then(function (cache) { cache.put(request, copy); });
