@@ -174,7 +174,8 @@ def main() -> None:
     for grp in a.get("below_band_groups", []):
         reach = "not tested" if grp["reach_as_one"] is None else f"{grp['reach_as_one']:.0%}"
         print(f"  group below the band ({', '.join(grp['precincts'])}): {grp['inspectors']:g} inspectors, work for "
-              f"{grp['work_for_inspectors']:.1f}; as one precinct it reaches {reach} of its target")
+              f"{grp['work_for_inspectors']:.1f}; as one precinct it reaches {reach} of its target; "
+              f"{grp['ways_out']} separate ways lead out of its area")
     if "others_level" in a:
         others = sm["precincts"] - len(a["held_back"])
         print(f"  held back (cannot reach 90% of the target or of the others' level): {len(a['held_back'])}; "

@@ -63,11 +63,14 @@ inspectors add up).
 
 Precincts below the band are grouped by shared borders (``after.below_band_groups``):
 each group's inspectors, the work it holds (in inspectors at the city's average), and
-``reach_as_one`` (`merged_reach`): the share of its combined target the group reaches
-when its blocks become one precinct (from the current precincts, and grown first) and the
-same boundary moves run again. A group that stays below its band even as one precinct has
-no more work within its reach; one that reaches it has more posts than ways into the work
-(each precinct needs its own connected way from its post). Its reasons say which.
+``reach_as_one`` (`merged_reach`, a heuristic test): the share of its combined target the
+group reaches when its blocks become one precinct (from the current precincts, and grown
+first) and the same boundary moves run again; and ``ways_out`` (`ways_out`, a bound): how
+many separate ways lead out of the group's area, avoiding other posts (each precinct that
+reaches work beyond the area holds one). Fewer ways than posts proves that some of the
+group cannot reach the band; a group that reaches its target as one precinct and has a
+way out for each post is limited by this method, not shown to be limited by the
+geography. Its reasons say which.
 
 Before and after are reported as max/min ratio and Gini of the load per inspector, the
 posts within the tolerance, the largest travel time from a post to a road node of its
@@ -92,8 +95,10 @@ within ±10%, max/min 455, Gini 0.600, largest travel 500 min):
   below the band: one group of neighbouring posts in the north-east (11 inspectors)
   whose area holds work for 3.8 inspectors; one of them (D12) is closed in by two other
   posts. Merged into one precinct and grown first, the group reaches its whole target
-  (``reach_as_one`` 1.0): the work is within its reach, but its ten posts are more than
-  the ways into it. Fifteen are held back in all; the other 22 share the rest at 1.29 x
+  (``reach_as_one`` 1.0), and 9 separate ways lead out of its area (``ways_out``) for its
+  10 posts: the bound does not rule the band out for nine of them. The boundary moves,
+  region growing, growing them one by one first, and targeted restarts did not find such
+  a division (each left the group at 0.3-0.6 of its target). Fifteen are held back in all; the other 22 share the rest at 1.29 x
   the city average, all 22 within ±10% of that level (max/min 1.19). The second
   version's higher counts came from precincts the boundary moves had failed to bring up
   to the others' level, left by chance inside 0.9-1.1.
@@ -101,9 +106,9 @@ within ±10%, max/min 455, Gini 0.600, largest travel 500 min):
   inspectors at 2, 3 or 4 of its posts: Gini 0.08-0.10, max/min 2.1-7.1, 6-11 within
   ±10% of 29-31 precincts.
 
-Where the geography does not allow ±10% the result is the best balance the local search
-reaches with every precinct contiguous; it is not proven optimal, and ``reach_as_one`` is
-a heuristic test, not a bound.
+Where the band is missed the result is the best balance the local search reaches with
+every precinct contiguous; it is not proven optimal, and ``reach_as_one`` is a heuristic
+test, not a bound.
 """
 
 from __future__ import annotations
@@ -685,6 +690,38 @@ def _refine(name: str, start: np.ndarray, pb: _Problem, before: np.ndarray, insp
     excess = float((np.maximum(np.abs(ul / pb.target - 1) - pb.tol, 0) ** 2).sum())
     return _Candidate(name=name, lab=lab, moves=moves, repaired=r1 + r2, stuck=limited, within=within, ratio=ratio,
                       moved=moved, seconds=time.perf_counter() - t0, excess=excess)
+
+
+def ways_out(lab: np.ndarray, pb: _Problem, group: np.ndarray) -> int:
+    """How many separate ways (block paths sharing no block, avoiding other posts' blocks)
+    lead from the group's posts out of the group's area (its blocks in ``lab``).
+
+    A max-flow with unit block capacities. Each precinct of the group that reaches work
+    beyond its area holds one such way, so at most this many can: a bound, not a
+    heuristic.
+    """
+    from scipy.sparse.csgraph import maximum_flow
+
+    nb = len(pb.load)
+    others = np.setdiff1d(np.arange(len(pb.target)), group)
+    removed = np.zeros(nb, dtype=bool)
+    removed[pb.post_block[others]] = True
+    area = np.isin(lab, group)
+    outside = ~area & ~removed
+    if not outside.any():
+        return 0
+    coo = pb.adj.tocoo()
+    keep = ~removed[coo.row] & ~removed[coo.col]
+    big = 1 << 20
+    src, snk = 2 * nb, 2 * nb + 1
+    out_nodes = np.flatnonzero(outside)
+    # Block b is split into b (in) -> nb + b (out), capacity 1 inside the area.
+    rows = np.concatenate([np.arange(nb), nb + coo.row[keep], np.full(len(group), src), out_nodes])
+    cols = np.concatenate([nb + np.arange(nb), coo.col[keep], pb.post_block[group], np.full(len(out_nodes), snk)])
+    caps = np.concatenate([np.where(outside, big, 1), np.full(int(keep.sum()), big), np.full(len(group), big),
+                           np.full(len(out_nodes), big)]).astype(np.int32)
+    g = sp.csr_matrix((caps, (rows, cols)), shape=(2 * nb + 2, 2 * nb + 2))
+    return int(maximum_flow(g, src, snk).flow_value)
 
 
 def merged_reach(lab: np.ndarray, pb: _Problem, group: np.ndarray, *, time_limit: float = 3.0,
@@ -1310,14 +1347,16 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
         for grp in fig_after["below_band_groups"]:
             if grp["reach_as_one"] is None:
                 continue
-            note = (f"; its group of {len(grp['precincts'])} precinct(s) below the band holds work for "
-                    f"{grp['work_for_inspectors']:.1f} of its {grp['inspectors']:g} inspectors and reaches "
-                    f"{grp['reach_as_one']:.0%} of its target even as one precinct: the work is elsewhere")
-            if grp["reach_as_one"] >= 1 - tolerance:
-                note = (f"; its group of {len(grp['precincts'])} precinct(s) below the band holds work for "
-                        f"{grp['work_for_inspectors']:.1f} of its {grp['inspectors']:g} inspectors; as one precinct it "
-                        f"could hold {grp['reach_as_one']:.0%} of its target: its posts are more than the ways "
-                        f"into the work")
+            m, w = len(grp["precincts"]), grp["ways_out"]
+            note = (f"; its group of {m} precinct(s) below the band holds work for {grp['work_for_inspectors']:.1f} "
+                    f"of its {grp['inspectors']:g} inspectors and reaches {grp['reach_as_one']:.0%} of its target "
+                    f"as one precinct; {w} separate way(s) lead out of its area")
+            if w == 0:
+                note += ": none of its precincts can reach work beyond it"
+            elif w < m:
+                note += f" for its {m} posts: at most {w} of them can reach work beyond it"
+            if w > 0 and grp["reach_as_one"] >= 1 - tolerance:
+                note += "; these moves did not find how to divide that work among its posts"
             for pid in grp["precincts"]:
                 if pid in fig_after["out_of_band"]:
                     fig_after["out_of_band"][pid] += note
@@ -1415,6 +1454,7 @@ def _limited_figures(lab: np.ndarray, node_lab: np.ndarray, node_ld: np.ndarray,
             "inspectors": float(insp[grp].sum()),
             "work_for_inspectors": round(float(ul[grp].sum() / per_insp), 2),
             "reach_as_one": reach,
+            "ways_out": ways_out(lab, pb, grp),
         })
     rest = ~limited
     out: dict[str, Any] = {

@@ -252,7 +252,9 @@ def test_a_group_cut_off_from_the_work_is_reported_with_its_reach(city) -> None:
     assert groups[0]["work_for_inspectors"] == pytest.approx(8 / 12, abs=0.01)
     # Even as one precinct the pair cannot cross the river: a third of their target.
     assert groups[0]["reach_as_one"] == pytest.approx(1 / 3, abs=0.01)
-    assert "the work is elsewhere" in after["out_of_band"]["Q1"]
+    # The river leaves no way out of their area: a bound, whatever the boundaries.
+    assert groups[0]["ways_out"] == 0
+    assert "0 separate way(s) lead out of its area: none of its precincts" in after["out_of_band"]["Q1"]
     # The two on the right share the rest evenly: their level is 20 / 12 of the average.
     assert sorted(after["held_back"]) == ["Q1", "Q2"]
     assert after["others_level"] == pytest.approx(20 / 12, abs=0.01)
@@ -262,7 +264,7 @@ def test_a_group_cut_off_from_the_work_is_reported_with_its_reach(city) -> None:
 
 
 def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together() -> None:
-    from geo_service.balance import _Problem, merged_reach
+    from geo_service.balance import _Problem, merged_reach, ways_out
 
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5. A's only way out
     # passes B's post, so A alone cannot grow; A and B as one precinct can take C's blocks.
@@ -276,4 +278,11 @@ def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together
     lab = np.array([0, 1, 2, 2, 2, 2])
     assert merged_reach(lab, pb, np.array([0])) == pytest.approx(0.1)
     together = merged_reach(lab, pb, np.array([0, 1]))
-    assert 0.9 <= together <= 1.2
+    assert 0.9 <= together <= 1.0
+    # Ways out: A alone has none (B's post is in the way); A and B share one for two posts.
+    assert ways_out(lab, pb, np.array([0])) == 0
+    assert ways_out(lab, pb, np.array([0, 1])) == 1
+    # A second road from block 0 to block 3 gives the pair a second, separate way out.
+    adj2 = csr_matrix(([1] * 12, (rows + [0, 3], cols + [3, 0])), shape=(6, 6))
+    pb2 = _Problem(**{**pb.__dict__, "adj": adj2})
+    assert ways_out(lab, pb2, np.array([0, 1])) == 2
