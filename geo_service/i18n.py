@@ -157,6 +157,14 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "mark_made": {"kk": "Барылды деп белгілеу", "ru": "Отметить: посещено", "en": "Mark as made"},
     "made_at": {"kk": "Барылды, {time}", "ru": "Посещено, {time}", "en": "Made, {time}"},
     "undo_made": {"kk": "Белгіні алып тастау", "ru": "Отменить отметку", "en": "Undo the mark"},
+    "marks_refused": {"kk": "Байланыссыз қойылған бұл белгілерді сервер қабылдамады (сілтеменің мерзімі өтуі мүмкін). "
+                            "Жаңа сілтемеден қайта белгілеңіз:",
+                      "ru": "Эти отметки, сделанные без связи, сервер не принял (возможно, истёк срок ссылки). "
+                            "Отметьте их снова по новой ссылке:",
+                      "en": "The server refused these marks made offline (the link may have expired). "
+                            "Mark them again from a new link:"},
+    "marks_forget": {"kk": "Тізімді жабу", "ru": "Скрыть список", "en": "Dismiss"},
+    "stop": {"kk": "Нүкте", "ru": "Точка", "en": "Stop"},
     "nav_open": {"kk": "Жолды қосымшада ашу", "ru": "Открыть путь в приложении", "en": "Open the way in an app"},
     "nav_geo": {"kk": "Навигатор", "ru": "Навигатор", "en": "Navigator"},
     "nav_2gis": {"kk": "2GIS", "ru": "2ГИС", "en": "2GIS"},

@@ -738,7 +738,8 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
                         name="gs_panel", index=0)
     page.html.add_child(Element(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
                                                    attribution=attribution, marks=marks)), name="gs_stops")
-    config = {"lang": lang, "t": {k: tr[k] for k in ("show_on_map", "post")}, "attribution": attribution,
+    config = {"lang": lang, "t": {k: tr[k] for k in ("show_on_map", "post", "stop", "mark_made", "undo_made",
+                                                     "marks_refused", "marks_forget")}, "attribution": attribution,
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
     page.html.add_child(Element(_json_script("gs-config", config)), name="gs_config")
     return page.render()

@@ -441,6 +441,39 @@ def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: 
         context.close()
 
 
+def test_a_refused_offline_mark_is_shown_not_lost(browser: Any, pages_url: str, route_link: dict[str, str],
+                                                   shots_dir: Path) -> None:
+    """A mark kept offline that the server refuses when it is sent (here: through a link that
+    no longer checks out) stays on the phone and is listed on the route page until dismissed."""
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        url = f"{pages_url}{route_link['url']}?lang=en"
+        page.goto(url, wait_until="load")
+        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
+        page.reload(wait_until="load")
+        context.set_offline(True)
+        forged = route_link["url"][:-3] + "xyz"
+        page.evaluate(f"""fetch('{forged}/stops/3/done?lang=en', {{method: 'POST'}})""")
+        context.set_offline(False)
+        page.reload(wait_until="load")  # the worker sends the kept mark first: the server refuses it
+        page.wait_for_selector(".gs-refused")
+        text = page.inner_text(".gs-refused")
+        assert "refused" in text and "Stop 3" in text and "Mark as made" in text
+        assert _box(page, ".gs-refused-forget")["height"] >= 44
+        page.screenshot(path=str(shots_dir / "route-phone-refused.png"))
+        page.reload(wait_until="load")  # not sent again, still listed
+        page.wait_for_selector(".gs-refused")
+        page.click(".gs-refused-forget")
+        page.wait_for_selector(".gs-refused", state="detached")
+        page.reload(wait_until="load")
+        page.wait_for_selector(".leaflet-marker-pane .gs-stop-icon", state="attached")
+        page.wait_for_timeout(500)
+        assert page.locator(".gs-refused").count() == 0
+    finally:
+        context.close()
+
+
 def test_expired_link_page(guarded_page: Callable[..., Any], pages_url: str) -> None:
     g = guarded_page(**PHONE)
     resp = g.page.goto(f"{pages_url}/r/WyJwbF8wIiwgMV0.aaaaaaaaaaaaaaaaaaaaaaaaaaa?lang=kk", wait_until="load")

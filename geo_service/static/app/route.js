@@ -48,6 +48,45 @@
     navigator.serviceWorker.register(sw, { scope: "/" }).catch(function () { /* offline use only */ });
   }
 
+  // Marks pressed offline that the server later refused (the service worker keeps them):
+  // listed above the stops, with a button that forgets them.
+  var QUEUE = "gsq-marks";
+  var MARK = /\/stops\/(\d+)\/(done|undo)$/;
+
+  function showRefused() {
+    if (!("caches" in window)) { return; }
+    caches.open(QUEUE).then(function (cache) {
+      return cache.keys().then(function (keys) {
+        return Promise.all(keys.map(function (k) {
+          return cache.match(k).then(function (r) { return r.json(); }).then(function (m) { return { key: k, m: m }; });
+        }));
+      }).then(function (all) {
+        var refused = all.filter(function (x) { return x.m.refused; });
+        if (!refused.length) { return; }
+        var t = cfg().t;
+        var box = el("div", "gs-refused");
+        box.setAttribute("role", "alert");
+        box.appendChild(el("p", "gs-refused-title", t.marks_refused));
+        var list = el("ul");
+        refused.forEach(function (x) {
+          var m = MARK.exec(new URL(x.m.url).pathname) || ["", "?", "done"];
+          var when = new Date(x.m.at).toLocaleString(cfg().lang, { dateStyle: "short", timeStyle: "short" });
+          list.appendChild(el("li", null, t.stop + " " + m[1] + " · " + (m[2] === "undo" ? t.undo_made : t.mark_made) +
+            " · " + when));
+        });
+        box.appendChild(list);
+        var forget = el("button", "gs-refused-forget", t.marks_forget);
+        forget.type = "button";
+        forget.addEventListener("click", function () {
+          Promise.all(refused.map(function (x) { return cache.delete(x.key); })).then(function () { box.remove(); });
+        });
+        box.appendChild(forget);
+        var stops = document.getElementById("gs-stops");
+        stops.parentNode.insertBefore(box, stops);
+      });
+    }).catch(function () { /* no cache: nothing to show */ });
+  }
+
   function init(map, stops, route, post, osm) {
     S.map = map;
     stops.eachLayer(function (layer) {
@@ -83,6 +122,7 @@
     window.addEventListener("resize", resize);
     resize();
     registerServiceWorker();
+    showRefused();
   }
 
   window.GeoServiceRoute = { init: init, show: showStop };

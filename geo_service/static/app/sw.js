@@ -7,7 +7,8 @@
  *   so a page opened once still shows when the connection drops;
  * - "made"/"undo" marks of the route page (form POSTs to /r/<link>/stops/<n>/done|undo):
  *   to the network; offline, the mark is kept on the phone (its time included) and sent,
- *   in order, before the next page is fetched; a short page says so meanwhile;
+ *   in order, before the next page is fetched; a short page says so meanwhile; a mark the
+ *   server refuses stays kept, marked, and the route page lists it (route.js);
  * - the JSON API and everything else: straight to the network (never stored).
  */
 "use strict";
@@ -62,9 +63,15 @@ function flushMarks() {
           return cache.match(key).then(function (r) { return r.json(); }).then(function (mark) {
             var body = new URLSearchParams();
             if (/\/done$/.test(new URL(mark.url).pathname)) { body.set("done_at", new Date(mark.at).toISOString()); }
-            // Any answer from the server settles the mark; a network error keeps it (and the rest).
+            if (mark.refused) { return null; }  // kept for the page to show, not sent again
+            // The server's 303 settles the mark. A refusal (say, the link expired) is kept,
+            // marked, for the route page to show; a network error keeps it (and the rest).
             return fetch(mark.url, { method: "POST", body: body, redirect: "manual", credentials: "same-origin" })
-              .then(function () { return cache.delete(key); });
+              .then(function (resp) {
+                if (resp.type === "opaqueredirect" || resp.ok) { return cache.delete(key); }
+                mark.refused = resp.status;
+                return cache.put(key, new Response(JSON.stringify(mark)));
+              });
           });
         });
       }, Promise.resolve());
