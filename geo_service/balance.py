@@ -1342,8 +1342,9 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
     if method != "voronoi":
         fig_after["out_of_band"] = _out_of_band_reasons(lab, pb, unit_ids)
     if method != "voronoi" and stuck.any():
-        fig_after.update(_limited_figures(lab, node_after, node_ld, pb, insp, stuck, unit_ids,
-                                          time_limit=min(3.0, 0.1 * local_time_limit)))
+        limited_figs, at_level = _limited_figures(lab, node_after, node_ld, pb, insp, stuck, unit_ids,
+                                                  time_limit=min(3.0, 0.1 * local_time_limit))
+        fig_after.update(limited_figs)
         for grp in fig_after["below_band_groups"]:
             if grp["reach_as_one"] is None:
                 continue
@@ -1360,16 +1361,11 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
             for pid in grp["precincts"]:
                 if pid in fig_after["out_of_band"]:
                     fig_after["out_of_band"][pid] += note
-        if "others_level" in fig_after:
-            lvl = fig_after["others_level"]
-            held = set(fig_after["held_back"])
-            dev = (np.bincount(node_after[node_after >= 0], weights=node_ld[node_after >= 0], minlength=n_units)
-                   / (target * lvl))
-            for u, pid in enumerate(unit_ids):
-                if pid in fig_after["out_of_band"] and pid not in held and abs(dev[u] - 1) <= tolerance + 1e-9:
-                    fig_after["out_of_band"][pid] += (f"; within ±{tolerance:.0%} of the level the other precincts "
-                                                      f"share ({lvl:.2f} x the target) while those below the band "
-                                                      f"cannot take more")
+        for pid in at_level:
+            if pid in fig_after["out_of_band"]:
+                fig_after["out_of_band"][pid] += (f"; within ±{tolerance:.0%} of the level the other precincts "
+                                                  f"share ({fig_after['others_level']:.2f} x the target) while those "
+                                                  f"below the band cannot take more")
 
     # Units table.
     rows = []
@@ -1434,9 +1430,9 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
 
 def _limited_figures(lab: np.ndarray, node_lab: np.ndarray, node_ld: np.ndarray, pb: _Problem, insp: np.ndarray,
                      limited: np.ndarray, unit_ids: list[str], *, time_limit: float,
-                     max_groups: int = 5) -> dict[str, Any]:
-    """What the geography allows: the precincts held back, the groups below the band, and
-    the balance of the others against their level."""
+                     max_groups: int = 5) -> tuple[dict[str, Any], list[str]]:
+    """The precincts held back, the groups below the band, and the balance of the others
+    against their level; and the ids of the others within the tolerance of that level."""
     n_units = len(pb.target)
     ok = node_lab >= 0
     ul = np.bincount(node_lab[ok], weights=node_ld[ok], minlength=n_units)
@@ -1461,11 +1457,12 @@ def _limited_figures(lab: np.ndarray, node_lab: np.ndarray, node_ld: np.ndarray,
         "held_back": [unit_ids[i] for i in np.flatnonzero(limited)],
         "below_band_groups": out_groups,
     }
+    at_level = rest & (np.abs(ul / levels - 1) <= pb.tol + 1e-9)
     if rest.any():
         out["others_level"] = round(float(levels[rest][0] / insp[rest][0] / per_insp), 3)
-        out["others_within_tolerance"] = int((np.abs(ul[rest] / levels[rest] - 1) <= pb.tol + 1e-9).sum())
+        out["others_within_tolerance"] = int(at_level.sum())
         out["others_max_min_ratio"] = round(max_min_ratio(ul[rest] / insp[rest]), 4)
-    return out
+    return out, [unit_ids[i] for i in np.flatnonzero(at_level)]
 
 
 def check_contiguity(lab: np.ndarray, adj: sp.csr_matrix, post_block: np.ndarray) -> bool:

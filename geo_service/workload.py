@@ -328,15 +328,12 @@ def count_by_precinct(records: pd.DataFrame | None, city: CityBundle, *, time_co
         return np.zeros(n)
     rec = records
     start, end = _period_bounds(period)
-    if "count" in rec.columns:
+    grouped = "count" in rec.columns
+    if grouped:
         if _period_bounds(rec.attrs.get("period")) != (start, end):
             msg = "counts grouped for another period than the one asked for"
             raise InputError(msg)
-        index = {p: i for i, p in enumerate(city.precincts.precinct_id.astype(str))}
-        lab = np.array([index.get(str(p), -1) for p in rec["precinct_id"]], dtype=np.int64)
-        w = pd.to_numeric(rec["count"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
-        return np.bincount(lab[lab >= 0], weights=w[lab >= 0], minlength=n)
-    if start is not None or end is not None:
+    elif start is not None or end is not None:
         col = next((c for c in time_columns if c in rec.columns), None)
         if col is None:
             msg = f"the records need one of the columns {', '.join(time_columns)} to filter by period"
@@ -351,13 +348,15 @@ def count_by_precinct(records: pd.DataFrame | None, city: CityBundle, *, time_co
     if "precinct_id" in rec.columns:
         index = {p: i for i, p in enumerate(city.precincts.precinct_id.astype(str))}
         lab = np.array([index.get(str(p), -1) for p in rec["precinct_id"]], dtype=np.int64)
-    elif {"lat", "lon"} <= set(rec.columns):
+    elif {"lat", "lon"} <= set(rec.columns) and not grouped:
         lab, _ = _lookup(city).locate_many(pd.to_numeric(rec["lat"], errors="coerce").to_numpy(dtype=np.float64),
                                            pd.to_numeric(rec["lon"], errors="coerce").to_numpy(dtype=np.float64))
     else:
         msg = "the records need a precinct_id column or lat and lon columns"
         raise InputError(msg)
-    return np.bincount(lab[lab >= 0], minlength=n).astype(np.float64)
+    w = (pd.to_numeric(rec["count"], errors="coerce").fillna(0).to_numpy(dtype=np.float64) if grouped
+         else np.ones(len(lab)))
+    return np.bincount(lab[lab >= 0], weights=w[lab >= 0], minlength=n)
 
 
 def workload_index(frame: pd.DataFrame, weights: WorkloadWeights) -> tuple[np.ndarray, dict[str, float]]:
