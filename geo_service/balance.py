@@ -724,6 +724,76 @@ def ways_out(lab: np.ndarray, pb: _Problem, group: np.ndarray) -> int:
     return int(maximum_flow(g, src, snk).flow_value)
 
 
+def _reachable(pb: _Problem) -> np.ndarray:
+    """(units, blocks): blocks a contiguous precinct of each post could hold under the
+    rules: joined to its post's block through blocks it may take (``allowed``) that are
+    not another post's block."""
+    n_units, nb = pb.allowed.shape
+    other_post = np.zeros(nb, dtype=bool)
+    other_post[pb.post_block] = True
+    coo = pb.adj.tocoo()
+    out = np.zeros((n_units, nb), dtype=bool)
+    for u in range(n_units):
+        ok = pb.allowed[u] & ~other_post
+        ok[pb.post_block[u]] = True
+        e = ok[coo.row] & ok[coo.col]
+        m = sp.csr_matrix((np.ones(int(e.sum())), (coo.row[e], coo.col[e])), shape=(nb, nb))
+        _, comp = connected_components(m, directed=False)
+        out[u] = ok & (comp == comp[pb.post_block[u]])
+    return out
+
+
+def balance_bound(pb: _Problem, *, group: np.ndarray | None = None, reach: np.ndarray | None = None,
+                  time_limit: float = 20.0) -> float | None:
+    """A lower bound on how far precincts must stay outside the band: the LP relaxation.
+
+    Every block is shared (fractionally) among the posts that could hold it in a
+    contiguous precinct under the rules (`_reachable`), and the sum over precincts of
+    the load beyond their band (relative to their target) is minimised. Contiguity and
+    whole blocks are relaxed, so no proposal can do better: a bound above zero proves
+    that not every precinct can be within the band. With ``group`` only that group's
+    precincts count, and the others may take any load: a bound above zero proves the
+    group falls short (in sum) even if every other precinct gave up its balance.
+    Returns None when HiGHS finds no answer in ``time_limit``.
+    """
+    from .siting import _run_highs
+
+    reach = _reachable(pb) if reach is None else reach
+    n_units, nb = reach.shape
+    units, blks = np.nonzero(reach)
+    nx = len(units)
+    counted = np.ones(n_units, dtype=bool) if group is None else np.isin(np.arange(n_units), group)
+    cu = np.flatnonzero(counted)
+    k = len(cu)
+    n = nx + 2 * k
+    cost = np.concatenate([np.zeros(nx), 1.0 / pb.target[cu], 1.0 / pb.target[cu]])
+    lower = np.zeros(n)
+    upper = np.full(n, np.inf)
+    held = np.flatnonzero(reach.any(axis=0))
+    row_of = np.full(nb, -1)
+    row_of[held] = np.arange(len(held))
+    ld = pb.load[blks]
+    r1 = sp.csr_matrix((np.ones(nx), (row_of[blks], np.arange(nx))), shape=(len(held), n))
+    pos = np.full(n_units, -1)
+    pos[cu] = np.arange(k)
+    sel = counted[units]
+    # Per counted precinct: load + short >= lo and load - over <= hi.
+    rows = np.concatenate([pos[units[sel]], np.arange(k)])
+    lo_rows = sp.csr_matrix((np.concatenate([ld[sel], np.ones(k)]),
+                             (rows, np.concatenate([np.flatnonzero(sel), nx + np.arange(k)]))), shape=(k, n))
+    hi_rows = sp.csr_matrix((np.concatenate([ld[sel], -np.ones(k)]),
+                             (rows, np.concatenate([np.flatnonzero(sel), nx + k + np.arange(k)]))), shape=(k, n))
+    a = sp.vstack([r1, lo_rows, hi_rows]).tocsr()
+    row_lo = np.concatenate([np.ones(len(held)), (1 - pb.tol) * pb.target[cu], np.full(k, -np.inf)])
+    row_hi = np.concatenate([np.ones(len(held)), np.full(k, np.inf), (1 + pb.tol) * pb.target[cu]])
+    x, obj, _bound, _gap, status = _run_highs(n, cost, lower, upper, np.zeros(n, dtype=bool), a, row_lo, row_hi,
+                                              maximise=False, start=None, time_limit=time_limit, mip_gap=0.0,
+                                              relax=True, solver="ipm")
+    if x is None or obj is None or status != "optimal":
+        return None  # only an optimal LP value is a bound
+    return max(float(obj), 0.0)
+
+
 def merged_reach(lab: np.ndarray, pb: _Problem, group: np.ndarray, *, time_limit: float = 3.0,
                  share: float = 0.6) -> float:
     """The share of its combined target a group of precincts reaches as ONE precinct.
@@ -1156,7 +1226,8 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
                       demand: Demand | None = None, appeals: pd.DataFrame | None = None, cell_m: float = 250.0,
                       k_nearest: int = 6, compactness: float = 0.05, mip_time_limit: float = 20.0,
                       local_time_limit: float = 40.0, method: str = "grow", polygons: bool = True,
-                      restarts: int = 6, seed: int = 0) -> BalanceResult:
+                      restarts: int = 6, seed: int = 0, max_extra_travel_min: float | None = None,
+                      bound_time_limit: float = 10.0) -> BalanceResult:
     """Propose precincts around ``posts`` with balanced workload per inspector.
 
     Parameters
@@ -1193,6 +1264,12 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
     restarts, seed
         Perturbed restarts of the boundary moves (within ``local_time_limit``) and their
         random seed.
+    max_extra_travel_min
+        Compactness as a rule: a block may join a post at most this many minutes (walking,
+        block average) farther than its nearest post; None: no such rule (travel time is
+        then only the soft compactness cost).
+    bound_time_limit
+        Seconds for the LP lower bound (`balance_bound`) on the load beyond the band.
     """
     if not (0 < tolerance < 1):
         msg = f"tolerance must be between 0 and 1 (got {tolerance})"
@@ -1205,6 +1282,9 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
         raise InputError(msg)
     if k_nearest < 1:
         msg = "k_nearest must be at least 1"
+        raise InputError(msg)
+    if max_extra_travel_min is not None and not (0 < max_extra_travel_min <= 24 * 60):
+        msg = f"max_extra_travel_min must be between 0 and 1440 minutes (got {max_extra_travel_min})"
         raise InputError(msg)
     weights = weights or WorkloadWeights()
     timings: dict[str, float] = {}
@@ -1293,8 +1373,12 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
     else:
         before_b = np.where(reach, np.argmin(time_first, axis=0), -1)
         before_b[uniq_blocks] = np.arange(n_units)
+        allowed = np.isfinite(time_min)
+        if max_extra_travel_min is not None:
+            # A block joins a post at most max_extra_travel_min farther than its nearest post.
+            allowed &= time_min <= time_min.min(axis=0) + max_extra_travel_min
         pb = _Problem(load=load, target=target, tol=tolerance, time_min=time_min, post_block=uniq_blocks,
-                      adj=blocks.adjacency, compactness=compactness, allowed=np.isfinite(time_min),
+                      adj=blocks.adjacency, compactness=compactness, allowed=allowed,
                       time_first=time_first)
         before = _majority(node_before, blocks.node_block, blocks.n, n_units)
         starts: list[tuple[str, np.ndarray]] = []
@@ -1339,11 +1423,22 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
 
     fig_before = _figures(node_before, node_ld, target, insp, node_time, tolerance)
     fig_after = _figures(node_after, node_ld, target, insp, node_time, tolerance)
+    reach_sets = None
     if method != "voronoi":
         fig_after["out_of_band"] = _out_of_band_reasons(lab, pb, unit_ids)
+        # How far outside the band the proposal is, against the LP lower bound.
+        t5 = time.perf_counter()
+        reach_sets = _reachable(pb)
+        ok = lab >= 0
+        ul_b = np.bincount(lab[ok], weights=pb.load[ok], minlength=n_units)
+        bound = balance_bound(pb, reach=reach_sets, time_limit=bound_time_limit)
+        fig_after["beyond_band"] = round(float(np.maximum(np.abs(ul_b / pb.target - 1) - pb.tol, 0).sum()), 4)
+        fig_after["beyond_band_lower_bound"] = None if bound is None else round(bound, 4)
+        timings["bound_s"] = time.perf_counter() - t5
     if method != "voronoi" and stuck.any():
         limited_figs, at_level = _limited_figures(lab, node_after, node_ld, pb, insp, stuck, unit_ids,
-                                                  time_limit=min(3.0, 0.1 * local_time_limit))
+                                                  time_limit=min(3.0, 0.1 * local_time_limit), reach=reach_sets,
+                                                  bound_time_limit=bound_time_limit)
         fig_after.update(limited_figs)
         for grp in fig_after["below_band_groups"]:
             if grp["reach_as_one"] is None:
@@ -1358,6 +1453,12 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
                 note += f" for its {m} posts: at most {w} of them can reach work beyond it"
             if w > 0 and grp["reach_as_one"] >= 1 - tolerance:
                 note += "; these moves did not find how to divide that work among its posts"
+            sb = grp.get("shortfall_bound")
+            if sb is not None and sb > 1e-6:
+                note += (f"; proven (LP bound, contiguity relaxed): together they fall at least {sb:.2f} "
+                         f"target(s) short of the band (this proposal: {grp['shortfall']:.2f})")
+            elif sb is not None:
+                note += "; the LP bound (contiguity relaxed) does not rule the band out for them"
             for pid in grp["precincts"]:
                 if pid in fig_after["out_of_band"]:
                     fig_after["out_of_band"][pid] += note
@@ -1430,7 +1531,8 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
 
 def _limited_figures(lab: np.ndarray, node_lab: np.ndarray, node_ld: np.ndarray, pb: _Problem, insp: np.ndarray,
                      limited: np.ndarray, unit_ids: list[str], *, time_limit: float,
-                     max_groups: int = 5) -> tuple[dict[str, Any], list[str]]:
+                     max_groups: int = 5, reach: np.ndarray | None = None,
+                     bound_time_limit: float = 10.0) -> tuple[dict[str, Any], list[str]]:
     """The precincts held back, the groups below the band, and the balance of the others
     against their level; and the ids of the others within the tolerance of that level."""
     n_units = len(pb.target)
@@ -1442,15 +1544,19 @@ def _limited_figures(lab: np.ndarray, node_lab: np.ndarray, node_ld: np.ndarray,
     groups = sorted(limited_groups(lab, pb.adj, below), key=lambda g: -len(g))
     out_groups = []
     for k, grp in enumerate(groups):
-        reach = None
+        reach_one = sbound = None
         if k < max_groups and not below.all():
-            reach = round(merged_reach(lab, pb, grp, time_limit=time_limit), 3)
+            reach_one = round(merged_reach(lab, pb, grp, time_limit=time_limit), 3)
+            sbound = balance_bound(pb, group=grp, reach=reach, time_limit=bound_time_limit)
         out_groups.append({
             "precincts": [unit_ids[i] for i in grp],
             "inspectors": float(insp[grp].sum()),
             "work_for_inspectors": round(float(ul[grp].sum() / per_insp), 2),
-            "reach_as_one": reach,
+            "reach_as_one": reach_one,
             "ways_out": ways_out(lab, pb, grp),
+            # Sum over its precincts of the share of their target they fall short of the band.
+            "shortfall": round(float(np.maximum((1 - pb.tol) - ul[grp] / pb.target[grp], 0).sum()), 4),
+            "shortfall_bound": None if sbound is None else round(sbound, 4),
         })
     rest = ~limited
     out: dict[str, Any] = {

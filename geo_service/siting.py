@@ -602,12 +602,15 @@ class _Model:
 # ----------------------------------------------------------------------- HiGHS glue
 def _run_highs(num_col: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
                a: sp.csr_matrix, row_lo: np.ndarray, row_hi: np.ndarray, *, maximise: bool,
-               start: np.ndarray | None, time_limit: float, mip_gap: float, relax: bool = False
-               ) -> tuple[np.ndarray | None, float | None, float | None, float | None, str]:
-    """Solve a sparse (MI)LP; returns (x, objective, bound, gap, status)."""
+               start: np.ndarray | None, time_limit: float, mip_gap: float, relax: bool = False,
+               solver: str | None = None) -> tuple[np.ndarray | None, float | None, float | None, float | None, str]:
+    """Solve a sparse (MI)LP; returns (x, objective, bound, gap, status). ``solver``: HiGHS's
+    LP solver ("simplex", "ipm"; default: HiGHS chooses)."""
     import highspy
 
     h = _highs()
+    if solver is not None:
+        h.setOptionValue("solver", solver)
     lp = highspy.HighsLp()
     lp.num_col_ = num_col
     lp.num_row_ = a.shape[0]

@@ -81,6 +81,10 @@ class BalanceBody(BaseModel):
     hard_borders: dict[str, Any] | None = Field(default=None, description="GeoJSON lines or polygons that "
                                                 "precincts must not cross (district borders, rivers, railways)")
     method: Literal["grow", "mip"] = "grow"
+    max_extra_travel_min: float | None = Field(
+        default=None, gt=0, le=1440,
+        description="compactness rule: a block joins a post at most this many minutes' walk farther than its "
+                    "nearest post (default: no rule)")
 
 
 @bp.post("/workload/balance")
@@ -91,7 +95,8 @@ def balance() -> Response:
 
     body = _model(BalanceBody, parse_json_body(max_bytes=2_000_000))
     result = balance_precincts(get_city(), inspectors_per_post=body.inspectors_per_post,
-                               hard_borders=body.hard_borders, tolerance=body.tolerance, method=body.method)
+                               hard_borders=body.hard_borders, tolerance=body.tolerance, method=body.method,
+                               max_extra_travel_min=body.max_extra_travel_min)
     return keep("balance", result.to_dict(), location="/api/v1/workload/balance")
 
 
