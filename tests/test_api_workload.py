@@ -56,6 +56,12 @@ def test_balance_proposal_is_kept(app, client) -> None:
     assert body["geojson"]["type"] == "FeatureCollection"
     again = client.get(resp.headers["Location"], headers=planner)
     assert again.status_code == 200 and again.json["summary"] == body["summary"]
+    assert body["summary"]["after"]["beyond_band_lower_bound"] is not None
+    ruled = client.post("/api/v1/workload/balance", json={"tolerance": 0.2, "max_extra_travel_min": 0.01},
+                        headers=planner)
+    assert ruled.status_code == 201 and ruled.json["summary"]["moved_blocks"] == 0
+    bad = client.post("/api/v1/workload/balance", json={"max_extra_travel_min": 0}, headers=planner)
+    assert bad.status_code == 400 and bad.headers["Content-Type"].startswith("application/problem+json")
 
 
 def test_appeal_flow(app, client) -> None:

@@ -286,3 +286,82 @@ def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together
     adj2 = csr_matrix(([1] * 12, (rows + [0, 3], cols + [3, 0])), shape=(6, 6))
     pb2 = _Problem(**{**pb.__dict__, "adj": adj2})
     assert ways_out(lab, pb2, np.array([0, 1])) == 2
+
+
+def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
+    from geo_service.balance import _Problem, _reachable, balance_bound
+
+    # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5 (targets 1.0 each,
+    # load 3.0). A's only way out passes B's post: A holds 0.1, 0.8 short of 0.9; B and C
+    # share the other 2.9 but hold at most 2 x 1.1, so 0.7 is over: at best 1.5 beyond.
+    rows = [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
+    cols = [1, 0, 2, 1, 3, 2, 4, 3, 5, 4]
+    adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
+    post = np.array([0, 1, 5])
+    t = np.abs(np.arange(6)[None, :] - post[:, None]).astype(float)
+    pb = _Problem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
+                  post_block=post, adj=adj, compactness=0.0, allowed=np.ones((3, 6), dtype=bool), time_first=t)
+    reach = _reachable(pb)
+    assert reach.tolist() == [[True, False, False, False, False, False],
+                              [False, True, True, True, True, False],
+                              [False, False, True, True, True, True]]
+    assert balance_bound(pb) == pytest.approx(1.5, abs=1e-6)
+    # The group {A} alone, the others free: A's 0.8 short is forced whatever they do.
+    assert balance_bound(pb, group=np.array([0])) == pytest.approx(0.8, abs=1e-6)
+    # A second road from block 0 to block 3: A reaches blocks 2-4 and the band is not ruled out.
+    adj2 = csr_matrix(([1] * 12, (rows + [0, 3], cols + [3, 0])), shape=(6, 6))
+    pb2 = _Problem(**{**pb.__dict__, "adj": adj2, "load": np.array([0.1, 0.1, 0.6, 0.6, 0.6, 1.0])})
+    assert balance_bound(pb2) == pytest.approx(0.0, abs=1e-6)
+    # The rule of what a post may take counts: A may not take blocks 2-4 at all.
+    allowed = np.ones((3, 6), dtype=bool)
+    allowed[0, 2:5] = False
+    assert balance_bound(_Problem(**{**pb2.__dict__, "allowed": allowed}), group=np.array([0])) == \
+        pytest.approx(0.8, abs=1e-6)
+
+
+def test_a_proposal_that_meets_the_bound_is_proven_best(city) -> None:
+    # The river: Q1 holds 24 residents, Q2 8, targets 16 each; the band is [14.4, 17.6], so
+    # 6.4 / 16 over and 6.4 / 16 short: 0.8 beyond the band, and the LP bound proves it.
+    (a, b), (c, d) = grid_latlon(-1, 1.5), grid_latlon(4, 1.5)
+    river = {"type": "LineString", "coordinates": [[b, a], [d, c]]}
+    r = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=_heavy_left_demand(), weights=RESIDENTS_ONLY,
+                          cell_m=60, hard_borders=river, polygons=False)
+    after = r.summary["after"]
+    assert after["beyond_band"] == pytest.approx(0.8, abs=1e-3)
+    assert after["beyond_band_lower_bound"] == pytest.approx(0.8, abs=1e-3)
+    # Without the river the band is reached and the bound agrees that it can be.
+    ok = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=_heavy_left_demand(), weights=RESIDENTS_ONLY,
+                           cell_m=60, polygons=False)
+    assert ok.summary["after"]["beyond_band"] == 0 and ok.summary["after"]["beyond_band_lower_bound"] == \
+        pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_below_band_group_gets_its_shortfall_and_its_bound(city) -> None:
+    (a, b), (c, d) = grid_latlon(-1, 1.5), grid_latlon(4, 1.5)
+    river = {"type": "LineString", "coordinates": [[b, a], [d, c]]}
+    r = balance_precincts(city, posts=_posts((0, 0), (3, 0), (0, 3), (3, 3)), demand=_heavy_right_demand(),
+                          weights=RESIDENTS_ONLY, cell_m=60, hard_borders=river, polygons=False)
+    grp = r.summary["after"]["below_band_groups"][0]
+    # Targets 12 each: the pair holds 8 of its 2 x 10.8, short (21.6 - 8) / 12 = 1.13 targets,
+    # and nothing they could do across the river changes that: the bound is the same.
+    assert grp["shortfall"] == pytest.approx(13.6 / 12, abs=1e-3)
+    assert grp["shortfall_bound"] == pytest.approx(13.6 / 12, abs=1e-3)
+    assert "proven (LP bound" in r.summary["after"]["out_of_band"]["Q1"]
+
+
+def test_the_extra_travel_rule_keeps_blocks_near_their_nearest_post(city) -> None:
+    posts = _posts((0, 0), (0, 3))
+    # A rule tighter than any move: every block stays with its nearest post, and the bound
+    # proves that nothing better exists under the rule.
+    r = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
+                          polygons=False, max_extra_travel_min=0.01)
+    after = r.summary["after"]
+    assert r.summary["moved_blocks"] == 0
+    assert after["beyond_band"] == pytest.approx(0.8, abs=1e-3)
+    assert after["beyond_band_lower_bound"] == pytest.approx(0.8, abs=1e-3)
+    # A generous rule leaves the balance free.
+    loose = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
+                              polygons=False, max_extra_travel_min=120)
+    assert loose.summary["after"]["within_tolerance"] == 2
+    with pytest.raises(InputError):
+        balance_precincts(city, posts=posts, max_extra_travel_min=0)
