@@ -110,6 +110,8 @@ def main() -> None:
     ap.add_argument("--spopt-timeout", type=float, default=180.0)
     ap.add_argument("--spopt-cell", type=float, default=250.0, help="block size (m) for the SKATER comparison")
     ap.add_argument("--balance-only", action="store_true", help="skip the other methods and spopt")
+    ap.add_argument("--rules", default="60,30",
+                    help="extra-travel rules (minutes, comma-separated) to re-balance under, with their bounds")
     ap.add_argument("--what-if", action="store_true",
                     help="also re-balance with the largest below-band group's inspectors at 2, 3 or 4 of its posts")
     args = ap.parse_args()
@@ -175,7 +177,10 @@ def main() -> None:
         reach = "not tested" if grp["reach_as_one"] is None else f"{grp['reach_as_one']:.0%}"
         print(f"  group below the band ({', '.join(grp['precincts'])}): {grp['inspectors']:g} inspectors, work for "
               f"{grp['work_for_inspectors']:.1f}; as one precinct it reaches {reach} of its target; "
-              f"{grp['ways_out']} separate ways lead out of its area")
+              f"{grp['ways_out']} separate ways lead out of its area; short of the band by {grp['shortfall']:.2f} "
+              f"targets, LP bound {grp['shortfall_bound']}")
+    print(f"  beyond the band (sum over precincts, share of the target): {a['beyond_band']:.2f}; LP lower bound "
+          f"{a['beyond_band_lower_bound']} ({sm['timings'].get('bound_s', 0):.1f} s)")
     if "others_level" in a:
         others = sm["precincts"] - len(a["held_back"])
         print(f"  held back (cannot reach 90% of the target or of the others' level): {len(a['held_back'])}; "
@@ -187,6 +192,17 @@ def main() -> None:
     print(f"  per inspector before: p10 {q0[0]:.2f}, median {q0[1]:.2f}, p90 {q0[2]:.2f}")
     print(f"  per inspector after:  p10 {q[0]:.2f}, median {q[1]:.2f}, p90 {q[2]:.2f}; "
           f"moved {sm['moved_blocks']} blocks ({sm['moved_residents']:.0f} residents)")
+    rules = [float(x) for x in args.rules.split(",") if x.strip()]
+    for rule in rules:
+        t0 = time.perf_counter()
+        r = balance_precincts(city, polygons=False, max_extra_travel_min=rule)
+        a2 = r.summary["after"]
+        grp = (a2.get("below_band_groups") or [{}])[0]
+        print(f"  rule: at most {rule:g} min farther than the nearest post: {time.perf_counter() - t0:.1f} s, "
+              f"within {a2['within_tolerance']}/{n}, max/min {a2['max_min_ratio']:.1f}, Gini {a2['gini']:.3f}, "
+              f"beyond the band {a2['beyond_band']:.2f} (LP bound {a2['beyond_band_lower_bound']}); largest group "
+              f"below: {len(grp.get('precincts', []))} precincts, short {grp.get('shortfall', 0):.2f} "
+              f"(bound {grp.get('shortfall_bound')})")
     if args.what_if:
         what_if(city, result)
     if args.balance_only:
