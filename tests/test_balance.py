@@ -263,18 +263,28 @@ def test_a_group_cut_off_from_the_work_is_reported_with_its_reach(city) -> None:
     assert r.summary["contiguous"]
 
 
+ROW_EDGES = ([0, 1, 1, 2, 2, 3, 3, 4, 4, 5], [1, 0, 2, 1, 3, 2, 4, 3, 5, 4])
+
+
+def _row_problem():
+    """Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5; targets 1.0."""
+    from geo_service.balance import _Problem
+
+    rows, cols = ROW_EDGES
+    adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
+    post = np.array([0, 1, 5])
+    t = np.abs(np.arange(6)[None, :] - post[:, None]).astype(float)
+    return _Problem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
+                    post_block=post, adj=adj, compactness=0.0, allowed=np.ones((3, 6), dtype=bool), time_first=t)
+
+
 def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together() -> None:
     from geo_service.balance import _Problem, merged_reach, ways_out
 
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5. A's only way out
     # passes B's post, so A alone cannot grow; A and B as one precinct can take C's blocks.
-    rows = [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
-    cols = [1, 0, 2, 1, 3, 2, 4, 3, 5, 4]
-    adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
-    post = np.array([0, 1, 5])
-    t = np.abs(np.arange(6)[None, :] - post[:, None]).astype(float)
-    pb = _Problem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
-                  post_block=post, adj=adj, compactness=0.0, allowed=np.ones((3, 6), dtype=bool), time_first=t)
+    rows, cols = ROW_EDGES
+    pb = _row_problem()
     lab = np.array([0, 1, 2, 2, 2, 2])
     assert merged_reach(lab, pb, np.array([0])) == pytest.approx(0.1)
     together = merged_reach(lab, pb, np.array([0, 1]))
@@ -294,13 +304,8 @@ def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5 (targets 1.0 each,
     # load 3.0). A's only way out passes B's post: A holds 0.1, 0.8 short of 0.9; B and C
     # share the other 2.9 but hold at most 2 x 1.1, so 0.7 is over: at best 1.5 beyond.
-    rows = [0, 1, 1, 2, 2, 3, 3, 4, 4, 5]
-    cols = [1, 0, 2, 1, 3, 2, 4, 3, 5, 4]
-    adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
-    post = np.array([0, 1, 5])
-    t = np.abs(np.arange(6)[None, :] - post[:, None]).astype(float)
-    pb = _Problem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
-                  post_block=post, adj=adj, compactness=0.0, allowed=np.ones((3, 6), dtype=bool), time_first=t)
+    rows, cols = ROW_EDGES
+    pb = _row_problem()
     reach = _reachable(pb)
     assert reach.tolist() == [[True, False, False, False, False, False],
                               [False, True, True, True, True, False],
