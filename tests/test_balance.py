@@ -364,9 +364,29 @@ def test_the_extra_travel_rule_keeps_blocks_near_their_nearest_post(city) -> Non
     assert r.summary["moved_blocks"] == 0
     assert after["beyond_band"] == pytest.approx(0.8, abs=1e-3)
     assert after["beyond_band_lower_bound"] == pytest.approx(0.8, abs=1e-3)
+    assert after["blocks_breaking_rule"] == 0
     # A generous rule leaves the balance free.
     loose = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
                               polygons=False, max_extra_travel_min=120)
     assert loose.summary["after"]["within_tolerance"] == 2
     with pytest.raises(InputError):
         balance_precincts(city, posts=posts, max_extra_travel_min=0)
+
+
+def test_repair_gives_a_cut_off_piece_to_a_neighbour_allowed_to_take_it() -> None:
+    from geo_service.balance import repair_contiguity
+
+    # Row 0-1-2-3-4-5, posts of A, B, C at 0, 1 and 5; block 3 is labelled A but cut off.
+    rows, cols = ROW_EDGES
+    adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
+    lab = np.array([0, 1, 1, 0, 2, 2])
+    load = np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7])
+    target = np.full(3, 1.0)
+    # Least loaded neighbour: B (0.8 against C's 1.4).
+    fixed, moved = repair_contiguity(lab, adj, np.array([0, 1, 5]), load, target)
+    assert fixed.tolist() == [0, 1, 1, 1, 2, 2] and moved == 1
+    # B may not take block 3: C, which may, gets it.
+    allowed = np.ones((3, 6), dtype=bool)
+    allowed[1, 3] = False
+    fixed, _ = repair_contiguity(lab, adj, np.array([0, 1, 5]), load, target, allowed=allowed)
+    assert fixed.tolist() == [0, 1, 1, 2, 2, 2]
