@@ -700,6 +700,14 @@ def _refine(name: str, start: np.ndarray, pb: _Problem, before: np.ndarray, insp
     """
     t0 = time.perf_counter()
     n_units = len(pb.target)
+    # Blocks the start gives to a post that may not take them (the nearest-post baseline is
+    # by node, the rule by block) are grown again; any no allowed post reaches keep theirs.
+    bad = (start >= 0) & ~pb.allowed[np.maximum(start, 0), np.arange(len(start))]
+    if bad.any():
+        regrown = start.copy()
+        regrown[bad] = -1
+        regrown = grow_regions(pb, regrown)
+        start = np.where(bad & (regrown < 0), start, regrown)
     lab, r1 = repair_contiguity(start, pb.adj, pb.post_block, pb.load, pb.target, allowed=pb.allowed)
     lab, moves = local_search(lab, pb, time_limit=time_limit / 2)
     limited = np.zeros(n_units, dtype=bool)

@@ -390,3 +390,16 @@ def test_repair_gives_a_cut_off_piece_to_a_neighbour_allowed_to_take_it() -> Non
     allowed[1, 3] = False
     fixed, _ = repair_contiguity(lab, adj, np.array([0, 1, 5]), load, target, allowed=allowed)
     assert fixed.tolist() == [0, 1, 1, 2, 2, 2]
+
+
+def test_a_start_that_breaks_the_rule_is_grown_again() -> None:
+    from geo_service.balance import _Problem, _refine
+
+    pb = _row_problem()
+    allowed = np.ones((3, 6), dtype=bool)
+    allowed[2, 3] = False  # C may not take block 3
+    pb = _Problem(**{**pb.__dict__, "allowed": allowed})
+    start = np.array([0, 1, 1, 2, 2, 2])
+    cand = _refine("start", start, pb, start, np.ones(3), time_limit=1.0)
+    assert cand.lab[3] == 1 and (cand.lab >= 0).all()
+    assert allowed[cand.lab, np.arange(6)].all()
