@@ -103,6 +103,48 @@ def what_if(city, result) -> None:
               f"{time.perf_counter() - t0:.0f} s")
 
 
+def threshold(city) -> None:
+    """The LP bound under the extra-travel rule, for growing rules: below which rule is
+    the band proven out of reach for more precincts than with no rule at all?"""
+    from geo_service import balance as B
+
+    kept: dict = {}
+    original = B._limited_figures
+
+    def keep_problem(lab, node_lab, node_ld, pb, *a, **k):
+        kept["pb"] = pb
+        return original(lab, node_lab, node_ld, pb, *a, **k)
+
+    B._limited_figures = keep_problem
+    try:
+        B.balance_precincts(city, polygons=False, local_time_limit=5, restarts=0)
+    finally:
+        B._limited_figures = original
+    pb = kept["pb"]
+    tm = pb.time_min
+
+    def bound(rule: float | None) -> float:
+        allowed = np.isfinite(tm) if rule is None else np.isfinite(tm) & (tm <= tm.min(axis=0) + rule)
+        p2 = B._Problem(**{**pb.__dict__, "allowed": allowed})
+        return B.balance_bound(p2, time_limit=60)
+
+    free = bound(None)
+    t0 = time.perf_counter()
+    lo, hi = 0.0, 480.0
+    rows = []
+    while hi - lo > 10:
+        mid = (lo + hi) / 2
+        b = bound(mid)
+        rows.append((mid, b))
+        if b is not None and b > free + 1e-3:
+            lo = mid
+        else:
+            hi = mid
+    print(f"  LP bound beyond the band with no rule: {free:.3f}; under the extra-travel rule: "
+          + ", ".join(f"{r:.0f} min {b:.3f}" for r, b in sorted(rows))
+          + f"; more is forced below {lo:.0f}-{hi:.0f} min ({time.perf_counter() - t0:.0f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundle", default="/tmp/b/almaty")
@@ -112,6 +154,9 @@ def main() -> None:
     ap.add_argument("--balance-only", action="store_true", help="skip the other methods and spopt")
     ap.add_argument("--rules", default="60,30",
                     help="extra-travel rules (minutes, comma-separated) to re-balance under, with their bounds")
+    ap.add_argument("--threshold", action="store_true",
+                    help="find (bisection on the LP bound) the smallest extra-travel rule that no longer forces "
+                         "precincts out of the band beyond what no rule forces")
     ap.add_argument("--what-if", action="store_true",
                     help="also re-balance with the largest below-band group's inspectors at 2, 3 or 4 of its posts")
     args = ap.parse_args()
@@ -203,6 +248,8 @@ def main() -> None:
               f"beyond the band {a2['beyond_band']:.2f} (LP bound {a2['beyond_band_lower_bound']}); largest group "
               f"below: {len(grp.get('precincts', []))} precincts, short {grp.get('shortfall', 0):.2f} "
               f"(bound {grp.get('shortfall_bound')})")
+    if args.threshold:
+        threshold(city)
     if args.what_if:
         what_if(city, result)
     if args.balance_only:

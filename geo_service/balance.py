@@ -125,6 +125,8 @@ within ±10%, max/min 455, Gini 0.600, largest travel 500 min):
 * with the rule ``max_extra_travel_min`` 60 / 30: 1 / 0 of 37 within ±10%, Gini 0.368 /
   0.431, beyond the band 20.70 / 23.20 against LP bounds of 14.46 / 18.96 (70-82% of the
   distance from the band proven unavoidable under the rule), 27 / 19 s;
+* the rule at which the bound stops forcing more than D12 out of the band
+  (``--threshold``): 142-150 minutes farther than the nearest post;
 * what-if (``--what-if``; a planning decision, not the proposal): the group's 11
   inspectors at 2, 3 or 4 of its posts: Gini 0.08-0.10, max/min 2.1-7.1, 6-11 within
   ±10% of 29-31 precincts.
