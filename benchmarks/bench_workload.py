@@ -108,19 +108,7 @@ def threshold(city) -> None:
     the band proven out of reach for more precincts than with no rule at all?"""
     from geo_service import balance as B
 
-    kept: dict = {}
-    original = B._limited_figures
-
-    def keep_problem(lab, node_lab, node_ld, pb, *a, **k):
-        kept["pb"] = pb
-        return original(lab, node_lab, node_ld, pb, *a, **k)
-
-    B._limited_figures = keep_problem
-    try:
-        B.balance_precincts(city, polygons=False, local_time_limit=5, restarts=0)
-    finally:
-        B._limited_figures = original
-    pb = kept["pb"]
+    pb = B.balance_precincts(city, polygons=False, local_time_limit=5, restarts=0).problem
     tm = pb.time_min
 
     def bound(rule: float | None) -> float:

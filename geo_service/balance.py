@@ -205,8 +205,11 @@ class BalanceResult:
         short reason, and when some precinct cannot reach its band ``held_back``: the
         precincts that keep what they have, ``below_band_groups``: neighbouring precincts
         below the band with their inspectors, ``work_for_inspectors`` and
-        ``reach_as_one``, ``others_level``, ``others_within_tolerance`` and
-        ``others_max_min_ratio`` for the rest, balanced against the level they share),
+        ``reach_as_one``, ``ways_out``, ``shortfall`` and ``shortfall_bound``,
+        ``others_level``, ``others_within_tolerance`` and
+        ``others_max_min_ratio`` for the rest, balanced against the level they share;
+        ``beyond_band`` and ``beyond_band_lower_bound``, and with the extra-travel rule
+        ``blocks_breaking_rule``),
         ``moved_blocks``,
         ``moved_residents``, ``contiguous``, ``start`` and ``candidates`` (the starts tried
         and their figures), timings.
@@ -216,6 +219,10 @@ class BalanceResult:
     polygons
         ``precinct_id, name, source ('proposed'), post_id, geometry`` (EPSG:4326), like
         ``city.precincts``; None when not built.
+    problem
+        The block problem solved (loads, targets, travel times, the posts' blocks, what
+        each post may take), for studies such as the bound under other rules; not in
+        `to_dict`. None for the ``voronoi`` method.
     """
 
     units: pd.DataFrame
@@ -223,6 +230,7 @@ class BalanceResult:
     summary: dict[str, Any]
     node_precinct: np.ndarray = field(repr=False)
     polygons: pd.DataFrame | None = field(default=None, repr=False)
+    problem: _Problem | None = field(default=None, repr=False)
 
     def moved(self) -> pd.DataFrame:
         """The blocks whose precinct changes: ``block, lat, lon, residents, before, after``."""
@@ -1566,7 +1574,8 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
         _, _, sources = dijkstra(g.csr(), directed=False, indices=src, min_only=True, return_predecessors=True)
         fill = (node_final < 0) & (sources >= 0)
         node_final[fill] = node_final[sources[fill]]
-    result = BalanceResult(units=units, blocks=bframe, summary=summary, node_precinct=node_final)
+    result = BalanceResult(units=units, blocks=bframe, summary=summary, node_precinct=node_final,
+                           problem=pb if method != "voronoi" else None)
     if polygons:
         t4 = time.perf_counter()
         result.polygons = _polygons(city, node_final, demand, unit_ids, unit_posts)

@@ -334,6 +334,8 @@ def test_a_proposal_that_meets_the_bound_is_proven_best(city) -> None:
     after = r.summary["after"]
     assert after["beyond_band"] == pytest.approx(0.8, abs=1e-3)
     assert after["beyond_band_lower_bound"] == pytest.approx(0.8, abs=1e-3)
+    # The block problem is kept for studies (the bound under other rules), not in the JSON.
+    assert r.problem is not None and len(r.problem.target) == 2 and "problem" not in r.to_dict()
     # Without the river the band is reached and the bound agrees that it can be.
     ok = balance_precincts(city, posts=_posts((0, 0), (0, 3)), demand=_heavy_left_demand(), weights=RESIDENTS_ONLY,
                            cell_m=60, polygons=False)
