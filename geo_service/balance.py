@@ -805,8 +805,9 @@ def balance_bound(pb: _Problem, *, group: np.ndarray | None = None, reach: np.nd
     Every block is shared (fractionally) among the posts that could hold it in a
     contiguous precinct under the rules (`_reachable`), and the sum over precincts of
     the load beyond their band (relative to their target) is minimised. Contiguity and
-    whole blocks are relaxed, so no proposal can do better: a bound above zero proves
-    that not every precinct can be within the band. With ``group`` only that group's
+    whole blocks are relaxed, so no proposal that keeps the rules does better (blocks no
+    post can reach under them are left out): a bound above zero proves that not every
+    precinct can be within the band. With ``group`` only that group's
     precincts count, and the others may take any load: a bound above zero proves the
     group falls short (in sum) even if every other precinct gave up its balance.
     Returns None when HiGHS finds no answer in ``time_limit``.
