@@ -475,6 +475,13 @@ class Store:
             conn.execute(insert(self.results).values(**row))
         return rid
 
+    def update_result(self, result_id: str, *, body: dict[str, Any]) -> bool:
+        """Replace a kept result's body (a finished job); False when the id is unknown."""
+        with self.engine.begin() as conn:
+            res = conn.execute(update(self.results).where(self.results.c.id == result_id)
+                               .values(body=json.dumps(body, ensure_ascii=False, allow_nan=False)))
+        return bool(res.rowcount)
+
     def get_result(self, result_id: str, *, kind: str | None = None) -> dict[str, Any] | None:
         """A kept result with ``id``, ``kind``, ``created_at`` and ``body``; None when unknown."""
         if not isinstance(result_id, str) or len(result_id) > 40:

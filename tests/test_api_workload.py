@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from geo_service.security import STORE_EXT
@@ -62,6 +64,57 @@ def test_balance_proposal_is_kept(app, client) -> None:
     assert ruled.status_code == 201 and ruled.json["summary"]["moved_blocks"] == 0
     bad = client.post("/api/v1/workload/balance", json={"max_extra_travel_min": 0}, headers=planner)
     assert bad.status_code == 400 and bad.headers["Content-Type"].startswith("application/problem+json")
+
+
+def _job_result(client, location: str, headers: dict) -> dict:
+    """Poll a job's Location until it is no longer running (202)."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while True:
+        resp = client.get(location, headers=headers)
+        if resp.status_code != 202:
+            assert resp.status_code == 200, resp.json
+            return resp.json
+        assert resp.json["status"] == "running" and resp.headers["Retry-After"]
+        assert time.monotonic() < deadline, "the job did not finish in a minute"
+        time.sleep(0.05)
+
+
+def test_balance_as_a_job_answers_at_once_and_keeps_the_proposal(app, client) -> None:
+    planner = _h(app, "planner")
+    resp = client.post("/api/v1/workload/balance", json={"tolerance": 0.2, "wait": False}, headers=planner)
+    assert resp.status_code == 202 and resp.json["status"] == "running"
+    assert resp.headers["Location"].endswith(resp.json["id"])
+    done = _job_result(client, resp.headers["Location"], planner)
+    assert done["status"] == "done" and done["summary"]["contiguous"] is True
+    assert done["geojson"]["type"] == "FeatureCollection"
+    # The same proposal as a waited-for answer (the method is deterministic on this city).
+    waited = client.post("/api/v1/workload/balance", json={"tolerance": 0.2}, headers=planner).json
+    assert done["summary"]["after"]["within_tolerance"] == waited["summary"]["after"]["within_tolerance"]
+    # A bad input found only when the job runs is kept as its reason, in one line.
+    bad = client.post("/api/v1/workload/balance", json={"wait": False, "hard_borders": {
+        "type": "Point", "coordinates": [0, 0]}}, headers=planner)
+    assert bad.status_code == 202
+    failed = _job_result(client, bad.headers["Location"], planner)
+    assert failed["status"] == "failed" and "\n" not in failed["detail"] and failed["detail"]
+    # Another planner may read it; the public may not.
+    assert client.get(resp.headers["Location"]).status_code in (401, 403)
+
+
+def test_a_job_left_running_too_long_is_reported_lost(app, client) -> None:
+    from geo_service.api.kept import JOB_LOST_AFTER
+
+    store = app.extensions[STORE_EXT]
+    planner = _h(app, "planner")
+    rid = store.save_result(kind="balance", created_by="test", body={"status": "running"})
+    url = f"/api/v1/workload/balance/{rid}"
+    assert client.get(url, headers=planner).status_code == 202
+    old = dt.datetime.now(dt.UTC) - JOB_LOST_AFTER - dt.timedelta(minutes=1)
+    with store.engine.begin() as conn:
+        conn.execute(store.results.update().where(store.results.c.id == rid).values(created_at=old))
+    lost = client.get(url, headers=planner)
+    assert lost.status_code == 200 and lost.json["status"] == "failed" and "lost" in lost.json["detail"]
 
 
 def test_appeal_flow(app, client) -> None:

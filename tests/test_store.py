@@ -132,6 +132,15 @@ def test_plans_round_trip(store: Store) -> None:
     assert store.list_plans(precinct_ids=["P-02"]) == []
 
 
+def test_a_kept_result_is_replaced_when_its_job_ends(store: Store) -> None:
+    rid = store.save_result(kind="balance", created_by="pl", body={"status": "running"})
+    assert store.update_result(rid, body={"status": "done", "summary": {"gini": 0.2, "name": "Қала"}})
+    kept = store.get_result(rid, kind="balance")
+    assert kept["body"] == {"status": "done", "summary": {"gini": 0.2, "name": "Қала"}}
+    assert kept["created_by"] == "pl"
+    assert not store.update_result("rs_unknown", body={"status": "done"})
+
+
 def test_secret_key_is_generated_once(store: Store) -> None:
     assert store.secret_key() == store.secret_key()
 

@@ -1,14 +1,26 @@
-"""Planners' kept results (siting runs, balance proposals): keep, fetch back, JSON-safe."""
+"""Planners' kept results (siting runs, balance proposals): keep, fetch back, JSON-safe;
+and long ones as jobs (answered at once, run in the background, fetched when done)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import Response, jsonify
 
-from ..errors import NotFound
+from ..errors import InputError, NotFound
 from ..security import audit, current_principal, get_store
+
+logger = logging.getLogger(__name__)
+
+#: One job at a time per server process (a balance takes most of a core for a minute).
+_JOBS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-service-job")
+#: A job still "running" after this long was lost (the process stopped under it).
+JOB_LOST_AFTER = dt.timedelta(minutes=30)
 
 
 def json_safe(value: Any) -> Any:
@@ -36,10 +48,46 @@ def keep(kind: str, body: dict[str, Any], *, location: str) -> Response:
     return resp
 
 
+def start_job(kind: str, run: Callable[[], dict[str, Any]], *, location: str) -> tuple[Response, Future]:
+    """Keep a ``running`` result, run ``run`` in the background and keep what it returns
+    (``status: done``) or why it failed (``status: failed``, the input problem or a
+    generic line; the trace goes to the log). Answers 202 with the result's Location."""
+    store = get_store()
+    rid = store.save_result(kind=kind, created_by=current_principal().label, body={"status": "running"})
+    audit(f"{kind}.start", record_type=kind, record_id=rid, outcome="ok")
+
+    def work() -> None:
+        try:
+            body = {"status": "done", **json_safe(run())}
+        except InputError as exc:
+            body = {"status": "failed", "detail": str(exc)}
+        except Exception:
+            logger.exception("%s job %s failed", kind, rid)
+            body = {"status": "failed", "detail": "the job failed; the service log has the details"}
+        store.update_result(rid, body=body)
+
+    future = _JOBS.submit(work)
+    resp = jsonify({"id": rid, "status": "running"})
+    resp.status_code = 202
+    resp.headers["Location"] = f"{location}/{rid}"
+    resp.headers["Retry-After"] = "10"
+    return resp, future
+
+
 def fetch(kind: str, result_id: str) -> Response:
-    """A kept result of ``kind``; 404 problem when there is none."""
+    """A kept result of ``kind``; 404 problem when there is none. A job still running
+    answers 202 (with Retry-After); one running for longer than `JOB_LOST_AFTER` was lost."""
     kept = get_store().get_result(result_id, kind=kind)
     if kept is None:
         msg = f"no {kind} result with this id"
         raise NotFound(msg)
-    return jsonify({"id": kept["id"], "created_at": kept["created_at"], **kept["body"]})
+    body = kept["body"]
+    running = body.get("status") == "running"
+    if running and dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(kept["created_at"]) > JOB_LOST_AFTER:
+        body = {"status": "failed", "detail": "the job was lost (the service stopped while it ran); start it again"}
+        running = False
+    resp = jsonify({"id": kept["id"], "created_at": kept["created_at"], **body})
+    if running:
+        resp.status_code = 202
+        resp.headers["Retry-After"] = "10"
+    return resp

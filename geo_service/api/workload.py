@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ..app import get_city
 from ..errors import InputError
 from ..security import access, audit, current_principal, get_store, parse_json_body, require_precinct
-from .kept import fetch, json_safe, keep
+from .kept import fetch, json_safe, keep, start_job
 from .lookup import _model, lookup_service
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
@@ -85,6 +85,8 @@ class BalanceBody(BaseModel):
         default=None, gt=0, le=1440,
         description="compactness rule: a block joins a post at most this many minutes' walk farther than its "
                     "nearest post (default: no rule)")
+    wait: bool = Field(default=True, description="answer with the proposal (201), or at once with a job to "
+                                                 "fetch from Location (202: running; 200: done or failed)")
 
 
 @bp.post("/workload/balance")
@@ -94,10 +96,16 @@ def balance() -> Response:
     from ..balance import balance_precincts
 
     body = _model(BalanceBody, parse_json_body(max_bytes=2_000_000))
-    result = balance_precincts(get_city(), inspectors_per_post=body.inspectors_per_post,
-                               hard_borders=body.hard_borders, tolerance=body.tolerance, method=body.method,
-                               max_extra_travel_min=body.max_extra_travel_min)
-    return keep("balance", result.to_dict(), location="/api/v1/workload/balance")
+    city = get_city()
+
+    def run() -> dict[str, Any]:
+        return balance_precincts(city, inspectors_per_post=body.inspectors_per_post, hard_borders=body.hard_borders,
+                                 tolerance=body.tolerance, method=body.method,
+                                 max_extra_travel_min=body.max_extra_travel_min).to_dict()
+
+    if not body.wait:
+        return start_job("balance", run, location="/api/v1/workload/balance")[0]
+    return keep("balance", run(), location="/api/v1/workload/balance")
 
 
 @bp.get("/workload/balance/<result_id>")
@@ -574,11 +582,11 @@ def openapi_paths() -> dict[str, Any]:
                           **errors}}},
         "/api/v1/workload/balance": {"post": {
             "summary": "propose balanced, contiguous precincts", "security": auth, "requestBody": body("BalanceBody"),
-            "responses": {**ok("201"), **errors}}},
+            "responses": {**ok("201"), **ok("202"), **errors}}},
         "/api/v1/workload/balance/{result_id}": {"get": {
-            "summary": "a kept proposal", "security": auth,
+            "summary": "a kept proposal, or its job (202 while it runs)", "security": auth,
             "parameters": [{"name": "result_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {**ok(), **errors}}},
+            "responses": {**ok(), **ok("202"), **errors}}},
         "/api/v1/appeals": {
             "post": {"summary": "record a citizen's appeal", "security": auth, "requestBody": body("AppealBody"),
                      "responses": {**ok("201"), **errors}},
