@@ -103,12 +103,12 @@ def what_if(city, result) -> None:
               f"{time.perf_counter() - t0:.0f} s")
 
 
-def threshold(city) -> None:
+def threshold(pb) -> None:
     """The LP bound under the extra-travel rule, for growing rules: below which rule is
-    the band proven out of reach for more precincts than with no rule at all?"""
+    the band proven out of reach for more precincts than with no rule at all? ``pb``: the
+    block problem of a proposal made with no rule (`BalanceResult.problem`)."""
     from geo_service import balance as B
 
-    pb = B.balance_precincts(city, polygons=False, local_time_limit=5, restarts=0).problem
     tm = pb.time_min
 
     def bound(rule: float | None) -> float:
@@ -237,7 +237,7 @@ def main() -> None:
               f"below: {len(grp.get('precincts', []))} precincts, short {grp.get('shortfall', 0):.2f} "
               f"(bound {grp.get('shortfall_bound')})")
     if args.threshold:
-        threshold(city)
+        threshold(result.problem)
     if args.what_if:
         what_if(city, result)
     if args.balance_only:

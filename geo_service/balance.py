@@ -110,7 +110,7 @@ within ±10%, max/min 455, Gini 0.600, largest travel 500 min):
 * several starts (second version): 5-11/37 within ±10%, max/min 30, Gini 0.19-0.21,
   31-68 s;
 * now: 5/37 within ±10% of the target, max/min 31.0, Gini 0.208, largest travel 500 min,
-  4,798 blocks moved, 44-45 s with the bound (two starts, one or two perturbed restarts);
+  4,798 blocks moved, 42-48 s with the bound (two starts, one or two perturbed restarts);
   beyond the band 9.55 against an LP bound of 0.86 (D12's, closed in). Ten precincts stay
   below the band: one group of neighbouring posts in the north-east (11 inspectors)
   whose area holds work for 3.8 inspectors; one of them (D12) is closed in by two other

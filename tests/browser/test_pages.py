@@ -394,6 +394,15 @@ def test_route_page_opened_once_shows_offline(browser: Any, pages_url: str, rout
         context.close()
 
 
+def _route_page_under_worker(context: Any, pages_url: str, route_link: dict[str, str]) -> Any:
+    """The route page (English), reloaded once its service worker controls it."""
+    page = context.new_page()
+    page.goto(f"{pages_url}{route_link['url']}?lang=en", wait_until="load")
+    _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
+    page.reload(wait_until="load")
+    return page
+
+
 def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: tuple[Any, str],
                                                      route_link: dict[str, str], shots_dir: Path) -> None:
     """Offline, the "made" button is kept by the page's worker with the time it was pressed,
@@ -413,11 +422,7 @@ def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: 
 
     context = browser.new_context(**PHONE)
     try:
-        page = context.new_page()
-        url = f"{pages_url}{route_link['url']}?lang=en"
-        page.goto(url, wait_until="load")
-        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
-        page.reload(wait_until="load")
+        page = _route_page_under_worker(context, pages_url, route_link)
         context.set_offline(True)
         pressed = dt.datetime.now(dt.UTC)
         page.locator("#gs-stop-4 .gs-made-btn").click()
@@ -447,11 +452,7 @@ def test_a_refused_offline_mark_is_shown_not_lost(browser: Any, pages_url: str, 
     no longer checks out) stays on the phone and is listed on the route page until dismissed."""
     context = browser.new_context(**PHONE)
     try:
-        page = context.new_page()
-        url = f"{pages_url}{route_link['url']}?lang=en"
-        page.goto(url, wait_until="load")
-        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
-        page.reload(wait_until="load")
+        page = _route_page_under_worker(context, pages_url, route_link)
         context.set_offline(True)
         forged = route_link["url"][:-3] + "xyz"
         page.evaluate(f"""fetch('{forged}/stops/3/done?lang=en', {{method: 'POST'}})""")
