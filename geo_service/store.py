@@ -19,6 +19,8 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import threading
 import time
 import weakref
@@ -46,7 +48,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
 
 from .errors import InputError, NotFound
 
@@ -212,7 +213,9 @@ class Store:
     Parameters
     ----------
     url
-        SQLAlchemy URL: ``sqlite:///path.db``, ``sqlite://`` (in memory, one process)
+        SQLAlchemy URL: ``sqlite:///path.db``, ``sqlite://`` (private to this object and
+        removed with it: a file in a temporary directory, so threads do not share one
+        connection)
         or ``postgresql+psycopg://user@host:5432/db``.
     schema
         PostgreSQL schema to keep the tables in (created when absent); None: the default.
@@ -247,20 +250,24 @@ class Store:
             return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
         path = url.split("///", 1)[1] if "///" in url else ""
         if path in ("", ":memory:"):
-            engine = create_engine("sqlite://", poolclass=StaticPool,
-                                   connect_args={"check_same_thread": False})
-        else:
-            p = Path(path)
-            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not p.exists():  # plans and audit hold personal data: owner only
-                p.touch(mode=0o600)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+            # Private to this store and gone with it, as an in-memory database would be, but
+            # a file: an in-memory SQLite database is one connection shared by every thread,
+            # and a request thread returning it to the pool rolled back a background job's
+            # write half-way (its result stayed "running"). A file gives each thread its own.
+            scratch = tempfile.mkdtemp(prefix="geo-service-db-")  # mode 0700
+            weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
+            path = str(Path(scratch) / "store.db")
+            url = f"sqlite:///{path}"
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not p.exists():  # plans and audit hold personal data: owner only
+            p.touch(mode=0o600)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            if path not in ("", ":memory:"):
-                cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()

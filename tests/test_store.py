@@ -166,3 +166,25 @@ def test_everything_survives_a_restart(tmp_path: Path) -> None:
 def test_schema_name_is_checked() -> None:
     with pytest.raises(InputError):
         Store("postgresql+psycopg://x@127.0.0.1/test", schema="a; DROP TABLE x")
+
+
+def test_in_memory_store_keeps_writes_made_while_another_thread_reads() -> None:
+    # A background job writes its result while request threads poll for it. An in-memory
+    # SQLite database shared one connection among threads, and a reader returning it rolled
+    # back the writer's open transaction: the job's result stayed "running".
+    import threading
+
+    store = Store("sqlite://")
+    rids = [store.save_result(kind="balance", created_by="t", body={"status": "running"}) for _ in range(200)]
+
+    def writer() -> None:
+        for rid in rids:
+            store.update_result(rid, body={"status": "done"})
+
+    t = threading.Thread(target=writer)
+    t.start()
+    while t.is_alive():
+        for rid in rids[:3]:
+            store.get_result(rid)
+    t.join()
+    assert [store.get_result(r)["body"]["status"] for r in rids] == ["done"] * len(rids)

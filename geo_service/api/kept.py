@@ -64,7 +64,11 @@ def start_job(kind: str, run: Callable[[], dict[str, Any]], *, location: str) ->
         except Exception:
             logger.exception("%s job %s failed", kind, rid)
             body = {"status": "failed", "detail": "the job failed; the service log has the details"}
-        store.update_result(rid, body=body)
+        try:
+            store.update_result(rid, body=body)
+        except Exception:
+            logger.exception("%s job %s: its result could not be kept", kind, rid)
+            raise
 
     future = _JOBS.submit(work)
     resp = jsonify({"id": rid, "status": "running"})
