@@ -140,8 +140,9 @@ def main() -> None:
     ap.add_argument("--spopt-timeout", type=float, default=180.0)
     ap.add_argument("--spopt-cell", type=float, default=250.0, help="block size (m) for the SKATER comparison")
     ap.add_argument("--balance-only", action="store_true", help="skip the other methods and spopt")
-    ap.add_argument("--rules", default="60,30",
-                    help="extra-travel rules (minutes, comma-separated) to re-balance under, with their bounds")
+    ap.add_argument("--rules", default="none,120,30",
+                    help="other extra-travel rules (minutes or 'none', comma-separated) to re-balance under, "
+                         "with their bounds (the default proposal keeps 60 min)")
     ap.add_argument("--threshold", action="store_true",
                     help="find (bisection on the LP bound) the smallest extra-travel rule that no longer forces "
                          "precincts out of the band beyond what no rule forces")
@@ -213,7 +214,11 @@ def main() -> None:
               f"{grp['ways_out']} separate ways lead out of its area; short of the band by {grp['shortfall']:.2f} "
               f"targets, LP bound {grp['shortfall_bound']}")
     print(f"  beyond the band (sum over precincts, share of the target): {a['beyond_band']:.2f}; LP lower bound "
-          f"{a['beyond_band_lower_bound']} ({sm['timings'].get('bound_s', 0):.1f} s)")
+          f"{a['beyond_band_lower_bound']}; squared {a['squared_excess']:.2f}, lower bound "
+          f"{a['squared_excess_lower_bound']} (both bounds {sm['timings'].get('bound_s', 0):.1f} s)")
+    et = a["extra_travel"]
+    print(f"  compactness: walk farther than the nearest post, median {et['median_min']} min, p90 {et['p90_min']} min, "
+          f"largest {et['max_min']} min; load more than 60 min farther {et['load_share_over_60_min']:.1%}")
     if "others_level" in a:
         others = sm["precincts"] - len(a["held_back"])
         print(f"  held back (cannot reach 90% of the target or of the others' level): {len(a['held_back'])}; "
@@ -225,17 +230,21 @@ def main() -> None:
     print(f"  per inspector before: p10 {q0[0]:.2f}, median {q0[1]:.2f}, p90 {q0[2]:.2f}")
     print(f"  per inspector after:  p10 {q[0]:.2f}, median {q[1]:.2f}, p90 {q[2]:.2f}; "
           f"moved {sm['moved_blocks']} blocks ({sm['moved_residents']:.0f} residents)")
-    rules = [float(x) for x in args.rules.split(",") if x.strip()]
+    rules = [None if x.strip() == "none" else float(x) for x in args.rules.split(",") if x.strip()]
     for rule in rules:
         t0 = time.perf_counter()
         r = balance_precincts(city, polygons=False, max_extra_travel_min=rule)
         a2 = r.summary["after"]
         grp = (a2.get("below_band_groups") or [{}])[0]
-        print(f"  rule: at most {rule:g} min farther than the nearest post: {time.perf_counter() - t0:.1f} s, "
+        et = a2["extra_travel"]
+        name = "no rule" if rule is None else f"at most {rule:g} min farther than the nearest post"
+        print(f"  rule: {name}: {time.perf_counter() - t0:.1f} s, "
               f"within {a2['within_tolerance']}/{n}, max/min {a2['max_min_ratio']:.1f}, Gini {a2['gini']:.3f}, "
-              f"beyond the band {a2['beyond_band']:.2f} (LP bound {a2['beyond_band_lower_bound']}); largest group "
+              f"beyond the band {a2['beyond_band']:.2f} (LP bound {a2['beyond_band_lower_bound']}), squared "
+              f"{a2['squared_excess']:.2f} (bound {a2['squared_excess_lower_bound']}); largest group "
               f"below: {len(grp.get('precincts', []))} precincts, short {grp.get('shortfall', 0):.2f} "
-              f"(bound {grp.get('shortfall_bound')})")
+              f"(bound {grp.get('shortfall_bound')}); farther than the nearest post: p90 {et['p90_min']} min, "
+              f"largest {et['max_min']} min, load over 60 min {et['load_share_over_60_min']:.1%}")
     if args.threshold:
         threshold(result.problem)
     if args.what_if:

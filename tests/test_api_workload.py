@@ -62,6 +62,12 @@ def test_balance_proposal_is_kept(app, client) -> None:
     ruled = client.post("/api/v1/workload/balance", json={"tolerance": 0.2, "max_extra_travel_min": 0.01},
                         headers=planner)
     assert ruled.status_code == 201 and ruled.json["summary"]["moved_blocks"] == 0
+    assert ruled.json["summary"]["after"]["extra_travel"]["max_min"] == 0
+    # null switches the default rule (60 min) off.
+    free = client.post("/api/v1/workload/balance", json={"tolerance": 0.2, "max_extra_travel_min": None},
+                       headers=planner)
+    assert free.status_code == 201 and "blocks_breaking_rule" not in free.json["summary"]["after"]
+    assert "blocks_breaking_rule" in body["summary"]["after"]  # the default keeps a rule
     bad = client.post("/api/v1/workload/balance", json={"max_extra_travel_min": 0}, headers=planner)
     assert bad.status_code == 400 and bad.headers["Content-Type"].startswith("application/problem+json")
 

@@ -324,6 +324,25 @@ def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
         pytest.approx(0.8, abs=1e-6)
 
 
+def test_squared_bound_hand_checked_and_never_above_a_proposal() -> None:
+    from geo_service.balance import _Problem, balance_bound, extra_travel
+
+    # The row again: A is 0.8 short whatever happens (0.64 squared); B and C hold the other
+    # 2.9 and are 0.7 over the band together, least squared when shared: 2 x 0.35^2.
+    pb = _row_problem()
+    assert balance_bound(pb, measure="squared") == pytest.approx(0.64 + 2 * 0.35 ** 2, abs=1e-6)
+    # Excesses between two tangent points (0.365 each, between 0.35 and 0.40): the bound
+    # stays at or below the true squares, and close to them.
+    pb3 = _Problem(**{**pb.__dict__, "load": np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.73])})
+    sq = balance_bound(pb3, measure="squared")
+    assert 0.64 + 2 * 0.365 ** 2 - 0.01 <= sq <= 0.64 + 2 * 0.365 ** 2 + 1e-9
+    with pytest.raises(ValueError, match="measure"):
+        balance_bound(pb, measure="cubed")
+    # How far from compact a labelling is: block 2 with C (3 blocks away) instead of B (1).
+    fig = extra_travel(np.array([0, 1, 2, 2, 2, 2]), pb, over_min=1)
+    assert fig == {"median_min": 0.0, "p90_min": 1.0, "max_min": 2.0, "load_share_over_1_min": pytest.approx(0.7 / 3, abs=1e-4)}
+
+
 def test_a_proposal_that_meets_the_bound_is_proven_best(city) -> None:
     # The river: Q1 holds 24 residents, Q2 8, targets 16 each; the band is [14.4, 17.6], so
     # 6.4 / 16 over and 6.4 / 16 short: 0.8 beyond the band, and the LP bound proves it.
@@ -366,11 +385,19 @@ def test_the_extra_travel_rule_keeps_blocks_near_their_nearest_post(city) -> Non
     assert r.summary["moved_blocks"] == 0
     assert after["beyond_band"] == pytest.approx(0.8, abs=1e-3)
     assert after["beyond_band_lower_bound"] == pytest.approx(0.8, abs=1e-3)
+    # Q1 24 and Q2 8 against 16 each: both 0.4 beyond the band, squared 2 x 0.16, also proven.
+    assert after["squared_excess"] == pytest.approx(0.32, abs=1e-3)
+    assert after["squared_excess_lower_bound"] == pytest.approx(0.32, abs=1e-3)
     assert after["blocks_breaking_rule"] == 0
-    # A generous rule leaves the balance free.
-    loose = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
-                              polygons=False, max_extra_travel_min=120)
-    assert loose.summary["after"]["within_tolerance"] == 2
+    assert after["extra_travel"]["max_min"] == 0.0 == r.summary["before"]["extra_travel"]["max_min"]
+    # A generous rule leaves the balance free; so does no rule, and both move blocks to the
+    # farther post.
+    for rule in (120, None):
+        loose = balance_precincts(city, posts=posts, demand=_heavy_left_demand(), weights=RESIDENTS_ONLY, cell_m=60,
+                                  polygons=False, max_extra_travel_min=rule)
+        assert loose.summary["after"]["within_tolerance"] == 2
+        assert loose.summary["after"]["extra_travel"]["max_min"] > 0
+        assert loose.summary["after"]["squared_excess"] == 0
     with pytest.raises(InputError):
         balance_precincts(city, posts=posts, max_extra_travel_min=0)
 

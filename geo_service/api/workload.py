@@ -82,9 +82,10 @@ class BalanceBody(BaseModel):
                                                 "precincts must not cross (district borders, rivers, railways)")
     method: Literal["grow", "mip"] = "grow"
     max_extra_travel_min: float | None = Field(
-        default=None, gt=0, le=1440,
+        default=60.0, gt=0, le=1440,
         description="compactness rule: a block joins a post at most this many minutes' walk farther than its "
-                    "nearest post (default: no rule)")
+                    "nearest post (default 60; null: no rule, which balances better but may place residents "
+                    "hours farther from their post than from the nearest one)")
     wait: bool = Field(default=True, description="answer with the proposal (201), or at once with a job to "
                                                  "fetch from Location (202: running; 200: done or failed)")
 
