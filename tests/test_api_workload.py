@@ -112,6 +112,40 @@ def test_balance_as_a_job_answers_at_once_and_keeps_the_proposal(app, client) ->
     assert client.get(resp.headers["Location"]).status_code in (401, 403)
 
 
+def test_jobs_beyond_the_cap_are_refused_until_one_ends(app, client, monkeypatch) -> None:
+    import threading
+    import time
+
+    import geo_service.balance as balance_module
+    from geo_service.api import kept
+    from geo_service.errors import InputError
+
+    gate = threading.Event()
+
+    def held(*_a, **_k):
+        gate.wait(30)
+        raise InputError("stopped by the test")
+
+    monkeypatch.setattr(balance_module, "balance_precincts", held)
+    monkeypatch.setattr(kept, "MAX_PENDING_JOBS", kept.pending_jobs() + 1)
+    planner = _h(app, "planner")
+    url = "/api/v1/workload/balance"
+    first = client.post(url, json={"wait": False}, headers=planner)
+    assert first.status_code == 202
+    busy = client.post(url, json={"wait": False}, headers=planner)
+    assert busy.status_code == 503 and busy.mimetype == "application/problem+json"
+    assert "jobs are running or waiting" in busy.json["detail"]
+    gate.set()
+    assert _job_result(client, first.headers["Location"], planner)["detail"] == "stopped by the test"
+    deadline = time.monotonic() + 10
+    while kept.pending_jobs() >= kept.MAX_PENDING_JOBS:
+        assert time.monotonic() < deadline, "the ended job still counts as pending"
+        time.sleep(0.05)
+    again = client.post(url, json={"wait": False}, headers=planner)
+    assert again.status_code == 202
+    assert _job_result(client, again.headers["Location"], planner)["status"] == "failed"
+
+
 def test_a_job_left_running_too_long_is_reported_lost(app, client) -> None:
     from geo_service.api.kept import JOB_LOST_AFTER
 

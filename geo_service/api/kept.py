@@ -6,13 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import Response, jsonify
 
-from ..errors import InputError, NotFound
+from ..errors import GeoServiceError, InputError, NotFound
 from ..security import audit, current_principal, get_store
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,30 @@ logger = logging.getLogger(__name__)
 _JOBS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-service-job")
 #: A job still "running" after this long was lost (the process stopped under it).
 JOB_LOST_AFTER = dt.timedelta(minutes=30)
+#: Jobs running or waiting in one server process; one more is refused (503) until one ends,
+#: so a burst of calls cannot queue hours of work behind the one running.
+MAX_PENDING_JOBS = 4
+_pending = 0
+_pending_lock = threading.Lock()
+
+
+class JobsBusy(GeoServiceError):
+    """As many jobs as `MAX_PENDING_JOBS` are running or waiting."""
+
+    status = 503
+    title = "Too many jobs"
+
+
+def pending_jobs() -> int:
+    """Jobs running or waiting in this process."""
+    with _pending_lock:
+        return _pending
+
+
+def _release() -> None:
+    global _pending
+    with _pending_lock:
+        _pending -= 1
 
 
 def json_safe(value: Any) -> Any:
@@ -51,24 +76,39 @@ def keep(kind: str, body: dict[str, Any], *, location: str) -> Response:
 def start_job(kind: str, run: Callable[[], dict[str, Any]], *, location: str) -> tuple[Response, Future]:
     """Keep a ``running`` result, run ``run`` in the background and keep what it returns
     (``status: done``) or why it failed (``status: failed``, the input problem or a
-    generic line; the trace goes to the log). Answers 202 with the result's Location."""
-    store = get_store()
-    rid = store.save_result(kind=kind, created_by=current_principal().label, body={"status": "running"})
-    audit(f"{kind}.start", record_type=kind, record_id=rid, outcome="ok")
+    generic line; the trace goes to the log). Answers 202 with the result's Location;
+    `JobsBusy` (503) when `MAX_PENDING_JOBS` are running or waiting already."""
+    global _pending
+    with _pending_lock:
+        if _pending >= MAX_PENDING_JOBS:
+            msg = (f"{_pending} jobs are running or waiting on this server; try again when one has ended, "
+                   "or ask with wait: true")
+            raise JobsBusy(msg)
+        _pending += 1
+    try:
+        store = get_store()
+        rid = store.save_result(kind=kind, created_by=current_principal().label, body={"status": "running"})
+        audit(f"{kind}.start", record_type=kind, record_id=rid, outcome="ok")
+    except BaseException:
+        _release()
+        raise
 
     def work() -> None:
         try:
-            body = {"status": "done", **json_safe(run())}
-        except InputError as exc:
-            body = {"status": "failed", "detail": str(exc)}
-        except Exception:
-            logger.exception("%s job %s failed", kind, rid)
-            body = {"status": "failed", "detail": "the job failed; the service log has the details"}
-        try:
-            store.update_result(rid, body=body)
-        except Exception:
-            logger.exception("%s job %s: its result could not be kept", kind, rid)
-            raise
+            try:
+                body = {"status": "done", **json_safe(run())}
+            except InputError as exc:
+                body = {"status": "failed", "detail": str(exc)}
+            except Exception:
+                logger.exception("%s job %s failed", kind, rid)
+                body = {"status": "failed", "detail": "the job failed; the service log has the details"}
+            try:
+                store.update_result(rid, body=body)
+            except Exception:
+                logger.exception("%s job %s: its result could not be kept", kind, rid)
+                raise
+        finally:
+            _release()
 
     future = _JOBS.submit(work)
     resp = jsonify({"id": rid, "status": "running"})
