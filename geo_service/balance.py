@@ -542,6 +542,14 @@ class _Problem:
     time_first: np.ndarray  # (units, blocks) minutes to the block's nearest node
 
 
+def _excess(lab: np.ndarray, pb: _Problem) -> np.ndarray:
+    """Per precinct, how far its load (blocks labelled ``lab``; -1: none) is outside its
+    band, as a share of its target."""
+    ok = lab >= 0
+    ul = np.bincount(lab[ok], weights=pb.load[ok], minlength=len(pb.target))
+    return np.maximum(np.abs(ul / pb.target - 1) - pb.tol, 0.0)
+
+
 def _g(load_units: np.ndarray, target: np.ndarray, tol: float) -> np.ndarray:
     dev = load_units / target - 1.0
     excess = np.maximum(np.abs(dev) - tol, 0.0)
@@ -755,9 +763,7 @@ def _refine(name: str, start: np.ndarray, pb: _Problem, before: np.ndarray, insp
         moves += m2
     lab, r2 = repair_contiguity(lab, pb.adj, pb.post_block, pb.load, pb.target, allowed=pb.allowed)
     within, ratio, moved = _rank(lab, pb, insp, before)
-    ok = lab >= 0
-    ul = np.bincount(lab[ok], weights=pb.load[ok], minlength=n_units)
-    excess = float((np.maximum(np.abs(ul / pb.target - 1) - pb.tol, 0) ** 2).sum())
+    excess = float((_excess(lab, pb) ** 2).sum())
     return _Candidate(name=name, lab=lab, moves=moves, repaired=r1 + r2, stuck=limited, within=within, ratio=ratio,
                       moved=moved, seconds=time.perf_counter() - t0, excess=excess)
 
@@ -1548,15 +1554,10 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
         # How far outside the band the proposal is, against the LP lower bound.
         t5 = time.perf_counter()
         reach_sets = _reachable(pb)
-        ok = lab >= 0
-        ul_b = np.bincount(lab[ok], weights=pb.load[ok], minlength=n_units)
         # One after the other (about 3.5 s together under the default rule on Almaty).
         bound = balance_bound(pb, reach=reach_sets, time_limit=bound_time_limit)
         sq_bound = balance_bound(pb, reach=reach_sets, time_limit=bound_time_limit, measure="squared")
-        excess = np.maximum(np.abs(ul_b / pb.target - 1) - pb.tol, 0)
-        okb = before >= 0
-        ex_b = np.maximum(np.abs(np.bincount(before[okb], weights=pb.load[okb], minlength=n_units) / pb.target - 1)
-                          - pb.tol, 0)
+        excess, ex_b = _excess(lab, pb), _excess(before, pb)
         fig_before["beyond_band"] = round(float(ex_b.sum()), 4)
         fig_before["squared_excess"] = round(float((ex_b ** 2).sum()), 4)
         fig_after["beyond_band"] = round(float(excess.sum()), 4)
@@ -1567,7 +1568,8 @@ def balance_precincts(city: CityBundle, *, posts: pd.DataFrame | None = None, in
         fig_after["extra_travel"] = extra_travel(lab, pb)
         if max_extra_travel_min is not None:
             # Blocks the rule would not let their post take (a contiguity repair had no other choice).
-            fig_after["blocks_breaking_rule"] = int((ok & ~pb.allowed[np.maximum(lab, 0), np.arange(len(lab))]).sum())
+            fig_after["blocks_breaking_rule"] = int(((lab >= 0) & ~pb.allowed[np.maximum(lab, 0),
+                                                                               np.arange(len(lab))]).sum())
         timings["bound_s"] = time.perf_counter() - t5
     if method != "voronoi" and stuck.any():
         limited_figs, at_level = _limited_figures(lab, node_after, node_ld, pb, insp, stuck, unit_ids,
