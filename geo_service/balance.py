@@ -96,9 +96,10 @@ than the nearest one. The boundary moves, the growth, the contiguity repair and 
 bound all keep the rule; the bound then says what the rule costs in balance.
 ``after.extra_travel`` measures compactness whatever the rule: how much farther than the
 nearest post the blocks' posts are (median, 90th percentile, largest) and the share of
-the load more than 60 minutes farther. A block that no post it may join can reach through blocks it may take
-(block times are averages of their nodes') keeps a post that breaks the rule; they are
-counted in ``after.blocks_breaking_rule`` (0 at 60 minutes on Almaty, 39 of 7,042 at 30).
+the load more than 60 minutes farther. A block that no post it may join can reach
+through blocks it may take (block times are averages of their nodes') keeps a post that
+breaks the rule; they are counted in ``after.blocks_breaking_rule`` (0 at 60 minutes on
+Almaty, 39 of 7,042 at 30).
 
 Before and after are reported as max/min ratio and Gini of the load per inspector, the
 posts within the tolerance, the largest travel time from a post to a road node of its
