@@ -49,6 +49,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from . import clock
 from .errors import InputError, InputFileError, NotFound
 
 if TYPE_CHECKING:
@@ -241,7 +242,7 @@ class AppealStore:
         if not CATEGORY_RE.match(category):
             msg = "category must be a short code of lower-case letters, digits and _ (e.g. noise, theft)"
             raise InputError(msg)
-        at = _as_datetime(received_at, "received_at") if received_at is not None else datetime.now(UTC)
+        at = _as_datetime(received_at, "received_at") if received_at is not None else clock.now()
         city = city or self.city
         if precinct_id is None:
             if city is None:
@@ -292,7 +293,7 @@ class AppealStore:
         if status not in STATUSES:
             msg = f"status must be one of {', '.join(STATUSES)}"
             raise InputError(msg)
-        when = _as_datetime(at, "at") if at is not None else datetime.now(UTC)
+        when = _as_datetime(at, "at") if at is not None else clock.now()
         current = self.get(appeal_id)
         if NEXT_STATUS.get(current.status) != status:
             allowed = NEXT_STATUS.get(current.status)
@@ -382,8 +383,8 @@ class AppealStore:
         future). Raises `NotFound` when the visit was never recorded as due."""
         v = self.visits
         due = _as_date(due_date, "due_date")
-        when = _as_datetime(done_at, "done_at") if done_at is not None else datetime.now(UTC)
-        if when > datetime.now(UTC) + _CLOCK_SKEW:
+        when = _as_datetime(done_at, "done_at") if done_at is not None else clock.now()
+        if when > clock.now() + _CLOCK_SKEW:
             msg = "done_at is in the future"
             raise InputError(msg)
         return self._set_done(inspector_id, visit_ref, due, when)
@@ -584,7 +585,7 @@ def visits_on_time(visits: Iterable[VisitRecord] | pd.DataFrame, *, as_of: date 
     cols = ["precinct_id", "due", "on_time", "late", "missed", "share_on_time"]
     if len(frame) == 0:
         return pd.DataFrame(columns=cols)
-    as_of = as_of or date.today()
+    as_of = as_of or clock.today()
     due = pd.to_datetime(frame["due_date"], errors="coerce")
     done = pd.to_datetime(frame["done_date"], errors="coerce")
     if due.isna().any():

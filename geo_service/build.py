@@ -13,7 +13,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import clock
 from . import __version__
 from .bundle import FORMAT_VERSION, atomic_folder, write_geoparquet, write_table
 from .graph import MODES, RoadGraph, build_graph
@@ -180,7 +180,7 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
     report.raise_if_fatal()
 
     progress.step(6)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     city = opts.city or opts.osm.name.split(".")[0]
     digest = _sha256(opts.osm)
     manifest: dict[str, Any] = {

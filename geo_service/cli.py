@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from . import clock
 from .errors import GeoServiceError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -223,7 +224,6 @@ def _span(text: str, what: str) -> tuple[int, int]:
 
 
 def _route(args: argparse.Namespace) -> int:
-    import datetime as dt
 
     import pandas as pd
 
@@ -279,7 +279,7 @@ def _route(args: argparse.Namespace) -> int:
     shift = Shift(start_min=start, end_min=max(end, reception[1]) if reception else end,
                   breaks=[_span(b, "--break") for b in args.breaks], reception=reception)
     day = plan_day(city, start=(post["lat"], post["lon"]), visits=visits, shift=shift, mode=args.mode)
-    date = args.date or dt.date.today().isoformat()
+    date = args.date or clock.today().isoformat()
     title = f"Route {date} · {args.inspector}"
     if args.out:
         args.out.write_text(json.dumps(day.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")

@@ -26,7 +26,6 @@ import functools
 import json
 import logging
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from . import clock
 from .config import SETTINGS
 from .errors import GeoServiceError, InputError, NotFound
 
@@ -358,7 +358,7 @@ def sign_link(plan_id: str, ttl_s: float | None = None, *, secret: str | None = 
     if not 0 < float(ttl_s) <= ttl_max:
         msg = f"a link lives between 1 and {ttl_max} seconds"
         raise InputError(msg)
-    return _serializer(secret).dumps([plan_id, int(time.time() + float(ttl_s))])
+    return _serializer(secret).dumps([plan_id, int(clock.timestamp() + float(ttl_s))])
 
 
 def verify_link(token: str, *, secret: str | None = None) -> str:
@@ -367,7 +367,7 @@ def verify_link(token: str, *, secret: str | None = None) -> str:
         plan_id, expires = _serializer(secret).loads(token)
     except (BadSignature, ValueError, TypeError) as exc:
         raise LinkRefused("this link is not valid") from exc
-    if not isinstance(plan_id, str) or not isinstance(expires, int) or expires < time.time():
+    if not isinstance(plan_id, str) or not isinstance(expires, int) or expires < clock.timestamp():
         raise LinkRefused("this link has expired; ask for a new one")
     return plan_id
 
@@ -528,7 +528,7 @@ def _init_limiter(app: Flask) -> Any:
     @app.errorhandler(RateLimitExceeded)
     def _too_many(exc: RateLimitExceeded) -> Response:
         lim = limiter.current_limit
-        retry = max(1, math.ceil(lim.window[0] - time.time())) if lim is not None else 60
+        retry = max(1, math.ceil(lim.window[0] - clock.timestamp())) if lim is not None else 60
         resp = _problem(429, "Too many requests", f"the rate limit ({exc.description}) is used up; "
                         f"retry in {retry} s")
         resp.headers["Retry-After"] = str(retry)

@@ -49,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from . import clock
 from .errors import InputError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def hash_token(token: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _utc(value: datetime | None) -> datetime | None:

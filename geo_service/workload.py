@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import clock
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -491,7 +492,7 @@ def to_csv(frame: pd.DataFrame, path: Path | str | None = None) -> str:
 
 def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Last calendar month: the period of the open reports."""
-    today = today or dt.date.today()
+    today = today or clock.today()
     first = today.replace(day=1)
     prev = (first - dt.timedelta(days=1)).replace(day=1)
     return prev, first

@@ -10,10 +10,27 @@ from xml.sax.saxutils import quoteattr
 
 import pytest
 
+from geo_service import clock
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 #: Grid origin and spacing (about 200 m each way) in central Almaty.
 LAT0, LON0, DLAT, DLON = 43.25, 76.90, 0.0018, 0.0025
+
+
+@pytest.fixture(autouse=True)
+def _stated_now(request: pytest.FixtureRequest):
+    """A test that compares with "now" states the moment it needs: ``@pytest.mark.now(ISO)``.
+
+    The service's clock (`geo_service.clock`) then starts at that moment and runs on, for the
+    whole process (the server threads of the browser tests included), so the test passes on
+    any date it is run."""
+    mark = request.node.get_closest_marker("now")
+    if mark is None:
+        yield None
+        return
+    with clock.frozen_at(mark.args[0]) as start:
+        yield start
 
 
 def shared_file(*parts: str) -> Path:

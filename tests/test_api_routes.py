@@ -141,6 +141,7 @@ def test_patrol_fills_the_spare_time(client, ui1) -> None:
     assert patrol["length_m"] > 200
 
 
+@pytest.mark.now("2026-11-25T12:00:00+05:00")  # after the plan's day (20th), before v1 is due (30th)
 def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
     visits = _visits()
     visits[1]["due"] = "2026-11-30"  # a preventive-register visit due later than the plan's day

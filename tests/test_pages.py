@@ -420,6 +420,7 @@ def test_signed_link(pages_app: Any, pclient: Any, plan_id: str) -> None:
                         json={"expires_in": 60}).json["expires_in"] == 60
 
 
+@pytest.mark.now("2026-11-25T12:00:00+05:00")  # after the offline mark (20th), before the plan's day (1 Dec)
 def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: str) -> None:
     """The phone marks a visit made with a plain form POST through its link; the form names
     the stop's number, never the caller's visit id; the page then shows it as made."""

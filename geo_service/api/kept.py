@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from .. import clock
 from ..errors import GeoServiceError, InputError, NotFound
 from ..security import audit, current_principal, get_store
 
@@ -127,7 +128,7 @@ def fetch(kind: str, result_id: str) -> Response:
         raise NotFound(msg)
     body = kept["body"]
     running = body.get("status") == "running"
-    if running and dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(kept["created_at"]) > JOB_LOST_AFTER:
+    if running and clock.now() - dt.datetime.fromisoformat(kept["created_at"]) > JOB_LOST_AFTER:
         body = {"status": "failed", "detail": "the job was lost (the service stopped while it ran); start it again"}
         running = False
     resp = jsonify({"id": kept["id"], "created_at": kept["created_at"], **body})

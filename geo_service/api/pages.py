@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from .. import clock
 from ..app import get_city
 from ..errors import GeoServiceError, InputError, NotFound
 from ..i18n import choose_lang
@@ -446,7 +447,7 @@ def public_precinct(precinct_id: str) -> Response:
                    "visits": store.visits_made(start=start, end=end, precinct_id=pid)}
         body = _render().public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
                                               lang=lang, period=(start, end - timedelta(days=1)),
-                                              generated=date.today().isoformat(), static_url=_static_url(),
+                                              generated=clock.today().isoformat(), static_url=_static_url(),
                                               road_index=index)
     except GeoServiceError as exc:
         return _error_page(exc, lang, not_found="err_precinct_not_found")

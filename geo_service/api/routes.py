@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .. import clock
 from ..app import get_city
 from ..errors import InputError, NotFound
 from ..routing import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
@@ -210,7 +211,7 @@ def plan() -> Response:
     end = (float(body.end[0]), float(body.end[1])) if body.end is not None else start
     day = plan_day(get_city(), start=start, end=end, visits=visits, shift=body.shift.to_shift(), mode=body.mode,
                    post=post or start)
-    date = (body.date or dt.date.today()).isoformat()
+    date = (body.date or clock.today()).isoformat()
     result = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "date": date,
               "plan": day.to_dict(), "warnings": warnings + list(day.warnings)}
     if body.patrol_fill:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .. import clock
 from ..app import get_city
 from ..errors import InputError
 from ..security import access, audit, current_principal, get_store, parse_json_body, require_precinct
@@ -239,7 +240,7 @@ def _visits_due(visits: Any, as_of: dt.date | None = None) -> Any:
         return pd.DataFrame(columns=["precinct_id", "period", "on_time"])
     due = pd.to_datetime(v["due_date"])
     done = pd.to_datetime(v["done_date"])
-    counts = done.notna() | (due < pd.Timestamp(as_of or dt.date.today()))
+    counts = done.notna() | (due < pd.Timestamp(as_of or clock.today()))
     return pd.DataFrame({"precinct_id": v["precinct_id"].astype(str), "period": due.dt.to_period("M").dt.to_timestamp(),
                          "on_time": (done.notna() & (done <= due))})[counts.to_numpy()]
 
