@@ -85,15 +85,17 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _as_datetime(value: Any, name: str) -> datetime:
     if isinstance(value, datetime):
-        return _utc(value)  # type: ignore[return-value]
+        return _utc(clock.check_moment(value, name))  # type: ignore[return-value]
     if isinstance(value, date):
+        clock.check_day(value, name)
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
         try:
-            return _utc(datetime.fromisoformat(value))  # type: ignore[return-value]
+            parsed = datetime.fromisoformat(value)
         except ValueError as exc:
-            msg = f"{name} is not an ISO 8601 date-time: {value!r}"
+            msg = f"{name} is not an ISO 8601 date-time: {value[:40]!r}"
             raise InputError(msg) from exc
+        return _utc(clock.check_moment(parsed, name))  # type: ignore[return-value]
     msg = f"{name} must be a date-time"
     raise InputError(msg)
 
@@ -507,14 +509,14 @@ class AppealStore:
 
 def _as_date(value: Any, name: str) -> date:
     if isinstance(value, datetime):
-        return value.date()
+        return clock.check_day(value.date(), name)
     if isinstance(value, date):
-        return value
+        return clock.check_day(value, name)
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value[:10])
+            return clock.check_day(date.fromisoformat(value[:10]), name)
         except ValueError as exc:
-            msg = f"{name} is not an ISO 8601 date: {value!r}"
+            msg = f"{name} is not an ISO 8601 date: {value[:40]!r}"
             raise InputError(msg) from exc
     msg = f"{name} must be a date"
     raise InputError(msg)

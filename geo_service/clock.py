@@ -11,6 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+from .errors import InputError
+
+#: The dates the service takes from a user or a file: [2000-01-01, 2100-12-31]. Anything
+#: outside is a typing mistake (and year 1 or 9999 overflows date arithmetic).
+FIRST_DAY: date = date(2000, 1, 1)
+LAST_DAY: date = date(2100, 12, 31)
+
 _system: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 _source: Callable[[], datetime] = _system
 
@@ -51,3 +58,20 @@ def frozen_at(moment: datetime | str, *, ticking: bool = True) -> Iterator[datet
     finally:
         _source = previous
 
+
+
+def check_day(value: date, name: str) -> date:
+    """``value`` when it lies in [`FIRST_DAY`, `LAST_DAY`], else `InputError` naming ``name``."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        msg = f"{name} must be a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, not {value.isoformat()}"
+        raise InputError(msg)
+    return value
+
+
+def check_moment(value: datetime, name: str) -> datetime:
+    """``value`` when its UTC date lies in [`FIRST_DAY`, `LAST_DAY`], else `InputError`."""
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        msg = f"{name} must be a time from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, not {value.isoformat()}"
+        raise InputError(msg)
+    return value

@@ -43,6 +43,13 @@ class InputError(GeoServiceError, ValueError):
     title = "Bad input"
 
 
+class UnsupportedMediaType(InputError):
+    """The body is sent in a media type the endpoint does not take."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
 class InputFileError(InputError):
     """An input file cannot be read or is not what it claims to be."""
 

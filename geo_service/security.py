@@ -26,6 +26,7 @@ import functools
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from . import clock
 from .config import SETTINGS
-from .errors import GeoServiceError, InputError, NotFound
+from .errors import GeoServiceError, InputError, NotFound, UnsupportedMediaType
 
 if TYPE_CHECKING:
     from .store import Plan, Store
@@ -413,16 +414,19 @@ def parse_json_body(*, max_depth: int = 20, max_bytes: int | None = None) -> dic
     """The request body as a JSON object, checked; `InputError` (400) otherwise.
 
     Only ``json.loads`` reads it (nothing a client sends is ever evaluated); NaN and
-    Infinity are refused; size is limited by ``max_bytes`` (default: MAX_CONTENT_LENGTH).
+    Infinity are refused, as are lone surrogates (text no database or page can keep);
+    another media type than JSON is a 415; size is limited by ``max_bytes`` (default:
+    MAX_CONTENT_LENGTH). The body is read whole before any refusal, so the connection
+    stays usable for the client's next request.
     """
     limit = max_bytes if max_bytes is not None else (current_app.config.get("MAX_CONTENT_LENGTH") or 2 * 2**20)
     if request.content_length is not None and request.content_length > limit:
         msg = f"the body is larger than {limit} bytes"
         raise InputError(msg)
+    raw = request.get_data(cache=True)
     mimetype = request.mimetype or ""
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise InputError("send the body as application/json")
-    raw = request.get_data(cache=True)
+        raise UnsupportedMediaType("send the body as application/json")
     if len(raw) > limit:
         msg = f"the body is larger than {limit} bytes"
         raise InputError(msg)
@@ -433,7 +437,10 @@ def parse_json_body(*, max_depth: int = 20, max_bytes: int | None = None) -> dic
     except RecursionError as exc:
         msg = f"the JSON nests deeper than {max_depth} levels"
         raise InputError(msg) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        msg = "the body is not valid UTF-8"
+        raise InputError(msg) from exc
+    except ValueError as exc:
         msg = "the body is not valid JSON"
         raise InputError(msg) from exc
     if not isinstance(doc, dict):
@@ -441,7 +448,34 @@ def parse_json_body(*, max_depth: int = 20, max_bytes: int | None = None) -> dic
     if not _depth(doc, max_depth):
         msg = f"the JSON nests deeper than {max_depth} levels"
         raise InputError(msg)
+    where = _surrogate_at(doc, "")
+    if where is not None:
+        msg = f"{where or 'body'}: the text holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+        raise InputError(msg, field=where)
     return doc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """The path (``items[0].id``) of the first key or text holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            if _SURROGATE.search(k):
+                return path or "body"
+            found = _surrogate_at(v, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for n, v in enumerate(value):
+            found = _surrogate_at(v, f"{path}[{n}]")
+            if found is not None:
+                return found
+    return None
 
 
 def bounded_text(value: Any, what: str, *, max_len: int = 200, required: bool = True) -> str | None:

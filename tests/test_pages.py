@@ -479,22 +479,22 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
                for r in pages_app.extensions["geo_service.store"].audit_records())
 
 
-def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    import time as time_mod
+def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str) -> None:
+    import datetime as dt
+
+    from geo_service import clock
 
     ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
     url = pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1, json={"expires_in": 5}).json["url"]
     assert pclient.get(url).status_code == 200
-    later = time_mod.time() + 6
-    monkeypatch.setattr("geo_service.security.time.time", lambda: later)
-    for lang in LANGS:
-        resp = pclient.get(f"{url}?lang={lang}")
-        assert resp.status_code == 403 and resp.mimetype == "text/html"
-        html = resp.get_data(as_text=True)
-        assert t("err_link_expired", lang) in html and "Дом 1" not in html
-        assert resp.headers["Cache-Control"] == "no-store"
-    assert pclient.get(f"{url}/gpx").status_code == 403 and pclient.get(f"{url}/sheet").status_code == 403
+    with clock.frozen_at(clock.now() + dt.timedelta(seconds=6)):
+        for lang in LANGS:
+            resp = pclient.get(f"{url}?lang={lang}")
+            assert resp.status_code == 403 and resp.mimetype == "text/html"
+            html = resp.get_data(as_text=True)
+            assert t("err_link_expired", lang) in html and "Дом 1" not in html
+            assert resp.headers["Cache-Control"] == "no-store"
+        assert pclient.get(f"{url}/gpx").status_code == 403 and pclient.get(f"{url}/sheet").status_code == 403
 
 
 def test_nav_links() -> None:

@@ -3,7 +3,6 @@ answers conform to the document (status codes, content types, schemas)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -54,7 +53,11 @@ OPERATIONS = [
 SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/api/v1/siting/solve"),
                 ("POST", "/api/v1/routes/plan"), ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/appeals"),
                 ("POST", "/api/v1/workload/balance"), ("POST", "/api/v1/workload/trust"),
-                ("POST", "/api/v1/workload/pilots"), ("GET", "/api/v1/workload/pilots/evaluation")}
+                ("POST", "/api/v1/workload/pilots"), ("GET", "/api/v1/workload/pilots/evaluation"),
+                # dates and times outside 2000-01-01..2100-12-31 are refused with a 400 naming the field
+                ("GET", "/api/v1/workload"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
+                ("GET", "/api/v1/appeals/indicators"), ("GET", "/api/v1/workload/indicators.csv"),
+                ("POST", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done")}
 
 
 @pytest.fixture(scope="module")

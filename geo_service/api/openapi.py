@@ -131,6 +131,11 @@ def document() -> dict[str, Any]:
     }
     for extra in _extra_paths():
         paths.update(extra())
+    for item in paths.values():  # a body in another media type than JSON is refused with 415
+        for op in item.values():
+            if isinstance(op, dict) and "requestBody" in op:
+                op["responses"].setdefault("415", {"description": "body not sent as application/json", "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
     schemas: dict[str, Any] = {
         "Problem": PROBLEM, "Inspector": INSPECTOR, "Post": POST, "Precinct": PRECINCT, "Travel": TRAVEL,
         "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,

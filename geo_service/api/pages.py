@@ -241,7 +241,7 @@ def _form_time(name: str) -> datetime | None:
     if when.tzinfo is None:
         msg = f"{name} needs a time zone"
         raise InputError(msg)
-    return when
+    return clock.check_moment(when, name)
 
 
 def _mark_by_link(token: str, n: int, *, made: bool) -> Response:

@@ -7,13 +7,13 @@ audited, and nothing personal goes into URLs or logs (labels are the caller's fr
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import clock
+from .fields import Day, Moment
 from ..app import get_city
 from ..errors import InputError, NotFound
 from ..routing import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
@@ -49,7 +49,7 @@ class VisitIn(BaseModel):
     windows: list[tuple[HHMM, HHMM]] = Field(default_factory=list, max_length=8,
                                              description="times within which the visit must start")
     label: str = Field(default="", max_length=200, description="free text shown to the inspector; never logged")
-    due: dt.date | None = Field(default=None, description=(
+    due: Day | None = Field(default=None, description=(
         "the date by which the visit is due (e.g. a preventive-register visit); default the plan's date. "
         "A kept plan records its visits as due; marking one done counts toward visits made on time"))
 
@@ -87,7 +87,7 @@ class PlanBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     inspector_id: str = Field(min_length=1, max_length=64)
-    date: dt.date | None = Field(default=None, description="default: today")
+    date: Day | None = Field(default=None, description="default: today")
     shift: ShiftIn = Field(default_factory=ShiftIn)
     mode: Literal["walk", "drive", "drive_walk"] = "walk"
     start: LatLon | None = Field(default=None, description="default: the precinct post")
@@ -108,7 +108,7 @@ class RecurringIn(BaseModel):
     visit: VisitIn
     every_days: int | None = Field(default=None, ge=1, le=92)
     per_month: int | None = Field(default=None, ge=1, le=30)
-    due: dt.date | None = None
+    due: Day | None = None
     min_gap_days: int = Field(default=1, ge=0, le=92)
 
 
@@ -117,12 +117,12 @@ class ScheduleBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     inspector_id: str = Field(min_length=1, max_length=64)
-    start_date: dt.date
+    start_date: Day
     days: int = Field(ge=1, le=92)
     shift: ShiftIn = Field(default_factory=ShiftIn)
     reception_weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(
         default=None, description="weekdays with the reception (0 = Monday); default every working day")
-    days_off: list[dt.date] = Field(default_factory=list, max_length=92)
+    days_off: list[Day] = Field(default_factory=list, max_length=92)
     mode: Literal["walk", "drive", "drive_walk"] = "walk"
     visits: list[RecurringIn] = Field(max_length=2000)
     save: bool = Field(default=True, description=(
@@ -251,7 +251,7 @@ class DoneBody(BaseModel):
     """When the visit was made (default now)."""
 
     model_config = ConfigDict(extra="forbid")
-    done_at: dt.datetime | None = Field(default=None, description="ISO 8601 with a time zone; default now")
+    done_at: Moment | None = Field(default=None, description="ISO 8601 with a time zone; default now")
 
 
 #: A gap shorter than this at the post is not worth a patrol.

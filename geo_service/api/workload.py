@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import clock
+from .fields import Day, Moment
 from ..app import get_city
 from ..errors import InputError
 from ..security import access, audit, current_principal, get_store, parse_json_body, require_precinct
@@ -42,6 +43,7 @@ def _period() -> tuple[dt.datetime | None, dt.datetime | None]:
         except ValueError:
             msg = f"{name} must be a date like 2026-11-01"
             raise InputError(msg) from None
+        clock.check_day(day, name)
         out.append(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
     return out[0], out[1]
 
@@ -125,7 +127,7 @@ class AppealBody(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     address: str | None = Field(default=None, min_length=1, max_length=200)
     category: str = Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", description="a category code, no free text")
-    received_at: dt.datetime | None = None
+    received_at: Moment | None = None
 
     @model_validator(mode="after")
     def _where(self) -> AppealBody:
@@ -159,7 +161,7 @@ class StatusBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["first_contact", "closed"]
-    at: dt.datetime | None = None
+    at: Moment | None = None
 
 
 @bp.post("/appeals/<appeal_id>/status")
@@ -416,6 +418,9 @@ def check_trust_rows(rows: list[Any], known: set[str]) -> tuple[list[tuple[str, 
         except ValueError:
             problems.append(f"{where}: period {period_text[:40]!r} is not a date like 2026-01-01 or a month like 2026-01")
             continue
+        if not clock.FIRST_DAY <= period <= clock.LAST_DAY:
+            problems.append(f"{where}: period {period_text!r} is not from {clock.FIRST_DAY} to {clock.LAST_DAY}")
+            continue
         try:
             score = float(str(score_raw).strip().replace(",", ".")) if isinstance(score_raw, str) else float(score_raw)
         except (TypeError, ValueError):
@@ -480,7 +485,7 @@ class PilotBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     precinct_id: str = Field(min_length=1, max_length=200)
-    start: dt.date
+    start: Day
     note: str | None = Field(default=None, max_length=200, description="what the pilot changed (no personal data)")
 
 
