@@ -8,6 +8,10 @@ lists instead of calling ``add_js_link`` / ``add_css_link``, which edit the list
 shared by every map in place. Folium's key names are kept, since folium uses them
 to de-duplicate the header links.
 
+It also makes folium treat every rendered piece as data (`LiteralHtml`, and
+`_render_as_data` in place of branca's ``MacroElement.render``): branca would compile
+rendered output that holds user text as a Jinja template once more.
+
 This module is framework-free: the web app only has to serve ``static/`` so that
 ``static_url_prefix`` maps to :data:`VENDOR_DIR`.
 """
@@ -18,9 +22,11 @@ from pathlib import Path
 from typing import Any, Final
 
 import folium
+import jinja2
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster
 
-__all__ = ["VENDOR_DIR", "configure_folium", "offline_map", "vendored_files"]
+__all__ = ["VENDOR_DIR", "LiteralHtml", "configure_folium", "offline_map", "vendored_files"]
 
 VENDOR_DIR: Final[Path] = Path(__file__).resolve().parent / "static" / "vendor"
 """Folder holding the vendored files, served at ``/static/vendor``."""
@@ -91,6 +97,44 @@ def configure_folium(static_url_prefix: str = "/static/vendor") -> None:
     for cls, (js, css) in _ASSETS.items():
         cls.default_js = [(key, f"{prefix}/{path}") for key, path in js]
         cls.default_css = [(key, f"{prefix}/{path}") for key, path in css]
+    MacroElement.render = _render_as_data  # type: ignore[method-assign]
+
+
+class LiteralHtml(Element):
+    """Markup put into a folium page as data: printed through a variable, never compiled.
+
+    branca's ``Element(text)`` compiles ``text`` as a Jinja template, so any text from a
+    user, a file or OpenStreetMap inside it runs (``{{ ... }}``) however well it is
+    HTML-escaped. This element's template is fixed and outputs ``markup`` as it is.
+    """
+
+    _template = jinja2.Template("{{ this.markup }}")
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self._name = "LiteralHtml"
+        self.markup = markup
+
+
+def _render_as_data(self: MacroElement, **kwargs: Any) -> None:
+    """branca's ``MacroElement.render`` with one change: the header, html and script its
+    macros produce go into the figure as `LiteralHtml`, not as ``Element(output)``.
+
+    branca wraps each macro's *output* (a GeoJSON layer's data with every feature's
+    properties, say) in ``Element(...)``, which compiles that output as a template once
+    more: a precinct or street named ``{{ 7*7 }}`` would then print 49, and a name with
+    ``{% raw %}`` would fail the page. `configure_folium` installs this in its place.
+    """
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        msg = "You cannot render this Element if it is not in a Figure."
+        raise TypeError(msg)
+    for part in ("header", "html", "script"):
+        macro = self._template.module.__dict__.get(part)
+        if macro is not None:
+            getattr(figure, part).add_child(LiteralHtml(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
 
 
 def _is_configured() -> bool:

@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from .errors import InputError, InputFileError
+from .errors import GeoServiceError, InputError, InputFileError
 
 logger = logging.getLogger(__name__)
 
@@ -269,9 +269,11 @@ def read_osm(path: Path, *, clip: BaseGeometry | None = None,
                 col.add_way(obj)
             else:
                 col.stats["relations"] += 1
-    except RuntimeError as exc:
-        msg = (f"{path}: cannot read the OSM file ({exc}); fix: the file is damaged or not OSM "
-               "data, download the extract again")
+    except (RuntimeError, ValueError) as exc:  # libosmium's parse errors (e.g. "OSM tag value is too long")
+        if isinstance(exc, GeoServiceError):
+            raise
+        msg = (f"{path}: cannot read the OSM file ({str(exc)[:200]}); fix: the file is damaged or not OSM "
+               "data (a tag longer than 255 characters is not OSM data), download the extract again")
         raise InputFileError(msg, detail=str(exc)) from exc
     if progress is not None:
         progress(count)

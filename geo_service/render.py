@@ -26,11 +26,11 @@ import folium
 import jinja2
 import numpy as np
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Figure, MacroElement
 from folium.plugins import Fullscreen, HeatMap, LocateControl
 
 from . import __version__
-from .assets import VENDOR_DIR, configure_folium, offline_map
+from .assets import VENDOR_DIR, LiteralHtml, configure_folium, offline_map
 from .i18n import LANG_NAMES, LANGS, catalog, t
 
 __all__ = [
@@ -222,24 +222,6 @@ class _PageInit(MacroElement):
         super().render(**kwargs)
 
 
-class _Html(Element):
-    """HTML this module rendered itself (autoescaped Jinja, or `_json_script`), put into a
-    folium page as data.
-
-    Folium compiles the string given to ``Element(...)`` as a Jinja template, so text from a
-    user, a file or OpenStreetMap inside it would run (``{{ ... }}``) however well it is
-    HTML-escaped. Here the template is fixed and prints ``this.markup`` as a variable: its
-    value is output, never parsed.
-    """
-
-    _template = jinja2.Template("{{ this.markup }}")
-
-    def __init__(self, markup: str) -> None:
-        super().__init__()
-        self._name = "Html"
-        self.markup = markup
-
-
 def _json_script(element_id: str, value: Any) -> str:
     """A ``<script type="application/json">`` block (data, never executed); ``<`` escaped."""
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
@@ -363,13 +345,13 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     items = [{"id": f["id"], "name": f["properties"]["name"], "colour": c,
               "official": f["properties"]["source"] == "official"} for f, c in zip(data["features"], colours)]
     attribution = str(manifest.get("attribution") or "© OpenStreetMap contributors")
-    page.html.add_child(_Html(_PANEL.render(
+    page.html.add_child(LiteralHtml(_PANEL.render(
         t=tr, lang=lang, langs=[(c, LANG_NAMES[c]) for c in LANGS], city=name, items=items,
         demo=bool(manifest.get("demo")), attribution=attribution)), name="gs_panel", index=0)
     config = {"lang": lang, "api": api_url.rstrip("/"), "t": tr, "attribution": attribution,
               "public": public_url,
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
-    page.html.add_child(_Html(_json_script("gs-config", config)), name="gs_config")
+    page.html.add_child(LiteralHtml(_json_script("gs-config", config)), name="gs_config")
     return page.render()
 
 
@@ -751,15 +733,15 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
                 km=f"{float(totals.get('length_m') or 0) / 1000:.1f}",
                 start=first["departure"] if first else "", end=last["arrival"] if last else "")
     attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
-    page.html.add_child(_Html(_ROUTE_HEAD.render(t=tr, lang=lang, langs=_lang_links(), title=title,
+    page.html.add_child(LiteralHtml(_ROUTE_HEAD.render(t=tr, lang=lang, langs=_lang_links(), title=title,
                                                    summary=summary, gpx=gpx_url, sheet=sheet_url)),
                         name="gs_panel", index=0)
-    page.html.add_child(_Html(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
+    page.html.add_child(LiteralHtml(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
                                                    attribution=attribution, marks=marks)), name="gs_stops")
     config = {"lang": lang, "t": {k: tr[k] for k in ("show_on_map", "post", "stop", "mark_made", "undo_made",
                                                      "marks_refused", "marks_forget")}, "attribution": attribution,
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
-    page.html.add_child(_Html(_json_script("gs-config", config)), name="gs_config")
+    page.html.add_child(LiteralHtml(_json_script("gs-config", config)), name="gs_config")
     return page.render()
 
 
@@ -902,7 +884,7 @@ def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[st
     params = t("siting_params", lang, model=str(result.get("model", "")).upper(), minutes=f"{minutes:g}",
                mode=t(f"mode_{'drive' if mode == 'drive' else 'walk'}", lang))
     attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
-    page.html.add_child(_Html(_SITING_PANEL.render(
+    page.html.add_child(LiteralHtml(_SITING_PANEL.render(
         t=tr, lang=lang, langs=_lang_links(), params=params, coverage=coverage, rows=rows, heat=heat,
         value_label=tr["col_value"] if share else tr["col_value_time"],
         gain_label=tr["col_gain"] if share else tr["col_gain_time"],
@@ -912,7 +894,7 @@ def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[st
     )), name="gs_panel", index=0)
     config = {"lang": lang, "t": {}, "attribution": attribution,
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
-    page.html.add_child(_Html(_json_script("gs-config", config)), name="gs_config")
+    page.html.add_child(LiteralHtml(_json_script("gs-config", config)), name="gs_config")
     return page.render()
 
 
@@ -1154,7 +1136,7 @@ def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping
     text = t("workload_summary", lang, ratio=_fmt(summary.get("max_min_ratio"), 2, lang),
              gini=_fmt(summary.get("gini"), 3, lang))
     attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
-    page.html.add_child(_Html(_WORKLOAD_PANEL.render(
+    page.html.add_child(LiteralHtml(_WORKLOAD_PANEL.render(
         t=tr, lang=lang, langs=_lang_links(), city=name, summary=text, rows=table_rows,
         note=t("workload_note", lang, period=period_text), attribution=attribution,
         choices=[{"key": k, "label": tr[f"ind_{k}"]} for k in WORKLOAD_CHOICES],
@@ -1164,7 +1146,7 @@ def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping
               "indicators": [{"key": k, "label": tr[f"ind_{k}"], "decimals": d} for k, d in WORKLOAD_DECIMALS.items()],
               "t": {k: tr[k] for k in ("card_close", "no_data")},
               "sw": f"{_root_of(static_url)}sw.js" if register_service_worker else None}
-    page.html.add_child(_Html(_json_script("gs-config", config)), name="gs_config")
+    page.html.add_child(LiteralHtml(_json_script("gs-config", config)), name="gs_config")
     return page.render()
 
 
@@ -1286,10 +1268,10 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
         {"label": tr["fig_visits"], "value": _fmt(figures.get("visits"), 0, lang)},  # — until visits are recorded
     ]
     attribution = str(city.manifest.get("attribution") or "© OpenStreetMap contributors")
-    page.html.add_child(_Html(_PUBLIC_HEAD.render(t=tr, lang=lang, langs=_lang_links(), name=name,
+    page.html.add_child(LiteralHtml(_PUBLIC_HEAD.render(t=tr, lang=lang, langs=_lang_links(), name=name,
                                                     city=str(city.manifest.get("city") or ""))),
                         name="gs_head", index=0)
-    page.html.add_child(_Html(_PUBLIC_BODY.render(
+    page.html.add_child(LiteralHtml(_PUBLIC_BODY.render(
         t=tr, lang=lang, inspectors=inspectors,
         post={"name": str(post.get("name") or ""), "address": str(post.get("address") or "")} if post else None,
         figures=rows, received=int(figures.get("received") or 0),
@@ -1297,7 +1279,7 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
         generated=t("pub_generated", lang, date=_day(generated, lang)), attribution=attribution,
         root=_root_of(static_url))), name="gs_body")
     config = {"lang": lang, "attribution": attribution, "t": {}, "sw": None}
-    page.html.add_child(_Html(_json_script("gs-config", config)), name="gs_config")
+    page.html.add_child(LiteralHtml(_json_script("gs-config", config)), name="gs_config")
     return page.render()
 
 
