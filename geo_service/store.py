@@ -50,6 +50,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import clock
+from .exports import safe_cell
 from .errors import InputError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -435,7 +436,7 @@ class Store:
         w.writeheader()
         n = 0
         for rec in self._iter_audit(since=since):
-            w.writerow({k: _csv_safe(rec[k]) for k in AUDIT_COLUMNS})
+            w.writerow({k: safe_cell(rec[k]) for k in AUDIT_COLUMNS})
             n += 1
         return n
 
@@ -551,13 +552,6 @@ def _clip(value: str | None, n: int = _MAX_TEXT) -> str | None:
     if value is None:
         return None
     return "".join(c if ord(c) >= 32 else " " for c in str(value))[:n]
-
-
-def _csv_safe(value: Any) -> Any:
-    """Defuse spreadsheet formulas (CSV injection) in exported text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _check_rate_limit(value: str) -> None:

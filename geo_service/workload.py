@@ -44,6 +44,7 @@ import pandas as pd
 import shapely
 
 from . import clock
+from .exports import safe_frame
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -473,15 +474,12 @@ CSV_FLOAT_DIGITS = 3
 def to_csv(frame: pd.DataFrame, path: Path | str | None = None) -> str:
     """The indicators as CSV (UTF-8, comma, floats rounded); written to ``path`` when given.
 
-    Text cells starting with ``= + - @`` are prefixed with ``'`` so a spreadsheet does
-    not run them as formulas.
+    Text cells a spreadsheet would run as formulas are defused (`geo_service.exports`).
     """
-    out = frame.copy()
+    out = safe_frame(frame)
     for c in out.columns:
         if pd.api.types.is_float_dtype(out[c]):
             out[c] = out[c].round(CSV_FLOAT_DIGITS)
-        elif pd.api.types.is_object_dtype(out[c]) or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].astype(str).map(lambda s: "'" + s if s[:1] in ("=", "+", "-", "@") else s)
     buf = io.StringIO()
     out.to_csv(buf, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
     text = buf.getvalue()

@@ -48,7 +48,8 @@ def _osm(tmp: Path) -> Path:
 
 
 def _precincts(tmp: Path) -> Path:
-    features = [{"type": "Feature", "properties": {"precinct_id": pid, "name": hostile("PRECINCT") + pid},
+    names = {"P-01": hostile("PRECINCT"), "P-02": "=cmd|' /C calc'!A0"}  # a formula for spreadsheets
+    features = [{"type": "Feature", "properties": {"precinct_id": pid, "name": names[pid]},
                  "geometry": {"type": "Polygon", "coordinates": polygon(*rect)}}
                 for pid, rect in TWO_PRECINCTS.items()]
     path = tmp / "precincts.geojson"
@@ -232,3 +233,31 @@ def test_hostile_api_text_is_refused_or_kept_as_text(hostile_app: Any) -> None:
         resp = client.get("/api/v1/lookup", query_string={"address": address})
         assert resp.status_code < 500 and "zz49zz" not in resp.get_data(as_text=True)
         assert not (resp.status_code == 200 and "49" == resp.json.get("query")), resp.json
+
+
+def test_csv_exports_defuse_formulas(hostile_app: Any, tmp_path: Path) -> None:
+    """Workload, indicators and audit CSVs: no text cell starts as a spreadsheet formula."""
+    from geo_service.security import STORE_EXT
+
+    client = hostile_app.test_client()
+    admin, planner = auth(hostile_app, "admin"), auth(hostile_app, "planner")
+    made = client.post("/admin/keys", headers=admin, json={"name": "=HYPERLINK(\"http://x\")", "role": "planner"})
+    assert made.status_code == 201, made.json
+    texts = [client.get("/api/v1/workload?format=csv", headers=planner).get_data(as_text=True),
+             client.get("/api/v1/workload/indicators.csv", headers=planner).get_data(as_text=True)]
+    hostile_app.extensions[STORE_EXT].audit_export(tmp_path / "audit.csv")
+    texts.append((tmp_path / "audit.csv").read_text(encoding="utf-8"))
+    assert "'=cmd|" in texts[0]  # the precinct's name is there, defused
+    for text in texts:
+        for row in csv.reader(text.splitlines()):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+                assert not (cell.startswith("-") and not _number(cell)), cell
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
