@@ -11,11 +11,11 @@ from .. import clock
 
 
 def _day(value: dt.date) -> dt.date:
-    return clock.check_day(value, "the date")
+    return clock.check_day(value, "the value")
 
 
 def _moment(value: dt.datetime) -> dt.datetime:
-    return clock.check_moment(value, "the time")
+    return clock.check_moment(value, "the value")
 
 
 #: A calendar date from `clock.FIRST_DAY` to `clock.LAST_DAY`.

@@ -65,7 +65,8 @@ def _model(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
             return cls.validate_python(data)
         return cls.model_validate(data)
     except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()[:20]]
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
+                  for e in exc.errors()[:20]]
         first = errors[0] if errors else {"field": "", "message": "invalid"}
         msg = f"{first['field'] or 'body'}: {first['message']}"
         raise InputError(msg, errors=errors) from None
