@@ -39,7 +39,7 @@ def _child(code: str) -> dict:
 BUILD = """
 import json, resource, time
 t = time.perf_counter()
-from geo_service.build import BuildOptions, build_city
+from geo_service.ingest.build import BuildOptions, build_city
 build_city(BuildOptions(osm={osm!r}, out={out!r}, city="almaty"))
 print(json.dumps({{"seconds": time.perf_counter() - t,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
@@ -48,7 +48,7 @@ print(json.dumps({{"seconds": time.perf_counter() - t,
 START = """
 import json, resource, time
 t = time.perf_counter()
-import geo_service.app
+import geo_service.web.app
 from geo_service import create_app
 t1 = time.perf_counter()
 app = create_app({{"BUNDLE": {out!r}}})

@@ -34,7 +34,7 @@ from rapidfuzz import process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo_service.geocode import AddressIndex, fold, normalize_house, stem_key  # noqa: E402
+from geo_service.lookup.geocode import AddressIndex, fold, normalize_house, stem_key  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 NEAR_M = 50.0  # "same coordinates": top-1 within this distance of the address

@@ -32,7 +32,7 @@ from benchmarks.common import SHARED_DATA, machine, median, need  # noqa: E402
 def _bundle(path: str | None) -> Path:
     if path:
         return Path(path)
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
 
     out = Path(tempfile.mkdtemp(prefix="bench-lookup-")) / "almaty"
     build_city(BuildOptions(osm=need(SHARED_DATA / "almaty" / "almaty.osm.pbf"), out=out, city="almaty"))
@@ -110,7 +110,7 @@ def main() -> None:
     import shapely
 
     from geo_service.bundle import load_bundle
-    from geo_service.lookup import Lookup
+    from geo_service.lookup.service import Lookup
 
     city = load_bundle(bundle)
     t0 = time.perf_counter()

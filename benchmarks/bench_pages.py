@@ -34,7 +34,7 @@ N_STOPS = 60
 
 
 def city_bundle():
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
     from geo_service.bundle import load_bundle
 
     for path in (Path("/tmp/b/almaty"), Path(tempfile.gettempdir()) / "bench_routes_almaty"):
@@ -45,14 +45,14 @@ def city_bundle():
         out = Path(tempfile.gettempdir()) / "bench_routes_almaty"
         build_city(BuildOptions(osm=osm, out=out, city="almaty"))
         return load_bundle(out)
-    from geo_service.demo import ensure_demo_bundle
+    from geo_service.ingest.demo import ensure_demo_bundle
 
     return load_bundle(ensure_demo_bundle())
 
 
 def sixty_visits(city):
     """The post with the most addresses within 1.5 km, and its 60 nearest addresses."""
-    from geo_service.routing import Visit
+    from geo_service.routes.day import Visit
 
     a = city.addresses
     lat, lon = a.lat.to_numpy(), a.lon.to_numpy()
@@ -87,7 +87,7 @@ def asset_weight(html: str) -> tuple[int, list[str]]:
 
 def browser_weight(app, url: str) -> int | None:
     """Bytes Chromium received loading the page (None without Chromium/Playwright)."""
-    from geo_service.maps_cli import CHROMIUM, CHROMIUM_ARGS, PHONE, serve
+    from geo_service.cli.maps import CHROMIUM, CHROMIUM_ARGS, PHONE, serve
 
     try:
         from playwright.sync_api import sync_playwright
@@ -115,10 +115,10 @@ def browser_weight(app, url: str) -> int | None:
 
 def main() -> int:
     from geo_service import create_app
-    from geo_service.lookup import Lookup
-    from geo_service.render import RoadIndex, precinct_page, roads_geojson, route_page
-    from geo_service.routing import Shift, plan_day, to_gpx, to_sheet_html
-    from geo_service.security import STORE_EXT, sign_link
+    from geo_service.lookup.service import Lookup
+    from geo_service.pages.render import RoadIndex, precinct_page, roads_geojson, route_page
+    from geo_service.routes.day import Shift, plan_day, to_gpx, to_sheet_html
+    from geo_service.web.security import STORE_EXT, sign_link
 
     print(machine())
     city = city_bundle()

@@ -27,7 +27,7 @@ def main() -> None:
     from scipy.sparse.csgraph import dijkstra
 
     from geo_service.bundle import load_bundle
-    from geo_service.reach import _undirected, isochrone, reached_segments, travel_matrix
+    from geo_service.network.reach import _undirected, isochrone, reached_segments, travel_matrix
 
     print(f"machine: {machine()}")
     city = load_bundle(args.bundle)

@@ -28,7 +28,7 @@ from benchmarks.common import SHARED_DATA, machine, median, need, timeit
 
 
 def city_bundle():
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
     from geo_service.bundle import load_bundle
 
     out = Path(tempfile.gettempdir()) / "bench_routes_almaty"
@@ -183,7 +183,7 @@ def nearest_neighbour(m, tw, service, horizon):
 
 
 def day_instance(city, seed=7):
-    from geo_service.routing import Shift, Visit
+    from geo_service.routes.day import Shift, Visit
 
     post = city.posts.iloc[5]
     p = (float(post.lat), float(post.lon))
@@ -216,7 +216,7 @@ def checker_arrays(p, g, visits, shift):
 def bench_day(city, quick: bool) -> None:
     import copy
 
-    from geo_service.routing import plan_day
+    from geo_service.routes.day import plan_day
 
     p, g, visits, shift = day_instance(city)
     m, tw, service, horizon, index = checker_arrays(p, g, visits, shift)
@@ -286,8 +286,8 @@ def bench_day(city, quick: bool) -> None:
 
 
 def bench_schedule(city, quick: bool) -> None:
-    from geo_service.routing import Shift, Visit
-    from geo_service.schedule import RecurringVisit, schedule_period
+    from geo_service.routes.day import Shift, Visit
+    from geo_service.routes.schedule import RecurringVisit, schedule_period
 
     post = city.posts.iloc[5]
     p = (float(post.lat), float(post.lon))
@@ -336,7 +336,7 @@ def bench_more_days(city, quick: bool) -> None:
     import copy
     import statistics
 
-    from geo_service.routing import plan_day
+    from geo_service.routes.day import plan_day
 
     secs = 1.0 if quick else 2.0
     print("\nthree days of the same kind (60 walking visits, a third with windows), plan_day default "

@@ -1,7 +1,7 @@
 """Cost of the security layer on a lookup-like endpoint: auth + rate limiting on vs off.
 
 In-process (Flask test client) and over loopback (gunicorn, 2 workers x 4 threads, as
-`geo_service.serve` runs it; load from ``wrk`` when installed, else a Python loop),
+`geo_service.web.serve` runs it; load from ``wrk`` when installed, else a Python loop),
 with a bundle reload in the middle of the loopback run (no request may fail).
 Bounded: about 20 s in all.
 
@@ -35,7 +35,7 @@ POINT = "lat=43.2389&lon=76.8897"
 def _blueprint(secured: bool) -> Any:
     from flask import Blueprint, jsonify, request
 
-    from geo_service.app import get_city
+    from geo_service.web.app import get_city
 
     bp = Blueprint("bench", __name__)
 
@@ -45,7 +45,7 @@ def _blueprint(secured: bool) -> Any:
         return jsonify(node=int(snap.node), distance_m=round(float(snap.distance_m), 1))
 
     if secured:
-        from geo_service.security import access
+        from geo_service.web.security import access
 
         bp.add_url_rule("/bench/lookup", "lookup", access("external_system")(lookup))
         bp.add_url_rule("/bench/public", "public", access("public")(lookup))
@@ -67,7 +67,7 @@ def build_app(mode: str, bundle: str, db_url: str, storage: str = "memory://") -
         app.register_blueprint(_blueprint(False))
         return app
     from geo_service import create_app
-    from geo_service.security import STORE_EXT, access, init_security
+    from geo_service.web.security import STORE_EXT, access, init_security
 
     app = create_app({"CITY": city, "BUNDLE": bundle, "DATABASE_URL": db_url, "RATELIMIT_STORAGE_URI": storage,
                       "RATELIMIT_EXTERNAL": "10000000/minute", "RATELIMIT_PUBLIC": "10000000/minute",
@@ -116,7 +116,7 @@ def _serve(mode: str, bundle: str, db_url: str, port: int, storage: str) -> None
     import gc
     import logging
 
-    from geo_service.serve import _Gunicorn
+    from geo_service.web.serve import _Gunicorn
 
     logging.basicConfig(level=logging.WARNING)
     app = build_app(mode, bundle, db_url, storage)

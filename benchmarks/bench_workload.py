@@ -72,8 +72,8 @@ def run_skater(lat, lon, load, adj, n_clusters: int, timeout: float) -> dict | N
 def what_if(city, result) -> None:
     """A planning decision, not the proposal: the largest group below the band keeps its
     inspectors at only k of its posts (those nearest the residents' weighted centre)."""
-    from geo_service.balance import balance_precincts
-    from geo_service.workload import default_demand
+    from geo_service.workload.balance import balance_precincts
+    from geo_service.workload.indicators import default_demand
 
     groups = result.summary["after"].get("below_band_groups") or []
     if not groups:
@@ -107,7 +107,7 @@ def threshold(pb) -> None:
     """The LP bound under the extra-travel rule, for growing rules: below which rule is
     the band proven out of reach for more precincts than with no rule at all? ``pb``: the
     block problem of a proposal made with no rule (`BalanceResult.problem`)."""
-    from geo_service import balance as B
+    from geo_service.workload import balance as B
 
     tm = pb.time_min
 
@@ -155,9 +155,9 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "geo_service.cli", "build", "--osm", str(osm), "--out", str(bundle)],
                        check=True)
 
-    from geo_service.balance import balance_precincts, build_blocks, node_load
+    from geo_service.workload.balance import balance_precincts, build_blocks, node_load
     from geo_service.bundle import load_bundle
-    from geo_service.workload import WorkloadWeights, gini, indicators, max_min_ratio, summary
+    from geo_service.workload.indicators import WorkloadWeights, gini, indicators, max_min_ratio, summary
 
     print(machine())
     city = load_bundle(bundle)
@@ -260,8 +260,8 @@ def main() -> None:
               f"({r.summary['mip_status']})")
 
     # spopt SKATER on the same blocks, adjacency and load.
-    from geo_service.balance import _border_lines, _cut_mask
-    from geo_service.workload import default_demand
+    from geo_service.workload.balance import _border_lines, _cut_mask
+    from geo_service.workload.indicators import default_demand
 
     cut = _cut_mask(city.walk, _border_lines(None))
     blocks = build_blocks(city, cell_m=args.spopt_cell, demand=default_demand(city), cut=cut)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from geo_service.version import __version__
+
+__all__ = ["__version__", "create_app"]
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -25,6 +27,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         (see `geo_service.config.SETTINGS`). ``BUNDLE`` is the bundle folder; a loaded
         `CityBundle` may be passed as ``CITY`` instead (tests, the gunicorn master).
     """
-    from .app import make_app
+    from geo_service.web.app import make_app
 
     return make_app(config)

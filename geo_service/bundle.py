@@ -41,8 +41,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from .errors import BundleError
-from .graph import MODES, RoadGraph
+from geo_service.errors import BundleError
+from geo_service.network.graph import MODES, RoadGraph
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -162,7 +162,7 @@ class CityBundle:
 
 
 def load_bundle(path: Path | str) -> CityBundle:
-    """Load a bundle written by `geo_service.build.build_city`.
+    """Load a bundle written by `geo_service.ingest.build.build_city`.
 
     Raises
     ------

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from .errors import InputError
+from geo_service.errors import InputError
 
 #: The dates the service takes from a user or a file: [2000-01-01, 2100-12-31]. Anything
 #: outside is a typing mistake (and year 1 or 9999 overflows date arithmetic).

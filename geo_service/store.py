@@ -2,7 +2,7 @@
 
 SQLAlchemy 2 Core over SQLite (the embedded default, one file) or PostgreSQL (several
 instances behind a load balancer: ``postgresql+psycopg://user@host/db``). Every write
-is one transaction. Framework-free: the web layer is in `geo_service.security`.
+is one transaction. Framework-free: the web layer is in `geo_service.web.security`.
 
 Secrets: a credential's token is 32 random bytes (``secrets.token_urlsafe``), shown
 once by `Store.create_credential`; only its SHA-256 is stored. The audit log is
@@ -49,9 +49,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from . import clock
-from .exports import safe_cell
-from .errors import InputError, NotFound
+from geo_service import clock
+from geo_service.exports import safe_cell
+from geo_service.errors import InputError, NotFound
 
 logger = logging.getLogger(__name__)
 

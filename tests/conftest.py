@@ -197,7 +197,7 @@ def write_roster(tmp_path: Path) -> Callable[..., Path]:
 def built_tiny(tmp_path: Path, tiny_osm: Path, write_precincts: Callable[..., Path],
                write_roster: Callable[..., Path]) -> Path:
     """A bundle built from the tiny city with official precincts and a roster."""
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
 
     out = tmp_path / "bundle"
     build_city(BuildOptions(osm=tiny_osm, out=out, precincts=write_precincts(TWO_PRECINCTS),

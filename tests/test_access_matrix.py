@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from geo_service.security import STORE_EXT, assert_every_route_declares_access, role_admits
+from geo_service.web.security import STORE_EXT, assert_every_route_declares_access, role_admits
 
 PRINCIPALS = ("public", "external_system", "inspector", "planner", "admin")
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from geo_service.security import STORE_EXT, assert_every_route_declares_access
+from geo_service.web.security import STORE_EXT, assert_every_route_declares_access
 from tests.conftest import grid_latlon
 
 

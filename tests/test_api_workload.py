@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from geo_service.security import STORE_EXT
+from geo_service.web.security import STORE_EXT
 from tests.conftest import grid_latlon
 
 
@@ -35,7 +35,7 @@ def test_workload_indicators_json_and_csv(app, client) -> None:
 
 def test_workload_counts_visits_made(app, client) -> None:
     """Visits marked made on kept plans show in the workload table, counted by when made."""
-    from geo_service.appeals import AppealStore
+    from geo_service.appeals.store import AppealStore
 
     store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
     store.record_due([{"inspector_id": "UI-1", "visit_ref": f"v{k}", "due_date": "2026-11-10", "precinct_id": "P-01",
@@ -116,8 +116,8 @@ def test_jobs_beyond_the_cap_are_refused_until_one_ends(app, client, monkeypatch
     import threading
     import time
 
-    import geo_service.balance as balance_module
-    from geo_service.api import kept
+    import geo_service.workload.balance as balance_module
+    from geo_service.web import jobs as kept
     from geo_service.errors import InputError
 
     gate = threading.Event()
@@ -147,7 +147,7 @@ def test_jobs_beyond_the_cap_are_refused_until_one_ends(app, client, monkeypatch
 
 
 def test_a_job_left_running_too_long_is_reported_lost(app, client) -> None:
-    from geo_service.api.kept import JOB_LOST_AFTER
+    from geo_service.web.jobs import JOB_LOST_AFTER
 
     store = app.extensions[STORE_EXT]
     planner = _h(app, "planner")
@@ -203,7 +203,7 @@ def test_open_appeals_join_the_next_plan(app, client) -> None:
 # -- the reform's indicators: trust, pilots, evaluation, export ----------------------------------
 def _seed_appeals(app, months: list[str]) -> None:
     """Appeals in P-01 and P-02 in the given months (YYYY-MM), contact after 2 h (P-01) or 5 h (P-02)."""
-    from geo_service.appeals import AppealStore
+    from geo_service.appeals.store import AppealStore
 
     store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
     for month in months:
@@ -228,7 +228,7 @@ def test_trust_import_csv_and_json(app, client) -> None:
     resp = client.post(url, json={"rows": [{"precinct_id": "P-01", "period": "2026-01", "score": 4.25}]},
                        headers=planner)
     assert resp.status_code == 201 and resp.json["imported"] == 1
-    from geo_service.api.workload import appeal_store
+    from geo_service.web.views.workload import appeal_store
 
     with app.test_request_context():
         scores = appeal_store().trust_scores()
@@ -250,7 +250,7 @@ def test_trust_import_names_each_bad_row(app, client) -> None:
     assert resp.status_code == 400 and resp.json["problems"][0].startswith("row 1: score")
     assert client.post("/api/v1/workload/trust", data="a,b\n1,2\n", content_type="text/csv",
                        headers=planner).status_code == 400
-    from geo_service.api.workload import appeal_store
+    from geo_service.web.views.workload import appeal_store
 
     with app.test_request_context():
         assert len(appeal_store().trust_scores()) == 0  # a bad row refuses the whole import
@@ -262,7 +262,7 @@ def test_pilot_evaluation(app, client) -> None:
     assert client.get(url, headers=planner).status_code == 400  # no pilots yet
     _seed_appeals(app, ["2026-01", "2026-02", "2026-03", "2026-04"])
     # P-01 gets one more appeal a month after its pilot starts: +1 against P-02.
-    from geo_service.appeals import AppealStore
+    from geo_service.appeals.store import AppealStore
 
     store = AppealStore(app.extensions[STORE_EXT], city=app.extensions["geo_service"])
     for month in ("2026-03", "2026-04"):

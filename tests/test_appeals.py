@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo_service.appeals import (
+from geo_service.appeals.store import (
     AppealStore,
     VisitRecord,
     difference_in_differences,

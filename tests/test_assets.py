@@ -9,7 +9,7 @@ import folium
 import pytest
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, LocateControl, MarkerCluster
 
-from geo_service.assets import VENDOR_DIR, configure_folium, offline_map, vendored_files
+from geo_service.pages.assets import VENDOR_DIR, configure_folium, offline_map, vendored_files
 
 PREFIX = "/static/vendor"
 # Classes that own default_js / default_css lists which configure_folium replaces.

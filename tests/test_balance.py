@@ -11,11 +11,11 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geo_service.balance import balance_precincts
+from geo_service.workload.balance import balance_precincts
 from geo_service.bundle import load_bundle
-from geo_service.demand import from_arrays
+from geo_service.siting.demand import from_arrays
 from geo_service.errors import InputError
-from geo_service.workload import WorkloadWeights
+from geo_service.workload.indicators import WorkloadWeights
 from tests.conftest import grid_latlon
 
 RESIDENTS_ONLY = WorkloadWeights(residents=1, area=0, road=0, travel=0, appeals=0)
@@ -176,7 +176,7 @@ def test_chosen_result_is_the_best_candidate_by_the_documented_key(city) -> None
 
 
 def test_candidate_key_prefers_balance_then_ratio_then_fewer_moves() -> None:
-    from geo_service.balance import _Candidate
+    from geo_service.workload.balance import _Candidate
 
     def cand(name: str, within: int, ratio: float, moved: int, excess: float = 0.5) -> _Candidate:
         return _Candidate(name=name, lab=np.zeros(1, dtype=np.int64), moves=0, repaired=0,
@@ -212,7 +212,7 @@ def _heavy_right_demand():
 
 
 def test_levels_keep_held_back_loads_and_share_the_rest_by_inspectors() -> None:
-    from geo_service.balance import _levels, _Problem
+    from geo_service.workload.balance import _levels, _Problem
 
     # Four precincts in a row of blocks: 0-1-2-3; precinct 0 is held back.
     adj = csr_matrix(([1] * 6, ([0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])), shape=(4, 4))
@@ -227,7 +227,7 @@ def test_levels_keep_held_back_loads_and_share_the_rest_by_inspectors() -> None:
 
 
 def test_limited_groups_are_connected_by_shared_borders() -> None:
-    from geo_service.balance import limited_groups
+    from geo_service.workload.balance import limited_groups
 
     # Blocks in a row, one per precinct: 0-1-2-3-4; 0, 1 and 4 are limited.
     adj = csr_matrix(([1] * 8, ([0, 1, 1, 2, 2, 3, 3, 4], [1, 0, 2, 1, 3, 2, 4, 3])), shape=(5, 5))
@@ -268,7 +268,7 @@ ROW_EDGES = ([0, 1, 1, 2, 2, 3, 3, 4, 4, 5], [1, 0, 2, 1, 3, 2, 4, 3, 5, 4])
 
 def _row_problem():
     """Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5; targets 1.0."""
-    from geo_service.balance import _Problem
+    from geo_service.workload.balance import _Problem
 
     rows, cols = ROW_EDGES
     adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
@@ -279,7 +279,7 @@ def _row_problem():
 
 
 def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together() -> None:
-    from geo_service.balance import _Problem, merged_reach, ways_out
+    from geo_service.workload.balance import _Problem, merged_reach, ways_out
 
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5. A's only way out
     # passes B's post, so A alone cannot grow; A and B as one precinct can take C's blocks.
@@ -299,7 +299,7 @@ def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together
 
 
 def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
-    from geo_service.balance import _Problem, _reachable, balance_bound
+    from geo_service.workload.balance import _Problem, _reachable, balance_bound
 
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5 (targets 1.0 each,
     # load 3.0). A's only way out passes B's post: A holds 0.1, 0.8 short of 0.9; B and C
@@ -325,7 +325,7 @@ def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
 
 
 def test_squared_bound_hand_checked_and_never_above_a_proposal() -> None:
-    from geo_service.balance import _Problem, balance_bound, extra_travel
+    from geo_service.workload.balance import _Problem, balance_bound, extra_travel
 
     # The row again: A is 0.8 short whatever happens (0.64 squared); B and C hold the other
     # 2.9 and are 0.7 over the band together, least squared when shared: 2 x 0.35^2.
@@ -403,7 +403,7 @@ def test_the_extra_travel_rule_keeps_blocks_near_their_nearest_post(city) -> Non
 
 
 def test_repair_gives_a_cut_off_piece_to_a_neighbour_allowed_to_take_it() -> None:
-    from geo_service.balance import repair_contiguity
+    from geo_service.workload.balance import repair_contiguity
 
     # Row 0-1-2-3-4-5, posts of A, B, C at 0, 1 and 5; block 3 is labelled A but cut off.
     rows, cols = ROW_EDGES
@@ -422,7 +422,7 @@ def test_repair_gives_a_cut_off_piece_to_a_neighbour_allowed_to_take_it() -> Non
 
 
 def test_a_start_that_breaks_the_rule_is_grown_again() -> None:
-    from geo_service.balance import _Problem, _refine
+    from geo_service.workload.balance import _Problem, _refine
 
     pb = _row_problem()
     allowed = np.ones((3, 6), dtype=bool)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_service.build import BuildOptions, build_city
+from geo_service.ingest.build import BuildOptions, build_city
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError, InputFileError, ValidationFailed
 from tests.conftest import TWO_PRECINCTS, grid_latlon, node_id

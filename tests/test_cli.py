@@ -52,7 +52,7 @@ def test_console_script_runs(tmp_path: Path) -> None:
 def test_demo_bundle_is_built_once(tmp_path: Path, monkeypatch) -> None:
     pytest.importorskip("pyrosm")
     from geo_service.bundle import load_bundle
-    from geo_service.demo import ensure_demo_bundle
+    from geo_service.ingest.demo import ensure_demo_bundle
 
     monkeypatch.setenv("GEO_SERVICE_CACHE", str(tmp_path))
     path = ensure_demo_bundle()

@@ -1,4 +1,4 @@
-"""Tests of the offline geocoder (geo_service.geocode)."""
+"""Tests of the offline geocoder (geo_service.lookup.geocode)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from geo_service.errors import InputError
-from geo_service.geocode import (
+from geo_service.lookup.geocode import (
     AddressIndex,
     Candidate,
     fold,

@@ -9,7 +9,7 @@ import pytest
 
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError, NotFound
-from geo_service.lookup import Lookup, OutsidePrecincts, ProbablySwapped
+from geo_service.lookup.service import Lookup, OutsidePrecincts, ProbablySwapped
 from tests.conftest import DLON, LON0, grid_latlon
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import shapely
 
-from geo_service.i18n import LANGS, STRINGS, choose_lang, t
-from geo_service.render import (
+from geo_service.pages.i18n import LANGS, STRINGS, choose_lang, t
+from geo_service.pages.render import (
     OSM_TILES,
     PALETTE,
     precinct_colours,
@@ -32,7 +32,7 @@ GEOJSON_ADD = re.compile(r"(geo_json_[0-9a-f]+)_add\((\{.*?\})\);\n", re.DOTALL)
 @pytest.fixture()
 def pages_app(app: Any) -> Any:
     if "pages" not in app.blueprints:  # until make_app registers the blueprint
-        from geo_service.api.pages import bp
+        from geo_service.web.views.pages import bp
 
         app.register_blueprint(bp)
     return app
@@ -129,7 +129,7 @@ def test_layer_data_drops_unknown_properties() -> None:
 
 
 def test_page_escapes_data(app: Any) -> None:
-    from geo_service.lookup import Lookup
+    from geo_service.lookup.service import Lookup
 
     city = app.extensions["geo_service"]
     collection = Lookup(city).precincts_geojson()
@@ -255,7 +255,7 @@ def test_service_worker(pclient: Any) -> None:
 
 
 def test_pages_are_public(pages_app: Any) -> None:
-    from geo_service.security import assert_every_route_declares_access
+    from geo_service.web.security import assert_every_route_declares_access
 
     assert_every_route_declares_access(pages_app)
     for endpoint in ("home", "precincts_map", "api_docs", "favicon", "service_worker"):
@@ -267,7 +267,7 @@ def test_precinct_page_without_a_city() -> None:
 
     app = create_app({"TESTING": True})
     if "pages" not in app.blueprints:
-        from geo_service.api.pages import bp
+        from geo_service.web.views.pages import bp
 
         app.register_blueprint(bp)
     client = app.test_client()
@@ -280,7 +280,7 @@ NAV_HOSTS = ("https://2gis.kz/geo/", "https://yandex.kz/maps/")
 
 
 def _auth(app: Any, role: str, *, subject: str | None = None, precincts: tuple[str, ...] = ()) -> dict[str, str]:
-    from geo_service.security import STORE_EXT
+    from geo_service.web.security import STORE_EXT
 
     _, token = app.extensions[STORE_EXT].create_credential(name=f"p-{role}-{subject}", role=role, kind="user_token",
                                                           subject=subject, precinct_ids=precincts)
@@ -467,7 +467,7 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
     third = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][2]
     import datetime as dt
 
-    from geo_service.api.workload import appeal_store
+    from geo_service.web.views.workload import appeal_store
 
     with pages_app.app_context():
         made_at = appeal_store().done_in_plan(inspector_id="UI-1", due={third: plan["due"][third]})
@@ -498,7 +498,7 @@ def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str
 
 
 def test_nav_links() -> None:
-    from geo_service.render import nav_links
+    from geo_service.pages.render import nav_links
 
     links = nav_links(43.2567, 76.9286)
     assert links == {"geo": "geo:43.256700,76.928600?q=43.256700,76.928600",
@@ -557,8 +557,8 @@ def test_new_pages_declare_roles(pages_app: Any) -> None:
 # -- the workload page -------------------------------------------------------------------------
 def _appeal(pages_app: Any, i: float, j: float, *, received: str, contact: str | None = None,
             closed: str | None = None) -> str:
-    from geo_service.appeals import AppealStore
-    from geo_service.security import STORE_EXT
+    from geo_service.appeals.store import AppealStore
+    from geo_service.web.security import STORE_EXT
     from tests.conftest import grid_latlon
 
     store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
@@ -574,8 +574,8 @@ def _appeal(pages_app: Any, i: float, j: float, *, received: str, contact: str |
 def _visits(pages_app: Any) -> None:
     """Visit records: in P-01 two preventive-register visits made last month (one late), one
     not made, one made in 2020, a domestic-violence follow-up made; one in P-02."""
-    from geo_service.appeals import AppealStore
-    from geo_service.security import STORE_EXT
+    from geo_service.appeals.store import AppealStore
+    from geo_service.web.security import STORE_EXT
 
     store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
     due = _last_month_day(10, 9)[:10]
@@ -589,7 +589,7 @@ def _visits(pages_app: Any) -> None:
 
 
 def _last_month_day(day: int, hour: int) -> str:
-    from geo_service.workload import default_period
+    from geo_service.workload.indicators import default_period
 
     start, _ = default_period()
     return f"{start.isoformat()}T{hour:02d}:00:00+00:00".replace("-01T", f"-{day:02d}T")
@@ -701,8 +701,8 @@ def _points(html: str, chart: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
-    from geo_service.appeals import AppealStore
-    from geo_service.security import STORE_EXT
+    from geo_service.appeals.store import AppealStore
+    from geo_service.web.security import STORE_EXT
 
     # Jan: 2 appeals (contact 2 h and 4 h), Feb: none, Mar: 1 (contact 6 h); trust in two periods.
     _appeal(pages_app, 1.0, 0.5, received="2026-01-03T09:00:00+00:00", contact="2026-01-03T11:00:00+00:00",

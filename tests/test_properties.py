@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo_service.bundle import load_bundle
-from geo_service.geocode import fold, normalize_house
-from geo_service.lookup import Lookup
+from geo_service.lookup.geocode import fold, normalize_house
+from geo_service.lookup.service import Lookup
 from tests.conftest import DLAT, DLON, LAT0, LON0
 
 KAZAKH = "абвгғдеёжзийкқлмнңоөпрсстуұүфхһцчшщъыіьэюяәАБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯӘ"
@@ -39,7 +39,7 @@ def test_house_normalisation_is_idempotent(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def derived_city(tmp_path_factory: pytest.TempPathFactory) -> Lookup:
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
     from tests.conftest import tiny_city_xml
 
     tmp = tmp_path_factory.mktemp("props")
@@ -69,7 +69,7 @@ def test_every_point_in_the_city_has_exactly_one_precinct(derived_city: Lookup, 
                 min_size=1, max_size=7))
 @SETTINGS
 def test_plan_visits_each_stop_once_within_windows(built_tiny: Path, spec: list[tuple[float, float, int, int]]) -> None:
-    from geo_service.routing import Shift, Visit, plan_day
+    from geo_service.routes.day import Shift, Visit, plan_day
 
     city = load_bundle(built_tiny)
     windows = {0: [], 1: [(600, 720)], 2: [(540, 600), (840, 900)]}

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_service.build import BuildOptions, build_city
+from geo_service.ingest.build import BuildOptions, build_city
 from geo_service.bundle import load_bundle
 from tests.conftest import shared_file
 

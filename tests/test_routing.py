@@ -11,7 +11,7 @@ import pytest
 
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
-from geo_service.routing import Shift, Visit, patrol_loop, plan_day, to_gpx, to_sheet_html
+from geo_service.routes.day import Shift, Visit, patrol_loop, plan_day, to_gpx, to_sheet_html
 
 from .conftest import grid_latlon, shared_file
 
@@ -178,7 +178,7 @@ def test_patrol_loop_returns_to_post_toward_hotspots(city) -> None:
 @pytest.fixture(scope="module")
 def almaty(tmp_path_factory):
     pbf = shared_file("almaty", "almaty.osm.pbf")
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
 
     out = tmp_path_factory.mktemp("almaty") / "bundle"
     build_city(BuildOptions(osm=pbf, out=out, city="almaty"))
@@ -241,7 +241,7 @@ def _check_plan(plan, vs, shift) -> None:
 def test_polish_never_loses_a_visit_or_breaks_the_rule(city, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     import random
 
-    import geo_service.polish as polish_mod
+    import geo_service.routes.polish as polish_mod
 
     # VROOM is not deterministic from one call to the next (two runs may keep different,
     # equally good sets), so the polish is checked against VROOM's tour of the same call.

@@ -10,8 +10,8 @@ import pytest
 
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
-from geo_service.routing import Shift, Visit
-from geo_service.schedule import RecurringVisit, schedule_period
+from geo_service.routes.day import Shift, Visit
+from geo_service.routes.schedule import RecurringVisit, schedule_period
 
 from .conftest import grid_latlon
 
@@ -105,7 +105,7 @@ def test_schedule_rejects_bad_input(city) -> None:
 def test_balance_moves_load_off_the_busiest_day_and_keeps_gaps() -> None:
     import numpy as np
 
-    from geo_service.schedule import Occurrence, _Estimate, balance
+    from geo_service.routes.schedule import Occurrence, _Estimate, balance
 
     # Six one-off visits in six far-apart groups, all on day 0 of a 3-day period; a weekly
     # visit with two occurrences two days apart (min gap 2) must keep its gap.

@@ -14,8 +14,8 @@ from schemathesis.checks import positive_data_acceptance  # noqa: E402
 @pytest.fixture(scope="module")
 def api_app(tmp_path_factory: pytest.TempPathFactory):
     from geo_service import create_app
-    from geo_service.build import BuildOptions, build_city
-    from geo_service.security import STORE_EXT
+    from geo_service.ingest.build import BuildOptions, build_city
+    from geo_service.web.security import STORE_EXT
     from tests.conftest import TWO_PRECINCTS, polygon, tiny_city_xml
 
     import json

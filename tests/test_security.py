@@ -16,7 +16,7 @@ import pytest
 from flask import Blueprint, Flask, jsonify
 
 from geo_service.errors import InputError
-from geo_service.security import (
+from geo_service.web.security import (
     STORE_EXT,
     LinkRefused,
     access,
@@ -340,7 +340,7 @@ def test_good_json_body_and_expressions_stay_text(sapp: Flask) -> None:
 @pytest.fixture()
 def second_bundle(tmp_path: Path, tiny_osm: Path, write_precincts: Callable[..., Path],
                   write_roster: Callable[..., Path]) -> Path:
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
 
     out = tmp_path / "bundle2"
     build_city(BuildOptions(osm=tiny_osm, out=out, precincts=write_precincts(TWO_PRECINCTS, name="p2.geojson"),

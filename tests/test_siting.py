@@ -13,10 +13,10 @@ import pytest
 import shapely
 
 from geo_service.bundle import load_bundle
-from geo_service.demand import (Demand, DemandOptions, building_residents, estimate_demand,
+from geo_service.siting.demand import (Demand, DemandOptions, building_residents, estimate_demand,
                                 read_demand_file)
 from geo_service.errors import InputError, InputFileError
-from geo_service.siting import LSCP, MCLP, MODELS, BackupCoverage, PMedian
+from geo_service.siting.base import LSCP, MCLP, MODELS, BackupCoverage, PMedian
 from tests.conftest import grid_latlon
 
 # ------------------------------------------------------------------ brute force
@@ -324,7 +324,7 @@ def test_no_incumbent_within_the_time_limit_returns_the_greedy_solution(monkeypa
     """HiGHS can stop at its time limit without a solution: the answer is the greedy one, labelled."""
     import numpy as np
 
-    from geo_service import siting
+    from geo_service.siting import base as siting
 
     matrix = np.array([[1.0, 9.0, 9.0], [9.0, 1.0, 9.0], [9.0, 9.0, 1.0]])
     weights = np.array([10.0, 5.0, 1.0])

@@ -37,7 +37,7 @@ def _map_html() -> str:
     import folium
     from folium.plugins import Fullscreen, HeatMap, LocateControl
 
-    from geo_service.assets import configure_folium, offline_map
+    from geo_service.pages.assets import configure_folium, offline_map
 
     configure_folium("/static/vendor")
     m = offline_map([51.128, 71.430], 13)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from geo_service.maps_cli import serve
+from geo_service.cli.maps import serve
 from tests.conftest import grid_latlon
 from tests.test_hostile_text import auth, hostile, make_hostile_app, make_plan
 

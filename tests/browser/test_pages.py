@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from geo_service.maps_cli import serve
+from geo_service.cli.maps import serve
 from tests.conftest import TWO_PRECINCTS, grid_latlon, polygon, tiny_city_xml
 
 CHROMIUM = Path("/usr/bin/chromium")  # the same as conftest.CHROMIUM
@@ -43,7 +43,7 @@ ROSTER = (
 def pages_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     """The app over the tiny city (two official precincts, one post), on a free loopback port."""
     from geo_service import create_app
-    from geo_service.build import BuildOptions, build_city
+    from geo_service.ingest.build import BuildOptions, build_city
 
     d = tmp_path_factory.mktemp("pages-city")
     (d / "tiny.osm").write_text(tiny_city_xml(), encoding="utf-8")
@@ -56,7 +56,7 @@ def pages_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any
                             roster=d / "roster.csv", city="tiny"))
     app = create_app({"BUNDLE": str(d / "bundle"), "TESTING": True, "RATELIMIT_PUBLIC": "10000/minute"})
     if "pages" not in app.blueprints:  # until make_app registers the blueprint
-        from geo_service.api.pages import bp
+        from geo_service.web.views.pages import bp
 
         app.register_blueprint(bp)
     with serve(app) as url:
@@ -262,7 +262,7 @@ def test_page_opened_once_shows_offline(browser: Any, pages_url: str) -> None:
 
 # -- the route page ------------------------------------------------------------------------------
 def _bearer(app: Any, role: str, *, subject: str, precincts: tuple[str, ...] = ()) -> dict[str, str]:
-    from geo_service.security import STORE_EXT
+    from geo_service.web.security import STORE_EXT
 
     _, token = app.extensions[STORE_EXT].create_credential(name=f"b-{role}-{subject}", role=role, kind="user_token",
                                                           subject=subject, precinct_ids=precincts)
@@ -409,7 +409,7 @@ def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: 
     and sent before the next page is fetched once the connection is back."""
     import datetime as dt
 
-    from geo_service.api.workload import appeal_store
+    from geo_service.web.views.workload import appeal_store
 
     app, pages_url = pages_server
     plan = app.test_client().get(f"/api/v1/routes/plans/{route_link['plan_id']}",
@@ -568,8 +568,8 @@ def test_public_precinct_page(guarded_page: Callable[..., Any], pages_url: str, 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_dashboard_page(guarded_page: Callable[..., Any], pages_server: tuple[Any, str], shots_dir: Path,
                         device: str) -> None:
-    from geo_service.appeals import AppealStore
-    from geo_service.security import STORE_EXT
+    from geo_service.appeals.store import AppealStore
+    from geo_service.web.security import STORE_EXT
     from tests.conftest import grid_latlon
 
     app, url = pages_server

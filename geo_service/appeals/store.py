@@ -1,0 +1,790 @@
+"""Citizens' appeals in the database, their status flow, and the reform's indicators.
+
+An appeal keeps only what the service needs: where (lat/lon), what kind (a category
+code), when, the precinct and inspector it was assigned to, and its status times. No
+names, phone numbers or free text are stored.
+
+Status flow: ``received`` -> ``first_contact`` -> ``closed`` (one step at a time; each
+step's time is kept and may not precede the previous one). Every change is also written
+to ``appeal_events``.
+
+Indicators: appeal processing time per precinct (median and 90th percentile hours to
+first contact and to closing), share of preventive-register visits made on time
+(`visits_on_time`, from `VisitRecord` rows), public-trust scores per precinct imported
+from a survey CSV, and a difference-in-differences evaluation of pilot precincts
+(`difference_in_differences`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from geo_service import clock
+from geo_service.errors import InputError, InputFileError, NotFound
+
+if TYPE_CHECKING:
+    from geo_service.bundle import CityBundle
+    from geo_service.store import Store
+
+logger = logging.getLogger(__name__)
+
+STATUSES = ("received", "first_contact", "closed")
+#: The one allowed next status of each status.
+NEXT_STATUS = {"received": "first_contact", "first_contact": "closed"}
+#: Categories are short codes (no free text, so no personal data slips in).
+CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+#: Suggested categories (any code matching `CATEGORY_RE` is accepted).
+CATEGORIES = ("noise", "domestic", "neighbours", "theft", "traffic", "drunkenness", "animals", "other")
+
+#: Visit ids kept with visit records: the caller's opaque id (no names).
+VISIT_REF_RE = re.compile(r"^[\w.:-]{1,64}$")
+#: How far in the future a reported time may be (clocks of phones differ).
+_CLOCK_SKEW = timedelta(minutes=10)
+#: The priority class of preventive-register visits (see `geo_service.routes.day.PRIORITY_CLASSES`).
+PREVENTIVE_REGISTER = 2
+
+NOISE_CAVEAT = ("Caveat: precinct figures rest on small numbers; a difference of this size can arise by "
+                "chance. Read it as a signal to look closer, not as proof of an effect.")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _as_datetime(value: Any, name: str) -> datetime:
+    if isinstance(value, datetime):
+        return _utc(clock.check_moment(value, name))  # type: ignore[return-value]
+    if isinstance(value, date):
+        clock.check_day(value, name)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            msg = f"{name} is not an ISO 8601 date-time: {value[:40]!r}"
+            raise InputError(msg) from exc
+        return _utc(clock.check_moment(parsed, name))  # type: ignore[return-value]
+    msg = f"{name} must be a date-time"
+    raise InputError(msg)
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """One appeal (no personal data)."""
+
+    id: str
+    received_at: datetime
+    category: str
+    lat: float
+    lon: float
+    precinct_id: str
+    inspector_id: str | None
+    status: str
+    first_contact_at: datetime | None
+    closed_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        iso = lambda d: d.isoformat() if d else None
+        return {"id": self.id, "received_at": iso(self.received_at), "category": self.category,
+                "lat": self.lat, "lon": self.lon, "precinct_id": self.precinct_id,
+                "inspector_id": self.inspector_id, "status": self.status,
+                "first_contact_at": iso(self.first_contact_at), "closed_at": iso(self.closed_at)}
+
+    def as_visit(self, *, service_min: float = 20.0, priority: int = 2) -> dict[str, Any]:
+        """The appeal as a visit for the inspector's next plan (`geo_service.routes.day.Visit` fields)."""
+        return {"id": f"appeal:{self.id}", "lat": self.lat, "lon": self.lon, "service_min": service_min,
+                "priority": priority, "label": f"appeal {self.category}"}
+
+
+def _tables(md: MetaData) -> dict[str, Table]:
+    appeals = Table(
+        "appeals", md,
+        Column("id", String(40), primary_key=True),
+        Column("received_at", DateTime(timezone=True), nullable=False),
+        Column("category", String(40), nullable=False),
+        Column("lat", Float, nullable=False),
+        Column("lon", Float, nullable=False),
+        Column("precinct_id", String(200), nullable=False),
+        Column("inspector_id", String(200)),
+        Column("status", String(16), nullable=False),
+        Column("first_contact_at", DateTime(timezone=True)),
+        Column("closed_at", DateTime(timezone=True)),
+        Index("ix_appeals_inspector_status", "inspector_id", "status"),
+        Index("ix_appeals_precinct_received", "precinct_id", "received_at"),
+    )
+    events = Table(
+        "appeal_events", md,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("appeal_id", String(40), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("at", DateTime(timezone=True), nullable=False),
+        Index("ix_appeal_events_appeal", "appeal_id"),
+    )
+    trust = Table(
+        "trust_scores", md,
+        Column("precinct_id", String(200), primary_key=True),
+        Column("period", Date, primary_key=True),
+        Column("score", Float, nullable=False),
+    )
+    pilots = Table(
+        "pilots", md,
+        Column("precinct_id", String(200), primary_key=True),
+        Column("start", Date, nullable=False),
+        Column("note", String(200)),
+    )
+    visits = Table(
+        "visit_records", md,
+        Column("inspector_id", String(200), primary_key=True),
+        Column("visit_ref", String(64), primary_key=True),
+        Column("due_date", Date, primary_key=True),
+        Column("precinct_id", String(200), nullable=False),
+        Column("priority", Integer, nullable=False),
+        Column("plan_id", String(40)),
+        Column("done_at", DateTime(timezone=True)),
+        Index("ix_visit_records_precinct_due", "precinct_id", "due_date"),
+    )
+    return {"appeals": appeals, "appeal_events": events, "trust_scores": trust, "pilots": pilots,
+            "visit_records": visits}
+
+
+class AppealStore:
+    """Appeals, trust scores and pilot marks in the service's database.
+
+    Parameters
+    ----------
+    db
+        A `geo_service.store.Store` (its engine and schema are used) or a SQLAlchemy engine.
+    city
+        The loaded city: its lookup index assigns precincts, its roster inspectors.
+    schema
+        PostgreSQL schema (default: the Store's).
+    tz
+        The city's time zone (IANA name): the local date of a visit made decides whether it
+        was on time.
+    """
+
+    def __init__(self, db: Store | Engine, *, city: CityBundle | None = None, schema: str | None = None,
+                 tz: str = "Asia/Almaty") -> None:
+        engine = getattr(db, "engine", db)
+        if not isinstance(engine, Engine):
+            msg = "AppealStore needs a Store or a SQLAlchemy engine"
+            raise InputError(msg)
+        self.engine = engine
+        self.schema = schema if schema is not None else getattr(db, "schema", None)
+        self.city = city
+        try:
+            self.tz = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            msg = f"unknown time zone {tz!r} (an IANA name such as Asia/Almaty)"
+            raise InputError(msg) from exc
+        self._md = MetaData(schema=self.schema)
+        t = _tables(self._md)
+        self.appeals, self.events, self.trust, self.pilots, self.visits = (
+            t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t["visit_records"])
+        with self.engine.begin() as conn:
+            if self.schema and self.engine.dialect.name == "postgresql":
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            self._md.create_all(conn)
+
+    def drop_all(self) -> None:
+        """Drop this module's tables (tests only)."""
+        with self.engine.begin() as conn:
+            self._md.drop_all(conn)
+
+    # -- appeals -------------------------------------------------------------------------
+    def create(self, *, lat: Any, lon: Any, category: str, received_at: Any = None,
+               precinct_id: str | None = None, city: CityBundle | None = None) -> Appeal:
+        """Record an appeal, assign its precinct (point in polygon) and inspector.
+
+        The inspector is the precinct's roster inspector with the fewest open appeals
+        (ties: the smallest id); None when the precinct has no inspector.
+
+        Raises
+        ------
+        InputError
+            Bad coordinates or category; a point outside every precinct
+            (`geo_service.lookup.service.OutsidePrecincts`).
+        """
+        from geo_service.lookup.service import Lookup, check_point
+
+        lat_f, lon_f = check_point(lat, lon)
+        category = str(category or "").strip().lower()
+        if not CATEGORY_RE.match(category):
+            msg = "category must be a short code of lower-case letters, digits and _ (e.g. noise, theft)"
+            raise InputError(msg)
+        at = _as_datetime(received_at, "received_at") if received_at is not None else clock.now()
+        city = city or self.city
+        if precinct_id is None:
+            if city is None:
+                msg = "an AppealStore without a city needs the precinct_id"
+                raise InputError(msg)
+            lookup = city.cached("lookup", lambda: Lookup(city))
+            answer = lookup.by_point(lat_f, lon_f, travel=False)
+            precinct_id = str(answer["precinct"]["id"])
+            inspectors = [i["id"] for i in answer["inspectors"]]
+        else:
+            inspectors = ([str(r.inspector_id) for r in city.roster.itertuples(index=False)
+                           if str(r.precinct_id) == precinct_id] if city is not None else [])
+        row = {"id": "a_" + secrets.token_hex(8), "received_at": at, "category": category, "lat": lat_f,
+               "lon": lon_f, "precinct_id": precinct_id, "inspector_id": None, "status": "received",
+               "first_contact_at": None, "closed_at": None}
+        with self.engine.begin() as conn:
+            if inspectors:
+                a = self.appeals
+                counts = dict(conn.execute(
+                    select(a.c.inspector_id, func.count()).where(a.c.inspector_id.in_(inspectors),
+                                                                 a.c.status != "closed")
+                    .group_by(a.c.inspector_id)).all())
+                row["inspector_id"] = min(sorted(inspectors), key=lambda i: counts.get(i, 0))
+            conn.execute(insert(self.appeals).values(**row))
+            conn.execute(insert(self.events).values(appeal_id=row["id"], status="received", at=at))
+        logger.info("appeal %s (%s) -> precinct %s, inspector %s", row["id"], category, precinct_id,
+                    row["inspector_id"])
+        return self.get(row["id"])
+
+    def get(self, appeal_id: str) -> Appeal:
+        with self.engine.connect() as conn:
+            r = conn.execute(select(self.appeals).where(self.appeals.c.id == appeal_id)).mappings().first()
+        if r is None:
+            msg = f"no appeal {appeal_id!r}"
+            raise NotFound(msg)
+        return _appeal(r)
+
+    def advance(self, appeal_id: str, status: str, at: Any = None) -> Appeal:
+        """Move an appeal to its next status at ``at`` (default now).
+
+        Raises
+        ------
+        InputError
+            An unknown status, a skipped or backward step, or a time before the previous step.
+        NotFound
+            No such appeal.
+        """
+        if status not in STATUSES:
+            msg = f"status must be one of {', '.join(STATUSES)}"
+            raise InputError(msg)
+        when = _as_datetime(at, "at") if at is not None else clock.now()
+        current = self.get(appeal_id)
+        if NEXT_STATUS.get(current.status) != status:
+            allowed = NEXT_STATUS.get(current.status)
+            msg = (f"appeal {appeal_id} is {current.status}: it can move only to {allowed}" if allowed
+                   else f"appeal {appeal_id} is closed: it cannot change")
+            raise InputError(msg)
+        previous = current.first_contact_at if current.status == "first_contact" else current.received_at
+        if previous is not None and when < previous:
+            msg = f"{status} at {when.isoformat()} is before the appeal's previous step ({previous.isoformat()})"
+            raise InputError(msg)
+        column = "first_contact_at" if status == "first_contact" else "closed_at"
+        with self.engine.begin() as conn:
+            res = conn.execute(update(self.appeals)
+                               .where(self.appeals.c.id == appeal_id, self.appeals.c.status == current.status)
+                               .values(status=status, **{column: when}))
+            if res.rowcount != 1:  # changed by someone else meanwhile
+                msg = f"appeal {appeal_id} changed meanwhile; reload it and try again"
+                raise InputError(msg)
+            conn.execute(insert(self.events).values(appeal_id=appeal_id, status=status, at=when))
+        return self.get(appeal_id)
+
+    def history(self, appeal_id: str) -> list[tuple[str, datetime]]:
+        """The appeal's status changes, oldest first."""
+        e = self.events
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(e.c.status, e.c.at).where(e.c.appeal_id == appeal_id).order_by(e.c.id)).all()
+        return [(r.status, _utc(r.at)) for r in rows]  # type: ignore[misc]
+
+    def open_for_inspector(self, inspector_id: str) -> list[Appeal]:
+        """The inspector's appeals not yet closed, oldest first (the next plan's visits)."""
+        a = self.appeals
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(a).where(a.c.inspector_id == inspector_id, a.c.status != "closed")
+                                .order_by(a.c.received_at, a.c.id)).mappings().all()
+        return [_appeal(r) for r in rows]
+
+    def frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None) -> pd.DataFrame:
+        """Appeals received in [start, end) as a DataFrame (times in UTC)."""
+        a = self.appeals
+        q = select(a)
+        if start is not None:
+            q = q.where(a.c.received_at >= _as_datetime(start, "start"))
+        if end is not None:
+            q = q.where(a.c.received_at < _as_datetime(end, "end"))
+        if precinct_id is not None:
+            q = q.where(a.c.precinct_id == precinct_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(a.c.received_at)).mappings().all()
+        cols = [c.name for c in a.columns]
+        frame = pd.DataFrame([dict(r) for r in rows], columns=cols)
+        for c in ("received_at", "first_contact_at", "closed_at"):
+            frame[c] = pd.to_datetime(frame[c], utc=True)
+        return frame
+
+    def processing_times(self, *, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Per precinct: appeals received and closed, median and 90th percentile hours to
+        first contact and to closing (appeals received in [start, end))."""
+        return processing_times(self.frame(start=start, end=end))
+
+    # -- visits due and made ----------------------------------------------------------------
+    def record_due(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Record planned visits as due: dicts with ``inspector_id, visit_ref, due_date,
+        precinct_id, priority`` and optionally ``plan_id``. A visit already recorded for the
+        same inspector and due date takes the newer plan and keeps its ``done_at``. Returns
+        the rows written."""
+        v = self.visits
+        clean = []
+        for r in rows:
+            ref = str(r["visit_ref"])
+            if not VISIT_REF_RE.match(ref):
+                msg = f"visit id {ref!r} must be 1-64 letters, digits, '.', ':', '_' or '-'"
+                raise InputError(msg)
+            clean.append({"inspector_id": str(r["inspector_id"]), "visit_ref": ref,
+                          "due_date": _as_date(r["due_date"], "due_date"), "precinct_id": str(r["precinct_id"]),
+                          "priority": int(r["priority"]), "plan_id": r.get("plan_id")})
+        with self.engine.begin() as conn:
+            for r in clean:
+                key = (v.c.inspector_id == r["inspector_id"], v.c.visit_ref == r["visit_ref"],
+                       v.c.due_date == r["due_date"])
+                done = conn.execute(select(v.c.done_at).where(*key)).scalar()
+                conn.execute(delete(v).where(*key))
+                conn.execute(insert(v).values(**r, done_at=done))
+        return len(clean)
+
+    def mark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any, done_at: Any = None) -> dict[str, Any]:
+        """Mark a recorded visit as made (``done_at`` defaults to now; it may not be in the
+        future). Raises `NotFound` when the visit was never recorded as due."""
+        v = self.visits
+        due = _as_date(due_date, "due_date")
+        when = _as_datetime(done_at, "done_at") if done_at is not None else clock.now()
+        if when > clock.now() + _CLOCK_SKEW:
+            msg = "done_at is in the future"
+            raise InputError(msg)
+        return self._set_done(inspector_id, visit_ref, due, when)
+
+    def unmark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any) -> dict[str, Any]:
+        """Take back a mark (a visit marked made by mistake): ``done_at`` becomes empty
+        again. Raises `NotFound` when the visit was never recorded as due."""
+        return self._set_done(inspector_id, visit_ref, _as_date(due_date, "due_date"), None)
+
+    def _set_done(self, inspector_id: str, visit_ref: str, due: date, when: datetime | None) -> dict[str, Any]:
+        v = self.visits
+        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref, v.c.due_date == due)
+        with self.engine.begin() as conn:
+            n = conn.execute(update(v).where(*key).values(done_at=when)).rowcount
+            row = conn.execute(select(v).where(*key)).mappings().first()
+        if not n or row is None:
+            msg = "no such visit in the plan's records"
+            raise NotFound(msg)
+        return _visit_record(row, self.tz)
+
+    def done_in_plan(self, *, inspector_id: str, due: dict[str, Any]) -> dict[str, datetime]:
+        """Of a plan's visits (visit id -> due date), the ones marked made: id -> local time."""
+        if not due:
+            return {}
+        v = self.visits
+        want = {str(k): _as_date(d, "due_date") for k, d in due.items()}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(v.c.visit_ref, v.c.due_date, v.c.done_at).where(
+                v.c.inspector_id == inspector_id, v.c.visit_ref.in_(list(want)), v.c.done_at.is_not(None))).all()
+        return {r.visit_ref: _utc(r.done_at).astimezone(self.tz) for r in rows  # type: ignore[union-attr]
+                if want.get(r.visit_ref) == r.due_date}
+
+    def visit_frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None,
+                    priority: int | None = None, made: bool = False) -> pd.DataFrame:
+        """Recorded visits due in [start, end) (dates), only those made when ``made``:
+        ``precinct_id, inspector_id, due_date, done_date, done_at, priority`` (``visit_ref``
+        is left out: indicators do not need it)."""
+        v = self.visits
+        q = select(v.c.precinct_id, v.c.inspector_id, v.c.due_date, v.c.done_at, v.c.priority)
+        if start is not None:
+            q = q.where(v.c.due_date >= _as_date(start, "start"))
+        if end is not None:
+            q = q.where(v.c.due_date < _as_date(end, "end"))
+        if precinct_id is not None:
+            q = q.where(v.c.precinct_id == precinct_id)
+        if priority is not None:
+            q = q.where(v.c.priority == int(priority))
+        if made:
+            q = q.where(v.c.done_at.is_not(None))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(v.c.due_date)).all()
+        frame = pd.DataFrame([tuple(r) for r in rows],
+                             columns=["precinct_id", "inspector_id", "due_date", "done_at", "priority"])
+        frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
+        frame["done_date"] = frame["done_at"].dt.tz_convert(self.tz).dt.date  # the city's local date
+        return frame[["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority"]]
+
+    def visits_made(self, *, start: Any, end: Any, precinct_id: str | None = None,
+                    priority: int | None = PREVENTIVE_REGISTER) -> int:
+        """Visits made (``done_at``) in [start, end), by default preventive-register ones."""
+        v = self.visits
+        q = select(func.count()).select_from(v).where(v.c.done_at >= _as_datetime(start, "start"),
+                                                      v.c.done_at < _as_datetime(end, "end"))
+        if precinct_id is not None:
+            q = q.where(v.c.precinct_id == precinct_id)
+        if priority is not None:
+            q = q.where(v.c.priority == int(priority))
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def visits_made_by_precinct(self, *, start: Any = None, end: Any = None,
+                                priority: int | None = None) -> pd.DataFrame:
+        """Visits made (``done_at``) in [start, end) per precinct, counted by the database
+        (``GROUP BY``): ``precinct_id, count``; either bound may be None."""
+        v = self.visits
+        q = select(v.c.precinct_id, func.count().label("count")).where(v.c.done_at.is_not(None))
+        if start is not None:
+            q = q.where(v.c.done_at >= _as_datetime(start, "start"))
+        if end is not None:
+            q = q.where(v.c.done_at < _as_datetime(end, "end"))
+        if priority is not None:
+            q = q.where(v.c.priority == int(priority))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.group_by(v.c.precinct_id).order_by(v.c.precinct_id)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["precinct_id", "count"])
+
+    # -- trust scores and pilots -----------------------------------------------------------
+    def import_trust_csv(self, path: Path | str) -> int:
+        """Import survey results (``precinct_id, period, score``); a row replaces the same
+        precinct and period. Returns the rows imported."""
+        frame = read_trust_csv(path)
+        rows = [{"precinct_id": r.precinct_id, "period": r.period, "score": float(r.score)}
+                for r in frame.itertuples(index=False)]
+        t = self.trust
+        with self.engine.begin() as conn:
+            for r in rows:
+                conn.execute(delete(t).where(t.c.precinct_id == r["precinct_id"], t.c.period == r["period"]))
+            if rows:
+                conn.execute(insert(t), rows)
+        return len(rows)
+
+    def trust_scores(self) -> pd.DataFrame:
+        t = self.trust
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).order_by(t.c.precinct_id, t.c.period)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=["precinct_id", "period", "score"])
+
+    def mark_pilot(self, precinct_id: str, start: Any, *, note: str | None = None) -> None:
+        """Mark a precinct as a pilot from ``start`` (a date); marking again moves the date."""
+        d = _as_datetime(start, "start").date()
+        t = self.pilots
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.precinct_id == precinct_id))
+            conn.execute(insert(t).values(precinct_id=precinct_id, start=d, note=(note or None)))
+
+    def pilot_starts(self) -> dict[str, date]:
+        with self.engine.connect() as conn:
+            return {r.precinct_id: r.start for r in conn.execute(select(self.pilots)).all()}
+
+
+def _as_date(value: Any, name: str) -> date:
+    if isinstance(value, datetime):
+        return clock.check_day(value.date(), name)
+    if isinstance(value, date):
+        return clock.check_day(value, name)
+    if isinstance(value, str):
+        try:
+            return clock.check_day(date.fromisoformat(value[:10]), name)
+        except ValueError as exc:
+            msg = f"{name} is not an ISO 8601 date: {value[:40]!r}"
+            raise InputError(msg) from exc
+    msg = f"{name} must be a date"
+    raise InputError(msg)
+
+
+def _visit_record(r: Any, tz: ZoneInfo) -> dict[str, Any]:
+    done = _utc(r["done_at"])
+    due = r["due_date"]
+    local = done.astimezone(tz) if done else None
+    return {"visit_id": r["visit_ref"], "inspector_id": r["inspector_id"], "precinct_id": r["precinct_id"],
+            "priority": int(r["priority"]), "due_date": due.isoformat(), "plan_id": r["plan_id"],
+            "done_at": local.isoformat() if local else None,
+            "on_time": (local.date() <= due) if local else None}
+
+
+def _appeal(r: Any) -> Appeal:
+    return Appeal(id=r["id"], received_at=_utc(r["received_at"]), category=r["category"],  # type: ignore[arg-type]
+                  lat=float(r["lat"]), lon=float(r["lon"]), precinct_id=r["precinct_id"],
+                  inspector_id=r["inspector_id"], status=r["status"],
+                  first_contact_at=_utc(r["first_contact_at"]), closed_at=_utc(r["closed_at"]))
+
+
+# ------------------------------------------------------------------------------ indicators
+def processing_times(appeals: pd.DataFrame) -> pd.DataFrame:
+    """Per precinct from an appeals frame (`AppealStore.frame`): ``received, closed,
+    first_contact_median_h, first_contact_p90_h, close_median_h, close_p90_h``."""
+    cols = ["precinct_id", "received", "closed", "first_contact_median_h", "first_contact_p90_h",
+            "close_median_h", "close_p90_h"]
+    if len(appeals) == 0:
+        return pd.DataFrame(columns=cols)
+    a = appeals.copy()
+    a["to_contact_h"] = (a["first_contact_at"] - a["received_at"]).dt.total_seconds() / 3600
+    a["to_close_h"] = (a["closed_at"] - a["received_at"]).dt.total_seconds() / 3600
+    g = a.groupby("precinct_id")
+    out = pd.DataFrame({
+        "received": g.size(),
+        "closed": g["closed_at"].count(),
+        "first_contact_median_h": g["to_contact_h"].median(),
+        "first_contact_p90_h": g["to_contact_h"].quantile(0.9),
+        "close_median_h": g["to_close_h"].median(),
+        "close_p90_h": g["to_close_h"].quantile(0.9),
+    }).reset_index()
+    return out[cols]
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """A preventive-register visit: due by ``due_date``, made on ``done_date`` (None: not yet)."""
+
+    precinct_id: str
+    due_date: date
+    done_date: date | None = None
+    inspector_id: str | None = None
+    visit_id: str | None = None
+
+
+def visits_on_time(visits: Iterable[VisitRecord] | pd.DataFrame, *, as_of: date | None = None,
+                   grace_days: int = 0, start: date | None = None, end: date | None = None) -> pd.DataFrame:
+    """Share of preventive-register visits made on time, per precinct.
+
+    A visit counts when it was due in [start, end) and either was made or is overdue on
+    ``as_of`` (default today); it is on time when ``done_date <= due_date + grace_days``.
+    Returns ``precinct_id, due, on_time, late, missed, share_on_time``.
+    """
+    frame = visits if isinstance(visits, pd.DataFrame) else pd.DataFrame(
+        [{"precinct_id": v.precinct_id, "due_date": v.due_date, "done_date": v.done_date} for v in visits],
+        columns=["precinct_id", "due_date", "done_date"])
+    cols = ["precinct_id", "due", "on_time", "late", "missed", "share_on_time"]
+    if len(frame) == 0:
+        return pd.DataFrame(columns=cols)
+    as_of = as_of or clock.today()
+    due = pd.to_datetime(frame["due_date"], errors="coerce")
+    done = pd.to_datetime(frame["done_date"], errors="coerce")
+    if due.isna().any():
+        msg = f"{int(due.isna().sum())} visit record(s) have no valid due_date"
+        raise InputError(msg)
+    keep = np.array((done.notna() | (due < pd.Timestamp(as_of))).to_numpy(), dtype=bool)
+    if start is not None:
+        keep &= (due >= pd.Timestamp(start)).to_numpy()
+    if end is not None:
+        keep &= (due < pd.Timestamp(end)).to_numpy()
+    f = pd.DataFrame({"precinct_id": frame["precinct_id"].astype(str), "due": due, "done": done})[keep]
+    limit = f["due"] + pd.Timedelta(days=grace_days)
+    f["on_time"] = f["done"].notna() & (f["done"] <= limit)
+    f["late"] = f["done"].notna() & (f["done"] > limit)
+    f["missed"] = f["done"].isna()
+    g = f.groupby("precinct_id")
+    out = pd.DataFrame({"due": g.size(), "on_time": g["on_time"].sum(), "late": g["late"].sum(),
+                        "missed": g["missed"].sum()}).reset_index()
+    out["share_on_time"] = out["on_time"] / out["due"]
+    return out[cols]
+
+
+def read_trust_csv(path: Path | str) -> pd.DataFrame:
+    """Read survey results: columns ``precinct_id, period, score`` (period: a date such as
+    2026-01-01 or a month 2026-01). Scores must be finite numbers."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"{path.name}: no such survey file"
+        raise InputFileError(msg)
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        msg = f"{path.name}: cannot read the CSV ({exc})"
+        raise InputFileError(msg) from exc
+    frame.columns = [c.strip().lower() for c in frame.columns]
+    missing = {"precinct_id", "period", "score"} - set(frame.columns)
+    if missing:
+        msg = f"{path.name}: missing column(s) {', '.join(sorted(missing))} (need precinct_id, period, score)"
+        raise InputFileError(msg)
+    problems = []
+    rows = []
+    for k, r in enumerate(frame.itertuples(index=False), start=2):
+        pid = str(r.precinct_id or "").strip()
+        try:
+            period = pd.Timestamp(str(r.period).strip()).date()
+            score = float(str(r.score).replace(",", "."))
+            if not math.isfinite(score):
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append(k)
+            continue
+        if not pid:
+            problems.append(k)
+            continue
+        rows.append((pid, period, score))
+    if problems:
+        msg = f"{path.name}: bad precinct_id, period or score on line(s) {', '.join(map(str, problems[:10]))}"
+        raise InputFileError(msg)
+    return pd.DataFrame(rows, columns=["precinct_id", "period", "score"])
+
+
+# ----------------------------------------------------------------- difference in differences
+@dataclass
+class DidResult:
+    """A difference-in-differences estimate with its caveat."""
+
+    effect: float
+    se: float
+    ci95: tuple[float, float]
+    n_pilot: int
+    n_control: int
+    cohorts: pd.DataFrame
+    caveat: str = NOISE_CAVEAT
+
+    def to_dict(self) -> dict[str, Any]:
+        r = lambda v: None if v is None or not math.isfinite(v) else round(float(v), 4)
+        return {"effect": r(self.effect), "se": r(self.se), "ci95": [r(self.ci95[0]), r(self.ci95[1])],
+                "n_pilot": self.n_pilot, "n_control": self.n_control,
+                "cohorts": self.cohorts.replace({np.nan: None}).to_dict(orient="records"), "caveat": self.caveat}
+
+    def __str__(self) -> str:
+        return (f"difference in differences: {self.effect:+.3f} (95% CI {self.ci95[0]:+.3f} .. {self.ci95[1]:+.3f}; "
+                f"{self.n_pilot} pilot and {self.n_control} comparison precincts)\n{self.caveat}")
+
+
+def difference_in_differences(panel: pd.DataFrame, pilots: dict[str, Any], *, value: str = "value",
+                              period: str = "period", min_precincts: int = 10) -> DidResult:
+    """Compare pilot precincts' change after their start with other precincts' change.
+
+    For each cohort of pilots sharing a start date ``s``, every precinct with data both
+    before (period < s) and after (period >= s) contributes its change
+    ``mean(after) - mean(before)``; the cohort's estimate is the pilots' mean change minus
+    the comparison precincts' (only never-pilot precincts compare, so a later cohort does
+    not contaminate an earlier one's comparison). Cohorts are
+    averaged weighted by their pilot counts; the standard error is Welch's for the two
+    means of changes. With fewer than ``min_precincts`` precincts on either side the
+    caveat says so louder.
+
+    Parameters
+    ----------
+    panel
+        One row per precinct and period: ``precinct_id``, ``period`` (date-like), ``value``.
+    pilots
+        precinct_id -> start date.
+    """
+    need = {"precinct_id", period, value}
+    if not need <= set(panel.columns):
+        msg = f"the panel needs columns {', '.join(sorted(need))}"
+        raise InputError(msg)
+    if not pilots:
+        msg = "no pilot precincts given"
+        raise InputError(msg)
+    p = panel[["precinct_id", period, value]].copy()
+    p["precinct_id"] = p["precinct_id"].astype(str)
+    p["_t"] = pd.to_datetime(p[period], errors="coerce")
+    p["_v"] = pd.to_numeric(p[value], errors="coerce")
+    p = p.dropna(subset=["_t", "_v"])
+    starts = {str(k): pd.Timestamp(_as_datetime(v, "pilot start").date()) for k, v in pilots.items()}
+    never = sorted(set(p["precinct_id"]) - set(starts))
+    rows = []
+    all_pilot_changes: list[float] = []
+    all_control_changes: list[float] = []
+    for s in sorted(set(starts.values())):
+        members = [k for k, v in starts.items() if v == s]
+
+        def changes(ids: list[str], s: pd.Timestamp = s) -> np.ndarray:
+            sub = p[p["precinct_id"].isin(ids)]
+            before = sub[sub["_t"] < s].groupby("precinct_id")["_v"].mean()
+            after = sub[sub["_t"] >= s].groupby("precinct_id")["_v"].mean()
+            both = before.index.intersection(after.index)
+            return (after[both] - before[both]).to_numpy(dtype=np.float64)
+
+        dp, dc = changes(members), changes(never)
+        if len(dp) == 0 or len(dc) == 0:
+            rows.append({"start": s.date().isoformat(), "pilots": len(dp), "controls": len(dc),
+                         "pilot_change": np.nan, "control_change": np.nan, "effect": np.nan})
+            continue
+        rows.append({"start": s.date().isoformat(), "pilots": len(dp), "controls": len(dc),
+                     "pilot_change": float(dp.mean()), "control_change": float(dc.mean()),
+                     "effect": float(dp.mean() - dc.mean())})
+        all_pilot_changes.extend(dp.tolist())
+        all_control_changes.extend(dc.tolist())
+    cohorts = pd.DataFrame(rows)
+    ok = cohorts["effect"].notna() if len(cohorts) else pd.Series(dtype=bool)
+    if not ok.any():
+        msg = "no pilot precinct has data both before and after its start, with comparison precincts alike"
+        raise InputError(msg)
+    effect = float(np.average(cohorts.loc[ok, "effect"], weights=cohorts.loc[ok, "pilots"]))
+    dp = np.asarray(all_pilot_changes)
+    dc = np.asarray(all_control_changes)
+    var_p = dp.var(ddof=1) / len(dp) if len(dp) > 1 else np.nan
+    var_c = dc.var(ddof=1) / len(dc) if len(dc) > 1 else np.nan
+    se = float(math.sqrt(var_p + var_c)) if np.isfinite(var_p) and np.isfinite(var_c) else float("nan")
+    ci = (effect - 1.96 * se, effect + 1.96 * se) if math.isfinite(se) else (float("nan"), float("nan"))
+    n_p, n_c = len(dp), len(set(never))
+    caveat = NOISE_CAVEAT
+    if n_p < min_precincts or n_c < min_precincts:
+        caveat = (f"Caveat: only {n_p} pilot and {n_c} comparison precinct(s): too few for a reliable "
+                  "estimate. " + NOISE_CAVEAT.removeprefix("Caveat: ").capitalize()[:1]
+                  + NOISE_CAVEAT.removeprefix("Caveat: ")[1:])
+    return DidResult(effect=effect, se=se, ci95=ci, n_pilot=n_p, n_control=n_c, cohorts=cohorts, caveat=caveat)
+
+
+def monthly_panel(frame: pd.DataFrame, *, time_column: str, value_column: str | None = None,
+                  how: str = "median") -> pd.DataFrame:
+    """A precinct x month panel (``precinct_id, period, value``) from records: the median
+    (or mean, count) of ``value_column`` per month of ``time_column``."""
+    if len(frame) == 0:
+        return pd.DataFrame(columns=["precinct_id", "period", "value"])
+    t = pd.to_datetime(frame[time_column], utc=True).dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
+    f = pd.DataFrame({"precinct_id": frame["precinct_id"].astype(str), "period": t})
+    if how == "count" or value_column is None:
+        return f.groupby(["precinct_id", "period"]).size().rename("value").reset_index()
+    f["value"] = pd.to_numeric(frame[value_column], errors="coerce").to_numpy()
+    agg = f.groupby(["precinct_id", "period"])["value"]
+    out = agg.median() if how == "median" else agg.mean()
+    return out.reset_index()
+
+
+def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
+    """CSV export of an indicator table (formula-like text cells are quoted with ')."""
+    from geo_service.workload.indicators import to_csv
+
+    to_csv(frame, path)
+
+
+__all__ = [
+    "CATEGORIES",
+    "STATUSES",
+    "Appeal",
+    "AppealStore",
+    "DidResult",
+    "VisitRecord",
+    "difference_in_differences",
+    "monthly_panel",
+    "processing_times",
+    "read_trust_csv",
+    "visits_on_time",
+    "write_csv",
+]

@@ -1,0 +1,332 @@
+"""The ``geo-service`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from geo_service import clock
+from geo_service.errors import GeoServiceError, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="geo-service", description="District police inspectors' geospatial service.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build a city bundle from an OSM extract, precincts and a roster")
+    b.add_argument("--osm", required=True, type=Path, help="OSM extract (.osm.pbf, .osm, .osm.bz2)")
+    b.add_argument("--precincts", type=Path, help="precinct polygons (GeoJSON, GeoPackage, Shapefile)")
+    b.add_argument("--precincts-crs", help="CRS to assume when the precinct file has none, e.g. EPSG:32643")
+    b.add_argument("--roster", type=Path, help="inspector roster CSV")
+    b.add_argument("--posts", type=Path, help="precinct posts (CSV post_id,name,lat,lon or a point layer)")
+    b.add_argument("--clip", help="minlon,minlat,maxlon,maxlat or a polygon file: build only this area")
+    b.add_argument("--city", help="city name (default: the OSM file name)")
+    b.add_argument("--out", required=True, type=Path, help="bundle folder to write")
+    b.add_argument("--quiet", action="store_true", help="no progress output")
+
+    s = sub.add_parser("serve", help="serve a city bundle with gunicorn")
+    s.add_argument("--bundle", required=True, help="bundle folder")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--workers", type=int, default=2)
+
+    d = sub.add_parser("demo", help="build (once) and serve the embedded demo city")
+    d.add_argument("--host", default="127.0.0.1")
+    d.add_argument("--port", type=int, default=8000)
+    d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--rebuild", action="store_true", help="rebuild the cached demo bundle")
+    d.add_argument("--no-serve", action="store_true", help="only build the demo bundle and print its path")
+
+    lk = sub.add_parser("lookup", help="which precinct, inspector and post cover an address or a point")
+    lk.add_argument("--bundle", required=True, help="bundle folder")
+    lk.add_argument("address", nargs="?", help='address text, e.g. "Абая 150"')
+    lk.add_argument("--lat", type=float)
+    lk.add_argument("--lon", type=float)
+    lk.add_argument("--limit", type=int, default=5, help="most candidates for an address")
+
+    rt = sub.add_parser("route", help="plan one inspector's day from a visits CSV")
+    rt.add_argument("--bundle", required=True)
+    rt.add_argument("--inspector", required=True, help="inspector_id of the roster")
+    rt.add_argument("--visits", required=True, type=Path,
+                    help="CSV: id, lat, lon or address, minutes, priority (1-4), windows (09:00-11:00;14:00-15:00), label")
+    rt.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    rt.add_argument("--mode", default="walk", choices=["walk", "drive", "drive_walk"])
+    rt.add_argument("--shift", default="09:00-18:00", help="HH:MM-HH:MM")
+    rt.add_argument("--break", dest="breaks", action="append", default=[], help="HH:MM-HH:MM (repeatable)")
+    rt.add_argument("--reception", action="store_true", help="hold the 17:00-20:00 reception at the post")
+    rt.add_argument("--out", type=Path, help="write the plan as JSON")
+    rt.add_argument("--gpx", type=Path, help="write the route as GPX")
+    rt.add_argument("--sheet", type=Path, help="write the printable route sheet (HTML)")
+
+    st = sub.add_parser("site", help="where to open new posts (MCLP, LSCP, p-median, backup coverage)")
+    st.add_argument("--bundle", help="bundle folder (travel times over its road network)")
+    st.add_argument("--matrix", type=Path, help="or a CSV cost matrix: first column demand id, an optional "
+                    "'weight' column, one column per candidate site")
+    st.add_argument("--model", required=True, choices=["mclp", "lscp", "pmedian", "backup"])
+    st.add_argument("--minutes", type=float, help="T: covered within this time (matrix units with --matrix)")
+    st.add_argument("--p", type=int, help="new posts to open (not for lscp)")
+    st.add_argument("--mode", default="walk", choices=["walk", "drive"])
+    st.add_argument("--candidates", default="nodes", choices=["nodes", "buildings", "grid"])
+    st.add_argument("--max-candidates", type=int, default=2000)
+    st.add_argument("--existing", default="posts", choices=["posts", "none"], help="keep the city's posts open")
+    st.add_argument("--time-limit", type=float, default=60)
+    st.add_argument("--out", type=Path, help="write the full result as JSON here")
+
+    k = sub.add_parser("keys", help="API keys and user tokens").add_subparsers(dest="keys_cmd", required=True)
+    kc = k.add_parser("create", help="create a key or token; the token is printed once")
+    kc.add_argument("--name", required=True)
+    kc.add_argument("--role", required=True, choices=["external_system", "inspector", "planner", "admin"])
+    kc.add_argument("--kind", default="api_key", choices=["api_key", "user_token"])
+    kc.add_argument("--subject", help="user id, e.g. the inspector id of the roster")
+    kc.add_argument("--scope", action="append", default=[])
+    kc.add_argument("--precinct", action="append", default=[], help="an inspector's precinct id (repeatable)")
+    kc.add_argument("--expires-in", type=float, help="seconds (default: API_KEY_TTL or TOKEN_TTL)")
+    kc.add_argument("--rate-limit", help='e.g. "120/minute" for this key')
+    kc.add_argument("--database-url")
+    a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
+    ae = a.add_parser("export", help="write the audit log as CSV")
+    ae.add_argument("--out", required=True)
+    ae.add_argument("--since", help="ISO date or time")
+    ae.add_argument("--database-url")
+
+    wl = sub.add_parser("workload", help="indicators and the workload index per precinct (CSV)")
+    wl.add_argument("--bundle", required=True)
+    wl.add_argument("--out", type=Path, help="write the CSV here (default: print it)")
+
+    mp = sub.add_parser("maps", help="render the demo city's pages to maps/ (HTML and Chromium screenshots)")
+    mp.add_argument("--out", type=Path, default=Path("maps"))
+
+    i = sub.add_parser("info", help="print a bundle's manifest summary")
+    i.add_argument("--bundle", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; return the exit code (2 for bad input, 1 for other failures)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return _run(args)
+    except ValidationFailed as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        print(f"geo-service: error: {exc.user_message}", file=sys.stderr)
+        return 2
+    except GeoServiceError as exc:
+        print(f"geo-service: error: {exc.user_message}", file=sys.stderr)
+        return 2 if exc.status < 500 else 1
+    except KeyboardInterrupt:
+        print("geo-service: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "build":
+        from geo_service.ingest.build import BuildOptions, Progress, build_city
+
+        opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
+                            posts=args.posts, clip=args.clip, city=args.city, precincts_crs=args.precincts_crs)
+        manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
+        for line in manifest["problems"]:
+            print(line, file=sys.stderr)
+        print(f"built {args.out} ({manifest['bundle_version']}) in {manifest['build_seconds']} s: "
+              + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items()))
+        return 0
+    if args.command == "serve":
+        from geo_service.web.serve import serve
+
+        serve(args.bundle, host=args.host, port=args.port, workers=args.workers)
+        return 0
+    if args.command == "demo":
+        from geo_service.ingest.build import Progress
+        from geo_service.ingest.demo import ensure_demo_bundle
+
+        path = ensure_demo_bundle(rebuild=args.rebuild, progress=Progress())
+        print(f"demo bundle: {path}")
+        if args.no_serve:
+            return 0
+        from geo_service.web.serve import serve
+
+        print(f"open http://{args.host}:{args.port}/ (pages) or /readyz (status)", flush=True)
+        serve(str(path), host=args.host, port=args.port, workers=args.workers)
+        return 0
+    if args.command == "lookup":
+        from geo_service.bundle import load_bundle
+        from geo_service.errors import InputError
+        from geo_service.lookup.service import Lookup
+
+        if (args.address is None) == (args.lat is None or args.lon is None):
+            msg = "give an address, or --lat and --lon (not both)"
+            raise InputError(msg)
+        service = Lookup(load_bundle(args.bundle))
+        answer = (service.by_address(args.address, limit=args.limit) if args.address is not None
+                  else service.by_point(args.lat, args.lon))
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+        return 0
+    if args.command == "route":
+        return _route(args)
+    if args.command == "site":
+        return _site(args)
+    if args.command == "keys":
+        from geo_service.web.security import cli_create_key
+
+        return cli_create_key(name=args.name, role=args.role, kind=args.kind, subject=args.subject, scopes=args.scope,
+                              precinct_ids=args.precinct, expires_in=args.expires_in, rate_limit=args.rate_limit,
+                              database_url=args.database_url)
+    if args.command == "audit":
+        from geo_service.web.security import cli_audit_export
+
+        return cli_audit_export(out_path=args.out, since=args.since, database_url=args.database_url)
+    if args.command == "workload":
+        from geo_service.bundle import load_bundle
+        from geo_service.workload.indicators import indicators, summary, to_csv
+
+        frame = indicators(load_bundle(args.bundle))
+        text = to_csv(frame)
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+            print(json.dumps(summary(frame), ensure_ascii=False, default=float))
+        else:
+            print(text, end="")
+        return 0
+    if args.command == "maps":
+        from geo_service.cli.maps import render_maps
+
+        for path in render_maps(args.out) or []:
+            print(path)
+        return 0
+    if args.command == "info":
+        from geo_service.bundle import load_bundle
+
+        print(json.dumps(load_bundle(args.bundle).summary(), ensure_ascii=False, indent=2))
+        return 0
+    raise AssertionError(args.command)
+
+
+def _span(text: str, what: str) -> tuple[int, int]:
+    from geo_service.errors import InputError
+
+    try:
+        a, b = (part.strip() for part in text.split("-"))
+        start = int(a[:2]) * 60 + int(a[3:5])
+        end = int(b[:2]) * 60 + int(b[3:5])
+    except (ValueError, IndexError):
+        msg = f"{what} {text!r} is not HH:MM-HH:MM"
+        raise InputError(msg) from None
+    return start, end
+
+
+def _route(args: argparse.Namespace) -> int:
+
+    import pandas as pd
+
+    from geo_service.bundle import load_bundle
+    from geo_service.errors import InputError, NotFound
+    from geo_service.lookup.service import Lookup
+    from geo_service.routes.day import Shift, Visit, plan_day, to_gpx, to_sheet_html
+
+    city = load_bundle(args.bundle)
+    service = Lookup(city)
+    rows = city.roster[city.roster.inspector_id == args.inspector]
+    if len(rows) == 0:
+        msg = f"no inspector {args.inspector!r} in the bundle's roster"
+        raise InputError(msg)
+    precinct_id = str(rows.precinct_id.iloc[0])
+    post = service.precinct_info(service.index_of(precinct_id))["post"]
+    if post is None:
+        msg = f"precinct {precinct_id} has no post to start from"
+        raise InputError(msg)
+    if not args.visits.exists():
+        msg = f"{args.visits}: no such file"
+        raise InputError(msg)
+    frame = pd.read_csv(args.visits, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
+    visits = []
+    for k, row in enumerate(frame.to_dict("records")):
+        where = f"{args.visits.name} row {k + 2}"
+        if row.get("address"):
+            try:
+                answer = service.by_address(row["address"], limit=3, travel=False)
+            except NotFound:
+                msg = f"{where}: the address is not found"
+                raise InputError(msg) from None
+            if answer["ambiguous"]:
+                msg = f"{where}: the address is ambiguous; give lat and lon"
+                raise InputError(msg)
+            lat, lon = answer["candidates"][0]["lat"], answer["candidates"][0]["lon"]
+        else:
+            try:
+                lat, lon = float(row["lat"]), float(row["lon"])
+            except (KeyError, ValueError):
+                msg = f"{where}: give lat and lon, or address"
+                raise InputError(msg) from None
+        windows = [_span(w, f"{where}: window") for w in str(row.get("windows", "")).split(";") if w.strip()]
+        try:
+            visits.append(Visit(id=row.get("id") or f"v{k + 1}", lat=lat, lon=lon,
+                                service_min=float(row.get("minutes") or 15), priority=int(row.get("priority") or 3),
+                                time_windows=windows, label=row.get("label", "")))
+        except ValueError:
+            msg = f"{where}: minutes and priority must be numbers"
+            raise InputError(msg) from None
+    start, end = _span(args.shift, "--shift")
+    reception = (17 * 60, 20 * 60) if args.reception else None
+    shift = Shift(start_min=start, end_min=max(end, reception[1]) if reception else end,
+                  breaks=[_span(b, "--break") for b in args.breaks], reception=reception)
+    day = plan_day(city, start=(post["lat"], post["lon"]), visits=visits, shift=shift, mode=args.mode)
+    date = args.date or clock.today().isoformat()
+    title = f"Route {date} · {args.inspector}"
+    if args.out:
+        args.out.write_text(json.dumps(day.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.gpx:
+        args.gpx.write_text(to_gpx(day, name=title, date=date), encoding="utf-8")
+    if args.sheet:
+        args.sheet.write_text(to_sheet_html(day, title=title, date=date), encoding="utf-8")
+    for s in day.to_dict()["stops"]:
+        print(f"{s['arrival']}-{s['departure']}  {s['kind']:<9} {s['visit_id'] or ''}")
+    for u in day.unassigned:
+        print(f"not planned: {u.visit_id}: {u.reason}")
+    print(json.dumps(day.totals(), ensure_ascii=False))
+    return 0
+
+
+def _site(args: argparse.Namespace) -> int:
+    from geo_service.errors import InputError
+
+    if (args.bundle is None) == (args.matrix is None):
+        msg = "give --bundle or --matrix (one of them)"
+        raise InputError(msg)
+    if args.matrix is not None:
+        from geo_service.siting.base import MODELS, read_cost_matrix
+
+        matrix, weights, labels = read_cost_matrix(args.matrix)
+        model = MODELS[args.model].from_cost_matrix(matrix, weights, service_time=args.minutes, p=args.p,
+                                                    labels=labels, time_limit=args.time_limit)
+        result = model.solve().to_dict()
+    else:
+        from pydantic import ValidationError
+
+        from geo_service.web.views.siting import SitingBody, run_siting
+        from geo_service.bundle import load_bundle
+
+        try:
+            body = SitingBody(model=args.model, minutes=args.minutes, p=args.p, mode=args.mode,
+                              candidates=args.candidates, max_candidates=args.max_candidates,
+                              existing=args.existing, time_limit=args.time_limit)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            msg = f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
+            raise InputError(msg) from None
+        result = run_siting(load_bundle(args.bundle), body)
+    if args.out:
+        args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    summary = {k: result[k] for k in ("model", "status", "objective", "gap", "coverage", "chosen", "marginal")
+               if k in result}
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
+

@@ -1,0 +1,270 @@
+"""The build pipeline: OSM extract + precincts + roster + posts -> city bundle.
+
+``build_city`` is what ``geo-service build`` runs. It reads every input, reports
+every problem found (one line each), stops before any heavy work when a problem is
+fatal, builds the graphs, derives precincts when none are given, and writes the
+bundle atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo_service import clock
+from geo_service.version import __version__
+from geo_service.bundle import FORMAT_VERSION, atomic_folder, write_geoparquet, write_table
+from geo_service.network.graph import MODES, RoadGraph, build_graph
+from geo_service.ingest.osm import OsmExtract, parse_clip, read_osm, street_table
+from geo_service.ingest.precincts import derive_precincts, read_precincts, to_utm, utm_crs, validate_precincts
+from geo_service.ingest.problems import ProblemReport
+from geo_service.ingest.roster import (ROSTER_OPTIONAL, ROSTER_REQUIRED, check_roster_precincts, posts_from_osm,
+                     posts_from_roster, read_posts, read_roster)
+
+logger = logging.getLogger(__name__)
+
+STEPS = ("read OpenStreetMap", "check inputs", "walking graph", "driving graph", "addresses and buildings",
+         "precincts", "write bundle")
+
+
+@dataclass
+class BuildOptions:
+    """What ``geo-service build`` was asked to do."""
+
+    osm: Path
+    out: Path
+    precincts: Path | None = None
+    roster: Path | None = None
+    posts: Path | None = None
+    clip: str | None = None
+    city: str | None = None
+    precincts_crs: str | None = None
+    #: Posts and roster given as tables (the demo city) instead of files.
+    posts_frame: pd.DataFrame | None = None
+    roster_frame: pd.DataFrame | None = None
+    #: An extract already read from ``osm`` (the demo reads it to place its posts).
+    extract: OsmExtract | None = None
+    extra_manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("osm", "out", "precincts", "roster", "posts"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+
+
+class Progress:
+    """Step lines and a progress bar on stderr (silent when ``enabled`` is False)."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.t0 = time.perf_counter()
+        self.step_t = self.t0
+        self.bar: Any = None
+
+    def step(self, index: int) -> None:
+        self.close_bar()
+        self.step_t = time.perf_counter()
+        if self.enabled:
+            import sys
+
+            print(f"[{index + 1}/{len(STEPS)}] {STEPS[index]} ...", file=sys.stderr, flush=True)
+
+    def objects(self, count: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" objects", unit_scale=True, leave=False, mininterval=0.5)
+        self.bar.update(count - self.bar.n)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[str, Any]:
+    """Build a city bundle; return its manifest.
+
+    Raises
+    ------
+    InputError, InputFileError
+        A file is missing or unreadable.
+    ValidationFailed
+        Inputs were read but have fatal problems (``.problems`` lists every line).
+    """
+    progress = progress or Progress(enabled=False)
+    t0 = time.perf_counter()
+    report = ProblemReport()
+    clip = parse_clip(opts.clip)
+
+    progress.step(0)
+    extract = opts.extract if opts.extract is not None and clip is None else read_osm(
+        opts.osm, clip=clip, progress=progress.objects)
+    progress.close_bar()
+    minlon, minlat, maxlon, maxlat = extract.bounds
+    crs = utm_crs((minlon + maxlon) / 2, (minlat + maxlat) / 2)
+
+    progress.step(1)
+    roster = _roster(opts, report)
+    addresses = _addresses(extract)
+    buildings, building_points = _buildings(extract, crs)
+    built = np.vstack([addresses[["lon", "lat"]].to_numpy(), building_points]) if len(addresses) or len(building_points) else np.zeros((0, 2))
+    posts = _posts(opts, roster, extract, report)
+    official = None
+    if opts.precincts is not None:
+        official = read_precincts(opts.precincts, crs=opts.precincts_crs, report=report)
+        if len(official):
+            validate_precincts(official, file=opts.precincts.name, crs=crs, extent=extract.bounds,
+                               built=built, report=report)
+    elif len(posts) == 0:
+        report.error(opts.osm.name, "extract", "no precinct file, no posts and no amenity=police objects "
+                     "to derive precincts from", "pass --precincts, --posts, or a roster with post_lat/post_lon")
+    report.raise_if_fatal()
+
+    progress.step(2)
+    graph_arrays: dict[str, tuple[dict[str, np.ndarray], list[str], dict[str, int]]] = {}
+    graph_arrays["walk"] = build_graph(extract.ways, "walk")
+    progress.step(3)
+    graph_arrays["drive"] = build_graph(extract.ways, "drive")
+    for mode in MODES:
+        if graph_arrays[mode][2]["nodes"] == 0:
+            report.error(opts.osm.name, "extract", f"no {mode} roads in the extract",
+                         "give an extract (or --clip area) that contains the city's streets")
+    report.raise_if_fatal()
+
+    progress.step(4)
+    streets = street_table(extract.ways)
+
+    progress.step(5)
+    walk = RoadGraph(mode="walk", names=graph_arrays["walk"][1], **graph_arrays["walk"][0])
+    if official is not None:
+        precincts = official.assign(source="official")
+        precincts["post_id"] = ""
+        posts = _attach_posts(posts, precincts)
+        for pid, post_id in zip(posts.precinct_id, posts.post_id):
+            precincts.loc[(precincts.precinct_id == pid) & (precincts.post_id == ""), "post_id"] = post_id
+        precinct_source = "official"
+    else:
+        precincts, pids = derive_precincts(walk, posts, built, crs=crs)
+        posts = posts.assign(precinct_id=pids)
+        precincts = precincts.assign(source="derived")
+        precinct_source = "derived"
+    if len(roster):
+        check_roster_precincts(roster, precincts.precinct_id.tolist(),
+                               roster_name=opts.roster.name if opts.roster else "roster",
+                               precincts_name=opts.precincts.name if opts.precincts else "derived precincts",
+                               report=report)
+    else:
+        report.warning("roster", "-", "no roster given: precincts have no inspector",
+                       "pass --roster with one row per inspector")
+    report.raise_if_fatal()
+
+    progress.step(6)
+    now = clock.now()
+    city = opts.city or opts.osm.name.split(".")[0]
+    digest = _sha256(opts.osm)
+    manifest: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "city": city,
+        "bundle_version": f"{city}-{now:%Y%m%dT%H%M%SZ}-{digest[:8]}",
+        "built_at": now.isoformat(timespec="seconds"),
+        "built_by": f"geo-service {__version__}",
+        "source": {"osm": opts.osm.name, "osm_sha256": digest, "osm_bytes": opts.osm.stat().st_size,
+                   "precincts": opts.precincts.name if opts.precincts else None,
+                   "roster": opts.roster.name if opts.roster else None,
+                   "posts": opts.posts.name if opts.posts else None, "clip": opts.clip},
+        "attribution": "© OpenStreetMap contributors",
+        "crs_projected": crs.to_string(),
+        "bbox": list(extract.bounds),
+        "precinct_source": precinct_source,
+        "osm_stats": extract.stats,
+        "graph_stats": {m: graph_arrays[m][2] for m in MODES},
+        "problems": report.lines(),
+    }
+    manifest.update(opts.extra_manifest)
+    with atomic_folder(opts.out) as tmp:
+        for mode in MODES:
+            arrays, names, _ = graph_arrays[mode]
+            RoadGraph.save_npz(tmp / f"graph_{mode}.npz", mode, arrays)
+            (tmp / f"names_{mode}.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+        write_geoparquet(tmp / "precincts.parquet", precincts.drop(columns="geometry")[
+            ["precinct_id", "name", "source", "post_id"]].astype(str), precincts.geometry.to_numpy())
+        write_table(tmp / "posts.parquet", posts)
+        write_table(tmp / "roster.parquet", roster)
+        write_table(tmp / "addresses.parquet", addresses)
+        write_table(tmp / "streets.parquet", streets)
+        write_geoparquet(tmp / "buildings.parquet", buildings.drop(columns="geometry"), buildings.geometry.to_numpy())
+        manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
+        manifest["counts"] = {"precincts": len(precincts), "inspectors": len(roster), "posts": len(posts),
+                              "addresses": len(addresses), "buildings": len(buildings), "streets": len(streets),
+                              **{f"{m}_{k}": graph_arrays[m][2][k] for m in MODES for k in ("nodes", "edges")}}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    logger.info("built %s in %.1f s: %s", opts.out, manifest["build_seconds"], manifest["counts"])
+    return manifest
+
+
+def _roster(opts: BuildOptions, report: ProblemReport) -> pd.DataFrame:
+    if opts.roster_frame is not None:
+        return opts.roster_frame
+    if opts.roster is None:
+        return pd.DataFrame({c: pd.Series(dtype=str) for c in (*ROSTER_REQUIRED, *ROSTER_OPTIONAL)})
+    return read_roster(opts.roster, report)
+
+
+def _posts(opts: BuildOptions, roster: pd.DataFrame, extract: OsmExtract, report: ProblemReport) -> pd.DataFrame:
+    """Posts by priority: a given frame, the posts file, the roster's post columns, OSM police."""
+    if opts.posts_frame is not None:
+        return opts.posts_frame
+    if opts.posts is not None:
+        return read_posts(opts.posts, report)
+    if len(roster) and roster.post_lat.notna().any():
+        return posts_from_roster(roster)
+    return posts_from_osm(extract.police)
+
+
+def _attach_posts(posts: pd.DataFrame, precincts: pd.DataFrame) -> pd.DataFrame:
+    """Give posts without a precinct id the id of the official precinct containing them."""
+    posts = posts.copy()
+    geoms = precincts.geometry.to_numpy()
+    for i in np.flatnonzero(posts.precinct_id.to_numpy() == ""):
+        inside = shapely.intersects_xy(geoms, posts.lon.iloc[i], posts.lat.iloc[i])
+        if inside.any():
+            posts.iloc[i, posts.columns.get_loc("precinct_id")] = precincts.precinct_id.iloc[int(np.argmax(inside))]
+    return posts
+
+
+def _addresses(extract: OsmExtract) -> pd.DataFrame:
+    a = extract.addresses.drop_duplicates(["street", "place", "housenumber", "lon", "lat"])
+    a = a.reset_index(drop=True)
+    a.insert(0, "addr_id", np.arange(len(a), dtype=np.int64))
+    return a[["addr_id", "street", "place", "housenumber", "lat", "lon", "osm_type", "osm_id"]]
+
+
+def _buildings(extract: OsmExtract, crs: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    b = extract.buildings
+    geoms = shapely.from_wkb(b.wkb.to_numpy()) if len(b) else np.zeros(0, dtype=object)
+    frame = b.drop(columns="wkb").copy()
+    frame["area_m2"] = shapely.area(to_utm(geoms, crs)) if len(b) else np.zeros(0)
+    frame["geometry"] = geoms
+    pts = shapely.get_coordinates(shapely.point_on_surface(geoms)) if len(b) else np.zeros((0, 2))
+    return frame, pts

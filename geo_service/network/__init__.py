@@ -1,0 +1,1 @@
+"""Serve-time road networks: graphs, travel times, snapping, matrices and isochrones."""

@@ -1,0 +1,1 @@
+"""HTML pages people read (Folium maps and small pages), framework-free; translations; vendored assets."""

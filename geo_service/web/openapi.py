@@ -1,0 +1,169 @@
+"""The OpenAPI 3 document of the service (``GET /api/v1/openapi.json``).
+
+Request bodies come from the pydantic models the views validate with, so the
+document cannot drift from the checks; answers are described by the schemas below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from geo_service.version import __version__
+from geo_service.lookup.service import MAX_ADDRESS_CHARS
+from geo_service.web.security import access
+from geo_service.web.views.lookup import AddressLookup, BatchBody, LookupBody, PointLookup
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+def _extra_paths() -> list[Any]:
+    """Blueprints that describe their own paths."""
+    from geo_service.web.views import pages, reach, routes, siting, workload
+
+    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths, workload.openapi_paths]
+
+PROBLEM = {
+    "type": "object",
+    "required": ["title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+INSPECTOR = {"type": "object", "required": ["id", "name", "rank", "phone", "reception_hours"], "properties": {
+    "id": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "string"},
+    "phone": {"type": "string"}, "reception_hours": {"type": "string"}}}
+POST = {"type": ["object", "null"], "properties": {
+    "id": {"type": "string"}, "name": {"type": "string"}, "address": {"type": ["string", "null"]},
+    "lat": {"type": "number"}, "lon": {"type": "number"}}}
+PRECINCT = {"type": "object", "required": ["id", "name", "source", "official"], "properties": {
+    "id": {"type": "string"}, "name": {"type": "string"}, "source": {"enum": ["official", "derived"]},
+    "official": {"type": "boolean"}}}
+TRAVEL_MODE = {"type": ["object", "null"], "properties": {
+    "minutes": {"type": "number"}, "distance_m": {"type": "number"}, "off_road_m": {"type": "number"}}}
+TRAVEL = {"type": ["object", "null"], "properties": {"walk": TRAVEL_MODE, "drive": TRAVEL_MODE}}
+POINT_ANSWER = {"type": "object", "required": ["point", "precinct", "inspectors", "post", "on_border"], "properties": {
+    "point": {"type": "object", "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+    "precinct": {"$ref": "#/components/schemas/Precinct"},
+    "inspectors": {"type": "array", "items": {"$ref": "#/components/schemas/Inspector"}},
+    "post": {"$ref": "#/components/schemas/Post"},
+    "on_border": {"type": "boolean", "description": "the point is on a shared border; the precinct whose id sorts first was chosen"},
+    "travel_to_post": {"$ref": "#/components/schemas/Travel"}}}
+CANDIDATE = {"type": "object", "required": ["score", "match", "lat", "lon"], "properties": {
+    "score": {"type": "number"}, "match": {"enum": ["house", "street", "place"]},
+    "street": {"type": "string"}, "housenumber": {"type": ["string", "null"]},
+    "lat": {"type": "number"}, "lon": {"type": "number"},
+    "precinct": {"oneOf": [{"$ref": "#/components/schemas/Precinct"}, {"type": "null"}]},
+    "inspectors": {"type": "array", "items": {"$ref": "#/components/schemas/Inspector"}},
+    "post": {"$ref": "#/components/schemas/Post"}, "on_border": {"type": "boolean"},
+    "travel_to_post": {"$ref": "#/components/schemas/Travel"}}}
+ADDRESS_ANSWER = {"type": "object", "required": ["query", "ambiguous", "candidates"], "properties": {
+    "query": {"type": "string"}, "ambiguous": {"type": "boolean"},
+    "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/Candidate"}}}}
+FEATURE = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+    "type": {"const": "Feature"}, "id": {"type": "string"}, "geometry": {"type": "object"},
+    "properties": {"type": "object"}}}
+
+
+def problems(*codes: int) -> dict[str, Any]:
+    """OpenAPI responses for these problem statuses (application/problem+json)."""
+    return {str(c): {"description": desc, "content": {"application/problem+json": {
+        "schema": {"$ref": "#/components/schemas/Problem"}}}}
+        for c, desc in ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
+                        (404, "not found"), (413, "body too large"), (422, "input not usable"),
+                        (429, "rate limit reached"), (503, "no city loaded")) if c in codes}
+
+
+def _json(schema: dict[str, Any], desc: str = "OK", media: str = "application/json") -> dict[str, Any]:
+    return {"200": {"description": desc, "content": {media: {"schema": schema}}}}
+
+
+def _lookup_params() -> list[dict[str, Any]]:
+    return [
+        {"name": "lat", "in": "query", "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+        {"name": "lon", "in": "query", "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+        {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_CHARS}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20}},
+    ]
+
+
+def document() -> dict[str, Any]:
+    """Build the OpenAPI document."""
+    lookup_answer = {"oneOf": [{"$ref": "#/components/schemas/PointAnswer"},
+                               {"$ref": "#/components/schemas/AddressAnswer"}]}
+    security_public: list[dict[str, list[str]]] = [{}, {"apiKey": []}, {"bearer": []}]
+    paths: dict[str, Any] = {
+        "/livez": {"get": {"summary": "the process answers", "security": [{}],
+                           "responses": _json({"type": "object"})}},
+        "/readyz": {"get": {"summary": "city, bundle version and counts", "security": [{}],
+                            "responses": {**_json({"type": "object"}), **problems(503)}}},
+        "/api/v1/lookup": {
+            "get": {"summary": "who covers this point or address", "parameters": _lookup_params(),
+                    "security": security_public,
+                    "responses": {**_json(lookup_answer), **problems(400, 404, 422, 429, 503)}},
+            "post": {"summary": "the same with the query in a JSON body", "security": security_public,
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"oneOf": [{"$ref": "#/components/schemas/PointLookup"},
+                                              {"$ref": "#/components/schemas/AddressLookup"}]}}}},
+                     "responses": {**_json(lookup_answer), **problems(400, 404, 413, 422, 429, 503)}},
+        },
+        "/api/v1/lookup/batch": {"post": {
+            "summary": "up to 10,000 lookups; each item gets its result or its error",
+            "security": [{"apiKey": []}, {"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/BatchBody"}}}},
+            "responses": {**_json({"type": "object", "required": ["count", "results"], "properties": {
+                "count": {"type": "integer"}, "results": {"type": "array", "items": {"type": "object"}}}}),
+                **problems(400, 401, 403, 413, 422, 429, 503)}}},
+        "/api/v1/precincts": {"get": {
+            "summary": "all precincts (GeoJSON FeatureCollection, [lon, lat])", "security": security_public,
+            "responses": {**_json({"type": "object", "required": ["type", "features"], "properties": {
+                "type": {"const": "FeatureCollection"},
+                "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}}}},
+                media="application/geo+json"), **problems(429, 503)}}},
+        "/api/v1/precincts/{precinct_id}": {"get": {
+            "summary": "one precinct with its inspectors and post", "security": security_public,
+            "parameters": [{"name": "precinct_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {**_json({"$ref": "#/components/schemas/Feature"}, media="application/geo+json"),
+                          **problems(404, 429, 503)}}},
+    }
+    for extra in _extra_paths():
+        paths.update(extra())
+    for item in paths.values():  # a body in another media type than JSON is refused with 415
+        for op in item.values():
+            if isinstance(op, dict) and "requestBody" in op:
+                op["responses"].setdefault("415", {"description": "body not sent as application/json", "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+    schemas: dict[str, Any] = {
+        "Problem": PROBLEM, "Inspector": INSPECTOR, "Post": POST, "Precinct": PRECINCT, "Travel": TRAVEL,
+        "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,
+    }
+    from geo_service.web.views.reach import MatrixBody
+    from geo_service.web.views.routes import PlanBody, ScheduleBody
+    from geo_service.web.views.siting import SitingBody
+    from geo_service.web.views.workload import AppealBody, BalanceBody, StatusBody
+
+    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody, PlanBody, ScheduleBody,
+                  BalanceBody, AppealBody, StatusBody):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "geo-service: district police inspectors' geospatial service", "version": __version__,
+                 "description": "Which inspector covers an address; precincts; routes; siting. "
+                                "Map data © OpenStreetMap contributors."},
+        "paths": paths,
+        "components": {"schemas": schemas, "securitySchemes": {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+@bp.get("/openapi.json")
+@access("public")
+def openapi_json() -> Response:
+    """The OpenAPI 3 document."""
+    return jsonify(document())

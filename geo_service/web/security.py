@@ -1,0 +1,689 @@
+"""Who may see what: authentication, roles, rate limits, security headers, audit, hardening.
+
+Every view declares its role with `access`::
+
+    @bp.get("/lookup")
+    @access("public")
+    def lookup(): ...
+
+Roles: ``public`` (no credentials), ``external_system`` (API keys of other systems),
+``inspector`` < ``planner`` < ``admin``. An endpoint declaring ``public`` admits everyone;
+``external_system`` admits external systems and admins; ``inspector`` admits inspectors,
+planners and admins; ``planner`` planners and admins; ``admin`` admins only.
+
+Credentials come as ``Authorization: Bearer <token>`` or ``X-API-Key: <token>``, never in
+the URL. Unknown, revoked or expired credentials get 401 (even on public endpoints:
+a bad key is never silently treated as no key); a role too low gets 403.
+
+`init_security` wires it all into an app: the store, Flask-Limiter (per key, per user,
+per client address for the public), security headers, error rendering, the admin
+blueprint and a deny-by-default rule for any view that declares no role.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import threading
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from geo_service import clock
+from geo_service.config import SETTINGS
+from geo_service.errors import GeoServiceError, InputError, NotFound, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from geo_service.store import Plan, Store
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("public", "external_system", "inspector", "planner", "admin")
+#: endpoint role -> principal roles admitted
+_ADMITS: dict[str, frozenset[str]] = {
+    "public": frozenset(ROLES),
+    "external_system": frozenset({"external_system", "admin"}),
+    "inspector": frozenset({"inspector", "planner", "admin"}),
+    "planner": frozenset({"planner", "admin"}),
+    "admin": frozenset({"admin"}),
+}
+STORE_EXT = "geo_service.store"
+LIMITER_EXT = "geo_service.limiter"
+PROBLEM_JSON = "application/problem+json"
+
+#: Defaults of the settings this module reads (name -> (default, meaning)); the same
+#: lines belong in `geo_service.config.SETTINGS`.
+SECURITY_SETTINGS: dict[str, tuple[Any, str]] = {
+    name: SETTINGS[name] for name in (
+        "DATABASE_URL", "RATELIMIT_STORAGE_URI", "RATELIMIT_STRATEGY", "RATELIMIT_PUBLIC", "RATELIMIT_EXTERNAL",
+        "RATELIMIT_USER", "RATELIMIT_EXEMPT", "SECRET_KEY", "TOKEN_TTL", "API_KEY_TTL", "LINK_TTL", "LINK_TTL_MAX",
+        "AUTH_CACHE_SECONDS", "ACCESS_DEFAULT_DENY", "BUNDLE_POLL_SECONDS", "CONTENT_SECURITY_POLICY")
+}
+
+#: Folium pages: vendored scripts and styles from 'self' plus the inline <script>/<style>
+#: folium writes; map tiles (optional online layer) from tile.openstreetmap.org.
+DEFAULT_CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob: https://tile.openstreetmap.org https://*.tile.openstreetmap.org",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def setting(name: str, app: Flask | None = None) -> Any:
+    """A setting of the app, falling back to this module's default."""
+    app = app or current_app
+    value = app.config.get(name)
+    return SECURITY_SETTINGS[name][0] if value is None and name in SECURITY_SETTINGS else value
+
+
+# -- errors ------------------------------------------------------------------------------
+
+class Unauthorized(GeoServiceError):
+    """No valid credentials (401, with ``WWW-Authenticate``)."""
+
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, user_message: str, *, invalid: bool = False) -> None:
+        super().__init__(user_message)
+        self.invalid = invalid
+
+
+class Forbidden(GeoServiceError, PermissionError):
+    """Valid credentials, but not for this (403)."""
+
+    status = 403
+    title = "Forbidden"
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
+    resp = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra})
+    resp.status_code = status
+    resp.mimetype = PROBLEM_JSON
+    return resp
+
+
+# -- principals --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking. ``kind`` is 'anonymous', 'api_key' or 'user'."""
+
+    kind: str
+    id: str
+    role: str
+    precinct_ids: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    credential_id: str | None = None
+    rate_limit: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How the audit log and the rate limiter name this principal (no secret in it)."""
+        if self.kind == "anonymous":
+            return "anonymous"
+        return f"{'key' if self.kind == 'api_key' else 'user'}:{self.id}"
+
+    def has_scope(self, scope: str) -> bool:
+        """Empty scopes mean the whole role; otherwise the scope (or '*') must be listed."""
+        return not self.scopes or scope in self.scopes or "*" in self.scopes
+
+
+ANONYMOUS = Principal(kind="anonymous", id="anonymous", role="public")
+
+
+def role_admits(endpoint_role: str, principal_role: str) -> bool:
+    """Whether a principal of ``principal_role`` may call an endpoint declaring ``endpoint_role``."""
+    return principal_role in _ADMITS[endpoint_role]
+
+
+def _credentials_from_request() -> str | None:
+    auth = request.headers.get("Authorization")
+    if auth is not None and request.headers.get("X-API-Key") is not None:
+        return ""  # two credentials: ambiguous, refused rather than one silently ignored
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return ""  # present but unusable: refused, not ignored
+        return token.strip()
+    key = request.headers.get("X-API-Key")
+    if key is not None:
+        return key.strip()
+    return None
+
+
+def current_principal() -> Principal:
+    """The principal of this request (resolved once, kept on ``g``)."""
+    p = g.get("_gs_principal")
+    if p is not None:
+        return p
+    token = _credentials_from_request()
+    p = ANONYMOUS
+    g._gs_auth_failed = False
+    if token is not None:
+        cred = get_store().verify(token) if token else None
+        if cred is None:
+            g._gs_auth_failed = True
+        else:
+            p = Principal(kind="api_key" if cred.kind == "api_key" else "user",
+                          id=cred.subject or cred.id, role=cred.role, precinct_ids=cred.precinct_ids,
+                          scopes=cred.scopes, credential_id=cred.id, rate_limit=cred.rate_limit)
+    g._gs_principal = p
+    return p
+
+
+def _authorize(role: str, scope: str | None) -> Principal:
+    p = current_principal()
+    if g.get("_gs_auth_failed"):
+        raise Unauthorized("the API key or token is unknown, revoked or expired", invalid=True)
+    if role == "public":
+        return p
+    if p.kind == "anonymous":
+        raise Unauthorized("this endpoint needs an API key or a token (Authorization: Bearer …)")
+    if not role_admits(role, p.role) or (scope is not None and not p.has_scope(scope)):
+        audit("access", record_type="endpoint", record_id=request.endpoint, outcome="denied:role")
+        what = f"role {role}" + (f" and scope {scope}" if scope else "")
+        raise Forbidden(f"this endpoint needs {what}")
+    return p
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def access(role: str, *, scope: str | None = None) -> Callable[[F], F]:
+    """Declare and enforce who may call a view (place it under ``@bp.route``).
+
+    Parameters
+    ----------
+    role
+        One of `ROLES`.
+    scope
+        Optional scope an API key restricted to scopes must hold (e.g. ``"lookup:batch"``).
+    """
+    if role not in ROLES:
+        msg = f"unknown role {role!r}; use one of {', '.join(ROLES)}"
+        raise ValueError(msg)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            _authorize(role, scope)
+            return view(*args, **kwargs)
+
+        wrapper.access_role = role  # type: ignore[attr-defined]
+        wrapper.access_scope = scope  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def assert_every_route_declares_access(app: Flask) -> None:
+    """Fail (AssertionError) when a URL rule's view declares no role with `access`."""
+    missing = sorted(
+        f"{rule.rule} -> {rule.endpoint}" for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        and getattr(app.view_functions.get(rule.endpoint), "access_role", None) not in ROLES
+    )
+    assert not missing, "routes without @access(role): " + "; ".join(missing)
+
+
+# -- store, audit, precincts, plans ------------------------------------------------------
+
+def get_store(app: Flask | None = None) -> Store:
+    return (app or current_app).extensions[STORE_EXT]
+
+
+def _remote_addr() -> str | None:
+    return request.remote_addr if has_request_context() else None
+
+
+def audit(action: str, *, record_type: str | None = None, record_id: str | None = None,
+          outcome: str = "ok", principal: Principal | None = None) -> None:
+    """Append an audit record for the current request (who, from where)."""
+    p = principal or (current_principal() if has_request_context() else ANONYMOUS)
+    get_store().audit(principal=p.label, action=action, outcome=outcome, record_type=record_type,
+                      record_id=record_id, remote_addr=_remote_addr())
+
+
+def require_precinct(precinct_id: str) -> Principal:
+    """Refuse (403, audited) an inspector asking for another precinct's data.
+
+    Planners and admins see every precinct; anyone else needs to be an inspector of it.
+    """
+    p = current_principal()
+    if p.role in ("planner", "admin"):
+        return p
+    if p.role == "inspector" and precinct_id in p.precinct_ids:
+        return p
+    audit("access", record_type="precinct", record_id=str(precinct_id)[:200], outcome="denied:precinct")
+    raise Forbidden("you may see only your own precinct's data")
+
+
+def authorize_plan(plan: Plan, *, action: str = "read") -> Principal:
+    """Allow a plan to its inspector (own precinct) and planners; audit either way."""
+    p = current_principal()
+    ok = p.role in ("planner", "admin") or (
+        p.role == "inspector" and plan.precinct_id in p.precinct_ids
+        and (plan.inspector_id is None or plan.inspector_id == p.id))
+    audit(action, record_type="plan", record_id=plan.id, outcome="ok" if ok else "denied")
+    if not ok:
+        raise Forbidden("this plan belongs to another inspector")
+    return p
+
+
+def load_plan(plan_id: str, *, action: str = "read") -> Plan:
+    """The stored plan, if this principal may read it (audited); NotFound / Forbidden otherwise.
+
+    An id not shaped like a plan id names no plan: refused without asking the database.
+    """
+    from geo_service.store import PLAN_ID_RE
+
+    plan = get_store().get_plan(plan_id) if PLAN_ID_RE.match(plan_id) else None
+    if plan is None:
+        audit(action, record_type="plan", record_id=str(plan_id)[:40], outcome="not_found")
+        raise NotFound("no such plan")
+    authorize_plan(plan, action=action)
+    return plan
+
+
+# -- signed links ------------------------------------------------------------------------
+
+_LINK_SALT = "geo-service.route-link.v1"
+
+
+class LinkRefused(Forbidden):
+    """A signed link that is forged, damaged or expired."""
+
+
+def _serializer(secret: str | None) -> URLSafeSerializer:
+    return URLSafeSerializer(secret or _secret_key(), salt=_LINK_SALT)
+
+
+def _secret_key() -> str:
+    """The signing key: the setting, else the one kept in the database (shared by instances)."""
+    key = current_app.config.get("SECRET_KEY")
+    if not key:
+        key = current_app.config["SECRET_KEY"] = get_store().secret_key()
+    return key
+
+
+class LazyStore:
+    """The store, opened on first use.
+
+    Public requests without credentials never touch the database, so a server answers them
+    without waiting for the database driver to import (about 0.4 s of start-up); the first
+    request that needs the store opens it (thread-safe), in the worker that uses it.
+    """
+
+    def __init__(self, url: str, *, cache_seconds: float) -> None:
+        self._url = url
+        self._cache_seconds = cache_seconds
+        self._store: Store | None = None
+        self._open_lock = threading.Lock()
+
+    def opened(self) -> Store:
+        """The real store (opening it now if needed)."""
+        if self._store is None:
+            with self._open_lock:
+                if self._store is None:
+                    from geo_service.store import open_store
+
+                    self._store = open_store(self._url, cache_seconds=self._cache_seconds)
+        return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.opened(), name)
+
+
+def sign_link(plan_id: str, ttl_s: float | None = None, *, secret: str | None = None) -> str:
+    """A token for a route page link: the plan id and an expiry, signed (not secret, nothing personal)."""
+    if secret is None:
+        ttl_s, ttl_max = (setting("LINK_TTL") if ttl_s is None else ttl_s), setting("LINK_TTL_MAX")
+    else:
+        ttl_s, ttl_max = (SECURITY_SETTINGS["LINK_TTL"][0] if ttl_s is None else ttl_s), \
+            SECURITY_SETTINGS["LINK_TTL_MAX"][0]
+    if not 0 < float(ttl_s) <= ttl_max:
+        msg = f"a link lives between 1 and {ttl_max} seconds"
+        raise InputError(msg)
+    return _serializer(secret).dumps([plan_id, int(clock.timestamp() + float(ttl_s))])
+
+
+def verify_link(token: str, *, secret: str | None = None) -> str:
+    """The plan id of a valid, unexpired link; `LinkRefused` (403) otherwise."""
+    try:
+        plan_id, expires = _serializer(secret).loads(token)
+    except (BadSignature, ValueError, TypeError) as exc:
+        raise LinkRefused("this link is not valid") from exc
+    if not isinstance(plan_id, str) or not isinstance(expires, int) or expires < clock.timestamp():
+        raise LinkRefused("this link has expired; ask for a new one")
+    return plan_id
+
+
+def load_plan_by_link(token: str) -> Plan:
+    """The plan a signed link points to (audited as ``link``)."""
+    try:
+        plan_id = verify_link(token)
+    except LinkRefused:
+        audit("read_link", record_type="plan", record_id=None, outcome="denied:link")
+        raise
+    plan = get_store().get_plan(plan_id)
+    audit("read_link", record_type="plan", record_id=plan_id, outcome="ok" if plan else "not_found")
+    if plan is None:
+        raise NotFound("no such plan")
+    return plan
+
+
+# -- hardening ---------------------------------------------------------------------------
+
+def _depth(obj: Any, max_depth: int) -> bool:
+    """Whether ``obj`` nests no deeper than ``max_depth`` (iterative)."""
+    stack = [(obj, 1)]
+    while stack:
+        o, d = stack.pop()
+        if isinstance(o, dict):
+            if d > max_depth:
+                return False
+            stack.extend((v, d + 1) for v in o.values())
+        elif isinstance(o, list):
+            if d > max_depth:
+                return False
+            stack.extend((v, d + 1) for v in o)
+    return True
+
+
+def _no_constant(name: str) -> Any:
+    msg = f"{name} is not a number JSON allows"
+    raise InputError(msg)
+
+
+def parse_json_body(*, max_depth: int = 20, max_bytes: int | None = None) -> dict[str, Any]:
+    """The request body as a JSON object, checked; `InputError` (400) otherwise.
+
+    Only ``json.loads`` reads it (nothing a client sends is ever evaluated); NaN and
+    Infinity are refused, as are lone surrogates (text no database or page can keep);
+    another media type than JSON is a 415; size is limited by ``max_bytes`` (default:
+    MAX_CONTENT_LENGTH). The body is read whole before any refusal, so the connection
+    stays usable for the client's next request.
+    """
+    limit = max_bytes if max_bytes is not None else (current_app.config.get("MAX_CONTENT_LENGTH") or 2 * 2**20)
+    if request.content_length is not None and request.content_length > limit:
+        msg = f"the body is larger than {limit} bytes"
+        raise InputError(msg)
+    raw = request.get_data(cache=True)
+    mimetype = request.mimetype or ""
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("send the body as application/json")
+    if len(raw) > limit:
+        msg = f"the body is larger than {limit} bytes"
+        raise InputError(msg)
+    if not raw.strip():
+        raise InputError("the body is empty; send a JSON object")
+    try:
+        doc = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError as exc:
+        msg = f"the JSON nests deeper than {max_depth} levels"
+        raise InputError(msg) from exc
+    except UnicodeDecodeError as exc:
+        msg = "the body is not valid UTF-8"
+        raise InputError(msg) from exc
+    except ValueError as exc:
+        msg = "the body is not valid JSON"
+        raise InputError(msg) from exc
+    if not isinstance(doc, dict):
+        raise InputError("the body must be a JSON object")
+    if not _depth(doc, max_depth):
+        msg = f"the JSON nests deeper than {max_depth} levels"
+        raise InputError(msg)
+    where = _surrogate_at(doc, "")
+    if where is not None:
+        msg = f"{where or 'body'}: the text holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+        raise InputError(msg, field=where)
+    return doc
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_at(value: Any, path: str) -> str | None:
+    """The path (``items[0].id``) of the first key or text holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            if _SURROGATE.search(k):
+                return path or "body"
+            found = _surrogate_at(v, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for n, v in enumerate(value):
+            found = _surrogate_at(v, f"{path}[{n}]")
+            if found is not None:
+                return found
+    return None
+
+
+def bounded_text(value: Any, what: str, *, max_len: int = 200, required: bool = True) -> str | None:
+    """A text field: a string of at most ``max_len`` characters without control characters."""
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_len:
+        msg = f"{what} must be a text of 1 to {max_len} characters"
+        raise InputError(msg)
+    if any(ord(c) < 32 and c not in "\t" for c in value):
+        msg = f"{what} must not contain control characters"
+        raise InputError(msg)
+    return value.strip()
+
+
+def check_coordinates(lat: Any, lon: Any, *, bbox: Sequence[float] | None = None, margin_deg: float = 0.05
+                      ) -> tuple[float, float]:
+    """Finite lat/lon in range and, given the city's bbox [minlon, minlat, maxlon, maxlat], near it."""
+    try:
+        la, lo = float(lat), float(lon)
+    except (TypeError, ValueError) as exc:
+        raise InputError("lat and lon must be numbers") from exc
+    if isinstance(lat, bool) or isinstance(lon, bool) or not (math.isfinite(la) and math.isfinite(lo)):
+        raise InputError("lat and lon must be finite numbers")
+    if not (-90 <= la <= 90 and -180 <= lo <= 180):
+        raise InputError("lat must lie in [-90, 90] and lon in [-180, 180]")
+    if bbox is not None:
+        x0, y0, x1, y1 = bbox
+        if not (y0 - margin_deg <= la <= y1 + margin_deg and x0 - margin_deg <= lo <= x1 + margin_deg):
+            raise InputError("the point lies outside the city (are lat and lon swapped?)")
+    return la, lo
+
+
+def check_batch(items: Any, what: str, *, max_items: int) -> list[Any]:
+    """A non-empty JSON list of at most ``max_items``."""
+    if not isinstance(items, list) or not items:
+        msg = f"{what} must be a non-empty list"
+        raise InputError(msg)
+    if len(items) > max_items:
+        msg = f"{what} may hold at most {max_items} items (got {len(items)})"
+        raise InputError(msg)
+    return items
+
+
+# -- wiring ------------------------------------------------------------------------------
+
+def _limit_key() -> str:
+    p = current_principal()
+    if p.kind == "anonymous":
+        return f"ip:{request.remote_addr or '?'}"
+    return f"cred:{p.credential_id}"
+
+
+def _limit_value() -> str:
+    p = current_principal()
+    if p.rate_limit:
+        return p.rate_limit
+    if p.kind == "anonymous":
+        return setting("RATELIMIT_PUBLIC")
+    if p.role == "external_system":
+        return setting("RATELIMIT_EXTERNAL")
+    return setting("RATELIMIT_USER")
+
+
+def _init_limiter(app: Flask) -> Any:
+    from flask_limiter import Limiter, RateLimitExceeded
+
+    storage = setting("RATELIMIT_STORAGE_URI", app)
+    exempt = {e.strip() for e in str(setting("RATELIMIT_EXEMPT", app) or "").split(",") if e.strip()}
+    exempt.add("static")
+    limiter = Limiter(
+        _limit_key,
+        application_limits=[_limit_value],
+        application_limits_exempt_when=lambda: request.endpoint in exempt,
+        storage_uri=storage,
+        strategy=setting("RATELIMIT_STRATEGY", app),
+        headers_enabled=False,
+        swallow_errors=True,  # a storage failure must not turn into 500s
+        in_memory_fallback_enabled=not storage.startswith("memory"),
+        key_prefix="gs",
+    )
+    limiter.init_app(app)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _too_many(exc: RateLimitExceeded) -> Response:
+        lim = limiter.current_limit
+        retry = max(1, math.ceil(lim.window[0] - clock.timestamp())) if lim is not None else 60
+        resp = _problem(429, "Too many requests", f"the rate limit ({exc.description}) is used up; "
+                        f"retry in {retry} s")
+        resp.headers["Retry-After"] = str(retry)
+        return resp
+
+    return limiter
+
+
+def init_security(app: Flask) -> None:
+    """Wire the security layer into ``app`` (call once, after the blueprints are registered)."""
+    url = app.config.get("DATABASE_URL")
+    if not url and app.testing:
+        url = "sqlite://"  # tests that name no database get a private in-memory one
+    if not url:
+        from geo_service.store import default_sqlite_path
+
+        url = f"sqlite:///{default_sqlite_path(app.instance_path)}"
+    app.extensions[STORE_EXT] = LazyStore(url, cache_seconds=float(setting("AUTH_CACHE_SECONDS", app)))
+
+    @app.before_request
+    def _deny_undeclared() -> Response | None:
+        # Registered before the limiter's hook: resolves nothing, only refuses views without a role.
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if (view is not None and request.endpoint != "static" and setting("ACCESS_DEFAULT_DENY", app)
+                and getattr(view, "access_role", None) not in ROLES):
+            logger.error("view %s declares no role with @access: refused", request.endpoint)
+            return _problem(403, "Forbidden", "this endpoint declares no access rule")
+        return None
+
+    app.extensions[LIMITER_EXT] = _init_limiter(app)
+
+    @app.errorhandler(Unauthorized)
+    def _unauthorized(exc: Unauthorized) -> Response:
+        resp = _problem(401, exc.title, exc.user_message)
+        challenge = 'Bearer realm="geo-service"'
+        if exc.invalid:
+            challenge += ', error="invalid_token"'
+        resp.headers["WWW-Authenticate"] = challenge
+        return resp
+
+    csp = setting("CONTENT_SECURITY_POLICY", app) or DEFAULT_CSP
+
+    @app.after_request
+    def _headers(resp: Response) -> Response:
+        h = resp.headers
+        h.setdefault("Content-Security-Policy", csp)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.is_secure:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        p = g.get("_gs_principal")
+        if (p is not None and p.kind != "anonymous") or request.headers.get("Authorization") \
+                or request.headers.get("X-API-Key"):
+            h["Cache-Control"] = "no-store"  # answers to credentials may hold personal data
+            h.add("Vary", "Authorization, X-API-Key")
+        return resp
+
+    from geo_service.web.views.admin import bp as admin_bp, init_reload
+
+    app.register_blueprint(admin_bp)
+    init_reload(app)
+
+
+# -- command line (click-free; `geo_service.cli` exposes them) -----------------------------
+
+def _cli_store(database_url: str | None) -> Store:
+    from geo_service.config import load_config
+    from geo_service.store import default_sqlite_path, open_store
+
+    url = database_url or load_config().get("DATABASE_URL")
+    if not url:
+        url = f"sqlite:///{default_sqlite_path(Flask('geo_service').instance_path)}"
+    return open_store(url, cache_seconds=0)
+
+
+def cli_create_key(*, name: str, role: str, kind: str = "api_key", subject: str | None = None,
+                   scopes: Sequence[str] = (), precinct_ids: Sequence[str] = (),
+                   expires_in: float | None = None, rate_limit: str | None = None,
+                   database_url: str | None = None, out: Any = None) -> int:
+    """Create a credential and print its id and token (the only time the token is shown)."""
+    import sys
+
+    out = out or sys.stdout
+    if expires_in is None:
+        expires_in = SECURITY_SETTINGS["API_KEY_TTL" if kind == "api_key" else "TOKEN_TTL"][0]
+    store = _cli_store(database_url)
+    try:
+        cid, token = store.create_credential(name=name, role=role, kind=kind, subject=subject, scopes=scopes,
+                                             precinct_ids=precinct_ids, expires_in=expires_in,
+                                             rate_limit=rate_limit)
+        store.audit(principal="cli", action="create_key", record_type="credential", record_id=cid, outcome="ok")
+    finally:
+        store.close()
+    print(f"id: {cid}\ntoken: {token}\n(the token is shown only now; keep it in a secret store)", file=out)
+    return 0
+
+
+def cli_audit_export(*, out_path: str, since: str | None = None, database_url: str | None = None) -> int:
+    """Write the audit log (from ISO date/time ``since``) as CSV; print the row count."""
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError as exc:
+            msg = f"--since {since!r} is not an ISO date such as 2026-01-31 or 2026-01-31T08:00"
+            raise InputError(msg) from exc
+        start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    store = _cli_store(database_url)
+    try:
+        n = store.audit_export(out_path, since=start)
+    finally:
+        store.close()
+    print(f"wrote {n} audit records to {out_path}")
+    return 0
+
+
+__all__ = ["ANONYMOUS", "DEFAULT_CSP", "ROLES", "SECURITY_SETTINGS", "Forbidden", "LinkRefused", "Principal",
+           "Unauthorized", "access", "assert_every_route_declares_access", "audit", "authorize_plan",
+           "bounded_text", "check_batch", "check_coordinates", "cli_audit_export", "cli_create_key",
+           "current_principal", "get_store", "init_security", "load_plan", "load_plan_by_link",
+           "parse_json_body", "require_precinct", "role_admits", "setting", "sign_link", "verify_link"]

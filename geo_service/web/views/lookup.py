@@ -1,0 +1,134 @@
+"""Address and point to precinct, inspector and post; the precincts themselves."""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from geo_service.web.app import get_city
+from geo_service.errors import InputError
+from geo_service.lookup.service import MAX_ADDRESS_CHARS, MAX_BATCH, Lookup
+from geo_service.web.security import access, parse_json_body
+
+bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
+
+
+class LookupBody(BaseModel):
+    """One lookup: either ``address`` or ``lat`` and ``lon`` (query parameters of GET)."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude, decimal degrees (WGS84)")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude, decimal degrees (WGS84)")
+    address: str | None = Field(default=None, min_length=1, max_length=MAX_ADDRESS_CHARS,
+                                description="address text in Kazakh, Russian or Latin letters")
+    limit: int = Field(default=5, ge=1, le=20, description="most candidates for an address")
+
+
+class PointLookup(BaseModel):
+    """A lookup by coordinates."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90, description="latitude, decimal degrees (WGS84)")
+    lon: float = Field(ge=-180, le=180, description="longitude, decimal degrees (WGS84)")
+
+
+class AddressLookup(BaseModel):
+    """A lookup by address text."""
+
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field(min_length=1, max_length=MAX_ADDRESS_CHARS,
+                         description="address text in Kazakh, Russian or Latin letters")
+    limit: int = Field(default=5, ge=1, le=20, description="most candidates")
+
+
+LOOKUP_POST = TypeAdapter(Union[PointLookup, AddressLookup])  # noqa: UP007 - a runtime union for pydantic
+
+
+class BatchBody(BaseModel):
+    """Up to 10,000 lookups; each item is checked on its own and gets its own result or error."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[dict[str, Any]] = Field(max_length=MAX_BATCH, description="items: {id?, lat, lon} or {id?, address}")
+
+
+def lookup_service() -> Lookup:
+    """The lookup of the city this request sees."""
+    city = get_city()
+    return city.cached("lookup", lambda: Lookup(city))
+
+
+def _model(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
+    try:
+        if isinstance(cls, TypeAdapter):
+            return cls.validate_python(data)
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
+                  for e in exc.errors()[:20]]
+        first = errors[0] if errors else {"field": "", "message": "invalid"}
+        msg = f"{first['field'] or 'body'}: {first['message']}"
+        raise InputError(msg, errors=errors) from None
+
+
+def _answer(body: LookupBody) -> dict[str, Any]:
+    service = lookup_service()
+    if body.address is not None:
+        if body.lat is not None or body.lon is not None:
+            msg = "give either address or lat and lon, not both"
+            raise InputError(msg)
+        return service.by_address(body.address, limit=body.limit)
+    if body.lat is None or body.lon is None:
+        msg = "give lat and lon, or address"
+        raise InputError(msg)
+    return service.by_point(body.lat, body.lon)
+
+
+@bp.get("/lookup")
+@access("public")
+def lookup_get() -> Response:
+    """Who covers this point or address (query parameters lat & lon, or address)."""
+    args = request.args
+    unknown = set(args) - {"lat", "lon", "address", "limit"}
+    if unknown:
+        msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
+        raise InputError(msg)
+    data: dict[str, Any] = {k: args[k] for k in ("lat", "lon", "address", "limit") if k in args}
+    return jsonify(_answer(_model(LookupBody, data)))
+
+
+@bp.post("/lookup")
+@access("public")
+def lookup_post() -> Response:
+    """The same as GET, with the query in a JSON body (keeps addresses out of URLs and logs)."""
+    body = _model(LOOKUP_POST, parse_json_body())
+    return jsonify(_answer(LookupBody(**body.model_dump())))
+
+
+@bp.post("/lookup/batch")
+@access("external_system")
+def lookup_batch() -> Response:
+    """Many lookups in one request (coordinates computed vectorised)."""
+    body = _model(BatchBody, parse_json_body())
+    results = lookup_service().batch(body.items)
+    return jsonify({"count": len(results), "results": results})
+
+
+@bp.get("/precincts")
+@access("public")
+def precincts() -> Response:
+    """All precincts as a GeoJSON FeatureCollection (RFC 7946, [lon, lat])."""
+    resp = jsonify(lookup_service().precincts_geojson())
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
+@bp.get("/precincts/<precinct_id>")
+@access("public")
+def precinct(precinct_id: str) -> Response:
+    """One precinct as a GeoJSON Feature with its inspectors and post."""
+    service = lookup_service()
+    resp = jsonify(service.precinct_feature(service.index_of(precinct_id)))
+    resp.mimetype = "application/geo+json"
+    return resp

@@ -1,0 +1,130 @@
+"""Point-to-point routes, travel-time matrices and isochrones over the road graph."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field
+
+from geo_service.web.app import get_city
+from geo_service.errors import InputError
+from geo_service.lookup.service import check_point
+from geo_service.network.reach import MAX_MATRIX_POINTS, MAX_MINUTES, isochrone, travel_matrix
+from geo_service.web.security import access, parse_json_body
+from geo_service.web.views.lookup import _model
+
+bp = Blueprint("reach", __name__, url_prefix="/api/v1")
+
+
+def _mode(value: str | None) -> str:
+    mode = value or "walk"
+    if mode not in ("walk", "drive"):
+        msg = "mode must be walk or drive"
+        raise InputError(msg)
+    return mode
+
+
+def _latlon(text: str | None, what: str) -> tuple[float, float]:
+    if not text or text.count(",") != 1:
+        msg = f"{what} must be lat,lon in decimal degrees"
+        raise InputError(msg)
+    lat, lon = text.split(",")
+    return check_point(lat.strip(), lon.strip())
+
+
+def _only(*names: str) -> None:
+    unknown = set(request.args) - set(names)
+    if unknown:
+        msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
+        raise InputError(msg)
+
+
+@bp.get("/route")
+@access("inspector")
+def route() -> Response:
+    """Time, distance and GeoJSON path between two points (``from`` and ``to`` as lat,lon)."""
+    _only("from", "to", "mode")
+    a = _latlon(request.args.get("from"), "from")
+    b = _latlon(request.args.get("to"), "to")
+    graph = get_city().graph(_mode(request.args.get("mode")))
+    r = graph.route(a[0], a[1], b[0], b[1])
+    if r is None:
+        msg = "no route joins these points on the road network"
+        raise InputError(msg)
+    return jsonify({"mode": graph.mode, **r.to_dict()})
+
+
+LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
+
+
+class MatrixBody(BaseModel):
+    """Travel times between up to 500 sources and 500 targets, [lat, lon] each."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[LatLon] = Field(min_length=1, max_length=MAX_MATRIX_POINTS)
+    targets: list[LatLon] | None = Field(default=None, min_length=1, max_length=MAX_MATRIX_POINTS,
+                                         description="default: the sources")
+    mode: Literal["walk", "drive"] = "walk"
+
+
+@bp.post("/matrix")
+@access("external_system")
+def matrix() -> Response:
+    """A travel-time matrix in seconds (null when unreachable)."""
+    body = _model(MatrixBody, parse_json_body())
+    graph = get_city().graph(body.mode)
+    return jsonify(travel_matrix(graph, body.sources, body.targets or body.sources))
+
+
+@bp.get("/isochrone")
+@access("public")
+def isochrone_view() -> Response:
+    """The area reachable from a point within ``minutes`` (GeoJSON Feature)."""
+    _only("lat", "lon", "minutes", "mode")
+    lat, lon = check_point(request.args.get("lat"), request.args.get("lon"))
+    try:
+        minutes = float(request.args.get("minutes", "10"))
+    except ValueError:
+        minutes = float("nan")
+    if not 0 < minutes <= MAX_MINUTES:
+        msg = f"minutes must be a number more than 0 and at most {MAX_MINUTES:g}"
+        raise InputError(msg)
+    feature: dict[str, Any] = isochrone(get_city().graph(_mode(request.args.get("mode"))), lat, lon, minutes)
+    resp = jsonify(feature)
+    resp.mimetype = "application/geo+json"
+    return resp
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The paths of this blueprint for the OpenAPI document."""
+    from geo_service.web.openapi import problems
+
+    errors = problems(400, 401, 403, 429, 503)
+    mode = {"name": "mode", "in": "query", "schema": {"enum": ["walk", "drive"]}}
+    latlon = {"type": "string", "description": "lat,lon in decimal degrees",
+              "pattern": r"^-?(90(\.0+)?|[1-8]?\d(\.\d+)?),-?(180(\.0+)?|(1[0-7]\d|[1-9]?\d)(\.\d+)?)$"}
+    return {
+        "/api/v1/route": {"get": {
+            "summary": "time, distance and path between two points", "security": [{"bearer": []}, {"apiKey": []}],
+            "parameters": [{"name": "from", "in": "query", "required": True, "schema": latlon},
+                           {"name": "to", "in": "query", "required": True, "schema": latlon}, mode],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["time_s", "length_m", "geometry"]}}}}, **errors}}},
+        "/api/v1/matrix": {"post": {
+            "summary": "travel-time matrix (seconds)", "security": [{"apiKey": []}, {"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/MatrixBody"}}}},
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["durations_s"]}}}}, **errors}}},
+        "/api/v1/isochrone": {"get": {
+            "summary": "area reachable within T minutes", "security": [{}, {"apiKey": []}, {"bearer": []}],
+            "parameters": [{"name": "lat", "in": "query", "required": True,
+                            "schema": {"type": "number", "minimum": -90, "maximum": 90}},
+                           {"name": "lon", "in": "query", "required": True,
+                            "schema": {"type": "number", "minimum": -180, "maximum": 180}},
+                           {"name": "minutes", "in": "query",
+                            "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES}}, mode],
+            "responses": {"200": {"description": "OK", "content": {"application/geo+json": {"schema": {
+                "$ref": "#/components/schemas/Feature"}}}}, **errors}}},
+    }

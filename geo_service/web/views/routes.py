@@ -1,0 +1,431 @@
+"""Daily visit routes and multi-day schedules for inspectors; plans are kept for the phone.
+
+Visits may concern victims and people on the preventive register: plans are kept in
+the store, readable only by their inspector (own precinct) and planners, every read is
+audited, and nothing personal goes into URLs or logs (labels are the caller's free text).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask import Blueprint, Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from geo_service import clock
+from geo_service.web.fields import Day, Moment
+from geo_service.web.app import get_city
+from geo_service.errors import InputError, NotFound
+from geo_service.routes.day import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
+from geo_service.routes.schedule import RecurringVisit, schedule_period
+from geo_service.web.security import (Forbidden, access, audit, current_principal, get_store, load_plan, parse_json_body,
+                        require_precinct)
+from geo_service.web.views.lookup import _model, lookup_service
+from geo_service.web.views.reach import LatLon
+
+bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
+
+HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")]
+PRIORITY_NAMES = {"domestic_violence": 1, "preventive_register": 2, "appeal": 3, "patrol": 4}
+RECEPTION = ("17:00", "20:00")
+
+
+def _minutes(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+class VisitIn(BaseModel):
+    """One visit: coordinates or an address, minutes on site, priority class, windows."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[\w.:-]+$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    minutes: float = Field(default=15, gt=0, le=480, description="minutes on site")
+    priority: Literal[1, 2, 3, 4, "domestic_violence", "preventive_register", "appeal", "patrol"] = Field(
+        default=3, description="1 domestic-violence follow-up > 2 preventive register > 3 appeal > 4 patrol point")
+    windows: list[tuple[HHMM, HHMM]] = Field(default_factory=list, max_length=8,
+                                             description="times within which the visit must start")
+    label: str = Field(default="", max_length=200, description="free text shown to the inspector; never logged")
+    due: Day | None = Field(default=None, description=(
+        "the date by which the visit is due (e.g. a preventive-register visit); default the plan's date. "
+        "A kept plan records its visits as due; marking one done counts toward visits made on time"))
+
+    @model_validator(mode="after")
+    def _where(self) -> VisitIn:
+        if (self.address is None) == (self.lat is None or self.lon is None):
+            msg = "give lat and lon, or address"
+            raise ValueError(msg)
+        return self
+
+
+class ShiftIn(BaseModel):
+    """Working hours, breaks, and the reception at the post (17:00-20:00 when true)."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: HHMM = "09:00"
+    end: HHMM = "18:00"
+    breaks: list[tuple[HHMM, HHMM]] = Field(default_factory=lambda: [("13:00", "14:00")], max_length=4)
+    reception: bool | tuple[HHMM, HHMM] = False
+
+    def to_shift(self) -> Shift:
+        reception = None
+        if self.reception:
+            a, b = RECEPTION if self.reception is True else self.reception
+            reception = (_minutes(a), _minutes(b))
+        end = _minutes(self.end)
+        if reception is not None:
+            end = max(end, reception[1])  # the reception is part of the working day
+        return Shift(start_min=_minutes(self.start), end_min=end,
+                     breaks=[(_minutes(a), _minutes(b)) for a, b in self.breaks], reception=reception)
+
+
+class PlanBody(BaseModel):
+    """One inspector's day."""
+
+    model_config = ConfigDict(extra="forbid")
+    inspector_id: str = Field(min_length=1, max_length=64)
+    date: Day | None = Field(default=None, description="default: today")
+    shift: ShiftIn = Field(default_factory=ShiftIn)
+    mode: Literal["walk", "drive", "drive_walk"] = "walk"
+    start: LatLon | None = Field(default=None, description="default: the precinct post")
+    end: LatLon | None = Field(default=None, description="default: the start")
+    visits: list[VisitIn] = Field(max_length=MAX_VISITS)
+    outside_precinct: Literal["warn", "reject"] = "warn"
+    include_appeals: bool = Field(default=True, description="add the inspector's open citizens' appeals as visits")
+    patrol_fill: bool = Field(default=False, description="fill the spare time at the post with a patrol loop")
+    hotspots: list[LatLon] = Field(default_factory=list, max_length=50,
+                                   description="points the patrol loop should favour")
+    save: bool = True
+
+
+class RecurringIn(BaseModel):
+    """A visit that recurs over the period."""
+
+    model_config = ConfigDict(extra="forbid")
+    visit: VisitIn
+    every_days: int | None = Field(default=None, ge=1, le=92)
+    per_month: int | None = Field(default=None, ge=1, le=30)
+    due: Day | None = None
+    min_gap_days: int = Field(default=1, ge=0, le=92)
+
+
+class ScheduleBody(BaseModel):
+    """One inspector's period (a week, a month)."""
+
+    model_config = ConfigDict(extra="forbid")
+    inspector_id: str = Field(min_length=1, max_length=64)
+    start_date: Day
+    days: int = Field(ge=1, le=92)
+    shift: ShiftIn = Field(default_factory=ShiftIn)
+    reception_weekdays: list[Annotated[int, Field(ge=0, le=6)]] | None = Field(
+        default=None, description="weekdays with the reception (0 = Monday); default every working day")
+    days_off: list[Day] = Field(default_factory=list, max_length=92)
+    mode: Literal["walk", "drive", "drive_walk"] = "walk"
+    visits: list[RecurringIn] = Field(max_length=2000)
+    save: bool = Field(default=True, description=(
+        "keep every day with visits as a plan (its id and links in the day), its visits recorded as due "
+        "on their occurrence's due date"))
+
+
+def _inspector(inspector_id: str) -> tuple[str, tuple[float, float] | None]:
+    """The inspector's precinct (access checked) and post location."""
+    city = get_city()
+    rows = city.roster[city.roster.inspector_id == inspector_id]
+    if len(rows) == 0:
+        msg = f"no inspector with id {inspector_id!r} in the roster"
+        raise NotFound(msg)
+    precinct_id = str(rows.precinct_id.iloc[0])
+    principal = require_precinct(precinct_id)
+    if principal.role == "inspector" and principal.id != inspector_id:
+        audit("access", record_type="inspector", record_id=inspector_id[:64], outcome="denied:inspector")
+        msg = "an inspector plans only their own routes"
+        raise Forbidden(msg)
+    service = lookup_service()
+    post = service.precinct_info(service.index_of(precinct_id))["post"]
+    return precinct_id, ((post["lat"], post["lon"]) if post else None)
+
+
+def _visit(v: VisitIn, *, precinct_id: str, policy: str, warnings: list[str]) -> Visit:
+    service = lookup_service()
+    if v.address is not None:
+        try:
+            answer = service.by_address(v.address, limit=3, travel=False)
+        except NotFound:
+            msg = f"visit {v.id}: the address is not found"
+            raise InputError(msg) from None
+        if answer["ambiguous"]:
+            options = "; ".join(f"{c['street']} {c['housenumber'] or ''}".strip() for c in answer["candidates"][:3])
+            msg = f"visit {v.id}: the address is ambiguous ({options}); give lat and lon"
+            raise InputError(msg)
+        lat, lon = answer["candidates"][0]["lat"], answer["candidates"][0]["lon"]
+    else:
+        lat, lon = float(v.lat), float(v.lon)  # type: ignore[arg-type]
+    found = service.locate(lat, lon)
+    if found is None or service.ids[found.index] != precinct_id:
+        if policy == "reject":
+            msg = f"visit {v.id} is outside precinct {precinct_id}"
+            raise InputError(msg)
+        warnings.append(f"visit {v.id} is outside precinct {precinct_id}")
+    priority = PRIORITY_NAMES.get(v.priority, v.priority) if isinstance(v.priority, str) else v.priority
+    return Visit(id=v.id, lat=lat, lon=lon, service_min=v.minutes, priority=int(priority),
+                 time_windows=[(_minutes(a), _minutes(b)) for a, b in v.windows], label=v.label)
+
+
+def _open_appeals(inspector_id: str, *, taken: set[str]) -> list[Visit]:
+    """The inspector's open appeals as visits (priority class 3, 20 minutes on site)."""
+    from geo_service.web.views.workload import appeal_store
+
+    out = []
+    for appeal in appeal_store().open_for_inspector(inspector_id):
+        v = appeal.as_visit(priority=3)
+        if v["id"] not in taken:
+            out.append(Visit(id=v["id"], lat=v["lat"], lon=v["lon"], service_min=v["service_min"],
+                             priority=v["priority"], label=v["label"]))
+    return out
+
+
+def _start(body_start: Any, post: tuple[float, float] | None) -> tuple[float, float]:
+    if body_start is not None:
+        return (float(body_start[0]), float(body_start[1]))
+    if post is None:
+        msg = "the precinct has no post: give start as [lat, lon]"
+        raise InputError(msg)
+    return post
+
+
+@bp.post("/plan")
+@access("inspector")
+def plan() -> Response:
+    """Plan one day's route; kept (unless ``save`` is false) for the inspector's phone."""
+    body = _model(PlanBody, parse_json_body())
+    precinct_id, post = _inspector(body.inspector_id)
+    warnings: list[str] = []
+    visits = [_visit(v, precinct_id=precinct_id, policy=body.outside_precinct, warnings=warnings)
+              for v in body.visits]
+    if body.include_appeals:
+        visits += _open_appeals(body.inspector_id, taken={v.id for v in visits})
+    start = _start(body.start, post)
+    end = (float(body.end[0]), float(body.end[1])) if body.end is not None else start
+    day = plan_day(get_city(), start=start, end=end, visits=visits, shift=body.shift.to_shift(), mode=body.mode,
+                   post=post or start)
+    date = (body.date or clock.today()).isoformat()
+    result = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "date": date,
+              "plan": day.to_dict(), "warnings": warnings + list(day.warnings)}
+    if body.patrol_fill:
+        result["patrol"] = patrol_fill(day, precinct_id=precinct_id, post=post or start,
+                                       hotspots=[(float(a), float(b)) for a, b in body.hotspots],
+                                       mode="drive" if body.mode == "drive" else "walk")
+    if not body.save:
+        return jsonify(result)
+    given_due = {v.id: v.due.isoformat() for v in body.visits if v.due is not None}
+    plan_id = _keep(day, result, given_due)
+    resp = jsonify({"id": plan_id, **result, "links": _links(plan_id)})
+    resp.status_code = 201
+    resp.headers["Location"] = f"/api/v1/routes/plans/{plan_id}"
+    return resp
+
+
+def _keep(day: Any, result: dict[str, Any], given_due: dict[str, str]) -> str:
+    """Keep a day plan (with its GPX and route sheet) and record its visits as due, on the
+    given date or the plan's (the visits-made-on-time indicator counts them); the plan id."""
+    from geo_service.web.views.workload import appeal_store
+
+    date, inspector_id, precinct_id = result["date"], result["inspector_id"], result["precinct_id"]
+    title = f"Route {date} · {inspector_id}"
+    due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
+    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date),
+            "sheet_html": to_sheet_html(day, title=title, date=date)}
+    plan_id = get_store().save_plan(precinct_id=precinct_id, inspector_id=inspector_id,
+                                    created_by=current_principal().label, body=kept)
+    appeal_store().record_due({"inspector_id": inspector_id, "visit_ref": s.visit_id, "due_date": due[s.visit_id],
+                               "precinct_id": precinct_id, "priority": s.priority, "plan_id": plan_id}
+                              for s in day.stops if s.kind == "visit")
+    audit("plan.create", record_type="plan", record_id=plan_id, outcome="ok")
+    return plan_id
+
+
+class DoneBody(BaseModel):
+    """When the visit was made (default now)."""
+
+    model_config = ConfigDict(extra="forbid")
+    done_at: Moment | None = Field(default=None, description="ISO 8601 with a time zone; default now")
+
+
+#: A gap shorter than this at the post is not worth a patrol.
+MIN_PATROL_MIN = 15.0
+
+
+def patrol_fill(day: Any, *, precinct_id: str, post: tuple[float, float], hotspots: list[tuple[float, float]],
+                mode: str) -> dict[str, Any] | None:
+    """A patrol loop from the post in the day's longest spare time at the post: before the
+    reception when the route returns early, or after the last visit until the shift ends."""
+    stops = day.stops
+    gaps = [(s.arrival_min, s.start_min) for s in stops if s.kind == "reception"]
+    if stops and stops[-1].kind == "end":
+        gaps.append((stops[-1].arrival_min, float(day.shift.end_min)))
+    gaps = [(a, b) for a, b in gaps if b - a >= MIN_PATROL_MIN]
+    if not gaps:
+        return None
+    start, end = max(gaps, key=lambda g: g[1] - g[0])
+    service = lookup_service()
+    geometry = service.geoms[service.index_of(precinct_id)]
+    loop = patrol_loop(get_city(), post=post, minutes=end - start, hotspots=hotspots or None,
+                       precinct_geometry=geometry, mode=mode)  # type: ignore[arg-type]
+    return {"start": hhmm(start), "end": hhmm(start + loop["time_s"] / 60), **loop}
+
+
+def _links(plan_id: str) -> dict[str, str]:
+    base = f"/api/v1/routes/plans/{plan_id}"
+    return {"self": base, "gpx": f"{base}/gpx", "sheet": f"{base}/sheet"}
+
+
+@bp.get("/plans/<plan_id>")
+@access("inspector")
+def get_plan(plan_id: str) -> Response:
+    """A kept plan (its inspector and planners only; every read is audited)."""
+    kept = load_plan(plan_id, action="plan.read")
+    body = {k: v for k, v in kept.body.items() if k not in ("gpx", "sheet_html")}
+    return jsonify({"id": kept.id, "created_at": kept.created_at.isoformat(), **body, "links": _links(kept.id)})
+
+
+def _plan_visit(plan_id: str, visit_id: str, *, action: str) -> tuple[Any, str]:
+    """A kept plan (access checked and audited) and the due date it recorded for a visit."""
+    kept = load_plan(plan_id, action=action)
+    due = kept.body.get("due", {})
+    if visit_id not in due:
+        msg = "the plan has no such visit"
+        raise NotFound(msg)
+    return kept, due[visit_id]
+
+
+@bp.post("/plans/<plan_id>/visits/<visit_id>/done")
+@access("inspector")
+def visit_done(plan_id: str, visit_id: str) -> Response:
+    """Mark one visit of a kept plan as made (the plan's inspector or a planner)."""
+    from geo_service.web.views.workload import appeal_store
+
+    kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_done")
+    body = _model(DoneBody, parse_json_body() if request.get_data(cache=True).strip() else {})
+    done_at = body.done_at
+    if done_at is not None and done_at.tzinfo is None:
+        msg = "done_at needs a time zone (e.g. 2026-11-25T10:30:00+05:00)"
+        raise InputError(msg)
+    record = appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due,
+                                      done_at=done_at)
+    audit("visit.done", record_type="plan", record_id=plan_id, outcome="ok")
+    return jsonify(record)
+
+
+@bp.delete("/plans/<plan_id>/visits/<visit_id>/done")
+@access("inspector")
+def visit_undone(plan_id: str, visit_id: str) -> Response:
+    """Take back a "made" mark set by mistake (the plan's inspector or a planner)."""
+    from geo_service.web.views.workload import appeal_store
+
+    kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_undone")
+    record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due)
+    audit("visit.undone", record_type="plan", record_id=plan_id, outcome="ok")
+    return jsonify(record)
+
+
+@bp.get("/plans/<plan_id>/gpx")
+@access("inspector")
+def get_gpx(plan_id: str) -> Response:
+    """The plan as GPX 1.1 for navigation apps."""
+    kept = load_plan(plan_id, action="plan.gpx")
+    resp = Response(kept.body["gpx"], mimetype="application/gpx+xml")
+    resp.headers["Content-Disposition"] = f'attachment; filename="route-{kept.body["date"]}.gpx"'
+    return resp
+
+
+@bp.get("/plans/<plan_id>/sheet")
+@access("inspector")
+def get_sheet(plan_id: str) -> Response:
+    """The printable one-page route sheet."""
+    kept = load_plan(plan_id, action="plan.sheet")
+    return Response(kept.body["sheet_html"], mimetype="text/html")
+
+
+@bp.post("/schedule")
+@access("inspector")
+def schedule() -> Response:
+    """Spread recurring visits over a period, balancing the days, and route each day."""
+    body = _model(ScheduleBody, parse_json_body())
+    precinct_id, post = _inspector(body.inspector_id)
+    warnings: list[str] = []
+    visits = [RecurringVisit(visit=_visit(r.visit, precinct_id=precinct_id, policy="warn", warnings=warnings),
+                             every_days=r.every_days, per_month=r.per_month, due=r.due, min_gap_days=r.min_gap_days)
+              for r in body.visits]
+    result = schedule_period(get_city(), start_date=body.start_date, days=body.days, visits=visits,
+                             post=_start(None, post), shift=body.shift.to_shift(), days_off=body.days_off,
+                             mode=body.mode, reception_weekdays=body.reception_weekdays)
+    audit("schedule.create", record_type="schedule", record_id=precinct_id, outcome="ok")
+    out = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "warnings": warnings, **result.to_dict()}
+    if body.save:  # every day with visits becomes a kept plan the phone can open
+        for day, row in zip(result.days, out["days"]):
+            if day.plan is None or not day.plan.visit_ids:
+                continue
+            plan_id = _keep(day.plan, {"inspector_id": body.inspector_id, "precinct_id": precinct_id,
+                                       "date": day.date.isoformat(), "plan": row["plan"], "warnings": []},
+                            {k: v.isoformat() for k, v in day.due.items()})
+            row["plan_id"], row["links"] = plan_id, _links(plan_id)
+    return jsonify(out)
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The paths of this blueprint for the OpenAPI document."""
+    from geo_service.web.openapi import problems
+
+    errors = problems(400, 401, 403, 404, 429, 503)
+    auth = [{"bearer": []}, {"apiKey": []}]
+    obj = {"type": "object"}
+    plan_id = [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    return {
+        "/api/v1/routes/plan": {"post": {
+            "summary": "plan one day's route", "security": auth,
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/PlanBody"}}}},
+            "responses": {"200": {"description": "planned (not kept)", "content": {"application/json": {"schema": obj}}},
+                          "201": {"description": "planned and kept", "content": {"application/json": {"schema": obj}}},
+                          **errors}}},
+        "/api/v1/routes/plans/{plan_id}": {"get": {
+            "summary": "a kept plan", "security": auth, "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done": {"post": {
+            "summary": "mark a visit of a kept plan as made (counts toward visits made on time)", "security": auth,
+            "parameters": plan_id + [{"name": "visit_id", "in": "path", "required": True,
+                                      "schema": {"type": "string", "pattern": r"^[\w.:-]{1,64}$"}}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"done_at": {"type": "string", "format": "date-time"}}}}}},
+            "responses": {"200": {"description": "the visit record", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["visit_id", "due_date", "done_at", "on_time"],
+                "properties": {"visit_id": {"type": "string"}, "due_date": {"type": "string", "format": "date"},
+                               "done_at": {"type": "string", "format": "date-time"},
+                               "on_time": {"type": "boolean"}}}}}}, **errors}},
+            "delete": {
+            "summary": "take back a made mark set by mistake", "security": auth,
+            "parameters": plan_id + [{"name": "visit_id", "in": "path", "required": True,
+                                      "schema": {"type": "string", "pattern": r"^[\w.:-]{1,64}$"}}],
+            "responses": {"200": {"description": "the visit record, not made", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["visit_id", "due_date", "done_at"],
+                           "properties": {"visit_id": {"type": "string"},
+                                          "due_date": {"type": "string", "format": "date"},
+                                          "done_at": {"type": "null"}}}}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/gpx": {"get": {
+            "summary": "the plan as GPX", "security": auth, "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"application/gpx+xml": {"schema": {
+                "type": "string"}}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/sheet": {"get": {
+            "summary": "the printable route sheet", "security": auth, "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
+                          **errors}}},
+        "/api/v1/routes/schedule": {"post": {
+            "summary": "spread recurring visits over a period and route each day", "security": auth,
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/ScheduleBody"}}}},
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}}, **errors}}},
+    }

@@ -1,0 +1,1 @@
+"""Workload indicators per precinct and balanced precinct proposals."""
