@@ -124,7 +124,6 @@ def main() -> None:
 
     import networkx as nx
     import osmnx as ox
-
     from pyproj import Transformer
 
     utm = city.manifest["crs_projected"]

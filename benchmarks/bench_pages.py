@@ -34,8 +34,8 @@ N_STOPS = 60
 
 
 def city_bundle():
-    from geo_service.ingest.build import BuildOptions, build_city
     from geo_service.bundle import load_bundle
+    from geo_service.ingest.build import BuildOptions, build_city
 
     for path in (Path("/tmp/b/almaty"), Path(tempfile.gettempdir()) / "bench_routes_almaty"):
         if (path / "manifest.json").exists():
@@ -118,7 +118,8 @@ def main() -> int:
     from geo_service.lookup.service import Lookup
     from geo_service.pages.render import RoadIndex, precinct_page, roads_geojson, route_page
     from geo_service.routes.day import Shift, plan_day, to_gpx, to_sheet_html
-    from geo_service.web.security import STORE_EXT, sign_link
+    from geo_service.web.context import STORE_EXT
+    from geo_service.web.security import sign_link
 
     print(machine())
     city = city_bundle()

@@ -28,8 +28,8 @@ from benchmarks.common import SHARED_DATA, machine, median, need, timeit
 
 
 def city_bundle():
-    from geo_service.ingest.build import BuildOptions, build_city
     from geo_service.bundle import load_bundle
+    from geo_service.ingest.build import BuildOptions, build_city
 
     out = Path(tempfile.gettempdir()) / "bench_routes_almaty"
     if not (out / "manifest.json").exists():

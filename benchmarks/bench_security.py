@@ -35,7 +35,7 @@ POINT = "lat=43.2389&lon=76.8897"
 def _blueprint(secured: bool) -> Any:
     from flask import Blueprint, jsonify, request
 
-    from geo_service.web.app import get_city
+    from geo_service.web.context import get_city
 
     bp = Blueprint("bench", __name__)
 
@@ -67,7 +67,8 @@ def build_app(mode: str, bundle: str, db_url: str, storage: str = "memory://") -
         app.register_blueprint(_blueprint(False))
         return app
     from geo_service import create_app
-    from geo_service.web.security import STORE_EXT, access, init_security
+    from geo_service.web.context import STORE_EXT
+    from geo_service.web.security import access, init_security
 
     app = create_app({"CITY": city, "BUNDLE": bundle, "DATABASE_URL": db_url, "RATELIMIT_STORAGE_URI": storage,
                       "RATELIMIT_EXTERNAL": "10000000/minute", "RATELIMIT_PUBLIC": "10000000/minute",

@@ -155,8 +155,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "geo_service.cli", "build", "--osm", str(osm), "--out", str(bundle)],
                        check=True)
 
-    from geo_service.workload.balance import balance_precincts, build_blocks, node_load
     from geo_service.bundle import load_bundle
+    from geo_service.workload.balance import balance_precincts, build_blocks, node_load
     from geo_service.workload.indicators import WorkloadWeights, gini, indicators, max_min_ratio, summary
 
     print(machine())

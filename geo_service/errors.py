@@ -84,3 +84,25 @@ class NotReady(GeoServiceError):
 
     status = 503
     title = "Not ready"
+
+
+class Unauthorized(GeoServiceError):
+    """No valid credentials (401, with ``WWW-Authenticate``)."""
+
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, user_message: str, *, invalid: bool = False) -> None:
+        super().__init__(user_message)
+        self.invalid = invalid
+
+
+class Forbidden(GeoServiceError, PermissionError):
+    """Valid credentials, but not for this (403)."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class LinkRefused(Forbidden):
+    """A signed link that is forged, damaged or expired."""

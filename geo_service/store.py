@@ -50,8 +50,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from geo_service import clock
-from geo_service.exports import safe_cell
 from geo_service.errors import InputError, NotFound
+from geo_service.exports import safe_cell
 
 logger = logging.getLogger(__name__)
 

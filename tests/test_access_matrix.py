@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from geo_service.web.security import STORE_EXT, assert_every_route_declares_access, role_admits
+from geo_service.access import role_admits
+from geo_service.web.context import STORE_EXT
+from geo_service.web.security import assert_every_route_declares_access
 
 PRINCIPALS = ("public", "external_system", "inspector", "planner", "admin")
 

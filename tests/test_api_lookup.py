@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from geo_service.web.security import STORE_EXT, assert_every_route_declares_access
+from geo_service.web.context import STORE_EXT
+from geo_service.web.security import assert_every_route_declares_access
 from tests.conftest import grid_latlon
 
 

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from geo_service.web.security import STORE_EXT
+from geo_service.web.context import STORE_EXT
 from tests.conftest import grid_latlon
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from geo_service.cli import main
-from geo_service.web.security import STORE_EXT
+from geo_service.web.context import STORE_EXT
 
 
 def _headers(app, role: str) -> dict[str, str]:

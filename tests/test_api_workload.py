@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from geo_service.web.security import STORE_EXT
+from geo_service.web.context import STORE_EXT
 from tests.conftest import grid_latlon
 
 
@@ -117,8 +117,8 @@ def test_jobs_beyond_the_cap_are_refused_until_one_ends(app, client, monkeypatch
     import time
 
     import geo_service.workload.balance as balance_module
-    from geo_service.web import jobs as kept
     from geo_service.errors import InputError
+    from geo_service.web import jobs as kept
 
     gate = threading.Event()
 
@@ -228,7 +228,7 @@ def test_trust_import_csv_and_json(app, client) -> None:
     resp = client.post(url, json={"rows": [{"precinct_id": "P-01", "period": "2026-01", "score": 4.25}]},
                        headers=planner)
     assert resp.status_code == 201 and resp.json["imported"] == 1
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     with app.test_request_context():
         scores = appeal_store().trust_scores()
@@ -250,7 +250,7 @@ def test_trust_import_names_each_bad_row(app, client) -> None:
     assert resp.status_code == 400 and resp.json["problems"][0].startswith("row 1: score")
     assert client.post("/api/v1/workload/trust", data="a,b\n1,2\n", content_type="text/csv",
                        headers=planner).status_code == 400
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     with app.test_request_context():
         assert len(appeal_store().trust_scores()) == 0  # a bad row refuses the whole import

@@ -11,10 +11,10 @@ import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geo_service.workload.balance import balance_precincts
 from geo_service.bundle import load_bundle
-from geo_service.siting.demand import from_arrays
 from geo_service.errors import InputError
+from geo_service.siting.demand import from_arrays
+from geo_service.workload.balance import balance_precincts
 from geo_service.workload.indicators import WorkloadWeights
 from tests.conftest import grid_latlon
 

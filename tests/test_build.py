@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import warnings
 import math
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_service.ingest.build import BuildOptions, build_city
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError, InputFileError, ValidationFailed
+from geo_service.ingest.build import BuildOptions, build_city
 from tests.conftest import TWO_PRECINCTS, grid_latlon, node_id
 
 

@@ -74,8 +74,8 @@ def make_hostile_app(tmp: Path, *, files: bool = True, **config: Any) -> Any:
     """The app over the tiny city built from hostile inputs: the OSM extract, and with
     ``files`` the precinct GeoJSON and the roster too (else precincts derived from OSM)."""
     from geo_service import create_app
-    from geo_service.web.views.pages import bp
     from geo_service.ingest.build import BuildOptions, build_city
+    from geo_service.web.views.pages import bp
 
     extra = {"precincts": _precincts(tmp), "roster": _roster(tmp)} if files else {}
     build_city(BuildOptions(osm=_osm(tmp), out=tmp / "bundle", city="tiny", **extra))
@@ -92,7 +92,7 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def auth(app: Any, role: str, **kw: Any) -> dict[str, str]:
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     _, token = app.extensions[STORE_EXT].create_credential(name=f"h-{role}", role=role, kind="user_token", **kw)
     return {"Authorization": f"Bearer {token}"}
@@ -203,8 +203,8 @@ def test_gpx_keeps_hostile_text_as_xml_text(hostile_app: Any) -> None:
 
 
 def test_an_overlong_osm_tag_is_one_readable_error(tmp_path: Path) -> None:
-    from geo_service.ingest.build import BuildOptions, build_city
     from geo_service.errors import InputFileError
+    from geo_service.ingest.build import BuildOptions, build_city
 
     path = tmp_path / "long.osm"
     path.write_text(tiny_city_xml().replace(f'v={quoteattr("улица Пушкина")}', f"v={quoteattr('Ж' * 10_000)}"),
@@ -237,7 +237,7 @@ def test_hostile_api_text_is_refused_or_kept_as_text(hostile_app: Any) -> None:
 
 def test_csv_exports_defuse_formulas(hostile_app: Any, tmp_path: Path) -> None:
     """Workload, indicators and audit CSVs: no text cell starts as a spreadsheet formula."""
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     client = hostile_app.test_client()
     admin, planner = auth(hostile_app, "admin"), auth(hostile_app, "planner")

@@ -280,7 +280,7 @@ NAV_HOSTS = ("https://2gis.kz/geo/", "https://yandex.kz/maps/")
 
 
 def _auth(app: Any, role: str, *, subject: str | None = None, precincts: tuple[str, ...] = ()) -> dict[str, str]:
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     _, token = app.extensions[STORE_EXT].create_credential(name=f"p-{role}-{subject}", role=role, kind="user_token",
                                                           subject=subject, precinct_ids=precincts)
@@ -467,7 +467,7 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
     third = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][2]
     import datetime as dt
 
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     with pages_app.app_context():
         made_at = appeal_store().done_in_plan(inspector_id="UI-1", due={third: plan["due"][third]})
@@ -558,7 +558,7 @@ def test_new_pages_declare_roles(pages_app: Any) -> None:
 def _appeal(pages_app: Any, i: float, j: float, *, received: str, contact: str | None = None,
             closed: str | None = None) -> str:
     from geo_service.appeals.store import AppealStore
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
     from tests.conftest import grid_latlon
 
     store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
@@ -575,7 +575,7 @@ def _visits(pages_app: Any) -> None:
     """Visit records: in P-01 two preventive-register visits made last month (one late), one
     not made, one made in 2020, a domestic-violence follow-up made; one in P-02."""
     from geo_service.appeals.store import AppealStore
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     store = AppealStore(pages_app.extensions[STORE_EXT], city=pages_app.extensions["geo_service"])
     due = _last_month_day(10, 9)[:10]
@@ -702,7 +702,7 @@ def _points(html: str, chart: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("lang", LANGS)
 def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
     from geo_service.appeals.store import AppealStore
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     # Jan: 2 appeals (contact 2 h and 4 h), Feb: none, Mar: 1 (contact 6 h); trust in two periods.
     _appeal(pages_app, 1.0, 0.5, received="2026-01-03T09:00:00+00:00", contact="2026-01-03T11:00:00+00:00",

@@ -9,7 +9,7 @@ import shapely
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
 from geo_service.network.reach import isochrone, travel_matrix
-from geo_service.web.security import STORE_EXT
+from geo_service.web.context import STORE_EXT
 from tests.conftest import grid_latlon
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import shapely
 
-from geo_service.ingest.build import BuildOptions, build_city
 from geo_service.bundle import load_bundle
+from geo_service.ingest.build import BuildOptions, build_city
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.shared_data

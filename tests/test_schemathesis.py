@@ -3,7 +3,6 @@ answers conform to the document (status codes, content types, schemas)."""
 
 from __future__ import annotations
 
-
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -13,12 +12,12 @@ from schemathesis.checks import positive_data_acceptance  # noqa: E402
 
 @pytest.fixture(scope="module")
 def api_app(tmp_path_factory: pytest.TempPathFactory):
+    import json
+
     from geo_service import create_app
     from geo_service.ingest.build import BuildOptions, build_city
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
     from tests.conftest import TWO_PRECINCTS, polygon, tiny_city_xml
-
-    import json
 
     tmp = tmp_path_factory.mktemp("schemathesis")
     (tmp / "tiny.osm").write_text(tiny_city_xml(), encoding="utf-8")

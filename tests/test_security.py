@@ -15,16 +15,14 @@ from typing import Any
 import pytest
 from flask import Blueprint, Flask, jsonify
 
-from geo_service.errors import InputError
+from geo_service.errors import InputError, LinkRefused
+from geo_service.web.context import STORE_EXT, get_store
 from geo_service.web.security import (
-    STORE_EXT,
-    LinkRefused,
     access,
     assert_every_route_declares_access,
     cli_audit_export,
     cli_create_key,
     current_principal,
-    get_store,
     init_security,
     load_plan,
     load_plan_by_link,

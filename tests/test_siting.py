@@ -13,10 +13,9 @@ import pytest
 import shapely
 
 from geo_service.bundle import load_bundle
-from geo_service.siting.demand import (Demand, DemandOptions, building_residents, estimate_demand,
-                                read_demand_file)
 from geo_service.errors import InputError, InputFileError
 from geo_service.siting.base import LSCP, MCLP, MODELS, BackupCoverage, PMedian
+from geo_service.siting.demand import Demand, DemandOptions, building_residents, estimate_demand, read_demand_file
 from tests.conftest import grid_latlon
 
 # ------------------------------------------------------------------ brute force
@@ -328,7 +327,7 @@ def test_no_incumbent_within_the_time_limit_returns_the_greedy_solution(monkeypa
 
     matrix = np.array([[1.0, 9.0, 9.0], [9.0, 1.0, 9.0], [9.0, 9.0, 1.0]])
     weights = np.array([10.0, 5.0, 1.0])
-    monkeypatch.setattr(siting, "_run_highs", lambda *a, **k: (None, None, None, None, "Time limit reached"))
+    monkeypatch.setattr(siting, "run_highs", lambda *a, **k: (None, None, None, None, "Time limit reached"))
     for name, kw in (("mclp", {"p": 2}), ("lscp", {}), ("pmedian", {"p": 2}), ("backup", {"p": 2})):
         model = siting.MODELS[name].from_cost_matrix(matrix, weights, service_time=2, method="exact", **kw).solve()
         out = model.to_dict()

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from geo_service.bundle import load_bundle
-from geo_service.siting.demand import from_arrays
 from geo_service.errors import InputError
+from geo_service.siting.demand import from_arrays
 from geo_service.workload.indicators import WorkloadWeights, gini, indicators, summary, to_csv, weighted_quantile
 from tests.conftest import grid_latlon
 

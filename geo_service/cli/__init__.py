@@ -311,8 +311,8 @@ def _site(args: argparse.Namespace) -> int:
     else:
         from pydantic import ValidationError
 
-        from geo_service.web.views.siting import SitingBody, run_siting
         from geo_service.bundle import load_bundle
+        from geo_service.web.views.siting import SitingBody, run_siting
 
         try:
             body = SitingBody(model=args.model, minutes=args.minutes, p=args.p, mode=args.mode,

@@ -69,9 +69,9 @@ def demo_address(city: Any) -> str:
 
 def write_html(city: Any, out_dir: Path) -> list[Path]:
     """The precinct page in each language as files that open from ``out_dir``."""
+    from geo_service.lookup.service import Lookup
     from geo_service.pages.assets import VENDOR_DIR, configure_folium
     from geo_service.pages.i18n import LANGS
-    from geo_service.lookup.service import Lookup
     from geo_service.pages.render import precinct_page, roads_geojson
 
     static = Path(os.path.relpath(VENDOR_DIR.parent, out_dir.resolve())).as_posix()
@@ -104,7 +104,7 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
         ``precinct_id`` (the demo inspector's precinct, for its public page).
     """
     from geo_service.lookup.service import Lookup
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     store = app.extensions[STORE_EXT]
     row = city.roster[city.roster.inspector_id == DEMO_INSPECTOR].iloc[0]
@@ -148,11 +148,11 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
 
 def write_demo_pages(app: Any, city: Any, out_dir: Path, demo: dict[str, Any]) -> list[Path]:
     """The demo route page (with its GPX and sheet next to it) and siting page as files."""
-    from geo_service.pages.assets import VENDOR_DIR, configure_folium
     from geo_service.lookup.service import Lookup
     from geo_service.network.reach import isochrone
+    from geo_service.pages.assets import VENDOR_DIR, configure_folium
     from geo_service.pages.render import route_page, siting_page
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     store = app.extensions[STORE_EXT]
     static = Path(os.path.relpath(VENDOR_DIR.parent, out_dir.resolve())).as_posix()

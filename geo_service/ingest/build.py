@@ -21,14 +21,23 @@ import pandas as pd
 import shapely
 
 from geo_service import clock
-from geo_service.version import __version__
 from geo_service.bundle import FORMAT_VERSION, atomic_folder, write_geoparquet, write_table
-from geo_service.network.graph import MODES, RoadGraph, build_graph
 from geo_service.ingest.osm import OsmExtract, parse_clip, read_osm, street_table
-from geo_service.ingest.precincts import derive_precincts, read_precincts, to_utm, utm_crs, validate_precincts
+from geo_service.ingest.precincts import derive_precincts, read_precincts, validate_precincts
 from geo_service.ingest.problems import ProblemReport
-from geo_service.ingest.roster import (ROSTER_OPTIONAL, ROSTER_REQUIRED, check_roster_precincts, posts_from_osm,
-                     posts_from_roster, read_posts, read_roster)
+from geo_service.ingest.roads import build_graph
+from geo_service.ingest.roster import (
+    ROSTER_OPTIONAL,
+    ROSTER_REQUIRED,
+    check_roster_precincts,
+    posts_from_osm,
+    posts_from_roster,
+    read_posts,
+    read_roster,
+)
+from geo_service.network.geodesy import to_utm, utm_crs
+from geo_service.network.graph import MODES, RoadGraph
+from geo_service.version import __version__
 
 logger = logging.getLogger(__name__)
 

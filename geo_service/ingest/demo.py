@@ -89,9 +89,9 @@ def demo_roster(posts: pd.DataFrame) -> pd.DataFrame:
 
 def ensure_demo_bundle(*, rebuild: bool = False, progress: object | None = None) -> Path:
     """Build the demo bundle once (cached) and return its folder."""
-    from geo_service.version import __version__
     from geo_service.ingest.build import BuildOptions, Progress, build_city
     from geo_service.ingest.osm import read_osm
+    from geo_service.version import __version__
 
     out = demo_cache_dir() / f"{DEMO_CITY}-{__version__}"
     if (out / "manifest.json").exists() and not rebuild:

@@ -339,7 +339,7 @@ def street_table(ways: HighwayWays) -> pd.DataFrame:
     The point is the street node nearest to the mean of the street's nodes, so it
     lies on the street (a fallback location when a house number is unknown).
     """
-    from geo_service.network.graph import haversine_m
+    from geo_service.network.geodesy import haversine_m
 
     rows: dict[str, dict] = {}
     for i, tags in enumerate(ways.tags):

@@ -19,8 +19,9 @@ from pyproj import CRS, Transformer
 from scipy.sparse.csgraph import dijkstra
 
 from geo_service.errors import InputFileError
-from geo_service.network.graph import RoadGraph
 from geo_service.ingest.problems import ProblemReport
+from geo_service.network.geodesy import from_utm, to_utm
+from geo_service.network.graph import RoadGraph
 
 logger = logging.getLogger(__name__)
 
@@ -30,24 +31,6 @@ NAME_COLUMNS = ("name", "precinct_name", "название", "атауы")
 OVERLAP_TOLERANCE_M2 = 1.0
 #: Holes in the union of precincts smaller than this (m²) are ignored.
 GAP_TOLERANCE_M2 = 100.0
-
-
-def utm_crs(lon: float, lat: float) -> CRS:
-    """The UTM zone CRS for a point (Kazakhstan spans zones 39N-45N)."""
-    zone = int((lon + 180) // 6) + 1
-    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
-
-
-def to_utm(geoms: np.ndarray, crs: CRS) -> np.ndarray:
-    """Project EPSG:4326 shapely geometries to ``crs``."""
-    tr = Transformer.from_crs(4326, crs, always_xy=True)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-
-
-def from_utm(geoms: np.ndarray, crs: CRS) -> np.ndarray:
-    """Project geometries in ``crs`` back to EPSG:4326."""
-    tr = Transformer.from_crs(crs, 4326, always_xy=True)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
 def read_precincts(path: Path, *, crs: str | None, report: ProblemReport) -> pd.DataFrame:

@@ -23,7 +23,8 @@ import shapely
 
 from geo_service.bundle import CityBundle
 from geo_service.errors import InputError, NotFound
-from geo_service.network.graph import WALK_SPEED_KPH, haversine_m
+from geo_service.network.geodesy import haversine_m
+from geo_service.network.graph import WALK_SPEED_KPH
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -26,11 +25,12 @@ import numpy as np
 import routingkit_cch as rk
 import shapely
 
+from geo_service.network.geodesy import EARTH_RADIUS_M, haversine_m
+
 if TYPE_CHECKING:
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
 
-    from geo_service.ingest.osm import HighwayWays
 
 logger = logging.getLogger(__name__)
 
@@ -39,215 +39,9 @@ _THREAD = threading.local()
 
 Mode = Literal["walk", "drive"]
 MODES: tuple[Mode, ...] = ("walk", "drive")
-EARTH_RADIUS_M = 6_371_008.8
 
-#: Free-flow driving speeds in km/h by highway class, after Kazakhstan's traffic rules
-#: (60 km/h in settlements, 90 outside, 110 on motorways) lowered for city streets.
-KZ_HWY_SPEEDS: dict[str, float] = {
-    "motorway": 110, "motorway_link": 60, "trunk": 90, "trunk_link": 50,
-    "primary": 60, "primary_link": 40, "secondary": 50, "secondary_link": 35,
-    "tertiary": 40, "tertiary_link": 30, "unclassified": 30, "residential": 30,
-    "living_street": 20, "service": 15, "road": 30, "track": 15,
-}
-
-#: ``maxspeed`` codes (``KZ:*`` and neighbours) that osmnx does not know.
-MAXSPEED_CODES: dict[str, float] = {
-    "kz:urban": 60, "kz:rural": 90, "kz:motorway": 110, "kz:living_street": 20,
-    "ru:urban": 60, "ru:rural": 90, "ru:motorway": 110, "ru:living_street": 20,
-    "walk": 5, "living_street": 20,
-}
 
 WALK_SPEED_KPH = 4.8
-#: Walking on steps is slower than on flat ground.
-WALK_FACTORS = {"steps": 0.5}
-
-WALK_HIGHWAYS = frozenset({
-    "trunk", "trunk_link", "primary", "primary_link", "secondary", "secondary_link", "tertiary",
-    "tertiary_link", "unclassified", "residential", "living_street", "service", "road", "track",
-    "pedestrian", "footway", "path", "steps", "cycleway", "bridleway", "corridor", "crossing",
-    "sidewalk",
-})
-DRIVE_HIGHWAYS = frozenset(KZ_HWY_SPEEDS)
-NO_ACCESS = frozenset({"no", "private", "military"})
-
-
-def parse_maxspeed(value: str | None) -> float | None:
-    """Return a ``maxspeed`` tag in km/h, or None when it cannot be read."""
-    if not value:
-        return None
-    value = value.strip().lower().split(";")[0]
-    if value in MAXSPEED_CODES:
-        return MAXSPEED_CODES[value]
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?", value)
-    if not m:
-        return None
-    speed = float(m.group(1))
-    if m.group(2) == "mph":
-        speed *= 1.609344
-    return speed if 3 <= speed <= 150 else None
-
-
-def _usable(tags: dict[str, str], mode: Mode) -> bool:
-    highway = tags.get("highway", "")
-    if tags.get("area") == "yes":
-        return False
-    if mode == "walk":
-        if highway not in WALK_HIGHWAYS:
-            return False
-        if tags.get("foot") in NO_ACCESS:
-            return False
-        return not (tags.get("access") in NO_ACCESS and tags.get("foot") not in ("yes", "designated"))
-    if highway not in DRIVE_HIGHWAYS:
-        return False
-    for key in ("motor_vehicle", "motorcar", "vehicle"):
-        value = tags.get(key)
-        if value is not None:
-            return value not in NO_ACCESS
-    return tags.get("access") not in NO_ACCESS
-
-
-def _direction(tags: dict[str, str]) -> int:
-    """+1 forward only, -1 backward only, 0 both ways (driving)."""
-    oneway = tags.get("oneway", "").lower()
-    if oneway in ("yes", "true", "1"):
-        return 1
-    if oneway in ("-1", "reverse"):
-        return -1
-    if oneway in ("no", "false", "0"):
-        return 0
-    if tags.get("junction") in ("roundabout", "circular") or tags.get("highway") == "motorway":
-        return 1
-    return 0
-
-
-def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in metres (vectorised)."""
-    lon1, lat1, lon2, lat2 = (np.radians(a) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
-
-
-def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_SPEED_KPH
-                ) -> tuple[dict[str, np.ndarray], list[str], dict[str, int]]:
-    """Build the arrays of one graph from highway ways.
-
-    Returns
-    -------
-    arrays
-        ``node_osm, lat, lon, tail, head, time_ms, length_m, name_id, way_id, order``;
-        edges sorted by tail (CSR order).
-    names
-        Street names indexed by ``name_id`` (index 0 is the empty name).
-    stats
-        Counts for the build report.
-    """
-    names: list[str] = [""]
-    name_index: dict[str, int] = {"": 0}
-    tails: list[np.ndarray] = []
-    heads: list[np.ndarray] = []
-    speeds: list[np.ndarray] = []
-    name_ids: list[np.ndarray] = []
-    way_ids: list[np.ndarray] = []
-    used_ways = 0
-    for i, tags in enumerate(ways.tags):
-        if not _usable(tags, mode):
-            continue
-        a, b = ways.offsets[i], ways.offsets[i + 1]
-        if b - a < 2:
-            continue
-        ok = np.isfinite(ways.lon[a:b])
-        seg = np.flatnonzero(ok[:-1] & ok[1:]) + a
-        if len(seg) == 0:
-            continue
-        used_ways += 1
-        highway = tags.get("highway", "")
-        if mode == "walk":
-            speed = walk_speed_kph * WALK_FACTORS.get(highway, 1.0)
-            direction = 0
-        else:
-            speed = parse_maxspeed(tags.get("maxspeed")) or KZ_HWY_SPEEDS.get(highway, 30.0)
-            direction = _direction(tags)
-        name = tags.get("name", "")
-        nid = name_index.get(name)
-        if nid is None:
-            nid = name_index[name] = len(names)
-            names.append(name)
-        u, v = seg, seg + 1
-        if direction == 1:
-            pairs = [(u, v)]
-        elif direction == -1:
-            pairs = [(v, u)]
-        else:
-            pairs = [(u, v), (v, u)]
-        for t, h in pairs:
-            tails.append(t)
-            heads.append(h)
-            speeds.append(np.full(len(t), speed, dtype=np.float64))
-            name_ids.append(np.full(len(t), nid, dtype=np.int32))
-            way_ids.append(np.full(len(t), ways.way_ids[i], dtype=np.int64))
-    if not tails:
-        empty = {k: np.zeros(0, dtype=np.int64) for k in ("node_osm", "tail", "head", "order")}
-        empty.update({k: np.zeros(0) for k in ("lat", "lon", "time_ms", "length_m", "name_id", "way_id")})
-        return empty, names, {"ways": 0, "nodes": 0, "edges": 0, "pieces_dropped": 0,
-                              "nodes_dropped": 0}
-    tail_pos = np.concatenate(tails)
-    head_pos = np.concatenate(heads)
-    speed = np.concatenate(speeds)
-    name_id = np.concatenate(name_ids)
-    way_id = np.concatenate(way_ids)
-    # Positions in the flat way arrays -> OSM node ids -> dense node numbers.
-    osm_t = ways.refs[tail_pos]
-    osm_h = ways.refs[head_pos]
-    node_osm, inverse = np.unique(np.concatenate([osm_t, osm_h]), return_inverse=True)
-    tail = inverse[: len(osm_t)]
-    head = inverse[len(osm_t):]
-    lon = np.empty(len(node_osm))
-    lat = np.empty(len(node_osm))
-    lon[tail] = ways.lon[tail_pos]
-    lat[tail] = ways.lat[tail_pos]
-    lon[head] = ways.lon[head_pos]
-    lat[head] = ways.lat[head_pos]
-    length = haversine_m(lon[tail], lat[tail], lon[head], lat[head])
-    time_ms = np.maximum(np.rint(length / (speed / 3.6) * 1000.0), 1).astype(np.int64)
-    # Drop self-loops and keep the fastest of parallel edges.
-    keep = tail != head
-    tail, head, time_ms, length, name_id, way_id = (a[keep] for a in (tail, head, time_ms, length, name_id, way_id))
-    order = np.lexsort((time_ms, head, tail))
-    tail, head, time_ms, length, name_id, way_id = (a[order] for a in (tail, head, time_ms, length, name_id, way_id))
-    first = np.ones(len(tail), dtype=bool)
-    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
-    tail, head, time_ms, length, name_id, way_id = (a[first] for a in (tail, head, time_ms, length, name_id, way_id))
-    # Keep the largest connected piece (strongly connected when driving: one-way streets
-    # can trap a car).
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(node_osm)
-    adj = sp.csr_matrix((np.ones(len(tail)), (tail, head)), shape=(n, n))
-    n_comp, labels = connected_components(adj, directed=True,
-                                          connection="strong" if mode == "drive" else "weak")
-    biggest = np.bincount(labels).argmax()
-    keep_node = labels == biggest
-    new_id = np.full(n, -1, dtype=np.int64)
-    new_id[keep_node] = np.arange(int(keep_node.sum()))
-    keep_edge = keep_node[tail] & keep_node[head]
-    tail, head = new_id[tail[keep_edge]], new_id[head[keep_edge]]
-    time_ms, length, name_id, way_id = (a[keep_edge] for a in (time_ms, length, name_id, way_id))
-    node_osm, lat, lon = node_osm[keep_node], lat[keep_node], lon[keep_node]
-    node_order = np.asarray(rk.compute_order_inertial(len(node_osm), tail.astype(np.uint32),
-                                                      head.astype(np.uint32), lat, lon), dtype=np.int64)
-    arrays = {
-        "node_osm": node_osm, "lat": lat, "lon": lon,
-        "tail": tail.astype(np.int32), "head": head.astype(np.int32),
-        "time_ms": time_ms.astype(np.int32), "length_m": length.astype(np.float32),
-        "name_id": name_id.astype(np.int32), "way_id": way_id, "order": node_order.astype(np.int32),
-    }
-    stats = {"ways": used_ways, "nodes": len(node_osm), "edges": len(tail),
-             "pieces_dropped": int(n_comp - 1), "nodes_dropped": int(n - len(node_osm))}
-    logger.info("%s graph: %d nodes, %d edges from %d ways; %d disconnected pieces (%d nodes) dropped",
-                mode, stats["nodes"], stats["edges"], used_ways, stats["pieces_dropped"],
-                stats["nodes_dropped"])
-    return arrays, names, stats
 
 
 @dataclass

@@ -29,9 +29,9 @@ import shapely
 from branca.element import Figure, MacroElement
 from folium.plugins import Fullscreen, HeatMap, LocateControl
 
-from geo_service.version import __version__
 from geo_service.pages.assets import VENDOR_DIR, LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import LANG_NAMES, LANGS, catalog, t
+from geo_service.version import __version__
 
 __all__ = [
     "APP_DIR",

@@ -325,7 +325,7 @@ def assign_mip(occ: list[Occurrence], visits: list[RecurringVisit], est: _Estima
     """Assign occurrences to days with HiGHS. Returns {occurrence index: day} and solver facts."""
     import highspy
 
-    from geo_service.siting.base import _highs
+    from geo_service.solvers.highs import silent_highs as _highs
 
     t0 = time.perf_counter()
     h = _highs()  # silent: the public constructor prints a banner to stdout

@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from geo_service.siting.demand import Demand, DemandOptions, DemandSource, clip, estimate_demand, from_arrays
 from geo_service.errors import InputError
+from geo_service.siting.demand import Demand, DemandOptions, DemandSource, clip, estimate_demand, from_arrays
+from geo_service.solvers.highs import relative_gap, run_highs
 
 if TYPE_CHECKING:
     import shapely
@@ -69,16 +70,6 @@ MAX_MIP_SIZE = 4_000_000
 MAX_SNAP_M = 500.0
 #: Sources per bounded-Dijkstra batch are chosen so a batch's dense output stays under this.
 DIJKSTRA_BATCH_CELLS = 8_000_000
-
-
-def _highs() -> Any:
-    """A silent HiGHS instance (the public ``highspy.Highs`` prints a banner to stdout)."""
-    import highspy
-
-    core = getattr(highspy, "_core", None)
-    h = core._Highs() if core is not None and hasattr(core, "_Highs") else highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
 
 
 # ----------------------------------------------------------------------------- data
@@ -599,76 +590,6 @@ class _Model:
         }
 
 
-# ----------------------------------------------------------------------- HiGHS glue
-def _run_highs(num_col: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
-               a: sp.csr_matrix, row_lo: np.ndarray, row_hi: np.ndarray, *, maximise: bool,
-               start: np.ndarray | None, time_limit: float, mip_gap: float, relax: bool = False,
-               solver: str | None = None) -> tuple[np.ndarray | None, float | None, float | None, float | None, str]:
-    """Solve a sparse (MI)LP; returns (x, objective, bound, gap, status). ``solver``: HiGHS's
-    LP solver ("simplex", "ipm"; default: HiGHS chooses)."""
-    import highspy
-
-    h = _highs()
-    if solver is not None:
-        h.setOptionValue("solver", solver)
-    lp = highspy.HighsLp()
-    lp.num_col_ = num_col
-    lp.num_row_ = a.shape[0]
-    lp.col_cost_ = np.asarray(cost, dtype=np.float64)
-    lp.col_lower_ = np.asarray(lower, dtype=np.float64)
-    lp.col_upper_ = np.asarray(upper, dtype=np.float64)
-    lp.row_lower_ = np.asarray(row_lo, dtype=np.float64)
-    lp.row_upper_ = np.asarray(row_hi, dtype=np.float64)
-    lp.sense_ = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
-    a = a.tocsr()
-    a.sort_indices()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.num_col_ = num_col
-    lp.a_matrix_.num_row_ = a.shape[0]
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data.astype(np.float64)
-    if not relax:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if b else highspy.HighsVarType.kContinuous
-                           for b in integer]
-    h.passModel(lp)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("threads", 1)
-    if start is not None and not relax:
-        sol = highspy.HighsSolution()
-        sol.col_value = np.asarray(start, dtype=np.float64).tolist()
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
-    status = h.getModelStatus()
-    ms = highspy.HighsModelStatus
-    info = h.getInfo()
-    if status == ms.kOptimal:
-        label = "optimal"
-    elif status == ms.kTimeLimit:
-        label = "time_limit"
-    elif status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
-        return None, None, None, None, "infeasible"
-    else:
-        label = h.modelStatusToString(status)
-    if info.primal_solution_status < 2:  # no feasible solution
-        return None, None, None, None, label
-    x = np.asarray(h.getSolution().col_value)
-    obj = float(info.objective_function_value)
-    if relax:
-        return x, obj, obj, 0.0, label
-    bound = float(info.mip_dual_bound)
-    return x, obj, bound, _gap(obj, bound), label
-
-
-def _gap(obj: float, bound: float) -> float:
-    if not np.isfinite(bound):
-        return float("inf")
-    denom = max(abs(bound), abs(obj), 1e-12)
-    return abs(bound - obj) / denom if denom > 0 else 0.0
-
-
 def _merge_rows(a: sp.csr_matrix, w: np.ndarray, extra: np.ndarray | None = None
                 ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray | None]:
     """Merge identical rows of a 0/1 CSR matrix (same columns and same ``extra``), summing weights."""
@@ -736,14 +657,14 @@ class MCLP(_CoverageModel):
         cost = np.concatenate([np.zeros(nc), wr])
         z0 = np.minimum(np.asarray(a @ y0).ravel(), 1)
         heuristic = self.method == "heuristic" or (self.method == "auto" and size > self.max_mip_size)
-        x, obj, bound, gap, status = _run_highs(
+        x, obj, bound, gap, status = run_highs(
             nc + nr, cost, np.zeros(nc + nr), np.ones(nc + nr), np.arange(nc + nr) < nc, amat, lo, hi,
             maximise=True, start=np.concatenate([y0, z0]), time_limit=self.time_limit, mip_gap=self.mip_gap,
             relax=heuristic)
         if heuristic:
             lp_bound = base + obj if obj is not None else None
             return _Sol(self._y_full(free, y0), greedy_obj, lp_bound,
-                        None if lp_bound is None else _gap(greedy_obj, lp_bound), "heuristic",
+                        None if lp_bound is None else relative_gap(greedy_obj, lp_bound), "heuristic",
                         "greedy+lp_bound", time.perf_counter() - t0)
         if x is None:  # no incumbent within the time limit: the greedy solution is feasible
             logger.warning("MCLP: HiGHS found no solution (%s); returning the greedy one", status)
@@ -788,13 +709,13 @@ class LSCP(_CoverageModel):
             return _Sol(self.sites.fixed.copy(), 0.0, 0.0, 0.0, "optimal", "trivial", time.perf_counter() - t0)
         y0 = _greedy_set_cover(a)
         heuristic = self.method == "heuristic" or (self.method == "auto" and a.nnz > self.max_mip_size)
-        x, obj, bound, gap, status = _run_highs(
+        x, obj, bound, gap, status = run_highs(
             nc, np.ones(nc), np.zeros(nc), np.ones(nc), np.ones(nc, dtype=bool), a.astype(np.float64),
             np.ones(nr), np.full(nr, np.inf), maximise=False, start=y0, time_limit=self.time_limit,
             mip_gap=self.mip_gap, relax=heuristic)
         if heuristic:
             g = float(y0.sum())
-            return _Sol(self._y_full(free, y0), g, obj, None if obj is None else _gap(g, obj), "heuristic",
+            return _Sol(self._y_full(free, y0), g, obj, None if obj is None else relative_gap(g, obj), "heuristic",
                         "greedy+lp_bound", time.perf_counter() - t0)
         if x is None:  # no incumbent within the time limit: the greedy cover is feasible
             logger.warning("LSCP: HiGHS found no solution (%s); returning the greedy cover", status)
@@ -846,14 +767,14 @@ class BackupCoverage(_CoverageModel):
         k0 = np.asarray(a @ y0).ravel() + kf
         start = np.concatenate([y0, (k0 >= 1).astype(float), (k0 >= 2).astype(float)])
         heuristic = self.method == "heuristic" or (self.method == "auto" and amat.nnz > self.max_mip_size)
-        x, obj, bound, gap, status = _run_highs(
+        x, obj, bound, gap, status = run_highs(
             nc + 2 * nr, cost, np.zeros(nc + 2 * nr), np.ones(nc + 2 * nr), np.arange(nc + 2 * nr) < nc,
             amat, lo, hi, maximise=True, start=start, time_limit=self.time_limit, mip_gap=self.mip_gap,
             relax=heuristic)
         if heuristic:
             g = value(y0)
             lp_bound = None if obj is None else base + obj
-            return _Sol(self._y_full(free, y0), g, lp_bound, None if lp_bound is None else _gap(g, lp_bound),
+            return _Sol(self._y_full(free, y0), g, lp_bound, None if lp_bound is None else relative_gap(g, lp_bound),
                         "heuristic", "greedy+lp_bound", time.perf_counter() - t0)
         if x is None:  # no incumbent within the time limit: the greedy solution is feasible
             logger.warning("backup coverage: HiGHS found no solution (%s); returning the greedy one", status)
@@ -914,7 +835,7 @@ class PMedian(_Model):
         heuristic = self.method == "heuristic" or (self.method == "auto" and 3 * nx > self.max_mip_size)
         if heuristic:
             bound = _lagrangian_median(c, w, fixed, p)
-            return _Sol(y0, greedy_obj, bound, _gap(greedy_obj, bound), "heuristic", "greedy+swap+lagrangian_bound",
+            return _Sol(y0, greedy_obj, bound, relative_gap(greedy_obj, bound), "heuristic", "greedy+swap+lagrangian_bound",
                         time.perf_counter() - t0)
         # Columns: y (m), x (nx). Rows: sum_j x_ij = 1 (n); x_ij - y_j <= 0 (nx); sum_{free} y = p.
         ncol = m + nx
@@ -936,7 +857,7 @@ class PMedian(_Model):
         # A row's nearest open site may be outside ``allowed`` only on a tie with a fixed site.
         start = np.concatenate([y0.astype(np.float64), x0]) if np.all(np.bincount(ii, weights=x0, minlength=n) == 1) \
             else None
-        x, obj, bound, gap, status = _run_highs(
+        x, obj, bound, gap, status = run_highs(
             ncol, cost, lower, np.ones(ncol), np.arange(ncol) < m, amat, lo, hi, maximise=False, start=start,
             time_limit=self.time_limit, mip_gap=self.mip_gap)
         if x is None:  # no incumbent within the time limit: the greedy sites are feasible

@@ -7,17 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify
+from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from geo_service.bundle import CityBundle, load_bundle
+from geo_service.bundle import load_bundle
 from geo_service.config import load_config
-from geo_service.errors import GeoServiceError, NotReady
+from geo_service.errors import GeoServiceError
+from geo_service.web.context import EXTENSION, problem
 
 logger = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
-EXTENSION = "geo_service"
 
 
 def make_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,9 +29,9 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = city
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     _register_errors(app)
+    from geo_service.web.openapi import bp as openapi_bp
     from geo_service.web.views.health import bp as health_bp
     from geo_service.web.views.lookup import bp as lookup_bp
-    from geo_service.web.openapi import bp as openapi_bp
     from geo_service.web.views.pages import bp as pages_bp
     from geo_service.web.views.reach import bp as reach_bp
     from geo_service.web.views.routes import bp as routes_bp
@@ -46,26 +44,6 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     init_security(app)
     return app
-
-
-def get_city() -> CityBundle:
-    """The city loaded for this process; 503 problem when none is."""
-    # One request sees one city, even when a reload swaps it meanwhile.
-    city = g.get("_gs_city") or current_app.extensions.get(EXTENSION)
-    if city is None:
-        msg = "no city bundle is loaded; set GEO_SERVICE_BUNDLE or pass --bundle"
-        raise NotReady(msg)
-    g._gs_city = city
-    return city
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    """An RFC 9457 problem response."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    resp = jsonify(body)
-    resp.status_code = status
-    resp.mimetype = PROBLEM_JSON
-    return resp
 
 
 def _register_errors(app: Flask) -> None:

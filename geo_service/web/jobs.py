@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,7 +14,9 @@ from flask import Response, jsonify
 
 from geo_service import clock
 from geo_service.errors import GeoServiceError, InputError, NotFound
-from geo_service.web.security import audit, current_principal, get_store
+from geo_service.jsonsafe import json_safe
+from geo_service.web.context import get_store
+from geo_service.web.security import audit, current_principal
 
 logger = logging.getLogger(__name__)
 
@@ -47,20 +48,6 @@ def _release() -> None:
     global _pending
     with _pending_lock:
         _pending -= 1
-
-
-def json_safe(value: Any) -> Any:
-    """``value`` with NaN and infinities (an empty model's mean, an unbounded gap) as None,
-    so it is valid JSON for the answer and the store."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return json_safe(value.item())
-    return value
 
 
 def keep(kind: str, body: dict[str, Any], *, location: str) -> Response:

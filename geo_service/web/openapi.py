@@ -10,8 +10,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from geo_service.version import __version__
 from geo_service.lookup.service import MAX_ADDRESS_CHARS
+from geo_service.version import __version__
 from geo_service.web.security import access
 from geo_service.web.views.lookup import AddressLookup, BatchBody, LookupBody, PointLookup
 

@@ -27,36 +27,33 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, Response, current_app, g, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from geo_service import clock
+from geo_service.access import ANONYMOUS, ROLES, Principal, role_admits
 from geo_service.config import SETTINGS
-from geo_service.errors import GeoServiceError, InputError, NotFound, UnsupportedMediaType
+from geo_service.errors import (
+    Forbidden,
+    InputError,
+    LinkRefused,
+    NotFound,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from geo_service.web.context import STORE_EXT, get_store, problem
 
 if TYPE_CHECKING:
     from geo_service.store import Plan, Store
 
 logger = logging.getLogger(__name__)
 
-ROLES = ("public", "external_system", "inspector", "planner", "admin")
-#: endpoint role -> principal roles admitted
-_ADMITS: dict[str, frozenset[str]] = {
-    "public": frozenset(ROLES),
-    "external_system": frozenset({"external_system", "admin"}),
-    "inspector": frozenset({"inspector", "planner", "admin"}),
-    "planner": frozenset({"planner", "admin"}),
-    "admin": frozenset({"admin"}),
-}
-STORE_EXT = "geo_service.store"
 LIMITER_EXT = "geo_service.limiter"
-PROBLEM_JSON = "application/problem+json"
 
 #: Defaults of the settings this module reads (name -> (default, meaning)); the same
 #: lines belong in `geo_service.config.SETTINGS`.
@@ -92,63 +89,8 @@ def setting(name: str, app: Flask | None = None) -> Any:
 
 # -- errors ------------------------------------------------------------------------------
 
-class Unauthorized(GeoServiceError):
-    """No valid credentials (401, with ``WWW-Authenticate``)."""
-
-    status = 401
-    title = "Unauthorized"
-
-    def __init__(self, user_message: str, *, invalid: bool = False) -> None:
-        super().__init__(user_message)
-        self.invalid = invalid
-
-
-class Forbidden(GeoServiceError, PermissionError):
-    """Valid credentials, but not for this (403)."""
-
-    status = 403
-    title = "Forbidden"
-
-
-def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    resp = jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra})
-    resp.status_code = status
-    resp.mimetype = PROBLEM_JSON
-    return resp
-
 
 # -- principals --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is asking. ``kind`` is 'anonymous', 'api_key' or 'user'."""
-
-    kind: str
-    id: str
-    role: str
-    precinct_ids: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    credential_id: str | None = None
-    rate_limit: str | None = None
-
-    @property
-    def label(self) -> str:
-        """How the audit log and the rate limiter name this principal (no secret in it)."""
-        if self.kind == "anonymous":
-            return "anonymous"
-        return f"{'key' if self.kind == 'api_key' else 'user'}:{self.id}"
-
-    def has_scope(self, scope: str) -> bool:
-        """Empty scopes mean the whole role; otherwise the scope (or '*') must be listed."""
-        return not self.scopes or scope in self.scopes or "*" in self.scopes
-
-
-ANONYMOUS = Principal(kind="anonymous", id="anonymous", role="public")
-
-
-def role_admits(endpoint_role: str, principal_role: str) -> bool:
-    """Whether a principal of ``principal_role`` may call an endpoint declaring ``endpoint_role``."""
-    return principal_role in _ADMITS[endpoint_role]
 
 
 def _credentials_from_request() -> str | None:
@@ -243,9 +185,6 @@ def assert_every_route_declares_access(app: Flask) -> None:
 
 # -- store, audit, precincts, plans ------------------------------------------------------
 
-def get_store(app: Flask | None = None) -> Store:
-    return (app or current_app).extensions[STORE_EXT]
-
 
 def _remote_addr() -> str | None:
     return request.remote_addr if has_request_context() else None
@@ -303,10 +242,6 @@ def load_plan(plan_id: str, *, action: str = "read") -> Plan:
 # -- signed links ------------------------------------------------------------------------
 
 _LINK_SALT = "geo-service.route-link.v1"
-
-
-class LinkRefused(Forbidden):
-    """A signed link that is forged, damaged or expired."""
 
 
 def _serializer(secret: str | None) -> URLSafeSerializer:
@@ -563,7 +498,7 @@ def _init_limiter(app: Flask) -> Any:
     def _too_many(exc: RateLimitExceeded) -> Response:
         lim = limiter.current_limit
         retry = max(1, math.ceil(lim.window[0] - clock.timestamp())) if lim is not None else 60
-        resp = _problem(429, "Too many requests", f"the rate limit ({exc.description}) is used up; "
+        resp = problem(429, "Too many requests", f"the rate limit ({exc.description}) is used up; "
                         f"retry in {retry} s")
         resp.headers["Retry-After"] = str(retry)
         return resp
@@ -589,14 +524,14 @@ def init_security(app: Flask) -> None:
         if (view is not None and request.endpoint != "static" and setting("ACCESS_DEFAULT_DENY", app)
                 and getattr(view, "access_role", None) not in ROLES):
             logger.error("view %s declares no role with @access: refused", request.endpoint)
-            return _problem(403, "Forbidden", "this endpoint declares no access rule")
+            return problem(403, "Forbidden", "this endpoint declares no access rule")
         return None
 
     app.extensions[LIMITER_EXT] = _init_limiter(app)
 
     @app.errorhandler(Unauthorized)
     def _unauthorized(exc: Unauthorized) -> Response:
-        resp = _problem(401, exc.title, exc.user_message)
+        resp = problem(401, exc.title, exc.user_message)
         challenge = 'Bearer realm="geo-service"'
         if exc.invalid:
             challenge += ', error="invalid_token"'
@@ -623,7 +558,8 @@ def init_security(app: Flask) -> None:
             h.add("Vary", "Authorization, X-API-Key")
         return resp
 
-    from geo_service.web.views.admin import bp as admin_bp, init_reload
+    from geo_service.web.views.admin import bp as admin_bp
+    from geo_service.web.views.admin import init_reload
 
     app.register_blueprint(admin_bp)
     init_reload(app)

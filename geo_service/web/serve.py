@@ -33,7 +33,6 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
           threads: int = 4) -> None:
     """Load ``bundle`` and serve the API with gunicorn until stopped."""
     from geo_service import create_app
-
     from geo_service.lookup.service import Lookup
 
     city = load_bundle(bundle)

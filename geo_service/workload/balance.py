@@ -861,7 +861,7 @@ def balance_bound(pb: _Problem, *, group: np.ndarray | None = None, reach: np.nd
     excess as cheaply as many share it.
     Returns None when HiGHS finds no answer in ``time_limit``.
     """
-    from geo_service.siting.base import _run_highs
+    from geo_service.solvers.highs import run_highs as _run_highs
 
     if measure not in ("beyond", "squared"):
         raise ValueError(f"measure must be 'beyond' or 'squared', not {measure!r}")
@@ -1165,7 +1165,7 @@ def _grow_first(pb: _Problem, u: int, share: float, seeds: np.ndarray | None = N
 def solve_assignment(pb: _Problem, start: np.ndarray, *, k_nearest: int, time_limit: float,
                      mip_gap: float = 0.005) -> tuple[np.ndarray, str]:
     """The capacitated assignment MIP (Hess model, elastic balance rows) in HiGHS."""
-    from geo_service.siting.base import _run_highs
+    from geo_service.solvers.highs import run_highs as _run_highs
 
     n_units, n_blocks = pb.time_min.shape
     k = min(k_nearest, n_units)
@@ -1728,7 +1728,7 @@ def _polygons(city: CityBundle, node_lab: np.ndarray, demand: Demand, unit_ids: 
     """Voronoi cells of the labelled nodes and demand points, united per precinct."""
     from pyproj import Transformer
 
-    from geo_service.ingest.precincts import from_utm, utm_crs
+    from geo_service.network.geodesy import from_utm, utm_crs
 
     g = city.walk
     d_nodes, _ = g.snap_many(demand.lat, demand.lon)

@@ -44,13 +44,13 @@ import pandas as pd
 import shapely
 
 from geo_service import clock
-from geo_service.exports import safe_frame
 from geo_service.errors import InputError
+from geo_service.exports import safe_frame
 
 if TYPE_CHECKING:
     from geo_service.bundle import CityBundle
-    from geo_service.siting.demand import Demand
     from geo_service.lookup.service import Lookup
+    from geo_service.siting.demand import Demand
 
 logger = logging.getLogger(__name__)
 
@@ -229,7 +229,7 @@ def _base(city: CityBundle, demand: Demand, lookup: Lookup, buildings: tuple[np.
     (Called inside ``city.cached``, whose lock is not re-entrant: it must not call
     ``city.cached`` itself.)
     """
-    from geo_service.ingest.precincts import to_utm, utm_crs
+    from geo_service.network.geodesy import to_utm, utm_crs
 
     prec = city.precincts
     n = len(prec)

@@ -262,7 +262,7 @@ def test_page_opened_once_shows_offline(browser: Any, pages_url: str) -> None:
 
 # -- the route page ------------------------------------------------------------------------------
 def _bearer(app: Any, role: str, *, subject: str, precincts: tuple[str, ...] = ()) -> dict[str, str]:
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
 
     _, token = app.extensions[STORE_EXT].create_credential(name=f"b-{role}-{subject}", role=role, kind="user_token",
                                                           subject=subject, precinct_ids=precincts)
@@ -409,7 +409,7 @@ def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: 
     and sent before the next page is fetched once the connection is back."""
     import datetime as dt
 
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     app, pages_url = pages_server
     plan = app.test_client().get(f"/api/v1/routes/plans/{route_link['plan_id']}",
@@ -569,7 +569,7 @@ def test_public_precinct_page(guarded_page: Callable[..., Any], pages_url: str, 
 def test_dashboard_page(guarded_page: Callable[..., Any], pages_server: tuple[Any, str], shots_dir: Path,
                         device: str) -> None:
     from geo_service.appeals.store import AppealStore
-    from geo_service.web.security import STORE_EXT
+    from geo_service.web.context import STORE_EXT
     from tests.conftest import grid_latlon
 
     app, url = pages_server

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from geo_service.web.app import get_city
+from geo_service.web.context import get_city
 from geo_service.web.security import access
 
 bp = Blueprint("health", __name__)

@@ -7,9 +7,9 @@ from typing import Any, Union
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from geo_service.web.app import get_city
 from geo_service.errors import InputError
-from geo_service.lookup.service import MAX_ADDRESS_CHARS, MAX_BATCH, Lookup
+from geo_service.lookup.service import MAX_ADDRESS_CHARS, MAX_BATCH
+from geo_service.web.context import lookup_service
 from geo_service.web.security import access, parse_json_body
 
 bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
@@ -51,12 +51,6 @@ class BatchBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     items: list[dict[str, Any]] = Field(max_length=MAX_BATCH, description="items: {id?, lat, lon} or {id?, address}")
-
-
-def lookup_service() -> Lookup:
-    """The lookup of the city this request sees."""
-    city = get_city()
-    return city.cached("lookup", lambda: Lookup(city))
 
 
 def _model(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo_service import clock
-from geo_service.web.app import get_city
-from geo_service.errors import GeoServiceError, InputError, NotFound
-from geo_service.pages.i18n import choose_lang
+from geo_service.errors import GeoServiceError, InputError, LinkRefused, NotFound
 from geo_service.lookup.service import Lookup
 from geo_service.network.reach import isochrone
-from geo_service.web.security import (LinkRefused, access, audit, get_store, load_plan, load_plan_by_link, parse_json_body,
-                        setting, sign_link)
+from geo_service.pages.i18n import choose_lang
+from geo_service.web.context import get_city, get_store
+from geo_service.web.security import access, audit, load_plan, load_plan_by_link, parse_json_body, setting, sign_link
 
 if TYPE_CHECKING:
     from geo_service.store import Plan
@@ -166,7 +165,7 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url
         done_url = None  # a plan kept before visits were recorded, or without an inspector
     made = None
     if done_url is not None:
-        from geo_service.web.views.workload import appeal_store
+        from geo_service.web.context import appeal_store
 
         done = appeal_store().done_in_plan(inspector_id=kept.inspector_id, due=kept.body.get("due") or {})
         made = {str(n): (when.strftime("%H:%M") if when.date().isoformat() == kept.body.get("date") else
@@ -245,7 +244,7 @@ def _form_time(name: str) -> datetime | None:
 
 
 def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     lang = _lang()
     try:
@@ -356,8 +355,8 @@ def _last_month() -> tuple[Any, Any]:
 @access("planner")
 def workload_map() -> Response:
     """Precinct choropleth of a workload indicator, the indicator card, the table by index, the imbalance."""
+    from geo_service.web.context import appeal_store
     from geo_service.workload import indicators as workload
-    from geo_service.web.views.workload import appeal_store
 
     lang = _lang()
     try:
@@ -383,7 +382,8 @@ def workload_dashboard() -> Response:
     """The reform's indicators: monthly trend charts (inline SVG), processing times per precinct,
     the CSV export link."""
     from geo_service.appeals.store import PREVENTIVE_REGISTER, processing_times, visits_on_time
-    from geo_service.web.views.workload import appeal_store, city_trends
+    from geo_service.web.context import appeal_store
+    from geo_service.web.views.workload import city_trends
 
     lang = _lang()
     try:
@@ -422,7 +422,7 @@ _PRECINCT_ID = re.compile(r"^[\w.\-]{1,80}$")
 def public_precinct(precinct_id: str) -> Response:
     """The residents' page of a precinct: inspector, post, reception hours, last month's figures."""
     from geo_service.appeals.store import processing_times
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     lang = _lang()
     try:

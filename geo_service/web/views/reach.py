@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from geo_service.web.app import get_city
 from geo_service.errors import InputError
 from geo_service.lookup.service import check_point
 from geo_service.network.reach import MAX_MATRIX_POINTS, MAX_MINUTES, isochrone, travel_matrix
+from geo_service.web.context import get_city
 from geo_service.web.security import access, parse_json_body
 from geo_service.web.views.lookup import _model
 

@@ -13,14 +13,13 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo_service import clock
-from geo_service.web.fields import Day, Moment
-from geo_service.web.app import get_city
-from geo_service.errors import InputError, NotFound
+from geo_service.errors import Forbidden, InputError, NotFound
 from geo_service.routes.day import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
 from geo_service.routes.schedule import RecurringVisit, schedule_period
-from geo_service.web.security import (Forbidden, access, audit, current_principal, get_store, load_plan, parse_json_body,
-                        require_precinct)
-from geo_service.web.views.lookup import _model, lookup_service
+from geo_service.web.context import get_city, get_store, lookup_service
+from geo_service.web.fields import Day, Moment
+from geo_service.web.security import access, audit, current_principal, load_plan, parse_json_body, require_precinct
+from geo_service.web.views.lookup import _model
 from geo_service.web.views.reach import LatLon
 
 bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
@@ -176,7 +175,7 @@ def _visit(v: VisitIn, *, precinct_id: str, policy: str, warnings: list[str]) ->
 
 def _open_appeals(inspector_id: str, *, taken: set[str]) -> list[Visit]:
     """The inspector's open appeals as visits (priority class 3, 20 minutes on site)."""
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     out = []
     for appeal in appeal_store().open_for_inspector(inspector_id):
@@ -231,7 +230,7 @@ def plan() -> Response:
 def _keep(day: Any, result: dict[str, Any], given_due: dict[str, str]) -> str:
     """Keep a day plan (with its GPX and route sheet) and record its visits as due, on the
     given date or the plan's (the visits-made-on-time indicator counts them); the plan id."""
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     date, inspector_id, precinct_id = result["date"], result["inspector_id"], result["precinct_id"]
     title = f"Route {date} · {inspector_id}"
@@ -305,7 +304,7 @@ def _plan_visit(plan_id: str, visit_id: str, *, action: str) -> tuple[Any, str]:
 @access("inspector")
 def visit_done(plan_id: str, visit_id: str) -> Response:
     """Mark one visit of a kept plan as made (the plan's inspector or a planner)."""
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_done")
     body = _model(DoneBody, parse_json_body() if request.get_data(cache=True).strip() else {})
@@ -323,7 +322,7 @@ def visit_done(plan_id: str, visit_id: str) -> Response:
 @access("inspector")
 def visit_undone(plan_id: str, visit_id: str) -> Response:
     """Take back a "made" mark set by mistake (the plan's inspector or a planner)."""
-    from geo_service.web.views.workload import appeal_store
+    from geo_service.web.context import appeal_store
 
     kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_undone")
     record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due)

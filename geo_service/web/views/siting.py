@@ -9,10 +9,11 @@ import shapely
 from flask import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from geo_service.web.app import get_city
 from geo_service.errors import InputError
+from geo_service.jsonsafe import json_safe
+from geo_service.web.context import get_city
+from geo_service.web.jobs import fetch, keep
 from geo_service.web.security import access, parse_json_body
-from geo_service.web.jobs import fetch, json_safe, keep
 from geo_service.web.views.lookup import _model
 from geo_service.web.views.reach import LatLon
 

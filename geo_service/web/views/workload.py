@@ -5,30 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo_service import clock
-from geo_service.web.fields import Day, Moment
-from geo_service.web.app import get_city
 from geo_service.errors import InputError
-from geo_service.web.security import access, audit, current_principal, get_store, parse_json_body, require_precinct
-from geo_service.web.jobs import fetch, json_safe, keep, start_job
-from geo_service.web.views.lookup import _model, lookup_service
+from geo_service.jsonsafe import json_safe
+from geo_service.web.context import appeal_store, get_city, lookup_service
+from geo_service.web.fields import Day, Moment
+from geo_service.web.jobs import fetch, keep, start_job
+from geo_service.web.security import access, audit, current_principal, parse_json_body, require_precinct
+from geo_service.web.views.lookup import _model
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
 
 APPEAL_STATUSES = ("first_contact", "closed")
-
-
-def appeal_store() -> Any:
-    """The appeals of the city this request sees (tables in the service's store)."""
-    from geo_service.appeals.store import AppealStore
-
-    city = get_city()
-    store = get_store()
-    tz = current_app.config.get("TIME_ZONE") or "UTC"
-    return city.cached(f"appeals:{id(store)}:{tz}", lambda: AppealStore(store, city=city, tz=tz))
 
 
 def _period() -> tuple[dt.datetime | None, dt.datetime | None]:

@@ -1,0 +1,1 @@
+"""Solver glue the domains share (HiGHS)."""
