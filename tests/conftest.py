@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bz2
 import json
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -11,6 +12,36 @@ from xml.sax.saxutils import quoteattr
 import pytest
 
 from geo_service import clock
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def pg_url() -> str:
+    """A PostgreSQL URL of the test server (database ``test``), or skip the test with the reason."""
+    if not reachable(PG_HOST, PG_PORT):
+        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
+    import sqlalchemy
+
+    for user in ("postgres", "root"):
+        url = f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/test"
+        engine = sqlalchemy.create_engine(url)
+        try:
+            with engine.connect():
+                return url
+        except Exception:  # noqa: BLE001 - try the next user
+            continue
+        finally:
+            engine.dispose()
+    pytest.skip("PostgreSQL answers but neither user postgres nor root may open database test")
+
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

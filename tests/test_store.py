@@ -6,7 +6,6 @@ import csv
 import io
 import os
 import secrets
-import socket
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,34 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geo_service.errors import InputError, NotFound
 from geo_service.store import Store, hash_token
-
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def _pg_url() -> str:
-    if not _reachable(PG_HOST, PG_PORT):
-        pytest.skip(f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT}")
-    import sqlalchemy
-
-    for user in ("postgres", "root"):
-        url = f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/test"
-        engine = sqlalchemy.create_engine(url)
-        try:
-            with engine.connect():
-                return url
-        except Exception:  # noqa: BLE001 - try the next user
-            continue
-        finally:
-            engine.dispose()
-    pytest.skip("PostgreSQL answers but neither user postgres nor root may open database test")
+from tests.conftest import pg_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -54,7 +26,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path):
         yield s
         s.close()
     else:
-        s = Store(_pg_url(), schema=f"gs_test_{os.getpid()}_{secrets.token_hex(4)}")
+        s = Store(pg_url(), schema=f"gs_test_{os.getpid()}_{secrets.token_hex(4)}")
         try:
             yield s
         finally:

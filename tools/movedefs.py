@@ -96,7 +96,8 @@ def main(argv: list[str]) -> None:
         tree = ast.parse(dtext)
         last = max((n.end_lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))), default=0)
         dl = dtext.splitlines(keepends=True)
-        dtext = "".join(dl[:last]) + import_block(text) + "\n" + "".join(dl[last:])
+        block = "\n".join(ln for ln in import_block(text).splitlines() if not ln.startswith(f"from {dst_mod} import"))
+        dtext = "".join(dl[:last]) + block + "\n" + "".join(dl[last:])
     else:
         dst.parent.mkdir(parents=True, exist_ok=True)
         doc = f'"""{dst_mod.rsplit(".", 1)[-1]}: moved from {src_mod}."""\n\nfrom __future__ import annotations\n\n'

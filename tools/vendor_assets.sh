@@ -3,7 +3,7 @@
 #
 # Maintainers only: the output (geo_service/static/vendor/) is committed, so the
 # service and CI need neither npm nor network. Every version is pinned; change a
-# version here, re-run, then run `pytest tests/test_assets.py tests/browser`.
+# version here, re-run, then run `pytest tests/pages/test_assets.py tests/browser`.
 #
 # Needs: npm, python3 with pip (for the pinned folium wheel), tar.
 # Usage: bash tools/vendor_assets.sh

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify
 
 from geo_service.lookup.service import MAX_ADDRESS_CHARS
 from geo_service.version import __version__
+from geo_service.web.openapi_parts import PROBLEM, ok_json, problems
 from geo_service.web.security import access
 from geo_service.web.views.lookup import AddressLookup, BatchBody, LookupBody, PointLookup
 
@@ -23,15 +24,6 @@ def _extra_paths() -> list[Any]:
 
     return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths, workload.openapi_paths]
 
-PROBLEM = {
-    "type": "object",
-    "required": ["title", "status"],
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"},
-    },
-    "additionalProperties": True,
-}
 INSPECTOR = {"type": "object", "required": ["id", "name", "rank", "phone", "reception_hours"], "properties": {
     "id": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "string"},
     "phone": {"type": "string"}, "reception_hours": {"type": "string"}}}
@@ -67,19 +59,6 @@ FEATURE = {"type": "object", "required": ["type", "geometry", "properties"], "pr
     "properties": {"type": "object"}}}
 
 
-def problems(*codes: int) -> dict[str, Any]:
-    """OpenAPI responses for these problem statuses (application/problem+json)."""
-    return {str(c): {"description": desc, "content": {"application/problem+json": {
-        "schema": {"$ref": "#/components/schemas/Problem"}}}}
-        for c, desc in ((400, "bad input"), (401, "credentials missing or wrong"), (403, "role not allowed"),
-                        (404, "not found"), (413, "body too large"), (422, "input not usable"),
-                        (429, "rate limit reached"), (503, "no city loaded")) if c in codes}
-
-
-def _json(schema: dict[str, Any], desc: str = "OK", media: str = "application/json") -> dict[str, Any]:
-    return {"200": {"description": desc, "content": {media: {"schema": schema}}}}
-
-
 def _lookup_params() -> list[dict[str, Any]]:
     return [
         {"name": "lat", "in": "query", "schema": {"type": "number", "minimum": -90, "maximum": 90}},
@@ -96,37 +75,37 @@ def document() -> dict[str, Any]:
     security_public: list[dict[str, list[str]]] = [{}, {"apiKey": []}, {"bearer": []}]
     paths: dict[str, Any] = {
         "/livez": {"get": {"summary": "the process answers", "security": [{}],
-                           "responses": _json({"type": "object"})}},
+                           "responses": ok_json({"type": "object"})}},
         "/readyz": {"get": {"summary": "city, bundle version and counts", "security": [{}],
-                            "responses": {**_json({"type": "object"}), **problems(503)}}},
+                            "responses": {**ok_json({"type": "object"}), **problems(503)}}},
         "/api/v1/lookup": {
             "get": {"summary": "who covers this point or address", "parameters": _lookup_params(),
                     "security": security_public,
-                    "responses": {**_json(lookup_answer), **problems(400, 404, 422, 429, 503)}},
+                    "responses": {**ok_json(lookup_answer), **problems(400, 404, 422, 429, 503)}},
             "post": {"summary": "the same with the query in a JSON body", "security": security_public,
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"oneOf": [{"$ref": "#/components/schemas/PointLookup"},
                                               {"$ref": "#/components/schemas/AddressLookup"}]}}}},
-                     "responses": {**_json(lookup_answer), **problems(400, 404, 413, 422, 429, 503)}},
+                     "responses": {**ok_json(lookup_answer), **problems(400, 404, 413, 422, 429, 503)}},
         },
         "/api/v1/lookup/batch": {"post": {
             "summary": "up to 10,000 lookups; each item gets its result or its error",
             "security": [{"apiKey": []}, {"bearer": []}],
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/BatchBody"}}}},
-            "responses": {**_json({"type": "object", "required": ["count", "results"], "properties": {
+            "responses": {**ok_json({"type": "object", "required": ["count", "results"], "properties": {
                 "count": {"type": "integer"}, "results": {"type": "array", "items": {"type": "object"}}}}),
                 **problems(400, 401, 403, 413, 422, 429, 503)}}},
         "/api/v1/precincts": {"get": {
             "summary": "all precincts (GeoJSON FeatureCollection, [lon, lat])", "security": security_public,
-            "responses": {**_json({"type": "object", "required": ["type", "features"], "properties": {
+            "responses": {**ok_json({"type": "object", "required": ["type", "features"], "properties": {
                 "type": {"const": "FeatureCollection"},
                 "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}}}},
                 media="application/geo+json"), **problems(429, 503)}}},
         "/api/v1/precincts/{precinct_id}": {"get": {
             "summary": "one precinct with its inspectors and post", "security": security_public,
             "parameters": [{"name": "precinct_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {**_json({"$ref": "#/components/schemas/Feature"}, media="application/geo+json"),
+            "responses": {**ok_json({"$ref": "#/components/schemas/Feature"}, media="application/geo+json"),
                           **problems(404, 429, 503)}}},
     }
     for extra in _extra_paths():

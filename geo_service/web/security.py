@@ -23,10 +23,8 @@ blueprint and a deny-by-default rule for any view that declares no role.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
-import re
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -44,9 +42,9 @@ from geo_service.errors import (
     LinkRefused,
     NotFound,
     Unauthorized,
-    UnsupportedMediaType,
 )
 from geo_service.web.context import STORE_EXT, get_store, problem
+from geo_service.web.validation import bounded_text, parse_json_body
 
 if TYPE_CHECKING:
     from geo_service.store import Plan, Store
@@ -323,107 +321,6 @@ def load_plan_by_link(token: str) -> Plan:
 
 
 # -- hardening ---------------------------------------------------------------------------
-
-def _depth(obj: Any, max_depth: int) -> bool:
-    """Whether ``obj`` nests no deeper than ``max_depth`` (iterative)."""
-    stack = [(obj, 1)]
-    while stack:
-        o, d = stack.pop()
-        if isinstance(o, dict):
-            if d > max_depth:
-                return False
-            stack.extend((v, d + 1) for v in o.values())
-        elif isinstance(o, list):
-            if d > max_depth:
-                return False
-            stack.extend((v, d + 1) for v in o)
-    return True
-
-
-def _no_constant(name: str) -> Any:
-    msg = f"{name} is not a number JSON allows"
-    raise InputError(msg)
-
-
-def parse_json_body(*, max_depth: int = 20, max_bytes: int | None = None) -> dict[str, Any]:
-    """The request body as a JSON object, checked; `InputError` (400) otherwise.
-
-    Only ``json.loads`` reads it (nothing a client sends is ever evaluated); NaN and
-    Infinity are refused, as are lone surrogates (text no database or page can keep);
-    another media type than JSON is a 415; size is limited by ``max_bytes`` (default:
-    MAX_CONTENT_LENGTH). The body is read whole before any refusal, so the connection
-    stays usable for the client's next request.
-    """
-    limit = max_bytes if max_bytes is not None else (current_app.config.get("MAX_CONTENT_LENGTH") or 2 * 2**20)
-    if request.content_length is not None and request.content_length > limit:
-        msg = f"the body is larger than {limit} bytes"
-        raise InputError(msg)
-    raw = request.get_data(cache=True)
-    mimetype = request.mimetype or ""
-    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise UnsupportedMediaType("send the body as application/json")
-    if len(raw) > limit:
-        msg = f"the body is larger than {limit} bytes"
-        raise InputError(msg)
-    if not raw.strip():
-        raise InputError("the body is empty; send a JSON object")
-    try:
-        doc = json.loads(raw, parse_constant=_no_constant)
-    except RecursionError as exc:
-        msg = f"the JSON nests deeper than {max_depth} levels"
-        raise InputError(msg) from exc
-    except UnicodeDecodeError as exc:
-        msg = "the body is not valid UTF-8"
-        raise InputError(msg) from exc
-    except ValueError as exc:
-        msg = "the body is not valid JSON"
-        raise InputError(msg) from exc
-    if not isinstance(doc, dict):
-        raise InputError("the body must be a JSON object")
-    if not _depth(doc, max_depth):
-        msg = f"the JSON nests deeper than {max_depth} levels"
-        raise InputError(msg)
-    where = _surrogate_at(doc, "")
-    if where is not None:
-        msg = f"{where or 'body'}: the text holds a lone surrogate (\\ud800-\\udfff), which is not a character"
-        raise InputError(msg, field=where)
-    return doc
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _surrogate_at(value: Any, path: str) -> str | None:
-    """The path (``items[0].id``) of the first key or text holding a lone surrogate, or None."""
-    if isinstance(value, str):
-        return path if _SURROGATE.search(value) else None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            here = f"{path}.{k}" if path else str(k)
-            if _SURROGATE.search(k):
-                return path or "body"
-            found = _surrogate_at(v, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for n, v in enumerate(value):
-            found = _surrogate_at(v, f"{path}[{n}]")
-            if found is not None:
-                return found
-    return None
-
-
-def bounded_text(value: Any, what: str, *, max_len: int = 200, required: bool = True) -> str | None:
-    """A text field: a string of at most ``max_len`` characters without control characters."""
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > max_len:
-        msg = f"{what} must be a text of 1 to {max_len} characters"
-        raise InputError(msg)
-    if any(ord(c) < 32 and c not in "\t" for c in value):
-        msg = f"{what} must not contain control characters"
-        raise InputError(msg)
-    return value.strip()
 
 
 def check_coordinates(lat: Any, lon: Any, *, bbox: Sequence[float] | None = None, margin_deg: float = 0.05

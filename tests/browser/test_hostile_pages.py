@@ -18,7 +18,7 @@ import pytest
 
 from geo_service.cli.maps import serve
 from tests.conftest import grid_latlon
-from tests.test_hostile_text import auth, hostile, make_hostile_app, make_plan
+from tests.pages.test_hostile_text import auth, hostile, make_hostile_app, make_plan
 
 CHROMIUM = Path("/usr/bin/chromium")
 if importlib.util.find_spec("playwright") is None:

@@ -21,7 +21,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from geo_service.bundle import CityBundle, load_bundle
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
 from geo_service.web.context import EXTENSION, get_store
-from geo_service.web.security import access, audit, bounded_text, parse_json_body, setting
+from geo_service.web.security import access, audit, setting
+from geo_service.web.validation import bounded_text, parse_json_body
 
 logger = logging.getLogger(__name__)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, Union
 
 from flask import Blueprint, Response, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from geo_service.errors import InputError
 from geo_service.lookup.service import MAX_ADDRESS_CHARS, MAX_BATCH
 from geo_service.web.context import lookup_service
-from geo_service.web.security import access, parse_json_body
+from geo_service.web.security import access
+from geo_service.web.validation import parse_json_body, validate_body
 
 bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
 
@@ -53,19 +54,6 @@ class BatchBody(BaseModel):
     items: list[dict[str, Any]] = Field(max_length=MAX_BATCH, description="items: {id?, lat, lon} or {id?, address}")
 
 
-def _model(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
-    try:
-        if isinstance(cls, TypeAdapter):
-            return cls.validate_python(data)
-        return cls.model_validate(data)
-    except ValidationError as exc:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"].removeprefix("Value error, ")}
-                  for e in exc.errors()[:20]]
-        first = errors[0] if errors else {"field": "", "message": "invalid"}
-        msg = f"{first['field'] or 'body'}: {first['message']}"
-        raise InputError(msg, errors=errors) from None
-
-
 def _answer(body: LookupBody) -> dict[str, Any]:
     service = lookup_service()
     if body.address is not None:
@@ -89,14 +77,14 @@ def lookup_get() -> Response:
         msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
         raise InputError(msg)
     data: dict[str, Any] = {k: args[k] for k in ("lat", "lon", "address", "limit") if k in args}
-    return jsonify(_answer(_model(LookupBody, data)))
+    return jsonify(_answer(validate_body(LookupBody, data)))
 
 
 @bp.post("/lookup")
 @access("public")
 def lookup_post() -> Response:
     """The same as GET, with the query in a JSON body (keeps addresses out of URLs and logs)."""
-    body = _model(LOOKUP_POST, parse_json_body())
+    body = validate_body(LOOKUP_POST, parse_json_body())
     return jsonify(_answer(LookupBody(**body.model_dump())))
 
 
@@ -104,7 +92,7 @@ def lookup_post() -> Response:
 @access("external_system")
 def lookup_batch() -> Response:
     """Many lookups in one request (coordinates computed vectorised)."""
-    body = _model(BatchBody, parse_json_body())
+    body = validate_body(BatchBody, parse_json_body())
     results = lookup_service().batch(body.items)
     return jsonify({"count": len(results), "results": results})
 

@@ -31,7 +31,8 @@ from geo_service.lookup.service import Lookup
 from geo_service.network.reach import isochrone
 from geo_service.pages.i18n import choose_lang
 from geo_service.web.context import get_city, get_store
-from geo_service.web.security import access, audit, load_plan, load_plan_by_link, parse_json_body, setting, sign_link
+from geo_service.web.security import access, audit, load_plan, load_plan_by_link, setting, sign_link
+from geo_service.web.validation import parse_json_body
 
 if TYPE_CHECKING:
     from geo_service.store import Plan
@@ -456,7 +457,7 @@ def public_precinct(precinct_id: str) -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The JSON paths of this blueprint for the OpenAPI document (the pages are HTML)."""
-    from geo_service.web.openapi import problems
+    from geo_service.web.openapi_parts import problems
 
     errors = problems(400, 401, 403, 404, 429)
     return {"/api/v1/routes/plans/{plan_id}/link": {"post": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,51 +11,26 @@ from geo_service.errors import InputError
 from geo_service.lookup.service import check_point
 from geo_service.network.reach import MAX_MATRIX_POINTS, MAX_MINUTES, isochrone, travel_matrix
 from geo_service.web.context import get_city
-from geo_service.web.security import access, parse_json_body
-from geo_service.web.views.lookup import _model
+from geo_service.web.security import access
+from geo_service.web.validation import LatLon, check_mode, parse_json_body, parse_latlon, reject_unknown_args
+from geo_service.web.validation import validate_body as _model
 
 bp = Blueprint("reach", __name__, url_prefix="/api/v1")
-
-
-def _mode(value: str | None) -> str:
-    mode = value or "walk"
-    if mode not in ("walk", "drive"):
-        msg = "mode must be walk or drive"
-        raise InputError(msg)
-    return mode
-
-
-def _latlon(text: str | None, what: str) -> tuple[float, float]:
-    if not text or text.count(",") != 1:
-        msg = f"{what} must be lat,lon in decimal degrees"
-        raise InputError(msg)
-    lat, lon = text.split(",")
-    return check_point(lat.strip(), lon.strip())
-
-
-def _only(*names: str) -> None:
-    unknown = set(request.args) - set(names)
-    if unknown:
-        msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
-        raise InputError(msg)
 
 
 @bp.get("/route")
 @access("inspector")
 def route() -> Response:
     """Time, distance and GeoJSON path between two points (``from`` and ``to`` as lat,lon)."""
-    _only("from", "to", "mode")
-    a = _latlon(request.args.get("from"), "from")
-    b = _latlon(request.args.get("to"), "to")
-    graph = get_city().graph(_mode(request.args.get("mode")))
+    reject_unknown_args("from", "to", "mode")
+    a = parse_latlon(request.args.get("from"), "from")
+    b = parse_latlon(request.args.get("to"), "to")
+    graph = get_city().graph(check_mode(request.args.get("mode")))
     r = graph.route(a[0], a[1], b[0], b[1])
     if r is None:
         msg = "no route joins these points on the road network"
         raise InputError(msg)
     return jsonify({"mode": graph.mode, **r.to_dict()})
-
-
-LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
 
 
 class MatrixBody(BaseModel):
@@ -81,7 +56,7 @@ def matrix() -> Response:
 @access("public")
 def isochrone_view() -> Response:
     """The area reachable from a point within ``minutes`` (GeoJSON Feature)."""
-    _only("lat", "lon", "minutes", "mode")
+    reject_unknown_args("lat", "lon", "minutes", "mode")
     lat, lon = check_point(request.args.get("lat"), request.args.get("lon"))
     try:
         minutes = float(request.args.get("minutes", "10"))
@@ -90,7 +65,7 @@ def isochrone_view() -> Response:
     if not 0 < minutes <= MAX_MINUTES:
         msg = f"minutes must be a number more than 0 and at most {MAX_MINUTES:g}"
         raise InputError(msg)
-    feature: dict[str, Any] = isochrone(get_city().graph(_mode(request.args.get("mode"))), lat, lon, minutes)
+    feature: dict[str, Any] = isochrone(get_city().graph(check_mode(request.args.get("mode"))), lat, lon, minutes)
     resp = jsonify(feature)
     resp.mimetype = "application/geo+json"
     return resp
@@ -98,7 +73,7 @@ def isochrone_view() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    from geo_service.web.openapi import problems
+    from geo_service.web.openapi_parts import problems
 
     errors = problems(400, 401, 403, 429, 503)
     mode = {"name": "mode", "in": "query", "schema": {"enum": ["walk", "drive"]}}

@@ -17,10 +17,9 @@ from geo_service.errors import Forbidden, InputError, NotFound
 from geo_service.routes.day import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
 from geo_service.routes.schedule import RecurringVisit, schedule_period
 from geo_service.web.context import get_city, get_store, lookup_service
-from geo_service.web.fields import Day, Moment
-from geo_service.web.security import access, audit, current_principal, load_plan, parse_json_body, require_precinct
-from geo_service.web.views.lookup import _model
-from geo_service.web.views.reach import LatLon
+from geo_service.web.security import access, audit, current_principal, load_plan, require_precinct
+from geo_service.web.validation import Day, LatLon, Moment, parse_json_body
+from geo_service.web.validation import validate_body as _model
 
 bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
 
@@ -376,7 +375,7 @@ def schedule() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    from geo_service.web.openapi import problems
+    from geo_service.web.openapi_parts import problems
 
     errors = problems(400, 401, 403, 404, 429, 503)
     auth = [{"bearer": []}, {"apiKey": []}]

@@ -13,9 +13,9 @@ from geo_service.errors import InputError
 from geo_service.jsonsafe import json_safe
 from geo_service.web.context import get_city
 from geo_service.web.jobs import fetch, keep
-from geo_service.web.security import access, parse_json_body
-from geo_service.web.views.lookup import _model
-from geo_service.web.views.reach import LatLon
+from geo_service.web.security import access
+from geo_service.web.validation import LatLon, parse_json_body
+from geo_service.web.validation import validate_body as _model
 
 bp = Blueprint("siting", __name__, url_prefix="/api/v1/siting")
 
@@ -107,7 +107,7 @@ def result(result_id: str) -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    from geo_service.web.openapi import problems
+    from geo_service.web.openapi_parts import problems
 
     errors = problems(400, 401, 403, 404, 429, 503)
     ok = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}

@@ -12,31 +12,14 @@ from geo_service import clock
 from geo_service.errors import InputError
 from geo_service.jsonsafe import json_safe
 from geo_service.web.context import appeal_store, get_city, lookup_service
-from geo_service.web.fields import Day, Moment
 from geo_service.web.jobs import fetch, keep, start_job
-from geo_service.web.security import access, audit, current_principal, parse_json_body, require_precinct
-from geo_service.web.views.lookup import _model
+from geo_service.web.security import access, audit, current_principal, require_precinct
+from geo_service.web.validation import Day, Moment, parse_json_body, parse_period
+from geo_service.web.validation import validate_body as _model
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
 
 APPEAL_STATUSES = ("first_contact", "closed")
-
-
-def _period() -> tuple[dt.datetime | None, dt.datetime | None]:
-    out = []
-    for name in ("from", "to"):
-        value = request.args.get(name)
-        if value is None:
-            out.append(None)
-            continue
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            msg = f"{name} must be a date like 2026-11-01"
-            raise InputError(msg) from None
-        clock.check_day(day, name)
-        out.append(dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC))
-    return out[0], out[1]
 
 
 @bp.get("/workload")
@@ -49,7 +32,7 @@ def workload() -> Response:
     if unknown:
         msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
         raise InputError(msg)
-    start, end = _period()
+    start, end = parse_period()
     city = get_city()
     store = appeal_store()
     appeals = store.frame(start=start, end=end) if start or end else store.frame()
@@ -193,7 +176,7 @@ def appeal_indicators() -> Response:
     of preventive-register visits made on time (visits due in the period, from kept plans)."""
     from geo_service.appeals.store import PREVENTIVE_REGISTER, visits_on_time
 
-    start, end = _period()
+    start, end = parse_period()
     store = appeal_store()
     frame = store.processing_times(start=start, end=end)
     rows = frame.reset_index().astype(object).where(frame.reset_index().notna(), None).to_dict(orient="records")
@@ -533,7 +516,7 @@ def indicators_csv() -> Response:
     if unknown:
         msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
         raise InputError(msg)
-    start, end = _period()
+    start, end = parse_period()
     store = appeal_store()
     frame = monthly_indicators(store.frame(), store.trust_scores(), store.visit_frame())
     if start is not None:
@@ -547,7 +530,7 @@ def indicators_csv() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    from geo_service.web.openapi import problems
+    from geo_service.web.openapi_parts import problems
 
     errors = problems(400, 401, 403, 404, 429, 503)
     auth = [{"bearer": []}, {"apiKey": []}]

@@ -26,13 +26,12 @@ from geo_service.web.security import (
     init_security,
     load_plan,
     load_plan_by_link,
-    parse_json_body,
     require_precinct,
     sign_link,
     verify_link,
 )
-
-from .conftest import TWO_PRECINCTS
+from geo_service.web.validation import parse_json_body
+from tests.conftest import TWO_PRECINCTS
 
 ROLE_ENDPOINTS = ("public", "external_system", "inspector", "planner", "admin")
 

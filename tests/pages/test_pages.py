@@ -23,7 +23,7 @@ from geo_service.pages.render import (
     shell_files,
 )
 
-STATIC = Path(__file__).resolve().parents[1] / "geo_service" / "static"
+STATIC = Path(__file__).resolve().parents[2] / "geo_service" / "static"
 URL = re.compile(r"https?://[^\s\"'`<>)\\]+")
 ALLOWED_URLS = {OSM_TILES, "https://www.openstreetmap.org/copyright"}
 GEOJSON_ADD = re.compile(r"(geo_json_[0-9a-f]+)_add\((\{.*?\})\);\n", re.DOTALL)

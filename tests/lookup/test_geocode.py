@@ -6,7 +6,6 @@ import math
 import random
 import re
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,8 +20,9 @@ from geo_service.lookup.geocode import (
     parse_address,
     stem_key,
 )
+from tests.conftest import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 ALMATY = DATA / "almaty" / "almaty.osm.pbf"
 
 # --------------------------------------------------------------------------- fixtures

@@ -21,8 +21,7 @@ from geo_service.appeals.store import (
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.store import Store
-from tests.conftest import grid_latlon
-from tests.test_store import _pg_url
+from tests.conftest import grid_latlon, pg_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -43,7 +42,7 @@ def appeals(request: pytest.FixtureRequest, tmp_path: Path, city):
         yield AppealStore(store, city=city)
         store.close()
     else:
-        store = Store(_pg_url(), schema=f"gs_test_{os.getpid()}_{secrets.token_hex(4)}")
+        store = Store(pg_url(), schema=f"gs_test_{os.getpid()}_{secrets.token_hex(4)}")
         try:
             yield AppealStore(store, city=city)
         finally:

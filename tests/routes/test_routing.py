@@ -12,8 +12,7 @@ import pytest
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
 from geo_service.routes.day import Shift, Visit, patrol_loop, plan_day, to_gpx, to_sheet_html
-
-from .conftest import grid_latlon, shared_file
+from tests.conftest import grid_latlon, shared_file
 
 POST = grid_latlon(0.3, 0.3)
 GPX = "{http://www.topografix.com/GPX/1/1}"

@@ -12,8 +12,7 @@ from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
 from geo_service.routes.day import Shift, Visit
 from geo_service.routes.schedule import RecurringVisit, schedule_period
-
-from .conftest import grid_latlon
+from tests.conftest import grid_latlon
 
 POST = grid_latlon(0.3, 0.3)
 START = dt.date(2026, 12, 7)  # a Monday
