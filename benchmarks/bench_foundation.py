@@ -82,13 +82,15 @@ def main() -> None:
     builds = [_child(BUILD.format(osm=str(pbf), out=str(out))) for _ in range(args.repeat)]
     build_s = median([b["seconds"] for b in builds])
     build_rss = median([b["peak_rss_mb"] for b in builds])
+    runs = ", ".join(f"{b['seconds']:.2f}" for b in builds)
     print(f"build Almaty from PBF: median {build_s:.2f} s over {args.repeat} runs "
-          f"(runs {', '.join('%.2f' % b['seconds'] for b in builds)}), peak RSS {build_rss:.0f} MB  [target <= 30 s]")
+          f"(runs {runs}), peak RSS {build_rss:.0f} MB  [target <= 30 s]")
 
     starts = [_child(START.format(out=str(out))) for _ in range(max(5, args.repeat))]
     start_s = median([s["seconds"] for s in starts])
+    imports_s, load_s = median([s["imports"] for s in starts]), median([s["load"] for s in starts])
     print(f"server start (imports + bundle load, fresh process): median {start_s:.3f} s "
-          f"(imports {median([s['imports'] for s in starts]):.3f} s, load {median([s['load'] for s in starts]):.3f} s), "
+          f"(imports {imports_s:.3f} s, load {load_s:.3f} s), "
           f"peak RSS {median([s['peak_rss_mb'] for s in starts]):.0f} MB  [target <= 1 s]")
     base = [_child(OSMNX.format(xml=str(xml))) for _ in range(max(1, args.repeat // 2))]
     base_s = median([b["seconds"] for b in base])

@@ -15,7 +15,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import random
@@ -34,7 +33,9 @@ from rapidfuzz import process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo_service.lookup.geocode import AddressIndex, fold, normalize_house, stem_key  # noqa: E402
+from geo_service.lookup.geocode import AddressIndex  # noqa: E402
+from geo_service.lookup.normalize import fold, normalize_house, stem_key  # noqa: E402
+from geo_service.network.geodesy import haversine_m  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 NEAR_M = 50.0  # "same coordinates": top-1 within this distance of the address
@@ -49,33 +50,25 @@ def _way_points(way: osmium.osm.Way) -> list[tuple[float, float]]:
     return pts
 
 
-def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371008.8 * math.asin(math.sqrt(a))
-
-
 def load_osm(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Address points and named streets of an OSM file, as the city bundle has them."""
     addr_rows: list[dict[str, object]] = []
     streets: dict[str, dict[str, object]] = {}
     for obj in osmium.FileProcessor(str(path)).with_locations():
         tags = obj.tags
-        if obj.is_node() or obj.is_way():
-            if "addr:housenumber" in tags:
-                if obj.is_node():
-                    lat, lon = obj.location.lat, obj.location.lon
-                else:
-                    pts = _way_points(obj)
-                    if not pts:
-                        continue
-                    lat = sum(p[0] for p in pts) / len(pts)
-                    lon = sum(p[1] for p in pts) / len(pts)
-                addr_rows.append({
-                    "street": tags.get("addr:street", ""), "place": tags.get("addr:place", ""),
-                    "housenumber": tags["addr:housenumber"], "lat": lat, "lon": lon,
-                })
+        if (obj.is_node() or obj.is_way()) and "addr:housenumber" in tags:
+            if obj.is_node():
+                lat, lon = obj.location.lat, obj.location.lon
+            else:
+                pts = _way_points(obj)
+                if not pts:
+                    continue
+                lat = sum(p[0] for p in pts) / len(pts)
+                lon = sum(p[1] for p in pts) / len(pts)
+            addr_rows.append({
+                "street": tags.get("addr:street", ""), "place": tags.get("addr:place", ""),
+                "housenumber": tags["addr:housenumber"], "lat": lat, "lon": lon,
+            })
         if obj.is_way() and "highway" in tags and "name" in tags:
             pts = [(n.lat, n.lon) for n in obj.nodes if n.location.valid()]
             if not pts:
@@ -86,7 +79,7 @@ def load_osm(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 if not rec[col] and tags.get(key):
                     rec[col] = tags[key]
             rec["pts"].extend(pts)  # type: ignore[union-attr]
-            rec["length_m"] += sum(_haversine_m(*a, *b) for a, b in zip(pts, pts[1:]))  # type: ignore[operator]
+            rec["length_m"] += sum(haversine_m(a[1], a[0], b[1], b[0]) for a, b in zip(pts, pts[1:]))  # type: ignore[operator]
     addresses = pd.DataFrame(addr_rows, columns=["street", "place", "housenumber", "lat", "lon"])
     addresses.insert(0, "addr_id", np.arange(len(addresses), dtype=np.int64))
     rows = []
@@ -139,7 +132,8 @@ def core_name(street: str) -> str:
 def nominative(name: str) -> str:
     """Crude Kazakh-style nominative: drop a genitive -а/-я of each word."""
     words = []
-    for w in name.split():
+    for word in name.split():
+        w = word
         if len(w) > 3 and w[-1] in "аА" and w[-2].lower() not in "аеиоуыэюяі":
             w = w[:-1]
         elif len(w) > 3 and w[-1] in "яЯ" and w[-2].lower() in "аеиоуыэю":
@@ -277,12 +271,12 @@ def main(argv: list[str] | None = None) -> int:
                 st[1] += 1
             elif len(failures) < 400:
                 failures.append((kind, query, f"{res[0].street} {res[0].housenumber}" if res else "-"))
-            if res and _haversine_m(res[0].lat, res[0].lon, r.lat, r.lon) <= NEAR_M:
+            if res and haversine_m(res[0].lon, res[0].lat, r.lon, r.lat) <= NEAR_M:
                 st[2] += 1
             if base is not None:
                 b = base[2]
                 st[3] += int(addresses.addr_id.iat[b]) in right
-                st[4] += _haversine_m(lat[b], lon[b], r.lat, r.lon) <= NEAR_M
+                st[4] += haversine_m(lon[b], lat[b], r.lon, r.lat) <= NEAR_M
 
     def pct(a: int, b: int) -> str:
         return f"{100.0 * a / b:.1f}%" if b else "-"

@@ -52,7 +52,7 @@ def city_bundle():
 
 def sixty_visits(city):
     """The post with the most addresses within 1.5 km, and its 60 nearest addresses."""
-    from geo_service.routes.day import Visit
+    from geo_service.routes.model import Visit
 
     a = city.addresses
     lat, lon = a.lat.to_numpy(), a.lon.to_numpy()
@@ -87,7 +87,7 @@ def asset_weight(html: str) -> tuple[int, list[str]]:
 
 def browser_weight(app, url: str) -> int | None:
     """Bytes Chromium received loading the page (None without Chromium/Playwright)."""
-    from geo_service.cli.maps import CHROMIUM, CHROMIUM_ARGS, PHONE, serve
+    from geo_service.cli.maps import CHROMIUM, CHROMIUM_ARGS, PHONE, serve_in_thread
 
     try:
         from playwright.sync_api import sync_playwright
@@ -96,7 +96,7 @@ def browser_weight(app, url: str) -> int | None:
     if not CHROMIUM.exists():
         return None
     total = 0
-    with serve(app) as base, sync_playwright() as p:
+    with serve_in_thread(app) as base, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(service_workers="block", **PHONE)
@@ -116,8 +116,11 @@ def browser_weight(app, url: str) -> int | None:
 def main() -> int:
     from geo_service import create_app
     from geo_service.lookup.service import Lookup
-    from geo_service.pages.render import RoadIndex, precinct_page, roads_geojson, route_page
-    from geo_service.routes.day import Shift, plan_day, to_gpx, to_sheet_html
+    from geo_service.pages import RoadIndex, precinct_page, roads_geojson, route_page
+    from geo_service.pages.sheet import to_sheet_html
+    from geo_service.routes.day import plan_day
+    from geo_service.routes.gpx import to_gpx
+    from geo_service.routes.model import Shift
     from geo_service.web.context import STORE_EXT
     from geo_service.web.security import sign_link
 

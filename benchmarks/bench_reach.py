@@ -27,7 +27,7 @@ def main() -> None:
     from scipy.sparse.csgraph import dijkstra
 
     from geo_service.bundle import load_bundle
-    from geo_service.network.reach import _undirected, isochrone, reached_segments, travel_matrix
+    from geo_service.network.reach import isochrone, reached_segments, travel_matrix, undirected
 
     print(f"machine: {machine()}")
     city = load_bundle(args.bundle)
@@ -36,7 +36,7 @@ def main() -> None:
     pts = city.addresses[["lat", "lon"]].to_numpy()
     runs, base = [], []
     csr = g.csr()
-    for k in range(7):
+    for _ in range(7):
         sample = pts[rng.integers(0, len(pts), 200)]
         t = time.perf_counter()
         travel_matrix(g, sample, sample)
@@ -46,11 +46,12 @@ def main() -> None:
         dijkstra(csr, indices=nodes)[:, nodes]
         base.append(time.perf_counter() - t)
     print(f"200x200 walking matrix incl. snapping (CCH one-to-many): median {median(runs) * 1e3:.1f} ms  "
-          f"[target <= 20 ms]; scipy dijkstra rows {median(base) * 1e3:.0f} ms, ratio {median(base) / median(runs):.0f}x")
+          f"[target <= 20 ms]; scipy dijkstra rows {median(base) * 1e3:.0f} ms, "
+          f"ratio {median(base) / median(runs):.0f}x")
 
     times, ratios, hull_ratios, ref_times = [], [], [], []
-    und = _undirected(g)
-    for k in range(60):
+    und = undirected(g)
+    for _ in range(60):
         lat, lon = pts[rng.integers(0, len(pts))]
         t = time.perf_counter()
         feat = isochrone(g, lat, lon, 10)
@@ -65,10 +66,11 @@ def main() -> None:
         if ref is None or ref.area == 0 or len(reached) < 4:
             continue
         ratios.append(feat["properties"]["area_m2"] / ref.area)
-        hull = shapely.concave_hull(shapely.multipoints(g._xy[reached]), ratio=0.3)
+        hull = shapely.concave_hull(shapely.multipoints(g.xy[reached]), ratio=0.3)
         hull_ratios.append(hull.area / ref.area)
-    print(f"10-minute walking isochrone: median {median(times) * 1e3:.2f} ms, p90 {np.percentile(times, 90) * 1e3:.2f} ms"
-          f"  [target <= 5 ms]; full-detail street buffer {median(ref_times) * 1e3:.2f} ms "
+    print(f"10-minute walking isochrone: median {median(times) * 1e3:.2f} ms, "
+          f"p90 {np.percentile(times, 90) * 1e3:.2f} ms  [target <= 5 ms]; "
+          f"full-detail street buffer {median(ref_times) * 1e3:.2f} ms "
           f"(ratio {median(ref_times) / median(times):.1f}x)")
     print(f"  area against the full-detail buffer of the reached streets : median "
           f"{median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f}  [target within 20%]; "

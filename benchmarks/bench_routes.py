@@ -183,7 +183,7 @@ def nearest_neighbour(m, tw, service, horizon):
 
 
 def day_instance(city, seed=7):
-    from geo_service.routes.day import Shift, Visit
+    from geo_service.routes.model import Shift, Visit
 
     post = city.posts.iloc[5]
     p = (float(post.lat), float(post.lon))
@@ -251,15 +251,17 @@ def bench_day(city, quick: bool) -> None:
         seeds.append((kept, cost, times[0], ok))
     seeds.sort(key=lambda r: (-r[0], r[1]))
     mid = seeds[len(seeds) // 2]
-    rows = [(f"plan_day default (x{plan.solver['exploration']}, {plan.solver['threads']} thr), median of {len(seeds)} seeds",
-             mid[1], mid[0], median([r[2] for r in seeds]), all(r[3] for r in seeds), "")]
+    rows = [(f"plan_day default (x{plan.solver['exploration']}, {plan.solver['threads']} thr), "
+             f"median of {len(seeds)} seeds", mid[1], mid[0], median([r[2] for r in seeds]),
+             all(r[3] for r in seeds), "")]
     plan, times, ok, cost, kept = run_plan(None, None, polish_s=0)
     rows.append(("plan_day, VROOM alone (polish off)", cost, kept, median(times), ok, ""))
     secs = 1.0 if quick else 2.0
     for name, fn in [("VROOM exploration 5, 1 thread", lambda: solve_vroom(m, tw, service, horizon, 5)),
                      (f"PyVRP HGS {secs:.0f} s", lambda: solve_pyvrp(m, tw, service, horizon, secs)),
                      (f"OR-Tools GLS {secs:.0f} s", lambda: solve_ortools(m, tw, service, horizon, secs)),
-                     ("nearest neighbour (windows, look-ahead)", lambda: (nearest_neighbour(m, tw, service, horizon), True))]:
+                     ("nearest neighbour (windows, look-ahead)",
+                      lambda: (nearest_neighbour(m, tw, service, horizon), True))]:
         t0 = time.perf_counter()
         seq, solver_ok = fn()
         el = time.perf_counter() - t0
@@ -286,7 +288,7 @@ def bench_day(city, quick: bool) -> None:
 
 
 def bench_schedule(city, quick: bool) -> None:
-    from geo_service.routes.day import Shift, Visit
+    from geo_service.routes.model import Shift, Visit
     from geo_service.routes.schedule import RecurringVisit, schedule_period
 
     post = city.posts.iloc[5]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
@@ -67,18 +66,10 @@ def build_app(mode: str, bundle: str, db_url: str, storage: str = "memory://") -
         app.register_blueprint(_blueprint(False))
         return app
     from geo_service import create_app
-    from geo_service.web.context import STORE_EXT
-    from geo_service.web.security import access, init_security
 
     app = create_app({"CITY": city, "BUNDLE": bundle, "DATABASE_URL": db_url, "RATELIMIT_STORAGE_URI": storage,
                       "RATELIMIT_EXTERNAL": "10000000/minute", "RATELIMIT_PUBLIC": "10000000/minute",
                       "BUNDLE_POLL_SECONDS": 1})
-    if STORE_EXT not in app.extensions:
-        init_security(app)
-    for ep in ("health.livez", "health.readyz"):
-        view = app.view_functions.get(ep)
-        if view is not None and not hasattr(view, "access_role"):
-            app.view_functions[ep] = access("public")(view)
     app.register_blueprint(_blueprint(True))
     return app
 
@@ -117,13 +108,13 @@ def _serve(mode: str, bundle: str, db_url: str, port: int, storage: str) -> None
     import gc
     import logging
 
-    from geo_service.web.serve import _Gunicorn
+    from geo_service.web.serve import GunicornApp
 
     logging.basicConfig(level=logging.WARNING)
     app = build_app(mode, bundle, db_url, storage)
     gc.collect()
     gc.freeze()
-    _Gunicorn(app, {"bind": f"127.0.0.1:{port}", "workers": 2, "threads": 4, "preload_app": True,
+    GunicornApp(app, {"bind": f"127.0.0.1:{port}", "workers": 2, "threads": 4, "preload_app": True,
                     "worker_class": "gthread", "accesslog": None, "loglevel": "warning"}).run()
 
 
@@ -243,7 +234,6 @@ def main() -> None:
         return
     if not Path(args.bundle).is_dir():
         sys.exit(f"{args.bundle} is absent: build one with `python -m geo_service.cli build ... --out {args.bundle}`")
-    os.environ.setdefault("GEO_SERVICE_LOG_LEVEL", "WARNING")
     print(machine())
     tmp = tempfile.mkdtemp(prefix="bench-sec-")
     db = f"sqlite:///{tmp}/gs.db"

@@ -93,7 +93,7 @@ def main() -> None:
                        check=True, cwd=Path(__file__).resolve().parents[1])
 
     from geo_service.bundle import load_bundle
-    from geo_service.siting.base import MCLP, BackupCoverage, PMedian
+    from geo_service.siting import MCLP, BackupCoverage, PMedian
     from geo_service.siting.demand import estimate_demand
 
     print(machine())

@@ -199,7 +199,8 @@ def main() -> None:
     print(f"  {'balanced (start: ' + str(sm['start']) + ')':32s} {a['within_tolerance']:>8d}/{n:<2d} "
           f"{a['max_min_ratio']:>8.1f} {a['gini']:>6.3f} {a['max_travel_min']:>10.0f} min "
           f"{sm['moved_blocks']:>12d} {median(times):>8.1f}")
-    print("  candidates (repair + boundary moves from each start; best by within, then squared excess, then max/min, then moved):")
+    print("  candidates (repair + boundary moves from each start; best by within, then squared excess, "
+          "then max/min, then moved):")
     for c in sm["candidates"]:
         print(f"    {c['start']:14s} within {c['within_tolerance']:>2d}/{n}, excess {c['excess']:.2f}, "
               f"max/min {c['max_min_ratio'] or float('inf'):.1f}, "
@@ -260,10 +261,10 @@ def main() -> None:
               f"({r.summary['mip_status']})")
 
     # spopt SKATER on the same blocks, adjacency and load.
-    from geo_service.workload.balance import _border_lines, _cut_mask
+    from geo_service.workload.balance import border_lines, cut_mask
     from geo_service.workload.indicators import default_demand
 
-    cut = _cut_mask(city.walk, _border_lines(None))
+    cut = cut_mask(city.walk, border_lines(None))
     blocks = build_blocks(city, cell_m=args.spopt_cell, demand=default_demand(city), cut=cut)
     n_units = sm["precincts"]
     nl, _ = node_load(blocks, WorkloadWeights(), n_units)

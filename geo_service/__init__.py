@@ -27,6 +27,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         (see `geo_service.config.SETTINGS`). ``BUNDLE`` is the bundle folder; a loaded
         `CityBundle` may be passed as ``CITY`` instead (tests, the gunicorn master).
     """
-    from geo_service.web.app import make_app
+    from geo_service.web.app import make_app  # noqa: PLC0415 - `import geo_service` must not load Flask
 
     return make_app(config)

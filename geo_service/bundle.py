@@ -77,7 +77,7 @@ def atomic_folder(out: Path) -> Iterator[Path]:
 
 def write_geoparquet(path: Path, frame: pd.DataFrame, geometry: np.ndarray) -> None:
     """Write ``frame`` plus a WKB geometry column as GeoParquet (EPSG:4326)."""
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 - build-time writer; serving reads with pyarrow (start-up time)
 
     gdf = gpd.GeoDataFrame(frame.reset_index(drop=True), geometry=list(geometry), crs=4326)
     gdf.to_parquet(path, index=False)

@@ -14,12 +14,12 @@ from typing import Any
 SETTINGS: dict[str, tuple[Any, str]] = {
     "BUNDLE": (None, "path of the city bundle folder to serve"),
     "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, "largest request body accepted, in bytes (a 10,000-item batch fits)"),
-    "LOG_LEVEL": ("INFO", "logging level of the service"),
     "DATABASE_URL": (None, "store of keys, plans and audit: sqlite:///file.db or postgresql+psycopg://user@host/db; "
                            "default geo-service.db in the instance folder or ~/.local/share/geo-service"),
     "RATELIMIT_STORAGE_URI": ("memory://", "rate-limit counters: memory:// (per worker process) or "
                                            "redis://127.0.0.1:6379 (shared by workers and instances)"),
-    "RATELIMIT_STRATEGY": ("fixed-window", "rate-limit algorithm: fixed-window, moving-window or sliding-window-counter"),
+    "RATELIMIT_STRATEGY": ("fixed-window",
+                           "rate-limit algorithm: fixed-window, moving-window or sliding-window-counter"),
     "RATELIMIT_PUBLIC": ("60/minute", "limit per client address for requests without credentials"),
     "RATELIMIT_EXTERNAL": ("6000/minute", "limit per API key of an external system (a key's own rate_limit wins)"),
     "RATELIMIT_USER": ("600/minute", "limit per inspector, planner or admin credential"),

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from limits import parse_many
 from sqlalchemy import (
     Column,
     DateTime,
@@ -46,7 +47,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from geo_service import clock
@@ -244,7 +245,7 @@ class Store:
         self._create()
         # A forked worker (gunicorn) must not reuse the parent's connections.
         ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: (s := ref()) and s.engine.dispose(close=False))
+        os.register_at_fork(after_in_child=lambda: _dispose_in_child(ref()))
 
     # -- set-up ------------------------------------------------------------------------
     def _engine(self, url: str) -> Engine:
@@ -394,7 +395,9 @@ class Store:
                "remote_addr": _clip(remote_addr, 64), "outcome": _clip(outcome, 64)}
         with self.engine.begin() as conn:
             res = conn.execute(insert(self.audit_log).values(**row))
-        return int(res.inserted_primary_key[0])
+        key = res.inserted_primary_key
+        assert key is not None  # an INSERT of one row always has its key
+        return int(key[0])
 
     def audit_records(self, *, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit records in order (oldest first), as dicts."""
@@ -554,9 +557,13 @@ def _clip(value: str | None, n: int = _MAX_TEXT) -> str | None:
     return "".join(c if ord(c) >= 32 else " " for c in str(value))[:n]
 
 
-def _check_rate_limit(value: str) -> None:
-    from limits import parse_many
+def _dispose_in_child(store: Store | None) -> None:
+    """After a fork: drop the parent's pooled connections without closing them under it."""
+    if store is not None:
+        store.engine.dispose(close=False)
 
+
+def _check_rate_limit(value: str) -> None:
     try:
         parse_many(value)
     except ValueError as exc:
@@ -576,8 +583,6 @@ def open_store(url: str | None, *, instance_path: str | None = None, schema: str
 
 def _redact(url: str) -> str:
     """The URL without a password."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001

@@ -77,9 +77,8 @@ def test_audit_is_append_only(store: Store) -> None:
                 remote_addr="10.0.0.1")
     assert not hasattr(store, "delete_audit") and not hasattr(store, "update_audit")
     for stmt in (store.audit_log.update().values(outcome="edited"), store.audit_log.delete()):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with store.engine.begin() as conn:
-                conn.execute(stmt)
+        with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(stmt)
     assert [r["outcome"] for r in store.audit_records()] == ["ok"]
 
 

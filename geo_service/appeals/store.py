@@ -1,18 +1,14 @@
-"""Citizens' appeals in the database, their status flow, and the reform's indicators.
+"""Citizens' appeals in the database and their status flow.
 
 An appeal keeps only what the service needs: where (lat/lon), what kind (a category
 code), when, the precinct and inspector it was assigned to, and its status times. No
-names, phone numbers or free text are stored.
+names, phone numbers or free text are stored. Status flow: ``received`` ->
+``first_contact`` -> ``closed`` (one step at a time; each step's time is kept and may not
+precede the previous one; every change is also written to ``appeal_events``).
 
-Status flow: ``received`` -> ``first_contact`` -> ``closed`` (one step at a time; each
-step's time is kept and may not precede the previous one). Every change is also written
-to ``appeal_events``.
-
-Indicators: appeal processing time per precinct (median and 90th percentile hours to
-first contact and to closing), share of preventive-register visits made on time
-(`visits_on_time`, from `VisitRecord` rows), public-trust scores per precinct imported
-from a survey CSV, and a difference-in-differences evaluation of pilot precincts
-(`difference_in_differences`).
+Also kept here: preventive-register visit records, public-trust scores imported from a
+survey CSV, pilot precincts, and appeal processing times per precinct. The reform's
+indicators built on them are in `geo_service.workload.reform`.
 """
 
 from __future__ import annotations
@@ -28,18 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    Column,
-    Date,
-    DateTime,
-    Float,
-    Index,
-    Integer,
     MetaData,
-    String,
-    Table,
     delete,
     func,
     insert,
@@ -50,7 +37,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from geo_service import clock
+from geo_service.appeals.tables import tables
 from geo_service.errors import InputError, InputFileError, NotFound
+from geo_service.lookup.service import Lookup, check_point
+from geo_service.routes.model import PREVENTIVE_REGISTER
 
 if TYPE_CHECKING:
     from geo_service.bundle import CityBundle
@@ -66,15 +56,11 @@ CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 #: Suggested categories (any code matching `CATEGORY_RE` is accepted).
 CATEGORIES = ("noise", "domestic", "neighbours", "theft", "traffic", "drunkenness", "animals", "other")
 
+
 #: Visit ids kept with visit records: the caller's opaque id (no names).
 VISIT_REF_RE = re.compile(r"^[\w.:-]{1,64}$")
 #: How far in the future a reported time may be (clocks of phones differ).
 _CLOCK_SKEW = timedelta(minutes=10)
-#: The priority class of preventive-register visits (see `geo_service.routes.day.PRIORITY_CLASSES`).
-PREVENTIVE_REGISTER = 2
-
-NOISE_CAVEAT = ("Caveat: precinct figures rest on small numbers; a difference of this size can arise by "
-                "chance. Read it as a signal to look closer, not as proof of an effect.")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -83,7 +69,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _as_datetime(value: Any, name: str) -> datetime:
+def as_datetime(value: Any, name: str) -> datetime:
+    """A date-time (or a date, at midnight UTC; or ISO 8601 text) checked and in UTC."""
     if isinstance(value, datetime):
         return _utc(clock.check_moment(value, name))  # type: ignore[return-value]
     if isinstance(value, date):
@@ -116,67 +103,18 @@ class Appeal:
     closed_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        iso = lambda d: d.isoformat() if d else None
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d else None
+
         return {"id": self.id, "received_at": iso(self.received_at), "category": self.category,
                 "lat": self.lat, "lon": self.lon, "precinct_id": self.precinct_id,
                 "inspector_id": self.inspector_id, "status": self.status,
                 "first_contact_at": iso(self.first_contact_at), "closed_at": iso(self.closed_at)}
 
     def as_visit(self, *, service_min: float = 20.0, priority: int = 2) -> dict[str, Any]:
-        """The appeal as a visit for the inspector's next plan (`geo_service.routes.day.Visit` fields)."""
+        """The appeal as a visit for the inspector's next plan (`geo_service.routes.model.Visit` fields)."""
         return {"id": f"appeal:{self.id}", "lat": self.lat, "lon": self.lon, "service_min": service_min,
                 "priority": priority, "label": f"appeal {self.category}"}
-
-
-def _tables(md: MetaData) -> dict[str, Table]:
-    appeals = Table(
-        "appeals", md,
-        Column("id", String(40), primary_key=True),
-        Column("received_at", DateTime(timezone=True), nullable=False),
-        Column("category", String(40), nullable=False),
-        Column("lat", Float, nullable=False),
-        Column("lon", Float, nullable=False),
-        Column("precinct_id", String(200), nullable=False),
-        Column("inspector_id", String(200)),
-        Column("status", String(16), nullable=False),
-        Column("first_contact_at", DateTime(timezone=True)),
-        Column("closed_at", DateTime(timezone=True)),
-        Index("ix_appeals_inspector_status", "inspector_id", "status"),
-        Index("ix_appeals_precinct_received", "precinct_id", "received_at"),
-    )
-    events = Table(
-        "appeal_events", md,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("appeal_id", String(40), nullable=False),
-        Column("status", String(16), nullable=False),
-        Column("at", DateTime(timezone=True), nullable=False),
-        Index("ix_appeal_events_appeal", "appeal_id"),
-    )
-    trust = Table(
-        "trust_scores", md,
-        Column("precinct_id", String(200), primary_key=True),
-        Column("period", Date, primary_key=True),
-        Column("score", Float, nullable=False),
-    )
-    pilots = Table(
-        "pilots", md,
-        Column("precinct_id", String(200), primary_key=True),
-        Column("start", Date, nullable=False),
-        Column("note", String(200)),
-    )
-    visits = Table(
-        "visit_records", md,
-        Column("inspector_id", String(200), primary_key=True),
-        Column("visit_ref", String(64), primary_key=True),
-        Column("due_date", Date, primary_key=True),
-        Column("precinct_id", String(200), nullable=False),
-        Column("priority", Integer, nullable=False),
-        Column("plan_id", String(40)),
-        Column("done_at", DateTime(timezone=True)),
-        Index("ix_visit_records_precinct_due", "precinct_id", "due_date"),
-    )
-    return {"appeals": appeals, "appeal_events": events, "trust_scores": trust, "pilots": pilots,
-            "visit_records": visits}
 
 
 class AppealStore:
@@ -210,7 +148,7 @@ class AppealStore:
             msg = f"unknown time zone {tz!r} (an IANA name such as Asia/Almaty)"
             raise InputError(msg) from exc
         self._md = MetaData(schema=self.schema)
-        t = _tables(self._md)
+        t = tables(self._md)
         self.appeals, self.events, self.trust, self.pilots, self.visits = (
             t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t["visit_records"])
         with self.engine.begin() as conn:
@@ -237,14 +175,12 @@ class AppealStore:
             Bad coordinates or category; a point outside every precinct
             (`geo_service.lookup.service.OutsidePrecincts`).
         """
-        from geo_service.lookup.service import Lookup, check_point
-
         lat_f, lon_f = check_point(lat, lon)
         category = str(category or "").strip().lower()
         if not CATEGORY_RE.match(category):
             msg = "category must be a short code of lower-case letters, digits and _ (e.g. noise, theft)"
             raise InputError(msg)
-        at = _as_datetime(received_at, "received_at") if received_at is not None else clock.now()
+        at = as_datetime(received_at, "received_at") if received_at is not None else clock.now()
         city = city or self.city
         if precinct_id is None:
             if city is None:
@@ -257,13 +193,13 @@ class AppealStore:
         else:
             inspectors = ([str(r.inspector_id) for r in city.roster.itertuples(index=False)
                            if str(r.precinct_id) == precinct_id] if city is not None else [])
-        row = {"id": "a_" + secrets.token_hex(8), "received_at": at, "category": category, "lat": lat_f,
+        row: dict[str, Any] = {"id": "a_" + secrets.token_hex(8), "received_at": at, "category": category, "lat": lat_f,
                "lon": lon_f, "precinct_id": precinct_id, "inspector_id": None, "status": "received",
                "first_contact_at": None, "closed_at": None}
         with self.engine.begin() as conn:
             if inspectors:
                 a = self.appeals
-                counts = dict(conn.execute(
+                counts: dict[str, int] = dict(conn.execute(
                     select(a.c.inspector_id, func.count()).where(a.c.inspector_id.in_(inspectors),
                                                                  a.c.status != "closed")
                     .group_by(a.c.inspector_id)).all())
@@ -295,7 +231,7 @@ class AppealStore:
         if status not in STATUSES:
             msg = f"status must be one of {', '.join(STATUSES)}"
             raise InputError(msg)
-        when = _as_datetime(at, "at") if at is not None else clock.now()
+        when = as_datetime(at, "at") if at is not None else clock.now()
         current = self.get(appeal_id)
         if NEXT_STATUS.get(current.status) != status:
             allowed = NEXT_STATUS.get(current.status)
@@ -337,9 +273,9 @@ class AppealStore:
         a = self.appeals
         q = select(a)
         if start is not None:
-            q = q.where(a.c.received_at >= _as_datetime(start, "start"))
+            q = q.where(a.c.received_at >= as_datetime(start, "start"))
         if end is not None:
-            q = q.where(a.c.received_at < _as_datetime(end, "end"))
+            q = q.where(a.c.received_at < as_datetime(end, "end"))
         if precinct_id is not None:
             q = q.where(a.c.precinct_id == precinct_id)
         with self.engine.connect() as conn:
@@ -383,9 +319,8 @@ class AppealStore:
     def mark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any, done_at: Any = None) -> dict[str, Any]:
         """Mark a recorded visit as made (``done_at`` defaults to now; it may not be in the
         future). Raises `NotFound` when the visit was never recorded as due."""
-        v = self.visits
         due = _as_date(due_date, "due_date")
-        when = _as_datetime(done_at, "done_at") if done_at is not None else clock.now()
+        when = as_datetime(done_at, "done_at") if done_at is not None else clock.now()
         if when > clock.now() + _CLOCK_SKEW:
             msg = "done_at is in the future"
             raise InputError(msg)
@@ -448,8 +383,8 @@ class AppealStore:
                     priority: int | None = PREVENTIVE_REGISTER) -> int:
         """Visits made (``done_at``) in [start, end), by default preventive-register ones."""
         v = self.visits
-        q = select(func.count()).select_from(v).where(v.c.done_at >= _as_datetime(start, "start"),
-                                                      v.c.done_at < _as_datetime(end, "end"))
+        q = select(func.count()).select_from(v).where(v.c.done_at >= as_datetime(start, "start"),
+                                                      v.c.done_at < as_datetime(end, "end"))
         if precinct_id is not None:
             q = q.where(v.c.precinct_id == precinct_id)
         if priority is not None:
@@ -464,9 +399,9 @@ class AppealStore:
         v = self.visits
         q = select(v.c.precinct_id, func.count().label("count")).where(v.c.done_at.is_not(None))
         if start is not None:
-            q = q.where(v.c.done_at >= _as_datetime(start, "start"))
+            q = q.where(v.c.done_at >= as_datetime(start, "start"))
         if end is not None:
-            q = q.where(v.c.done_at < _as_datetime(end, "end"))
+            q = q.where(v.c.done_at < as_datetime(end, "end"))
         if priority is not None:
             q = q.where(v.c.priority == int(priority))
         with self.engine.connect() as conn:
@@ -496,7 +431,7 @@ class AppealStore:
 
     def mark_pilot(self, precinct_id: str, start: Any, *, note: str | None = None) -> None:
         """Mark a precinct as a pilot from ``start`` (a date); marking again moves the date."""
-        d = _as_datetime(start, "start").date()
+        d = as_datetime(start, "start").date()
         t = self.pilots
         with self.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.precinct_id == precinct_id))
@@ -539,7 +474,6 @@ def _appeal(r: Any) -> Appeal:
                   first_contact_at=_utc(r["first_contact_at"]), closed_at=_utc(r["closed_at"]))
 
 
-# ------------------------------------------------------------------------------ indicators
 def processing_times(appeals: pd.DataFrame) -> pd.DataFrame:
     """Per precinct from an appeals frame (`AppealStore.frame`): ``received, closed,
     first_contact_median_h, first_contact_p90_h, close_median_h, close_p90_h``."""
@@ -559,54 +493,6 @@ def processing_times(appeals: pd.DataFrame) -> pd.DataFrame:
         "close_median_h": g["to_close_h"].median(),
         "close_p90_h": g["to_close_h"].quantile(0.9),
     }).reset_index()
-    return out[cols]
-
-
-@dataclass(frozen=True)
-class VisitRecord:
-    """A preventive-register visit: due by ``due_date``, made on ``done_date`` (None: not yet)."""
-
-    precinct_id: str
-    due_date: date
-    done_date: date | None = None
-    inspector_id: str | None = None
-    visit_id: str | None = None
-
-
-def visits_on_time(visits: Iterable[VisitRecord] | pd.DataFrame, *, as_of: date | None = None,
-                   grace_days: int = 0, start: date | None = None, end: date | None = None) -> pd.DataFrame:
-    """Share of preventive-register visits made on time, per precinct.
-
-    A visit counts when it was due in [start, end) and either was made or is overdue on
-    ``as_of`` (default today); it is on time when ``done_date <= due_date + grace_days``.
-    Returns ``precinct_id, due, on_time, late, missed, share_on_time``.
-    """
-    frame = visits if isinstance(visits, pd.DataFrame) else pd.DataFrame(
-        [{"precinct_id": v.precinct_id, "due_date": v.due_date, "done_date": v.done_date} for v in visits],
-        columns=["precinct_id", "due_date", "done_date"])
-    cols = ["precinct_id", "due", "on_time", "late", "missed", "share_on_time"]
-    if len(frame) == 0:
-        return pd.DataFrame(columns=cols)
-    as_of = as_of or clock.today()
-    due = pd.to_datetime(frame["due_date"], errors="coerce")
-    done = pd.to_datetime(frame["done_date"], errors="coerce")
-    if due.isna().any():
-        msg = f"{int(due.isna().sum())} visit record(s) have no valid due_date"
-        raise InputError(msg)
-    keep = np.array((done.notna() | (due < pd.Timestamp(as_of))).to_numpy(), dtype=bool)
-    if start is not None:
-        keep &= (due >= pd.Timestamp(start)).to_numpy()
-    if end is not None:
-        keep &= (due < pd.Timestamp(end)).to_numpy()
-    f = pd.DataFrame({"precinct_id": frame["precinct_id"].astype(str), "due": due, "done": done})[keep]
-    limit = f["due"] + pd.Timedelta(days=grace_days)
-    f["on_time"] = f["done"].notna() & (f["done"] <= limit)
-    f["late"] = f["done"].notna() & (f["done"] > limit)
-    f["missed"] = f["done"].isna()
-    g = f.groupby("precinct_id")
-    out = pd.DataFrame({"due": g.size(), "on_time": g["on_time"].sum(), "late": g["late"].sum(),
-                        "missed": g["missed"].sum()}).reset_index()
-    out["share_on_time"] = out["on_time"] / out["due"]
     return out[cols]
 
 
@@ -649,142 +535,12 @@ def read_trust_csv(path: Path | str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["precinct_id", "period", "score"])
 
 
-# ----------------------------------------------------------------- difference in differences
-@dataclass
-class DidResult:
-    """A difference-in-differences estimate with its caveat."""
-
-    effect: float
-    se: float
-    ci95: tuple[float, float]
-    n_pilot: int
-    n_control: int
-    cohorts: pd.DataFrame
-    caveat: str = NOISE_CAVEAT
-
-    def to_dict(self) -> dict[str, Any]:
-        r = lambda v: None if v is None or not math.isfinite(v) else round(float(v), 4)
-        return {"effect": r(self.effect), "se": r(self.se), "ci95": [r(self.ci95[0]), r(self.ci95[1])],
-                "n_pilot": self.n_pilot, "n_control": self.n_control,
-                "cohorts": self.cohorts.replace({np.nan: None}).to_dict(orient="records"), "caveat": self.caveat}
-
-    def __str__(self) -> str:
-        return (f"difference in differences: {self.effect:+.3f} (95% CI {self.ci95[0]:+.3f} .. {self.ci95[1]:+.3f}; "
-                f"{self.n_pilot} pilot and {self.n_control} comparison precincts)\n{self.caveat}")
-
-
-def difference_in_differences(panel: pd.DataFrame, pilots: dict[str, Any], *, value: str = "value",
-                              period: str = "period", min_precincts: int = 10) -> DidResult:
-    """Compare pilot precincts' change after their start with other precincts' change.
-
-    For each cohort of pilots sharing a start date ``s``, every precinct with data both
-    before (period < s) and after (period >= s) contributes its change
-    ``mean(after) - mean(before)``; the cohort's estimate is the pilots' mean change minus
-    the comparison precincts' (only never-pilot precincts compare, so a later cohort does
-    not contaminate an earlier one's comparison). Cohorts are
-    averaged weighted by their pilot counts; the standard error is Welch's for the two
-    means of changes. With fewer than ``min_precincts`` precincts on either side the
-    caveat says so louder.
-
-    Parameters
-    ----------
-    panel
-        One row per precinct and period: ``precinct_id``, ``period`` (date-like), ``value``.
-    pilots
-        precinct_id -> start date.
-    """
-    need = {"precinct_id", period, value}
-    if not need <= set(panel.columns):
-        msg = f"the panel needs columns {', '.join(sorted(need))}"
-        raise InputError(msg)
-    if not pilots:
-        msg = "no pilot precincts given"
-        raise InputError(msg)
-    p = panel[["precinct_id", period, value]].copy()
-    p["precinct_id"] = p["precinct_id"].astype(str)
-    p["_t"] = pd.to_datetime(p[period], errors="coerce")
-    p["_v"] = pd.to_numeric(p[value], errors="coerce")
-    p = p.dropna(subset=["_t", "_v"])
-    starts = {str(k): pd.Timestamp(_as_datetime(v, "pilot start").date()) for k, v in pilots.items()}
-    never = sorted(set(p["precinct_id"]) - set(starts))
-    rows = []
-    all_pilot_changes: list[float] = []
-    all_control_changes: list[float] = []
-    for s in sorted(set(starts.values())):
-        members = [k for k, v in starts.items() if v == s]
-
-        def changes(ids: list[str], s: pd.Timestamp = s) -> np.ndarray:
-            sub = p[p["precinct_id"].isin(ids)]
-            before = sub[sub["_t"] < s].groupby("precinct_id")["_v"].mean()
-            after = sub[sub["_t"] >= s].groupby("precinct_id")["_v"].mean()
-            both = before.index.intersection(after.index)
-            return (after[both] - before[both]).to_numpy(dtype=np.float64)
-
-        dp, dc = changes(members), changes(never)
-        if len(dp) == 0 or len(dc) == 0:
-            rows.append({"start": s.date().isoformat(), "pilots": len(dp), "controls": len(dc),
-                         "pilot_change": np.nan, "control_change": np.nan, "effect": np.nan})
-            continue
-        rows.append({"start": s.date().isoformat(), "pilots": len(dp), "controls": len(dc),
-                     "pilot_change": float(dp.mean()), "control_change": float(dc.mean()),
-                     "effect": float(dp.mean() - dc.mean())})
-        all_pilot_changes.extend(dp.tolist())
-        all_control_changes.extend(dc.tolist())
-    cohorts = pd.DataFrame(rows)
-    ok = cohorts["effect"].notna() if len(cohorts) else pd.Series(dtype=bool)
-    if not ok.any():
-        msg = "no pilot precinct has data both before and after its start, with comparison precincts alike"
-        raise InputError(msg)
-    effect = float(np.average(cohorts.loc[ok, "effect"], weights=cohorts.loc[ok, "pilots"]))
-    dp = np.asarray(all_pilot_changes)
-    dc = np.asarray(all_control_changes)
-    var_p = dp.var(ddof=1) / len(dp) if len(dp) > 1 else np.nan
-    var_c = dc.var(ddof=1) / len(dc) if len(dc) > 1 else np.nan
-    se = float(math.sqrt(var_p + var_c)) if np.isfinite(var_p) and np.isfinite(var_c) else float("nan")
-    ci = (effect - 1.96 * se, effect + 1.96 * se) if math.isfinite(se) else (float("nan"), float("nan"))
-    n_p, n_c = len(dp), len(set(never))
-    caveat = NOISE_CAVEAT
-    if n_p < min_precincts or n_c < min_precincts:
-        caveat = (f"Caveat: only {n_p} pilot and {n_c} comparison precinct(s): too few for a reliable "
-                  "estimate. " + NOISE_CAVEAT.removeprefix("Caveat: ").capitalize()[:1]
-                  + NOISE_CAVEAT.removeprefix("Caveat: ")[1:])
-    return DidResult(effect=effect, se=se, ci95=ci, n_pilot=n_p, n_control=n_c, cohorts=cohorts, caveat=caveat)
-
-
-def monthly_panel(frame: pd.DataFrame, *, time_column: str, value_column: str | None = None,
-                  how: str = "median") -> pd.DataFrame:
-    """A precinct x month panel (``precinct_id, period, value``) from records: the median
-    (or mean, count) of ``value_column`` per month of ``time_column``."""
-    if len(frame) == 0:
-        return pd.DataFrame(columns=["precinct_id", "period", "value"])
-    t = pd.to_datetime(frame[time_column], utc=True).dt.tz_localize(None).dt.to_period("M").dt.to_timestamp()
-    f = pd.DataFrame({"precinct_id": frame["precinct_id"].astype(str), "period": t})
-    if how == "count" or value_column is None:
-        return f.groupby(["precinct_id", "period"]).size().rename("value").reset_index()
-    f["value"] = pd.to_numeric(frame[value_column], errors="coerce").to_numpy()
-    agg = f.groupby(["precinct_id", "period"])["value"]
-    out = agg.median() if how == "median" else agg.mean()
-    return out.reset_index()
-
-
-def write_csv(frame: pd.DataFrame, path: Path | str) -> None:
-    """CSV export of an indicator table (formula-like text cells are quoted with ')."""
-    from geo_service.workload.indicators import to_csv
-
-    to_csv(frame, path)
-
-
 __all__ = [
     "CATEGORIES",
     "STATUSES",
     "Appeal",
     "AppealStore",
-    "DidResult",
-    "VisitRecord",
-    "difference_in_differences",
-    "monthly_panel",
+    "as_datetime",
     "processing_times",
     "read_trust_csv",
-    "visits_on_time",
-    "write_csv",
 ]

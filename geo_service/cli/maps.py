@@ -18,20 +18,34 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from geo_service import create_app
+from geo_service.bundle import load_bundle
+from geo_service.ingest.demo import ensure_demo_bundle
+from geo_service.lookup.service import Lookup
+from geo_service.network.reach import isochrone
+from geo_service.pages import precinct_page, roads_geojson, route_page, siting_page
+from geo_service.pages.assets import VENDOR_DIR, configure_folium
+from geo_service.pages.i18n import LANGS
+from geo_service.web.context import STORE_EXT
+
 logger = logging.getLogger(__name__)
 
+#: The one browser-launch recipe (the ``maps`` command, the browser tests, the page benchmark):
+#: Debian's Chromium, headless, with nothing that phones home.
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: The only hosts a photographed page may ask for.
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
+def serve_in_thread(app: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 at a free port in a daemon thread; yield its base URL."""
-    from werkzeug.serving import WSGIRequestHandler, make_server
 
     class Quiet(WSGIRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -49,14 +63,7 @@ def serve(app: Any) -> Iterator[str]:
 
 def demo_app(city: Any) -> Any:
     """The app over ``city`` with a private in-memory store (nothing written to disk)."""
-    from geo_service import create_app
-
-    app = create_app({"CITY": city, "DATABASE_URL": "sqlite://"})
-    if "pages" not in app.blueprints:  # until make_app registers it
-        from geo_service.web.views.pages import bp
-
-        app.register_blueprint(bp)
-    return app
+    return create_app({"CITY": city, "DATABASE_URL": "sqlite://"})
 
 
 def demo_address(city: Any) -> str:
@@ -69,11 +76,6 @@ def demo_address(city: Any) -> str:
 
 def write_html(city: Any, out_dir: Path) -> list[Path]:
     """The precinct page in each language as files that open from ``out_dir``."""
-    from geo_service.lookup.service import Lookup
-    from geo_service.pages.assets import VENDOR_DIR, configure_folium
-    from geo_service.pages.i18n import LANGS
-    from geo_service.pages.render import precinct_page, roads_geojson
-
     static = Path(os.path.relpath(VENDOR_DIR.parent, out_dir.resolve())).as_posix()
     collection = Lookup(city).precincts_geojson()
     roads = roads_geojson(city.walk)
@@ -103,9 +105,6 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
         ``plan_id``, ``link`` (``/r/<token>``), ``siting_id``, ``planner`` (request headers),
         ``precinct_id`` (the demo inspector's precinct, for its public page).
     """
-    from geo_service.lookup.service import Lookup
-    from geo_service.web.context import STORE_EXT
-
     store = app.extensions[STORE_EXT]
     row = city.roster[city.roster.inspector_id == DEMO_INSPECTOR].iloc[0]
     precinct_id = str(row.precinct_id)
@@ -148,12 +147,6 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
 
 def write_demo_pages(app: Any, city: Any, out_dir: Path, demo: dict[str, Any]) -> list[Path]:
     """The demo route page (with its GPX and sheet next to it) and siting page as files."""
-    from geo_service.lookup.service import Lookup
-    from geo_service.network.reach import isochrone
-    from geo_service.pages.assets import VENDOR_DIR, configure_folium
-    from geo_service.pages.render import route_page, siting_page
-    from geo_service.web.context import STORE_EXT
-
     store = app.extensions[STORE_EXT]
     static = Path(os.path.relpath(VENDOR_DIR.parent, out_dir.resolve())).as_posix()
     kept = store.get_plan(demo["plan_id"])
@@ -194,6 +187,20 @@ def _guard(context: Any, problems: list[str]) -> None:
     context.route("**/*", route)
 
 
+def _record_errors(page: Any, name: str, problems: list[str]) -> None:
+    """Note the page's console errors and uncaught exceptions in ``problems`` as ``<name>: <text>``."""
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            problems.append(f"{name}: {message.text}")
+
+    def on_error(error: Any) -> None:
+        problems.append(f"{name}: {error}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+
+
 def screenshots(base_url: str, out_dir: Path, *, address: str,
                 demo: dict[str, Any] | None = None) -> tuple[list[Path], list[str]]:
     """Photograph the pages; return the PNG paths and any problem seen (console errors, blocked requests).
@@ -201,7 +208,7 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
     ``demo`` (`demo_plan_and_siting`) adds the route page (through its signed link), the
     siting and workload pages (with the planner's credentials) and a public precinct page.
     """
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: only this command needs it
 
     shots: list[Path] = []
     problems: list[str] = []
@@ -230,8 +237,7 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                 context = browser.new_context(service_workers="block", **device)
                 _guard(context, problems)
                 page = context.new_page()
-                page.on("console", lambda m, n=name: m.type == "error" and problems.append(f"{n}: {m.text}"))
-                page.on("pageerror", lambda e, n=name: problems.append(f"{n}: {e}"))
+                _record_errors(page, name, problems)
                 page.goto(base_url + path, wait_until="load")
                 if path.startswith("/precincts"):
                     page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive")
@@ -279,9 +285,6 @@ def render_maps(out_dir: str | os.PathLike[str] = "maps") -> list[Path]:
         Chromium or Playwright is missing, or a page asked for a non-loopback address
         or logged a console error while being photographed.
     """
-    from geo_service.bundle import load_bundle
-    from geo_service.ingest.demo import ensure_demo_bundle
-
     if not CHROMIUM.exists():
         msg = f"{CHROMIUM} is absent; fix: apt-get install chromium"
         raise RuntimeError(msg)
@@ -292,7 +295,7 @@ def render_maps(out_dir: str | os.PathLike[str] = "maps") -> list[Path]:
     app = demo_app(city)
     demo = demo_plan_and_siting(app, city)
     files += write_demo_pages(app, city, out, demo)
-    with serve(app) as base_url:
+    with serve_in_thread(app) as base_url:
         shots, problems = screenshots(base_url, out, address=demo_address(city), demo=demo)
     if problems:
         msg = "the pages misbehaved while photographed: " + "; ".join(problems[:10])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,15 +85,13 @@ class Progress:
         self.close_bar()
         self.step_t = time.perf_counter()
         if self.enabled:
-            import sys
-
             print(f"[{index + 1}/{len(STEPS)}] {STEPS[index]} ...", file=sys.stderr, flush=True)
 
     def objects(self, count: int) -> None:
         if not self.enabled:
             return
         if self.bar is None:
-            from tqdm import tqdm
+            from tqdm import tqdm  # noqa: PLC0415 - loaded only when a progress bar is shown
 
             self.bar = tqdm(unit=" objects", unit_scale=True, leave=False, mininterval=0.5)
         self.bar.update(count - self.bar.n)
@@ -101,6 +100,10 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+#: Per mode: (graph arrays, street names, build statistics), as `build_graph` returns them.
+_Graphs = dict[str, tuple[dict[str, np.ndarray], list[str], dict[str, int]]]
 
 
 def _sha256(path: Path) -> str:
@@ -137,7 +140,8 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
     roster = _roster(opts, report)
     addresses = _addresses(extract)
     buildings, building_points = _buildings(extract, crs)
-    built = np.vstack([addresses[["lon", "lat"]].to_numpy(), building_points]) if len(addresses) or len(building_points) else np.zeros((0, 2))
+    built = (np.vstack([addresses[["lon", "lat"]].to_numpy(), building_points])
+             if len(addresses) or len(building_points) else np.zeros((0, 2)))
     posts = _posts(opts, roster, extract, report)
     official = None
     if opts.precincts is not None:
@@ -151,7 +155,7 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
     report.raise_if_fatal()
 
     progress.step(2)
-    graph_arrays: dict[str, tuple[dict[str, np.ndarray], list[str], dict[str, int]]] = {}
+    graph_arrays: _Graphs = {}
     graph_arrays["walk"] = build_graph(extract.ways, "walk")
     progress.step(3)
     graph_arrays["drive"] = build_graph(extract.ways, "drive")
@@ -166,6 +170,24 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
 
     progress.step(5)
     walk = RoadGraph(mode="walk", names=graph_arrays["walk"][1], **graph_arrays["walk"][0])
+    precincts, posts, precinct_source = _precincts(opts, walk, official, posts, roster, built, crs, report)
+
+    progress.step(6)
+    manifest = _manifest(opts, extract, crs, precinct_source, graph_arrays, report)
+    manifest.update(opts.extra_manifest)
+    _write_bundle(opts.out, manifest, graph_arrays, t0, precincts=precincts, posts=posts, roster=roster,
+                  addresses=addresses, streets=streets, buildings=buildings)
+    logger.info("built %s in %.1f s: %s", opts.out, manifest["build_seconds"], manifest["counts"])
+    return manifest
+
+
+def _precincts(opts: BuildOptions, walk: RoadGraph, official: pd.DataFrame | None, posts: pd.DataFrame,
+               roster: pd.DataFrame, built: np.ndarray, crs: Any,
+               report: ProblemReport) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The official precincts (posts attached) or ones derived from the posts; checked against the roster.
+
+    Returns (precincts, posts, precinct source: ``"official"`` or ``"derived"``).
+    """
     if official is not None:
         precincts = official.assign(source="official")
         precincts["post_id"] = ""
@@ -187,8 +209,13 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
         report.warning("roster", "-", "no roster given: precincts have no inspector",
                        "pass --roster with one row per inspector")
     report.raise_if_fatal()
+    return precincts, posts, precinct_source
 
-    progress.step(6)
+
+def _manifest(opts: BuildOptions, extract: OsmExtract, crs: Any, precinct_source: str,
+              graph_arrays: _Graphs,
+              report: ProblemReport) -> dict[str, Any]:
+    """The bundle's manifest: version, sources, statistics and problems (counts are added on writing)."""
     now = clock.now()
     city = opts.city or opts.osm.name.split(".")[0]
     digest = _sha256(opts.osm)
@@ -210,8 +237,15 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
         "graph_stats": {m: graph_arrays[m][2] for m in MODES},
         "problems": report.lines(),
     }
-    manifest.update(opts.extra_manifest)
-    with atomic_folder(opts.out) as tmp:
+    return manifest
+
+
+def _write_bundle(out: Path, manifest: dict[str, Any],
+                  graph_arrays: _Graphs, t0: float, *,
+                  precincts: pd.DataFrame, posts: pd.DataFrame, roster: pd.DataFrame, addresses: pd.DataFrame,
+                  streets: pd.DataFrame, buildings: pd.DataFrame) -> None:
+    """Write the bundle's files into ``out`` atomically; add the build time and counts to ``manifest``."""
+    with atomic_folder(out) as tmp:
         for mode in MODES:
             arrays, names, _ = graph_arrays[mode]
             RoadGraph.save_npz(tmp / f"graph_{mode}.npz", mode, arrays)
@@ -228,8 +262,6 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
                               "addresses": len(addresses), "buildings": len(buildings), "streets": len(streets),
                               **{f"{m}_{k}": graph_arrays[m][2][k] for m in MODES for k in ("nodes", "edges")}}
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    logger.info("built %s in %.1f s: %s", opts.out, manifest["build_seconds"], manifest["counts"])
-    return manifest
 
 
 def _roster(opts: BuildOptions, report: ProblemReport) -> pd.DataFrame:

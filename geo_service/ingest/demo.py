@@ -15,8 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
+from scipy.cluster.vq import kmeans2
 
 from geo_service.errors import InputFileError
+from geo_service.ingest.build import BuildOptions, Progress, build_city
+from geo_service.ingest.osm import read_osm
+from geo_service.version import __version__
 
 DEMO_CITY = "helsinki-demo"
 #: One demo post per this many address points and buildings (at least 3 posts).
@@ -53,8 +58,6 @@ def demo_posts(points: np.ndarray, *, points_per_post: int = POINTS_PER_POST,
     building centroids ``points`` ((n, 2) lon/lat), so every post sits where people
     live and each serves about ``points_per_post`` addresses and buildings.
     """
-    from scipy.cluster.vq import kmeans2
-
     k = max(3, round(len(points) / points_per_post))
     lat0 = float(np.mean(points[:, 1]))
     scale = np.array([np.cos(np.radians(lat0)), 1.0])
@@ -89,10 +92,6 @@ def demo_roster(posts: pd.DataFrame) -> pd.DataFrame:
 
 def ensure_demo_bundle(*, rebuild: bool = False, progress: object | None = None) -> Path:
     """Build the demo bundle once (cached) and return its folder."""
-    from geo_service.ingest.build import BuildOptions, Progress, build_city
-    from geo_service.ingest.osm import read_osm
-    from geo_service.version import __version__
-
     out = demo_cache_dir() / f"{DEMO_CITY}-{__version__}"
     if (out / "manifest.json").exists() and not rebuild:
         return out
@@ -100,8 +99,6 @@ def ensure_demo_bundle(*, rebuild: bool = False, progress: object | None = None)
     extract = read_osm(osm)  # read once: for the demo posts and for the build
     pts = [extract.addresses[["lon", "lat"]].to_numpy()]
     if len(extract.buildings):
-        import shapely
-
         pts.append(shapely.get_coordinates(shapely.point_on_surface(shapely.from_wkb(extract.buildings.wkb.to_numpy()))))
     posts = demo_posts(np.vstack(pts))
     opts = BuildOptions(osm=osm, out=out, city=DEMO_CITY, posts_frame=posts, roster_frame=demo_roster(posts),

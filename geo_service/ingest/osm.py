@@ -27,6 +27,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geo_service.errors import GeoServiceError, InputError, InputFileError
+from geo_service.network.geodesy import haversine_m
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def parse_clip(text: str | None) -> BaseGeometry | None:
         msg = (f"--clip {text}: neither a bounding box nor an existing polygon file; fix: "
                "give minlon,minlat,maxlon,maxlat or a GeoJSON/GeoPackage polygon")
         raise InputError(msg)
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 - only a polygon clip file needs it (start-up time)
 
     frame = gpd.read_file(path)
     if frame.crs is None:
@@ -263,9 +264,9 @@ def read_osm(path: Path, *, clip: BaseGeometry | None = None,
             count += 1
             if progress is not None and count % 10000 == 0:
                 progress(count)
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):  # what obj.is_node() tests, in a form mypy narrows
                 col.add_node(obj)
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 col.add_way(obj)
             else:
                 col.stats["relations"] += 1
@@ -304,7 +305,8 @@ def read_osm(path: Path, *, clip: BaseGeometry | None = None,
         bounds = (float(addresses.lon.min()), float(addresses.lat.min()),
                   float(addresses.lon.max()), float(addresses.lat.max()))
     else:
-        msg = f"{path}: the extract has no roads{' inside --clip' if clip is not None else ''}; fix: check the extract and the clip area"
+        where = " inside --clip" if clip is not None else ""
+        msg = f"{path}: the extract has no roads{where}; fix: check the extract and the clip area"
         raise InputError(msg)
     stats = dict(col.stats)
     stats.update(addresses=len(addresses), buildings=len(buildings), police=len(police))
@@ -339,8 +341,6 @@ def street_table(ways: HighwayWays) -> pd.DataFrame:
     The point is the street node nearest to the mean of the street's nodes, so it
     lies on the street (a fallback location when a house number is unknown).
     """
-    from geo_service.network.geodesy import haversine_m
-
     rows: dict[str, dict] = {}
     for i, tags in enumerate(ways.tags):
         name = tags.get("name", "")

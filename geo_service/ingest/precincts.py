@@ -29,8 +29,6 @@ ID_COLUMNS = ("precinct_id", "precinct_i", "id", "precinct", "uchastok", "уча
 NAME_COLUMNS = ("name", "precinct_name", "название", "атауы")
 #: Overlaps smaller than this (m²) are digitising noise, not a problem.
 OVERLAP_TOLERANCE_M2 = 1.0
-#: Holes in the union of precincts smaller than this (m²) are ignored.
-GAP_TOLERANCE_M2 = 100.0
 
 
 def read_precincts(path: Path, *, crs: str | None, report: ProblemReport) -> pd.DataFrame:
@@ -45,7 +43,7 @@ def read_precincts(path: Path, *, crs: str | None, report: ProblemReport) -> pd.
     report
         Problems found are added here.
     """
-    import geopandas as gpd
+    import geopandas as gpd  # noqa: PLC0415 - loaded only to read a precinct file (start-up time)
 
     path = Path(path)
     name = path.name

@@ -1,20 +1,19 @@
-"""Build-time road rules: which OSM ways are walkable or drivable, speeds (Kazakh codes), and the graphs built from them."""
+"""Build-time road rules: which OSM ways are walkable or drivable, speeds (Kazakh codes),
+and the graph arrays built from them (served by :class:`geo_service.network.graph.RoadGraph`)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 import routingkit_cch as rk
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
+from geo_service.ingest.osm import HighwayWays
 from geo_service.network.geodesy import haversine_m
 from geo_service.network.graph import WALK_SPEED_KPH, Mode
-
-if TYPE_CHECKING:
-    from geo_service.ingest.osm import HighwayWays
-
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +65,7 @@ def parse_maxspeed(value: str | None) -> float | None:
 
 
 def usable(tags: dict[str, str], mode: Mode) -> bool:
+    """Whether a way with these tags belongs in the ``mode`` graph (highway class and access tags)."""
     highway = tags.get("highway", "")
     if tags.get("area") == "yes":
         return False
@@ -112,6 +112,65 @@ def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_S
     stats
         Counts for the build report.
     """
+    names, used_ways, tails, heads, speeds, name_ids, way_ids = _way_edges(ways, mode, walk_speed_kph)
+    if not tails:
+        empty: dict[str, np.ndarray] = {k: np.zeros(0, dtype=np.int64) for k in ("node_osm", "tail", "head", "order")}
+        empty.update({k: np.zeros(0) for k in ("lat", "lon", "time_ms", "length_m", "name_id", "way_id")})
+        return empty, names, {"ways": 0, "nodes": 0, "edges": 0, "pieces_dropped": 0,
+                              "nodes_dropped": 0}
+    tail_pos = np.concatenate(tails)
+    head_pos = np.concatenate(heads)
+    speed = np.concatenate(speeds)
+    name_id = np.concatenate(name_ids)
+    way_id = np.concatenate(way_ids)
+    # Positions in the flat way arrays -> OSM node ids -> dense node numbers.
+    osm_t = ways.refs[tail_pos]
+    osm_h = ways.refs[head_pos]
+    node_osm, inverse = np.unique(np.concatenate([osm_t, osm_h]), return_inverse=True)
+    tail = inverse[: len(osm_t)]
+    head = inverse[len(osm_t):]
+    lon = np.empty(len(node_osm))
+    lat = np.empty(len(node_osm))
+    lon[tail] = ways.lon[tail_pos]
+    lat[tail] = ways.lat[tail_pos]
+    lon[head] = ways.lon[head_pos]
+    lat[head] = ways.lat[head_pos]
+    length = haversine_m(lon[tail], lat[tail], lon[head], lat[head])
+    time_ms = np.maximum(np.rint(length / (speed / 3.6) * 1000.0), 1).astype(np.int64)
+    # Drop self-loops and keep the fastest of parallel edges.
+    keep = tail != head
+    tail, head, time_ms, length, name_id, way_id = (a[keep] for a in (tail, head, time_ms, length, name_id, way_id))
+    order = np.lexsort((time_ms, head, tail))
+    tail, head, time_ms, length, name_id, way_id = (a[order] for a in (tail, head, time_ms, length, name_id, way_id))
+    first = np.ones(len(tail), dtype=bool)
+    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
+    tail, head, time_ms, length, name_id, way_id = (a[first] for a in (tail, head, time_ms, length, name_id, way_id))
+    n = len(node_osm)
+    n_comp, keep_node, new_id = _largest_piece(mode, n, tail, head)
+    keep_edge = keep_node[tail] & keep_node[head]
+    tail, head = new_id[tail[keep_edge]], new_id[head[keep_edge]]
+    time_ms, length, name_id, way_id = (a[keep_edge] for a in (time_ms, length, name_id, way_id))
+    node_osm, lat, lon = node_osm[keep_node], lat[keep_node], lon[keep_node]
+    node_order = np.asarray(rk.compute_order_inertial(len(node_osm), tail.astype(np.uint32),
+                                                      head.astype(np.uint32), lat, lon), dtype=np.int64)
+    arrays = {
+        "node_osm": node_osm, "lat": lat, "lon": lon,
+        "tail": tail.astype(np.int32), "head": head.astype(np.int32),
+        "time_ms": time_ms.astype(np.int32), "length_m": length.astype(np.float32),
+        "name_id": name_id.astype(np.int32), "way_id": way_id, "order": node_order.astype(np.int32),
+    }
+    stats = {"ways": used_ways, "nodes": len(node_osm), "edges": len(tail),
+             "pieces_dropped": int(n_comp - 1), "nodes_dropped": int(n - len(node_osm))}
+    logger.info("%s graph: %d nodes, %d edges from %d ways; %d disconnected pieces (%d nodes) dropped",
+                mode, stats["nodes"], stats["edges"], used_ways, stats["pieces_dropped"],
+                stats["nodes_dropped"])
+    return arrays, names, stats
+
+
+def _way_edges(ways: HighwayWays, mode: Mode, walk_speed_kph: float) -> tuple[
+        list[str], int, list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """The usable ways' edges, as pieces per way: (names, ways used, tails, heads, speeds,
+    name ids, way ids); tails and heads are positions in the flat way arrays."""
     names: list[str] = [""]
     name_index: dict[str, int] = {"": 0}
     tails: list[np.ndarray] = []
@@ -156,44 +215,13 @@ def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_S
             speeds.append(np.full(len(t), speed, dtype=np.float64))
             name_ids.append(np.full(len(t), nid, dtype=np.int32))
             way_ids.append(np.full(len(t), ways.way_ids[i], dtype=np.int64))
-    if not tails:
-        empty = {k: np.zeros(0, dtype=np.int64) for k in ("node_osm", "tail", "head", "order")}
-        empty.update({k: np.zeros(0) for k in ("lat", "lon", "time_ms", "length_m", "name_id", "way_id")})
-        return empty, names, {"ways": 0, "nodes": 0, "edges": 0, "pieces_dropped": 0,
-                              "nodes_dropped": 0}
-    tail_pos = np.concatenate(tails)
-    head_pos = np.concatenate(heads)
-    speed = np.concatenate(speeds)
-    name_id = np.concatenate(name_ids)
-    way_id = np.concatenate(way_ids)
-    # Positions in the flat way arrays -> OSM node ids -> dense node numbers.
-    osm_t = ways.refs[tail_pos]
-    osm_h = ways.refs[head_pos]
-    node_osm, inverse = np.unique(np.concatenate([osm_t, osm_h]), return_inverse=True)
-    tail = inverse[: len(osm_t)]
-    head = inverse[len(osm_t):]
-    lon = np.empty(len(node_osm))
-    lat = np.empty(len(node_osm))
-    lon[tail] = ways.lon[tail_pos]
-    lat[tail] = ways.lat[tail_pos]
-    lon[head] = ways.lon[head_pos]
-    lat[head] = ways.lat[head_pos]
-    length = haversine_m(lon[tail], lat[tail], lon[head], lat[head])
-    time_ms = np.maximum(np.rint(length / (speed / 3.6) * 1000.0), 1).astype(np.int64)
-    # Drop self-loops and keep the fastest of parallel edges.
-    keep = tail != head
-    tail, head, time_ms, length, name_id, way_id = (a[keep] for a in (tail, head, time_ms, length, name_id, way_id))
-    order = np.lexsort((time_ms, head, tail))
-    tail, head, time_ms, length, name_id, way_id = (a[order] for a in (tail, head, time_ms, length, name_id, way_id))
-    first = np.ones(len(tail), dtype=bool)
-    first[1:] = (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])
-    tail, head, time_ms, length, name_id, way_id = (a[first] for a in (tail, head, time_ms, length, name_id, way_id))
+    return names, used_ways, tails, heads, speeds, name_ids, way_ids
+
+
+def _largest_piece(mode: Mode, n: int, tail: np.ndarray, head: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(number of pieces, mask of the nodes of the largest connected piece, their new numbers)."""
     # Keep the largest connected piece (strongly connected when driving: one-way streets
     # can trap a car).
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
-    n = len(node_osm)
     adj = sp.csr_matrix((np.ones(len(tail)), (tail, head)), shape=(n, n))
     n_comp, labels = connected_components(adj, directed=True,
                                           connection="strong" if mode == "drive" else "weak")
@@ -201,21 +229,4 @@ def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_S
     keep_node = labels == biggest
     new_id = np.full(n, -1, dtype=np.int64)
     new_id[keep_node] = np.arange(int(keep_node.sum()))
-    keep_edge = keep_node[tail] & keep_node[head]
-    tail, head = new_id[tail[keep_edge]], new_id[head[keep_edge]]
-    time_ms, length, name_id, way_id = (a[keep_edge] for a in (time_ms, length, name_id, way_id))
-    node_osm, lat, lon = node_osm[keep_node], lat[keep_node], lon[keep_node]
-    node_order = np.asarray(rk.compute_order_inertial(len(node_osm), tail.astype(np.uint32),
-                                                      head.astype(np.uint32), lat, lon), dtype=np.int64)
-    arrays = {
-        "node_osm": node_osm, "lat": lat, "lon": lon,
-        "tail": tail.astype(np.int32), "head": head.astype(np.int32),
-        "time_ms": time_ms.astype(np.int32), "length_m": length.astype(np.float32),
-        "name_id": name_id.astype(np.int32), "way_id": way_id, "order": node_order.astype(np.int32),
-    }
-    stats = {"ways": used_ways, "nodes": len(node_osm), "edges": len(tail),
-             "pieces_dropped": int(n_comp - 1), "nodes_dropped": int(n - len(node_osm))}
-    logger.info("%s graph: %d nodes, %d edges from %d ways; %d disconnected pieces (%d nodes) dropped",
-                mode, stats["nodes"], stats["edges"], used_ways, stats["pieces_dropped"],
-                stats["nodes_dropped"])
-    return arrays, names, stats
+    return n_comp, keep_node, new_id

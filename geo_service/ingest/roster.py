@@ -105,7 +105,7 @@ def read_posts(path: Path, report: ProblemReport) -> pd.DataFrame:
         frame["lat"] = frame.lat.map(_float)
         frame["lon"] = frame.lon.map(_float)
     else:
-        import geopandas as gpd
+        import geopandas as gpd  # noqa: PLC0415 - loaded only to read a spatial posts file (start-up time)
 
         if not path.exists():
             msg = f"{path}: no such file; fix: check the path"

@@ -16,13 +16,14 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import shapely
 
 from geo_service.bundle import CityBundle
 from geo_service.errors import InputError, NotFound
+from geo_service.lookup.geocode import AddressIndex
 from geo_service.network.geodesy import haversine_m
 from geo_service.network.graph import WALK_SPEED_KPH
 
@@ -36,8 +37,6 @@ EXTENT_MARGIN_DEG = 0.05
 AMBIGUITY_MARGIN = 3.0
 #: Close candidates nearer than this (an address node and its building outline) are one place.
 SAME_PLACE_M = 100.0
-
-INSPECTOR_PUBLIC = ("inspector_id", "inspector_name", "rank", "phone", "reception_hours")
 
 
 class OutsidePrecincts(NotFound):
@@ -158,12 +157,12 @@ class Lookup:
             self._inspectors.setdefault(str(row.precinct_id), []).append(
                 {"id": str(row.inspector_id), "name": str(row.inspector_name), "rank": str(row.rank),
                  "phone": str(row.phone), "reception_hours": str(row.reception_hours)})
-        self._precincts = [
+        self._precincts: list[dict[str, Any]] = [
             {"id": str(r.precinct_id), "name": str(r.name), "source": str(r.source),
              "official": str(r.source) == "official", "post_id": str(r.post_id) or None}
             for r in precincts.itertuples(index=False)
         ]
-        self._geocoder: Any = None
+        self._geocoder: AddressIndex | None = None
         self._post_snaps: dict[tuple[Any, ...], Any] = {}
         self._grid: PrecinctGrid | None = None
         self._geocoder_lock = threading.Lock()
@@ -275,7 +274,7 @@ class Lookup:
             answer["travel_to_post"] = self.travel_to_post(lat_f, lon_f, answer["post"])
         return answer
 
-    def _raise_outside(self, lat: float, lon: float) -> None:
+    def _raise_outside(self, lat: float, lon: float) -> NoReturn:
         if not self.in_extent(lat, lon) and -90 <= lon <= 90 and self.in_extent(lon, lat):
             msg = (f"the point ({lat}, {lon}) is outside {self.city.manifest['city']}, but ({lon}, {lat}) is "
                    "inside it: latitude and longitude are probably swapped")
@@ -315,13 +314,11 @@ class Lookup:
         return snap
 
     @property
-    def geocoder(self) -> Any:
+    def geocoder(self) -> AddressIndex:
         """The address index, built on first use (or by `warm`)."""
         if self._geocoder is None:
             with self._geocoder_lock:
                 if self._geocoder is None:
-                    from geo_service.lookup.geocode import AddressIndex
-
                     self._geocoder = AddressIndex.from_frames(self.city.addresses, self.city.streets)
         return self._geocoder
 

@@ -1,16 +1,30 @@
-"""Distances on the sphere and the UTM zone of a city (Kazakhstan spans zones 39N-45N)."""
+"""Geodesy, a leaf every floor may use: great-circle distances and UTM projections.
+
+``haversine_m`` and ``EARTH_RADIUS_M`` measure on the sphere; ``utm_crs`` picks a point's UTM
+zone (Kazakhstan spans zones 39N-45N) and ``to_utm`` / ``from_utm`` project shapely geometries.
+"""
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
+import numpy.typing as npt
 import shapely
 from pyproj import CRS, Transformer
 
+#: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
 
 
-def haversine_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in metres (vectorised)."""
+@overload
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float: ...
+@overload
+def haversine_m(lon1: npt.ArrayLike, lat1: npt.ArrayLike, lon2: npt.ArrayLike, lat2: npt.ArrayLike) -> np.ndarray: ...
+def haversine_m(
+    lon1: npt.ArrayLike, lat1: npt.ArrayLike, lon2: npt.ArrayLike, lat2: npt.ArrayLike
+) -> float | np.ndarray:
+    """Great-circle distance in metres (vectorised; scalars in, a numpy float out)."""
     lon1, lat1, lon2, lat2 = (np.radians(a) for a in (lon1, lat1, lon2, lat2))
     a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))

@@ -1,9 +1,9 @@
-"""Walking and driving graphs: building them from OSM ways, storing them as compact
-arrays, and answering snaps, routes and travel-time matrices fast.
+"""Walking and driving graphs: stored as compact arrays, answering snaps, routes and
+travel-time matrices fast.
 
-Build side: `build_graph` turns highway ways into a directed edge list (one edge per
-pair of consecutive OSM nodes, so the path geometry is the nodes themselves), with a
-Kazakhstan speed table, keeps the largest connected piece and orders the nodes for a
+Build side (:mod:`geo_service.ingest.roads`): `build_graph` turns highway ways into a
+directed edge list (one edge per pair of consecutive OSM nodes, so the path geometry is
+the nodes themselves), with a Kazakhstan speed table, keeps the largest connected piece and orders the nodes for a
 customizable contraction hierarchy (RoutingKit's CCH through ``routingkit-cch``).
 
 Serve side: `RoadGraph` holds numpy arrays only (about 30 bytes an edge, against
@@ -101,8 +101,9 @@ class RoadGraph:
         self._xy = np.column_stack([self.lon * self._kx, self.lat * self._ky])
         self._strtree = shapely.STRtree(shapely.points(self._xy))
         self._kdtree = None
-        self._cch = rk.CCH(self.order, self.tail, self.head, False)
-        self._metric = rk.CCHMetric(self._cch, self.time_ms)
+        # routingkit_cch's stub says list[int]; the PyO3 binding takes any int sequence (numpy too).
+        self._cch = rk.CCH(self.order, self.tail, self.head, False)  # type: ignore[arg-type]
+        self._metric = rk.CCHMetric(self._cch, self.time_ms)  # type: ignore[arg-type]
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -115,9 +116,26 @@ class RoadGraph:
     @staticmethod
     def save_npz(path: Path, mode: str, arrays: dict[str, np.ndarray]) -> None:
         """Write graph arrays uncompressed (so they load in milliseconds)."""
-        np.savez(path, mode=np.array(mode), **arrays)
+        # Any values: numpy's stub would check **arrays against its allow_pickle keyword.
+        payload: dict[str, Any] = {"mode": np.array(mode), **arrays}
+        np.savez(path, **payload)
 
     # -- facts ----------------------------------------------------------------------
+    @property
+    def kx(self) -> float:
+        """Metres per degree of longitude in the graph's local plane (at its mean latitude)."""
+        return self._kx
+
+    @property
+    def ky(self) -> float:
+        """Metres per degree of latitude in the graph's local plane."""
+        return self._ky
+
+    @property
+    def xy(self) -> np.ndarray:
+        """Node positions in the graph's local plane, metres: ``(lon * kx, lat * ky)``."""
+        return self._xy
+
     @property
     def n_nodes(self) -> int:
         return len(self.node_osm)
@@ -133,7 +151,7 @@ class RoadGraph:
 
     def csr(self, *, weight: Literal["time", "length"] = "time") -> sp.csr_matrix:
         """The graph as a scipy CSR matrix (seconds or metres), for bounded Dijkstra."""
-        import scipy.sparse as sp
+        import scipy.sparse as sp  # noqa: PLC0415 - scipy loaded on first use (start-up time)
 
         w = self.time_ms / 1000.0 if weight == "time" else self.length_m.astype(np.float64)
         return sp.csr_matrix((w, (self.tail, self.head)), shape=(self.n_nodes, self.n_nodes))
@@ -150,7 +168,7 @@ class RoadGraph:
         lat = np.asarray(lat, dtype=np.float64)
         lon = np.asarray(lon, dtype=np.float64)
         if self._kdtree is None:
-            from scipy.spatial import cKDTree
+            from scipy.spatial import cKDTree  # noqa: PLC0415 - scipy loaded on first use (start-up time)
 
             self._kdtree = cKDTree(self._xy)
         _, idx = self._kdtree.query(np.column_stack([lon * self._kx, lat * self._ky]))

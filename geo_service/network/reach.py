@@ -27,8 +27,8 @@ MAX_MATRIX_POINTS = 500
 STREET_BUFFER_M = 25.0
 
 
-class _Undirected:
-    """Each street once (tail < head) with its travel time, cached per graph."""
+class Undirected:
+    """Each street once (tail < head) with its travel time and the graph's CSR matrix."""
 
     def __init__(self, graph: RoadGraph) -> None:
         keep = graph.tail < graph.head
@@ -38,14 +38,15 @@ class _Undirected:
         self.csr = graph.csr()
 
 
-_CACHE: dict[int, _Undirected] = {}
+_CACHE: dict[int, Undirected] = {}
 
 
-def _undirected(graph: RoadGraph) -> _Undirected:
+def undirected(graph: RoadGraph) -> Undirected:
+    """The :class:`Undirected` view of ``graph``, cached per graph."""
     key = id(graph)
     value = _CACHE.get(key)
     if value is None or value.csr.shape[0] != graph.n_nodes:
-        value = _CACHE[key] = _Undirected(graph)
+        value = _CACHE[key] = Undirected(graph)
     return value
 
 
@@ -64,15 +65,15 @@ def isochrone(graph: RoadGraph, lat: float, lon: float, minutes: float, *,
         raise InputError(msg)
     snap, segs, reached = reached_segments(graph, lat, lon, minutes)
     if len(segs) == 0:
-        geom = shapely.Point(lon * graph._kx, lat * graph._ky).buffer(buffer_m, quad_segs=2)
+        geom = shapely.Point(lon * graph.kx, lat * graph.ky).buffer(buffer_m, quad_segs=2)
     else:
-        start = np.array([[lon * graph._kx, lat * graph._ky], graph._xy[snap.node]])
+        start = np.array([[lon * graph.kx, lat * graph.ky], graph.xy[snap.node]])
         lines = shapely.multilinestrings([*shapely.linestrings(segs), shapely.linestrings(start)])
         # Simplifying the merged lines by 0.4 of the buffer first keeps the buffer cheap (area within 5%).
         merged = shapely.simplify(shapely.line_merge(lines), buffer_m / 2.5)
         geom = shapely.buffer(merged, buffer_m, quad_segs=1)
     area = float(shapely.area(geom))
-    geom = shapely.transform(geom, lambda c: np.round(c / np.array([graph._kx, graph._ky]), 6))
+    geom = shapely.transform(geom, lambda c: np.round(c / np.array([graph.kx, graph.ky]), 6))
     return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)),
             "properties": {"minutes": minutes, "mode": graph.mode, "area_m2": round(area),
                            "snap_distance_m": round(snap.distance_m, 1), "reached_nodes": reached}}
@@ -82,12 +83,12 @@ def reached_segments(graph: RoadGraph, lat: float, lon: float, minutes: float) -
     """The street pieces reachable within ``minutes``: (snap, (k, 2, 2) segments in the
     graph's local metres, number of nodes reached). Partly reached edges are cut where
     the time runs out, from either end."""
-    from scipy.sparse.csgraph import dijkstra
+    from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415 - scipy loaded on first use (start-up time)
 
-    und = _undirected(graph)
+    und = undirected(graph)
     snap = graph.snap(lat, lon)
     budget = minutes * 60.0 - snap.distance_m / (WALK_SPEED_KPH / 3.6)
-    xy = graph._xy
+    xy = graph.xy
     if budget <= 0:
         return snap, np.zeros((0, 2, 2)), 0
     dist = dijkstra(und.csr, indices=snap.node, limit=budget)

@@ -24,6 +24,7 @@ from typing import Any, Final
 import folium
 import jinja2
 from branca.element import Element, Figure, MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import Fullscreen, HeatMap, LocateControl, MarkerCluster
 
 __all__ = ["VENDOR_DIR", "LiteralHtml", "configure_folium", "offline_map", "vendored_files"]
@@ -34,7 +35,7 @@ VENDOR_DIR: Final[Path] = Path(__file__).resolve().parent.parent / "static" / "v
 _Links = tuple[tuple[str, str], ...]
 
 # class -> (default_js, default_css) as (folium key, path relative to VENDOR_DIR).
-_ASSETS: Final[dict[type, tuple[_Links, _Links]]] = {
+_ASSETS: Final[dict[type[JSCSSMixin], tuple[_Links, _Links]]] = {
     folium.Map: (
         (
             ("leaflet", "leaflet/dist/leaflet.js"),

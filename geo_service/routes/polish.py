@@ -1,4 +1,4 @@
-"""The PyVRP polish of a day tour VROOM chose (see `geo_service.routes.day`).
+"""The PyVRP polish of a day tour VROOM chose (see `geo_service.routes.day` and `geo_service.routes.vroom`).
 
 VROOM picks the visits under the priority rule; PyVRP's iterated local search then makes the
 visits VROOM missed, when it can, and shortens the tour. Everything PyVRP returns is
@@ -13,21 +13,22 @@ import warnings as _warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from geo_service.routes.day import _RECEPTION_ID, _UNREACHABLE, PRIORITY_CLASSES, _kept, _Problem
+from geo_service.routes.model import PRIORITY_CLASSES
+from geo_service.routes.vroom import RECEPTION_ID, UNREACHABLE, Problem, kept_visits
 
 logger = logging.getLogger(__name__)
 
 
-def _travel(p: _Problem, locs: list[int]) -> int:
+def _travel(p: Problem, locs: list[int]) -> int:
     return int(sum(p.times_s[a, b] for a, b in zip(locs, locs[1:])))
 
 
-def _route_locs(p: _Problem, sol: dict[str, Any]) -> list[int]:
+def _route_locs(p: Problem, sol: dict[str, Any]) -> list[int]:
     steps = sol["routes"][0]["steps"] if sol.get("routes") else []
     return [int(s["location_index"]) for s in steps if "location_index" in s] or [p.start_loc, p.end_loc]
 
 
-def _schedule(p: _Problem, order: list[tuple[str, int, int]]) -> list[dict[str, Any]] | None:
+def _schedule(p: Problem, order: list[tuple[str, int, int]]) -> list[dict[str, Any]] | None:
     """Earliest-start schedule of ``order`` (kind, id, location) as VROOM-like steps, or None
     when a window, a fixed break, the reception or the shift end cannot be kept."""
     sh = p.shift
@@ -50,7 +51,7 @@ def _schedule(p: _Problem, order: list[tuple[str, int, int]]) -> list[dict[str, 
         begin = min((max(t, s) for s, e in windows if t <= e), default=None)
         if begin is None:
             return None
-        step = {"type": "break" if kind == "break" else "job", "id": ident if kind != "reception" else _RECEPTION_ID,
+        step = {"type": "break" if kind == "break" else "job", "id": ident if kind != "reception" else RECEPTION_ID,
                 "arrival": t, "service": service, "waiting_time": begin - t}
         if kind != "break":
             step["location_index"] = loc
@@ -63,7 +64,7 @@ def _schedule(p: _Problem, order: list[tuple[str, int, int]]) -> list[dict[str, 
     return steps
 
 
-def _class_counts(p: _Problem, kept: set[int]) -> tuple[int, ...]:
+def _class_counts(p: Problem, kept: set[int]) -> tuple[int, ...]:
     return tuple(sum(1 for i in kept if p.visits[i].priority == c) for c in sorted(PRIORITY_CLASSES))
 
 
@@ -72,9 +73,9 @@ def _polish_params() -> Any:
     history of 50 and up to 25 perturbations. On three draws of the benchmark day (60
     visits) a grid of histories 30-300 and perturbations 10-40 differed within seed noise;
     this setting was among the best, and the default history (300) was not better."""
-    from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
-    from pyvrp.search import PerturbationParams
-    from pyvrp.solve import SolveParams
+    from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams  # noqa: PLC0415 - loaded on first polish (start-up time)
+    from pyvrp.search import PerturbationParams  # noqa: PLC0415 - loaded on first polish (start-up time)
+    from pyvrp.solve import SolveParams  # noqa: PLC0415 - loaded on first polish (start-up time)
 
     return SolveParams(ils=IteratedLocalSearchParams(history_length=_POLISH_HISTORY),
                        perturbation=PerturbationParams(1, 25))
@@ -83,13 +84,13 @@ def _polish_params() -> Any:
 _POLISH_HISTORY = 50
 
 
-def _pyvrp_attempt(p: _Problem, sol: dict[str, Any], required: set[int], optional: list[int], *,
+def _pyvrp_attempt(p: Problem, sol: dict[str, Any], required: set[int], optional: list[int], *,
                    seconds: float, seed: int, first_feasible: bool = False) -> list[tuple[str, int, int]] | None:
     """One PyVRP run: ``required`` visits must be made, ``optional`` ones earn a prize; starts
     from VROOM's tour (with the required visits VROOM left out appended). Returns the order
     as (kind, id, location) or None."""
-    import pyvrp
-    from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria
+    import pyvrp  # noqa: PLC0415 - loaded on first polish (start-up time)
+    from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria  # noqa: PLC0415 - loaded on first polish (start-up time)
 
     t0 = time.perf_counter()
     sh = p.shift
@@ -142,7 +143,7 @@ def _pyvrp_attempt(p: _Problem, sol: dict[str, Any], required: set[int], optiona
     for a in range(n_loc):
         for b in range(n_loc):
             if a != b:
-                d = int(min(p.times_s[a, b], _UNREACHABLE))
+                d = int(min(p.times_s[a, b], UNREACHABLE))
                 model.add_edge(places[a], places[b], distance=d, duration=d)
     data = model.data()
     # VROOM's tour as the starting point (a break sits where the inspector is at the time).
@@ -152,12 +153,12 @@ def _pyvrp_attempt(p: _Problem, sol: dict[str, Any], required: set[int], optiona
     for st in sol["routes"][0]["steps"]:
         if st["type"] == "job":
             ident = int(st["id"])
-            seed_route.append(first_of["reception", 0] if ident == _RECEPTION_ID else first_of["visit", ident])
+            seed_route.append(first_of["reception", 0] if ident == RECEPTION_ID else first_of["visit", ident])
             here = int(st["location_index"])
         elif st["type"] == "break":
             seed_route.append(by_loc_break[n_breaks, here])
             n_breaks += 1
-    seed_route += [first_of["visit", i] for i in sorted(required - _kept(sol))]
+    seed_route += [first_of["visit", i] for i in sorted(required - kept_visits(sol))]
     try:
         init = pyvrp.Solution(data, [pyvrp.Route(data, seed_route, 0)])
         left = max(0.02, seconds - (time.perf_counter() - t0))
@@ -174,7 +175,7 @@ def _pyvrp_attempt(p: _Problem, sol: dict[str, Any], required: set[int], optiona
     return [meaning[a.idx] for a in routes[0].schedule() if a.is_client()]
 
 
-def polish_tour(p: _Problem, sol: dict[str, Any], candidates: list[int], *, seconds: float,
+def polish_tour(p: Problem, sol: dict[str, Any], candidates: list[int], *, seconds: float,
                 seed: int = 1, threads: int = 2) -> tuple[dict[str, Any], dict[str, Any]]:
     """Improve VROOM's tour with PyVRP's iterated local search within ``seconds``.
 
@@ -194,7 +195,7 @@ def polish_tour(p: _Problem, sol: dict[str, Any], candidates: list[int], *, seco
     Returns the (possibly unchanged) solution and facts about the polish.
     """
     facts: dict[str, Any] = {"polish_s": 0.0, "polish": "skipped"}
-    kept = _kept(sol)
+    kept = kept_visits(sol)
     if seconds <= 0 or not kept or not sol.get("routes"):
         return sol, facts
     t0 = time.perf_counter()
@@ -231,11 +232,11 @@ def polish_tour(p: _Problem, sol: dict[str, Any], candidates: list[int], *, seco
 
     if 0 < len(candidates) - len(kept) <= 5:  # try to make every candidate, stop when it works
         attempt(set(candidates), seconds / 2, True)
-    attempt(_kept(best_sol), seconds, False)  # then polish the best tour so far
+    attempt(kept_visits(best_sol), seconds, False)  # then polish the best tour so far
     facts["polish_s"] = round(time.perf_counter() - t0, 4)
     if best_sol is sol:
         facts["polish"] = "kept VROOM's tour"
         return sol, facts
     facts.update({"polish": "improved", "polish_travel_saved_s": old_travel + best_key[1],
-                  "polish_added": len(_kept(best_sol) - kept)})
+                  "polish_added": len(kept_visits(best_sol) - kept)})
     return best_sol, facts

@@ -247,7 +247,7 @@ def read_demand_file(path: Path | str, *, weight: str | None = "weight") -> Dema
         for k, f in enumerate(feats):
             geom = (f or {}).get("geometry") or {}
             props = (f or {}).get("properties") or {}
-            coords = [geom.get("coordinates")] if geom.get("type") == "Point" else (
+            coords: list[Any] | None = [geom.get("coordinates")] if geom.get("type") == "Point" else (
                 geom.get("coordinates") if geom.get("type") == "MultiPoint" else None)
             if not coords:
                 msg = f"{path.name}: feature {k + 1} is not a Point"

@@ -1,24 +1,24 @@
 """HiGHS (highspy) glue shared by siting, balancing and scheduling: a silent instance, a sparse
-(MI)LP run with a warm start, and the relative gap."""
+(MI)LP run with a warm start, and the relative gap between an objective and its bound."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 def silent_highs() -> Any:
     """A silent HiGHS instance (the public ``highspy.Highs`` prints a banner to stdout)."""
-    import highspy
+    import highspy  # noqa: PLC0415 - loaded on first solve (start-up time)
 
     core = getattr(highspy, "_core", None)
     h = core._Highs() if core is not None and hasattr(core, "_Highs") else highspy.Highs()
     h.setOptionValue("output_flag", False)
     return h
-
-# ----------------------------------------------------------------------- HiGHS glue
 
 
 def run_highs(num_col: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarray, integer: np.ndarray,
@@ -27,7 +27,7 @@ def run_highs(num_col: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarr
                solver: str | None = None) -> tuple[np.ndarray | None, float | None, float | None, float | None, str]:
     """Solve a sparse (MI)LP; returns (x, objective, bound, gap, status). ``solver``: HiGHS's
     LP solver ("simplex", "ipm"; default: HiGHS chooses)."""
-    import highspy
+    import highspy  # noqa: PLC0415 - loaded on first solve (start-up time)
 
     h = silent_highs()
     if solver is not None:
@@ -84,6 +84,7 @@ def run_highs(num_col: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarr
 
 
 def relative_gap(obj: float, bound: float) -> float:
+    """``|bound - obj| / max(|bound|, |obj|)``; inf when the bound is not finite."""
     if not np.isfinite(bound):
         return float("inf")
     denom = max(abs(bound), abs(obj), 1e-12)

@@ -14,6 +14,17 @@ from geo_service.bundle import load_bundle
 from geo_service.config import load_config
 from geo_service.errors import GeoServiceError
 from geo_service.web.context import EXTENSION, problem
+from geo_service.web.openapi import bp as openapi_bp
+from geo_service.web.security import init_security
+from geo_service.web.views.admin import bp as admin_bp
+from geo_service.web.views.admin import init_reload
+from geo_service.web.views.health import bp as health_bp
+from geo_service.web.views.lookup import bp as lookup_bp
+from geo_service.web.views.pages import bp as pages_bp
+from geo_service.web.views.reach import bp as reach_bp
+from geo_service.web.views.routes import bp as routes_bp
+from geo_service.web.views.siting import bp as siting_bp
+from geo_service.web.views.workload import bp as workload_bp
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +40,11 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = city
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     _register_errors(app)
-    from geo_service.web.openapi import bp as openapi_bp
-    from geo_service.web.views.health import bp as health_bp
-    from geo_service.web.views.lookup import bp as lookup_bp
-    from geo_service.web.views.pages import bp as pages_bp
-    from geo_service.web.views.reach import bp as reach_bp
-    from geo_service.web.views.routes import bp as routes_bp
-    from geo_service.web.views.siting import bp as siting_bp
-    from geo_service.web.views.workload import bp as workload_bp
-
     for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp, workload_bp):
         app.register_blueprint(bp)
-    from geo_service.web.security import init_security
-
-    init_security(app)
+    init_security(app)  # before-request hooks: deny-undeclared, then the limiter
+    app.register_blueprint(admin_bp)
+    init_reload(app)  # then the reload poll
     return app
 
 

@@ -12,6 +12,7 @@ from geo_service.errors import NotReady
 from geo_service.lookup.service import Lookup
 
 if TYPE_CHECKING:
+    from geo_service.appeals.store import AppealStore
     from geo_service.store import Store
 
 PROBLEM_JSON = "application/problem+json"
@@ -45,9 +46,9 @@ def lookup_service() -> Lookup:
     return city.cached("lookup", lambda: Lookup(city))
 
 
-def appeal_store() -> Any:
+def appeal_store() -> AppealStore:
     """The appeals of the city this request sees (tables in the service's store)."""
-    from geo_service.appeals.store import AppealStore
+    from geo_service.appeals.store import AppealStore  # noqa: PLC0415 - SQLAlchemy loads with the store
 
     city = get_city()
     store = get_store()
@@ -59,4 +60,5 @@ STORE_EXT = "geo_service.store"
 
 
 def get_store(app: Flask | None = None) -> Store:
+    """The service's store (`geo_service.web.security.LazyStore`: opened on first use)."""
     return (app or current_app).extensions[STORE_EXT]

@@ -27,8 +27,17 @@ JOB_LOST_AFTER = dt.timedelta(minutes=30)
 #: Jobs running or waiting in one server process; one more is refused (503) until one ends,
 #: so a burst of calls cannot queue hours of work behind the one running.
 MAX_PENDING_JOBS = 4
-_pending = 0
-_pending_lock = threading.Lock()
+
+
+class _Pending:
+    """The count of jobs running or waiting in this process, and the lock guarding it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+
+_pending = _Pending()
 
 
 class JobsBusy(GeoServiceError):
@@ -40,14 +49,13 @@ class JobsBusy(GeoServiceError):
 
 def pending_jobs() -> int:
     """Jobs running or waiting in this process."""
-    with _pending_lock:
-        return _pending
+    with _pending.lock:
+        return _pending.count
 
 
 def _release() -> None:
-    global _pending
-    with _pending_lock:
-        _pending -= 1
+    with _pending.lock:
+        _pending.count -= 1
 
 
 def keep(kind: str, body: dict[str, Any], *, location: str) -> Response:
@@ -66,13 +74,12 @@ def start_job(kind: str, run: Callable[[], dict[str, Any]], *, location: str) ->
     (``status: done``) or why it failed (``status: failed``, the input problem or a
     generic line; the trace goes to the log). Answers 202 with the result's Location;
     `JobsBusy` (503) when `MAX_PENDING_JOBS` are running or waiting already."""
-    global _pending
-    with _pending_lock:
-        if _pending >= MAX_PENDING_JOBS:
-            msg = (f"{_pending} jobs are running or waiting on this server; try again when one has ended, "
+    with _pending.lock:
+        if _pending.count >= MAX_PENDING_JOBS:
+            msg = (f"{_pending.count} jobs are running or waiting on this server; try again when one has ended, "
                    "or ask with wait: true")
             raise JobsBusy(msg)
-        _pending += 1
+        _pending.count += 1
     try:
         store = get_store()
         rid = store.save_result(kind=kind, created_by=current_principal().label, body={"status": "running"})

@@ -11,18 +11,24 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from geo_service.lookup.service import MAX_ADDRESS_CHARS
+from geo_service.siting.request import SitingBody
 from geo_service.version import __version__
 from geo_service.web.openapi_parts import PROBLEM, ok_json, problems
 from geo_service.web.security import access
+from geo_service.web.views import pages, reach, routes, siting, workload
 from geo_service.web.views.lookup import AddressLookup, BatchBody, LookupBody, PointLookup
+from geo_service.web.views.reach import MatrixBody
+from geo_service.web.views.routes import PlanBody, ScheduleBody
+from geo_service.web.views.workload import AppealBody, BalanceBody, StatusBody
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
+
 def _extra_paths() -> list[Any]:
     """Blueprints that describe their own paths."""
-    from geo_service.web.views import pages, reach, routes, siting, workload
+    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths,
+            workload.openapi_paths]
 
-    return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths, workload.openapi_paths]
 
 INSPECTOR = {"type": "object", "required": ["id", "name", "rank", "phone", "reception_hours"], "properties": {
     "id": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "string"},
@@ -41,7 +47,8 @@ POINT_ANSWER = {"type": "object", "required": ["point", "precinct", "inspectors"
     "precinct": {"$ref": "#/components/schemas/Precinct"},
     "inspectors": {"type": "array", "items": {"$ref": "#/components/schemas/Inspector"}},
     "post": {"$ref": "#/components/schemas/Post"},
-    "on_border": {"type": "boolean", "description": "the point is on a shared border; the precinct whose id sorts first was chosen"},
+    "on_border": {"type": "boolean",
+                  "description": "the point is on a shared border; the precinct whose id sorts first was chosen"},
     "travel_to_post": {"$ref": "#/components/schemas/Travel"}}}
 CANDIDATE = {"type": "object", "required": ["score", "match", "lat", "lon"], "properties": {
     "score": {"type": "number"}, "match": {"enum": ["house", "street", "place"]},
@@ -63,7 +70,8 @@ def _lookup_params() -> list[dict[str, Any]]:
     return [
         {"name": "lat", "in": "query", "schema": {"type": "number", "minimum": -90, "maximum": 90}},
         {"name": "lon", "in": "query", "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-        {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_CHARS}},
+        {"name": "address", "in": "query",
+         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_CHARS}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20}},
     ]
 
@@ -119,11 +127,6 @@ def document() -> dict[str, Any]:
         "Problem": PROBLEM, "Inspector": INSPECTOR, "Post": POST, "Precinct": PRECINCT, "Travel": TRAVEL,
         "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,
     }
-    from geo_service.web.views.reach import MatrixBody
-    from geo_service.web.views.routes import PlanBody, ScheduleBody
-    from geo_service.web.views.siting import SitingBody
-    from geo_service.web.views.workload import AppealBody, BalanceBody, StatusBody
-
     for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody, PlanBody, ScheduleBody,
                   BalanceBody, AppealBody, StatusBody):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

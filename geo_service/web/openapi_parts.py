@@ -25,4 +25,5 @@ def problems(*codes: int) -> dict[str, Any]:
 
 
 def ok_json(schema: dict[str, Any], desc: str = "OK", media: str = "application/json") -> dict[str, Any]:
+    """An OpenAPI 200 response with ``schema`` as its body in ``media``."""
     return {"200": {"description": desc, "content": {media: {"schema": schema}}}}

@@ -16,8 +16,9 @@ the URL. Unknown, revoked or expired credentials get 401 (even on public endpoin
 a bad key is never silently treated as no key); a role too low gets 403.
 
 `init_security` wires it all into an app: the store, Flask-Limiter (per key, per user,
-per client address for the public), security headers, error rendering, the admin
-blueprint and a deny-by-default rule for any view that declares no role.
+per client address for the public), security headers, error rendering and a
+deny-by-default rule for any view that declares no role (`geo_service.web.app.make_app`
+registers the admin blueprint after it).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import functools
 import logging
 import math
 import threading
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
+from flask_limiter import Limiter, RateLimitExceeded
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from geo_service import clock
@@ -44,7 +45,6 @@ from geo_service.errors import (
     Unauthorized,
 )
 from geo_service.web.context import STORE_EXT, get_store, problem
-from geo_service.web.validation import bounded_text, parse_json_body
 
 if TYPE_CHECKING:
     from geo_service.store import Plan, Store
@@ -52,15 +52,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LIMITER_EXT = "geo_service.limiter"
-
-#: Defaults of the settings this module reads (name -> (default, meaning)); the same
-#: lines belong in `geo_service.config.SETTINGS`.
-SECURITY_SETTINGS: dict[str, tuple[Any, str]] = {
-    name: SETTINGS[name] for name in (
-        "DATABASE_URL", "RATELIMIT_STORAGE_URI", "RATELIMIT_STRATEGY", "RATELIMIT_PUBLIC", "RATELIMIT_EXTERNAL",
-        "RATELIMIT_USER", "RATELIMIT_EXEMPT", "SECRET_KEY", "TOKEN_TTL", "API_KEY_TTL", "LINK_TTL", "LINK_TTL_MAX",
-        "AUTH_CACHE_SECONDS", "ACCESS_DEFAULT_DENY", "BUNDLE_POLL_SECONDS", "CONTENT_SECURITY_POLICY")
-}
 
 #: Folium pages: vendored scripts and styles from 'self' plus the inline <script>/<style>
 #: folium writes; map tiles (optional online layer) from tile.openstreetmap.org.
@@ -79,13 +70,10 @@ DEFAULT_CSP = "; ".join([
 
 
 def setting(name: str, app: Flask | None = None) -> Any:
-    """A setting of the app, falling back to this module's default."""
-    app = app or current_app
-    value = app.config.get(name)
-    return SECURITY_SETTINGS[name][0] if value is None and name in SECURITY_SETTINGS else value
-
-
-# -- errors ------------------------------------------------------------------------------
+    """A setting of the app (``app.config``, filled by `load_config`), falling back to its
+    default in `geo_service.config.SETTINGS` when unset or None."""
+    value = (app or current_app).config.get(name)
+    return SETTINGS[name][0] if value is None and name in SETTINGS else value
 
 
 # -- principals --------------------------------------------------------------------------
@@ -227,7 +215,7 @@ def load_plan(plan_id: str, *, action: str = "read") -> Plan:
 
     An id not shaped like a plan id names no plan: refused without asking the database.
     """
-    from geo_service.store import PLAN_ID_RE
+    from geo_service.store import PLAN_ID_RE  # noqa: PLC0415 - SQLAlchemy loads with the store (start-up time)
 
     plan = get_store().get_plan(plan_id) if PLAN_ID_RE.match(plan_id) else None
     if plan is None:
@@ -273,7 +261,7 @@ class LazyStore:
         if self._store is None:
             with self._open_lock:
                 if self._store is None:
-                    from geo_service.store import open_store
+                    from geo_service.store import open_store  # noqa: PLC0415 - see the class docstring
 
                     self._store = open_store(self._url, cache_seconds=self._cache_seconds)
         return self._store
@@ -287,8 +275,7 @@ def sign_link(plan_id: str, ttl_s: float | None = None, *, secret: str | None = 
     if secret is None:
         ttl_s, ttl_max = (setting("LINK_TTL") if ttl_s is None else ttl_s), setting("LINK_TTL_MAX")
     else:
-        ttl_s, ttl_max = (SECURITY_SETTINGS["LINK_TTL"][0] if ttl_s is None else ttl_s), \
-            SECURITY_SETTINGS["LINK_TTL_MAX"][0]
+        ttl_s, ttl_max = (SETTINGS["LINK_TTL"][0] if ttl_s is None else ttl_s), SETTINGS["LINK_TTL_MAX"][0]
     if not 0 < float(ttl_s) <= ttl_max:
         msg = f"a link lives between 1 and {ttl_max} seconds"
         raise InputError(msg)
@@ -320,38 +307,6 @@ def load_plan_by_link(token: str) -> Plan:
     return plan
 
 
-# -- hardening ---------------------------------------------------------------------------
-
-
-def check_coordinates(lat: Any, lon: Any, *, bbox: Sequence[float] | None = None, margin_deg: float = 0.05
-                      ) -> tuple[float, float]:
-    """Finite lat/lon in range and, given the city's bbox [minlon, minlat, maxlon, maxlat], near it."""
-    try:
-        la, lo = float(lat), float(lon)
-    except (TypeError, ValueError) as exc:
-        raise InputError("lat and lon must be numbers") from exc
-    if isinstance(lat, bool) or isinstance(lon, bool) or not (math.isfinite(la) and math.isfinite(lo)):
-        raise InputError("lat and lon must be finite numbers")
-    if not (-90 <= la <= 90 and -180 <= lo <= 180):
-        raise InputError("lat must lie in [-90, 90] and lon in [-180, 180]")
-    if bbox is not None:
-        x0, y0, x1, y1 = bbox
-        if not (y0 - margin_deg <= la <= y1 + margin_deg and x0 - margin_deg <= lo <= x1 + margin_deg):
-            raise InputError("the point lies outside the city (are lat and lon swapped?)")
-    return la, lo
-
-
-def check_batch(items: Any, what: str, *, max_items: int) -> list[Any]:
-    """A non-empty JSON list of at most ``max_items``."""
-    if not isinstance(items, list) or not items:
-        msg = f"{what} must be a non-empty list"
-        raise InputError(msg)
-    if len(items) > max_items:
-        msg = f"{what} may hold at most {max_items} items (got {len(items)})"
-        raise InputError(msg)
-    return items
-
-
 # -- wiring ------------------------------------------------------------------------------
 
 def _limit_key() -> str:
@@ -372,9 +327,7 @@ def _limit_value() -> str:
     return setting("RATELIMIT_USER")
 
 
-def _init_limiter(app: Flask) -> Any:
-    from flask_limiter import Limiter, RateLimitExceeded
-
+def _init_limiter(app: Flask) -> Limiter:
     storage = setting("RATELIMIT_STORAGE_URI", app)
     exempt = {e.strip() for e in str(setting("RATELIMIT_EXEMPT", app) or "").split(",") if e.strip()}
     exempt.add("static")
@@ -409,7 +362,7 @@ def init_security(app: Flask) -> None:
     if not url and app.testing:
         url = "sqlite://"  # tests that name no database get a private in-memory one
     if not url:
-        from geo_service.store import default_sqlite_path
+        from geo_service.store import default_sqlite_path  # noqa: PLC0415 - SQLAlchemy loads with the store
 
         url = f"sqlite:///{default_sqlite_path(app.instance_path)}"
     app.extensions[STORE_EXT] = LazyStore(url, cache_seconds=float(setting("AUTH_CACHE_SECONDS", app)))
@@ -455,68 +408,7 @@ def init_security(app: Flask) -> None:
             h.add("Vary", "Authorization, X-API-Key")
         return resp
 
-    from geo_service.web.views.admin import bp as admin_bp
-    from geo_service.web.views.admin import init_reload
 
-    app.register_blueprint(admin_bp)
-    init_reload(app)
-
-
-# -- command line (click-free; `geo_service.cli` exposes them) -----------------------------
-
-def _cli_store(database_url: str | None) -> Store:
-    from geo_service.config import load_config
-    from geo_service.store import default_sqlite_path, open_store
-
-    url = database_url or load_config().get("DATABASE_URL")
-    if not url:
-        url = f"sqlite:///{default_sqlite_path(Flask('geo_service').instance_path)}"
-    return open_store(url, cache_seconds=0)
-
-
-def cli_create_key(*, name: str, role: str, kind: str = "api_key", subject: str | None = None,
-                   scopes: Sequence[str] = (), precinct_ids: Sequence[str] = (),
-                   expires_in: float | None = None, rate_limit: str | None = None,
-                   database_url: str | None = None, out: Any = None) -> int:
-    """Create a credential and print its id and token (the only time the token is shown)."""
-    import sys
-
-    out = out or sys.stdout
-    if expires_in is None:
-        expires_in = SECURITY_SETTINGS["API_KEY_TTL" if kind == "api_key" else "TOKEN_TTL"][0]
-    store = _cli_store(database_url)
-    try:
-        cid, token = store.create_credential(name=name, role=role, kind=kind, subject=subject, scopes=scopes,
-                                             precinct_ids=precinct_ids, expires_in=expires_in,
-                                             rate_limit=rate_limit)
-        store.audit(principal="cli", action="create_key", record_type="credential", record_id=cid, outcome="ok")
-    finally:
-        store.close()
-    print(f"id: {cid}\ntoken: {token}\n(the token is shown only now; keep it in a secret store)", file=out)
-    return 0
-
-
-def cli_audit_export(*, out_path: str, since: str | None = None, database_url: str | None = None) -> int:
-    """Write the audit log (from ISO date/time ``since``) as CSV; print the row count."""
-    start = None
-    if since:
-        try:
-            start = datetime.fromisoformat(since)
-        except ValueError as exc:
-            msg = f"--since {since!r} is not an ISO date such as 2026-01-31 or 2026-01-31T08:00"
-            raise InputError(msg) from exc
-        start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    store = _cli_store(database_url)
-    try:
-        n = store.audit_export(out_path, since=start)
-    finally:
-        store.close()
-    print(f"wrote {n} audit records to {out_path}")
-    return 0
-
-
-__all__ = ["ANONYMOUS", "DEFAULT_CSP", "ROLES", "SECURITY_SETTINGS", "Forbidden", "LinkRefused", "Principal",
-           "Unauthorized", "access", "assert_every_route_declares_access", "audit", "authorize_plan",
-           "bounded_text", "check_batch", "check_coordinates", "cli_audit_export", "cli_create_key",
-           "current_principal", "get_store", "init_security", "load_plan", "load_plan_by_link",
-           "parse_json_body", "require_precinct", "role_admits", "setting", "sign_link", "verify_link"]
+__all__ = ["DEFAULT_CSP", "LIMITER_EXT", "LazyStore", "access", "assert_every_route_declares_access", "audit",
+           "authorize_plan", "current_principal", "init_security", "load_plan", "load_plan_by_link",
+           "require_precinct", "setting", "sign_link", "verify_link"]

@@ -10,11 +10,16 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from geo_service.bundle import load_bundle
+from geo_service.lookup.service import Lookup
+from geo_service.web.app import make_app
+from geo_service.web.views.admin import warm_reload
 
 logger = logging.getLogger(__name__)
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class GunicornApp(BaseApplication):
+    """Gunicorn serving an app built already (in the master: the workers fork with it loaded)."""
+
     def __init__(self, app: Any, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options
@@ -32,9 +37,6 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
           threads: int = 4) -> None:
     """Load ``bundle`` and serve the API with gunicorn until stopped."""
-    from geo_service import create_app
-    from geo_service.lookup.service import Lookup
-
     city = load_bundle(bundle)
     # Build the lookup indexes in the master, before the workers fork and share them.
     city.cached("lookup", lambda: Lookup(city)).warm()
@@ -43,12 +45,10 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     # big graphs tracked) nor touches the pages the forked workers share.
     gc.collect()
     gc.freeze()
-    app = create_app({"CITY": city, "BUNDLE": str(bundle)})
-    from geo_service.web.views.admin import warm_reload
-
+    app = make_app({"CITY": city, "BUNDLE": str(bundle)})
     warm_reload(app)  # opens the store before the workers fork
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
-    _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+    GunicornApp(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
                     "preload_app": True, "worker_class": "gthread", "accesslog": "-",
                     # Only the path is logged, never the query string (it may hold an address).
                     "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'}).run()

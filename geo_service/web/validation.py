@@ -9,11 +9,16 @@ import re
 from typing import Annotated, Any
 
 from flask import current_app, request
-from pydantic import AfterValidator, BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, TypeAdapter, ValidationError
 
 from geo_service import clock
 from geo_service.errors import InputError, UnsupportedMediaType
 from geo_service.lookup.service import check_point
+from geo_service.siting.request import LatLon  # a request's (lat, lon); defined with the siting body
+
+__all__ = ["SURROGATE", "Day", "LatLon", "Moment", "bounded_text", "check_day_field", "check_mode",
+           "check_moment_field", "json_depth_ok", "parse_json_body", "parse_latlon", "parse_period",
+           "refuse_constant", "reject_unknown_args", "surrogate_at", "validate_body"]
 
 
 def json_depth_ok(obj: Any, max_depth: int) -> bool:
@@ -33,6 +38,7 @@ def json_depth_ok(obj: Any, max_depth: int) -> bool:
 
 
 def refuse_constant(name: str) -> Any:
+    """``json.loads``' parse_constant: NaN and Infinity are refused (400), not read as floats."""
     msg = f"{name} is not a number JSON allows"
     raise InputError(msg)
 
@@ -118,6 +124,8 @@ def bounded_text(value: Any, what: str, *, max_len: int = 200, required: bool = 
 
 
 def validate_body(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
+    """``data`` validated by a pydantic model or adapter; `InputError` (400) naming the first
+    bad field, with up to 20 ``errors`` (field, message)."""
     try:
         if isinstance(cls, TypeAdapter):
             return cls.validate_python(data)
@@ -131,6 +139,7 @@ def validate_body(cls: type[BaseModel] | TypeAdapter[Any], data: Any) -> Any:
 
 
 def check_mode(value: str | None) -> str:
+    """A travel mode argument: ``walk`` (the default) or ``drive``."""
     mode = value or "walk"
     if mode not in ("walk", "drive"):
         msg = "mode must be walk or drive"
@@ -139,6 +148,7 @@ def check_mode(value: str | None) -> str:
 
 
 def parse_latlon(text: str | None, what: str) -> tuple[float, float]:
+    """A ``lat,lon`` query argument as a checked point (`InputError` naming ``what``)."""
     if not text or text.count(",") != 1:
         msg = f"{what} must be lat,lon in decimal degrees"
         raise InputError(msg)
@@ -147,16 +157,16 @@ def parse_latlon(text: str | None, what: str) -> tuple[float, float]:
 
 
 def reject_unknown_args(*names: str) -> None:
+    """Refuse (400) a query parameter other than ``names``."""
     unknown = set(request.args) - set(names)
     if unknown:
         msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
         raise InputError(msg)
 
-LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
-
 
 def parse_period() -> tuple[dt.datetime | None, dt.datetime | None]:
-    out = []
+    """The ``from`` and ``to`` query dates as UTC midnights (None when absent)."""
+    out: list[dt.datetime | None] = []
     for name in ("from", "to"):
         value = request.args.get(name)
         if value is None:
@@ -173,11 +183,14 @@ def parse_period() -> tuple[dt.datetime | None, dt.datetime | None]:
 
 
 def check_day_field(value: dt.date) -> dt.date:
+    """pydantic validator of `Day`: the date within the calendar the service accepts."""
     return clock.check_day(value, "the value")
 
 
 def check_moment_field(value: dt.datetime) -> dt.datetime:
+    """pydantic validator of `Moment`: the date-time's date within the accepted calendar."""
     return clock.check_moment(value, "the value")
+
 
 #: A calendar date from `clock.FIRST_DAY` to `clock.LAST_DAY`.
 Day = Annotated[dt.date, AfterValidator(check_day_field)]

@@ -1,1 +1,2 @@
-"""Workload indicators per precinct and balanced precinct proposals."""
+"""Workload per precinct (`indicators`), the reform's indicators and pilot evaluation (`reform`),
+and balanced precinct proposals (`balance`)."""

@@ -42,14 +42,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse.csgraph import dijkstra
 
 from geo_service import clock
 from geo_service.errors import InputError
 from geo_service.exports import safe_frame
+from geo_service.lookup.service import Lookup
+from geo_service.network.geodesy import to_utm, utm_crs
+from geo_service.siting.demand import estimate_demand
 
 if TYPE_CHECKING:
     from geo_service.bundle import CityBundle
-    from geo_service.lookup.service import Lookup
     from geo_service.siting.demand import Demand
 
 logger = logging.getLogger(__name__)
@@ -145,8 +148,6 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
 
 
 def _lookup(city: CityBundle) -> Lookup:
-    from geo_service.lookup.service import Lookup
-
     return city.cached("lookup", lambda: Lookup(city))
 
 
@@ -183,8 +184,6 @@ def post_points(city: CityBundle) -> tuple[np.ndarray, np.ndarray]:
 def _travel(city: CityBundle, mode: str, label: np.ndarray, lat: np.ndarray, lon: np.ndarray,
             post_lat: np.ndarray, post_lon: np.ndarray) -> np.ndarray:
     """Seconds from each point's precinct post to the point (NaN: no post or unreachable)."""
-    from scipy.sparse.csgraph import dijkstra
-
     graph = city.graph(mode)
     out = np.full(len(lat), np.nan)
     has_post = np.isfinite(post_lat)
@@ -217,8 +216,6 @@ def _building_points(city: CityBundle) -> tuple[np.ndarray, np.ndarray]:
 
 def default_demand(city: CityBundle) -> Demand:
     """Residents from buildings and addresses, estimated once per loaded city."""
-    from geo_service.siting.demand import estimate_demand
-
     return city.cached("demand:buildings+addresses", lambda: estimate_demand(city))
 
 
@@ -229,8 +226,6 @@ def _base(city: CityBundle, demand: Demand, lookup: Lookup, buildings: tuple[np.
     (Called inside ``city.cached``, whose lock is not re-entrant: it must not call
     ``city.cached`` itself.)
     """
-    from geo_service.network.geodesy import to_utm, utm_crs
-
     prec = city.precincts
     n = len(prec)
     d_lab, _ = lookup.locate_many(demand.lat, demand.lon)
@@ -243,7 +238,7 @@ def _base(city: CityBundle, demand: Demand, lookup: Lookup, buildings: tuple[np.
 
     b_lat, b_lon = buildings
     b_lab, _ = lookup.locate_many(b_lat, b_lon)
-    buildings = np.bincount(b_lab[b_lab >= 0], minlength=n)
+    n_buildings = np.bincount(b_lab[b_lab >= 0], minlength=n)
 
     minlon, minlat, maxlon, maxlat = city.manifest["bbox"]
     crs = utm_crs((minlon + maxlon) / 2, (minlat + maxlat) / 2)
@@ -261,7 +256,7 @@ def _base(city: CityBundle, demand: Demand, lookup: Lookup, buildings: tuple[np.
     frame = pd.DataFrame({
         "precinct_id": prec.precinct_id.astype(str).to_numpy(),
         "name": prec.name.astype(str).to_numpy(),
-        "residents": residents, "addresses": addresses, "buildings": buildings,
+        "residents": residents, "addresses": addresses, "buildings": n_buildings,
         "area_km2": area_km2, "road_km": road_km,
     })
     p_lat, p_lon = post_points(city)

@@ -11,16 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geo_service.appeals.store import (
-    AppealStore,
-    VisitRecord,
-    difference_in_differences,
-    monthly_panel,
-    visits_on_time,
-)
+from geo_service.appeals.store import AppealStore
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.store import Store
+from geo_service.workload.reform import VisitRecord, difference_in_differences, monthly_panel, visits_on_time
 from tests.conftest import grid_latlon, pg_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -181,6 +176,7 @@ def test_did_rejects_unusable_input() -> None:
         difference_in_differences(panel.drop(columns="value"), pilots)
 
 
+@pytest.mark.now("2026-03-20T12:00:00+05:00")  # after the marks of 10-11 March 2026
 def test_visit_records_round_trip(appeals: AppealStore) -> None:
     """Visits due and made, on SQLite and PostgreSQL: upsert keeps what was made, the city's
     local date decides on time, bad input is refused."""

@@ -7,7 +7,6 @@ without it (``test_offline_map.py`` then skips).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,19 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from geo_service.cli.maps import CHROMIUM, CHROMIUM_ARGS, LOOPBACK, serve_in_thread
+
 STATIC_DIR = Path(__file__).resolve().parents[2] / "geo_service" / "static"
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 CDN_SCRIPT = "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js"
 
 
@@ -88,16 +77,8 @@ def base_url() -> Iterator[str]:
     str
         ``http://127.0.0.1:PORT``.
     """
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, _make_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="flask-test", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve_in_thread(_make_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from geo_service.cli.maps import serve
+from geo_service.cli.maps import CHROMIUM, PHONE, serve_in_thread
 from tests.conftest import grid_latlon
 from tests.pages.test_hostile_text import auth, hostile, make_hostile_app, make_plan
 
-CHROMIUM = Path("/usr/bin/chromium")
 if importlib.util.find_spec("playwright") is None:
     pytest.skip("playwright is not installed (pip install playwright==1.65.2)", allow_module_level=True)
 if not CHROMIUM.exists():
@@ -28,7 +26,6 @@ if not CHROMIUM.exists():
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 LITERAL = "zz{{7*7}}zz {% raw %} {#"
 #: Elements or attributes that exist only if the hostile markup became markup.
 INJECTED = ("document.querySelectorAll('img[src=\"x\"], [onerror]').length"
@@ -40,7 +37,7 @@ INJECTED = ("document.querySelectorAll('img[src=\"x\"], [onerror]').length"
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]]:
     app = make_hostile_app(tmp_path_factory.mktemp("hostile-browser"))
-    with serve(app) as url:
+    with serve_in_thread(app) as url:
         yield app, url
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")  # the same as conftest.CHROMIUM
+from geo_service.cli.maps import CHROMIUM, DESKTOP, PHONE
+
 if importlib.util.find_spec("playwright") is None:
     pytest.skip("playwright is not installed (pip install playwright==1.65.2)", allow_module_level=True)
 if not CHROMIUM.exists():
@@ -17,13 +18,6 @@ if not CHROMIUM.exists():
 
 pytestmark = pytest.mark.browser
 
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 FA_LOADED = """() => [...document.fonts].some(
     f => f.family.includes("Font Awesome") && f.status === "loaded")"""
 

@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
-from geo_service.cli.maps import serve
+from geo_service.cli.maps import CHROMIUM, DESKTOP, PHONE, serve_in_thread
 from tests.conftest import TWO_PRECINCTS, grid_latlon, polygon, tiny_city_xml
 
-CHROMIUM = Path("/usr/bin/chromium")  # the same as conftest.CHROMIUM
 if importlib.util.find_spec("playwright") is None:
     pytest.skip("playwright is not installed (pip install playwright==1.65.2)", allow_module_level=True)
 if not CHROMIUM.exists():
@@ -28,8 +27,6 @@ if not CHROMIUM.exists():
 
 pytestmark = pytest.mark.browser
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 DEVICES = {"phone": PHONE, "desktop": DESKTOP}
 REPO = Path(__file__).resolve().parents[2]
 ROSTER = (
@@ -55,11 +52,7 @@ def pages_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any
     build_city(BuildOptions(osm=d / "tiny.osm", out=d / "bundle", precincts=d / "precincts.geojson",
                             roster=d / "roster.csv", city="tiny"))
     app = create_app({"BUNDLE": str(d / "bundle"), "TESTING": True, "RATELIMIT_PUBLIC": "10000/minute"})
-    if "pages" not in app.blueprints:  # until make_app registers the blueprint
-        from geo_service.web.views.pages import bp
-
-        app.register_blueprint(bp)
-    with serve(app) as url:
+    with serve_in_thread(app) as url:
         yield app, url
 
 
@@ -555,7 +548,8 @@ def test_public_precinct_page(guarded_page: Callable[..., Any], pages_url: str, 
     page.emulate_media(media="print")
     for sel in (".leaflet-control-zoom", ".leaflet-control-layers", "#gs-print", ".gs-lang"):
         assert page.locator(sel).first.is_hidden(), sel
-    assert page.locator(".folium-map").is_visible() and "OpenStreetMap" in page.inner_text(".leaflet-control-attribution")
+    assert page.locator(".folium-map").is_visible()
+    assert "OpenStreetMap" in page.inner_text(".leaflet-control-attribution")
     page.screenshot(path=str(shots_dir / "public-precinct-print.png"), full_page=True)
     assert g.problems() == {}
     # An unknown precinct: a readable 404 page in the user's language (the 404 itself is logged).
@@ -585,7 +579,8 @@ def test_dashboard_page(guarded_page: Callable[..., Any], pages_server: tuple[An
     # Three charts drawn (inline SVG), each inside the page width; points where the data is.
     for chart in ("appeals", "contact", "trust"):
         box = _box(page, f"#gs-chart-{chart}")
-        assert box["width"] > 200 and box["x"] >= 0 and box["x"] + box["width"] <= DEVICES[device]["viewport"]["width"] + 1
+        width = DEVICES[device]["viewport"]["width"]
+        assert box["width"] > 200 and box["x"] >= 0 and box["x"] + box["width"] <= width + 1
     assert page.locator("#gs-chart-appeals circle.gs-pt").count() >= 3
     assert page.locator("#gs-chart-contact circle.gs-pt").count() >= 3
     assert page.evaluate("document.documentElement.scrollWidth") <= DEVICES[device]["viewport"]["width"]

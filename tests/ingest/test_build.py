@@ -49,7 +49,8 @@ def test_streets_keep_kazakh_and_russian_names(tiny_osm: Path, tmp_path: Path) -
     # The middle point of a street lies on it (a node of row 0).
     lat0 = grid_latlon(0, 0)[0]
     assert streets.loc["проспект Абая", "lat"] == pytest.approx(lat0)
-    assert streets.loc["проспект Абая", "length_m"] == pytest.approx(3 * 0.0025 * 111195 * math.cos(math.radians(lat0)), rel=0.01)
+    expected = 3 * 0.0025 * 111195 * math.cos(math.radians(lat0))
+    assert streets.loc["проспект Абая", "length_m"] == pytest.approx(expected, rel=0.01)
 
 
 def test_oneway_street_is_one_way_for_cars_only(tiny_osm: Path, tmp_path: Path) -> None:
@@ -144,7 +145,8 @@ def test_corrupt_pbf(tmp_path: Path, tiny_pbf: Path) -> None:
     assert not list(tmp_path.glob(".b.tmp-*"))
 
 
-def test_failed_build_keeps_the_old_bundle(tiny_osm: Path, tmp_path: Path, write_precincts: Callable[..., Path]) -> None:
+def test_failed_build_keeps_the_old_bundle(tiny_osm: Path, tmp_path: Path,
+                                           write_precincts: Callable[..., Path]) -> None:
     out = tmp_path / "b"
     first = _build(tiny_osm, out)
     overlapping = write_precincts({"A": (-0.5, -0.5, 3.5, 2.0), "B": (-0.5, 1.5, 3.5, 3.6)})
@@ -249,7 +251,8 @@ def test_roster_without_required_columns(tiny_osm: Path, tmp_path: Path) -> None
     assert any("missing column(s) inspector_id, precinct_id" in p for p in exc.value.problems)
 
 
-def test_roster_posts_drive_derived_precincts(tiny_osm: Path, tmp_path: Path, write_roster: Callable[..., Path]) -> None:
+def test_roster_posts_drive_derived_precincts(tiny_osm: Path, tmp_path: Path,
+                                              write_roster: Callable[..., Path]) -> None:
     lat1, lon1 = grid_latlon(0.3, 0.3)
     lat2, lon2 = grid_latlon(2.7, 2.7)
     roster = write_roster([("UI-1", "U1", "A", "r", "p", "h", f"{lat1}", f"{lon1}", "x"),

@@ -12,14 +12,8 @@ import pandas as pd
 import pytest
 
 from geo_service.errors import InputError
-from geo_service.lookup.geocode import (
-    AddressIndex,
-    Candidate,
-    fold,
-    normalize_house,
-    parse_address,
-    stem_key,
-)
+from geo_service.lookup.geocode import AddressIndex, Candidate
+from geo_service.lookup.normalize import fold, normalize_house, parse_address, stem_key
 from tests.conftest import SHARED_DATA
 
 DATA = SHARED_DATA

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo_service.bundle import load_bundle
-from geo_service.lookup.geocode import fold, normalize_house
+from geo_service.lookup.normalize import fold, normalize_house
 from geo_service.lookup.service import Lookup
 from tests.conftest import DLAT, DLON, LAT0, LON0
 
@@ -69,7 +69,8 @@ def test_every_point_in_the_city_has_exactly_one_precinct(derived_city: Lookup, 
                 min_size=1, max_size=7))
 @SETTINGS
 def test_plan_visits_each_stop_once_within_windows(built_tiny: Path, spec: list[tuple[float, float, int, int]]) -> None:
-    from geo_service.routes.day import Shift, Visit, plan_day
+    from geo_service.routes.day import plan_day
+    from geo_service.routes.model import Shift, Visit
 
     city = load_bundle(built_tiny)
     windows = {0: [], 1: [(600, 720)], 2: [(540, 600), (840, 900)]}

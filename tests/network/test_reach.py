@@ -74,7 +74,8 @@ def test_matrix_endpoint(app, client) -> None:
     assert resp.status_code == 200
     m = resp.json["durations_s"]
     assert m[0][0] == 0 and m[0][1] == pytest.approx(m[1][0]) and m[0][1] > 0
-    assert client.post("/api/v1/matrix", json={"sources": []}, headers=_token(app, "external_system")).status_code == 400
+    headers = _token(app, "external_system")
+    assert client.post("/api/v1/matrix", json={"sources": []}, headers=headers).status_code == 400
 
 
 def test_isochrone_endpoint_is_public(client) -> None:

@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 import shapely
 
-from geo_service.pages.i18n import LANGS, STRINGS, choose_lang, t
-from geo_service.pages.render import (
-    OSM_TILES,
+from geo_service.pages import (
     PALETTE,
     precinct_colours,
     precinct_layer_data,
@@ -22,6 +20,8 @@ from geo_service.pages.render import (
     roads_geojson,
     shell_files,
 )
+from geo_service.pages.i18n import LANGS, STRINGS, choose_lang, t
+from geo_service.pages.kit import OSM_TILES
 
 STATIC = Path(__file__).resolve().parents[2] / "geo_service" / "static"
 URL = re.compile(r"https?://[^\s\"'`<>)\\]+")
@@ -31,10 +31,6 @@ GEOJSON_ADD = re.compile(r"(geo_json_[0-9a-f]+)_add\((\{.*?\})\);\n", re.DOTALL)
 
 @pytest.fixture()
 def pages_app(app: Any) -> Any:
-    if "pages" not in app.blueprints:  # until make_app registers the blueprint
-        from geo_service.web.views.pages import bp
-
-        app.register_blueprint(bp)
     return app
 
 
@@ -266,10 +262,6 @@ def test_precinct_page_without_a_city() -> None:
     from geo_service import create_app
 
     app = create_app({"TESTING": True})
-    if "pages" not in app.blueprints:
-        from geo_service.web.views.pages import bp
-
-        app.register_blueprint(bp)
     client = app.test_client()
     assert client.get("/precincts/map").status_code == 503
     assert client.get("/").status_code == 200
@@ -301,7 +293,8 @@ def _plan_visits() -> list[dict[str, Any]]:
 
 @pytest.fixture()
 def plan_id(pages_app: Any, pclient: Any) -> str:
-    resp = pclient.post("/api/v1/routes/plan", headers=_auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",)),
+    inspector = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    resp = pclient.post("/api/v1/routes/plan", headers=inspector,
                         json={"inspector_id": "UI-1", "date": "2026-12-01", "visits": _plan_visits()})
     assert resp.status_code == 201, resp.json
     return resp.json["id"]
@@ -342,7 +335,8 @@ def test_route_page(pages_app: Any, pclient: Any, plan_id: str, lang: str) -> No
     _check_links(html)
     day = "2026-12-01" if lang == "en" else "01.12.2026"
     assert t("route_title", lang, date=day) in html and t("nav_yandex", lang) in html
-    assert f'href="/api/v1/routes/plans/{plan_id}/gpx"' in html and f'href="/api/v1/routes/plans/{plan_id}/sheet"' in html
+    assert f'href="/api/v1/routes/plans/{plan_id}/gpx"' in html
+    assert f'href="/api/v1/routes/plans/{plan_id}/sheet"' in html
     # Four visits, numbered in visiting order, each with three ways to navigate.
     assert html.count('class="gs-nav gs-nav-geo" href="geo:') == 4
     assert html.count('href="https://2gis.kz/geo/') == 4 and html.count("&amp;rtt=pd") == 4
@@ -498,7 +492,7 @@ def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str
 
 
 def test_nav_links() -> None:
-    from geo_service.pages.render import nav_links
+    from geo_service.pages import nav_links
 
     links = nav_links(43.2567, 76.9286)
     assert links == {"geo": "geo:43.256700,76.928600?q=43.256700,76.928600",
@@ -695,7 +689,7 @@ def test_public_page_is_linked_from_the_card(pclient: Any) -> None:
 # -- the reform dashboard -----------------------------------------------------------------------
 def _points(html: str, chart: str) -> list[tuple[str, str]]:
     """(label, value) of the points of one inline SVG chart."""
-    svg = html.split(f'<svg id="gs-chart-{chart}"')[1].split("</svg>")[0]
+    svg = html.split(f'<svg id="gs-chart-{chart}"')[1].split("</svg>", 1)[0]
     return re.findall(r'<circle class="gs-pt" [^>]*data-label="([^"]+)" data-value="([^"]+)"', svg)
 
 
@@ -738,7 +732,8 @@ def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
     # on time, one late, one not made, and in P-02 one not made (the follow-up is not counted).
     assert _points(html, "visits") == [("2020-01", "0"), (_last_month_day(1, 0)[:7], "25")]
     # The higher value is drawn higher (smaller y).
-    ys = [float(y) for y in re.findall(r'class="gs-pt" cx="[^"]+" cy="([^"]+)"', html.split('id="gs-chart-appeals"')[1])[:3]]
+    chart = html.split('id="gs-chart-appeals"')[1]
+    ys = [float(y) for y in re.findall(r'class="gs-pt" cx="[^"]+" cy="([^"]+)"', chart)[:3]]
     assert ys[0] < ys[2] < ys[1]
     # The per-precinct table: median and p90, every precinct (P-02 without a closing: —).
     table = html.split('id="gs-dash-table"')[1].split("</table>")[0]

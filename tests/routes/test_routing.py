@@ -11,7 +11,11 @@ import pytest
 
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
-from geo_service.routes.day import Shift, Visit, patrol_loop, plan_day, to_gpx, to_sheet_html
+from geo_service.pages.sheet import to_sheet_html
+from geo_service.routes.day import plan_day
+from geo_service.routes.gpx import to_gpx
+from geo_service.routes.model import Shift, Visit
+from geo_service.routes.patrol import patrol_loop
 from tests.conftest import grid_latlon, shared_file
 
 POST = grid_latlon(0.3, 0.3)
@@ -240,20 +244,21 @@ def _check_plan(plan, vs, shift) -> None:
 def test_polish_never_loses_a_visit_or_breaks_the_rule(city, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     import random
 
-    import geo_service.routes.polish as polish_mod
+    import geo_service.routes.day as day_mod
+    from geo_service.routes.vroom import kept_visits
 
     # VROOM is not deterministic from one call to the next (two runs may keep different,
     # equally good sets), so the polish is checked against VROOM's tour of the same call.
     seen: dict[str, Any] = {}
-    real = polish_mod.polish_tour
+    real = day_mod.polish_tour
 
     def spy(p: Any, sol: Any, candidates: Any, **kw: Any) -> Any:
         out, facts = real(p, sol, candidates, **kw)
-        seen["vroom"] = {p.visits[i].id for i in polish_mod._kept(sol)}
+        seen["vroom"] = {p.visits[i].id for i in kept_visits(sol)}
         seen["facts"] = facts
         return out, facts
 
-    monkeypatch.setattr(polish_mod, "polish_tour", spy)
+    monkeypatch.setattr(day_mod, "polish_tour", spy)  # plan_day looks the name up in its module
 
     rnd = random.Random(seed)
     vs = []

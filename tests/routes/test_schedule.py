@@ -10,7 +10,7 @@ import pytest
 
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError
-from geo_service.routes.day import Shift, Visit
+from geo_service.routes.model import Shift, Visit
 from geo_service.routes.schedule import RecurringVisit, schedule_period
 from tests.conftest import grid_latlon
 
@@ -77,9 +77,10 @@ def test_frequencies_gaps_and_days_off(city, method: str) -> None:
 
 def test_overloaded_period_reports_least_important(city) -> None:
     # Two days of four hours each, with more visits than fit: appeals go, DV follow-ups stay.
-    visits = [RecurringVisit(at(f"dv{k}", k % 4, (k * 3) % 4, service_min=50, priority=1), due=START + dt.timedelta(days=1))
+    due = START + dt.timedelta(days=1)
+    visits = [RecurringVisit(at(f"dv{k}", k % 4, (k * 3) % 4, service_min=50, priority=1), due=due)
               for k in range(4)]
-    visits += [RecurringVisit(at(f"ap{k}", (k + 1) % 4, k % 4, service_min=50, priority=3), due=START + dt.timedelta(days=1))
+    visits += [RecurringVisit(at(f"ap{k}", (k + 1) % 4, k % 4, service_min=50, priority=3), due=due)
                for k in range(6)]
     sched = schedule_period(city, start_date=START, days=2, visits=visits, post=POST, shift=Shift(540, 780),
                             time_limit=2.0)
@@ -104,20 +105,20 @@ def test_schedule_rejects_bad_input(city) -> None:
 def test_balance_moves_load_off_the_busiest_day_and_keeps_gaps() -> None:
     import numpy as np
 
-    from geo_service.routes.schedule import Occurrence, _Estimate, balance
+    from geo_service.routes.schedule_assign import Estimate, Occurrence, balance_days
 
     # Six one-off visits in six far-apart groups, all on day 0 of a 3-day period; a weekly
     # visit with two occurrences two days apart (min gap 2) must keep its gap.
     visits = [RecurringVisit(Visit(f"v{k}", 43.25, 76.9, service_min=30, priority=3)) for k in range(6)]
     visits.append(RecurringVisit(Visit("w", 43.25, 76.9, service_min=30, priority=1), every_days=2,
                                  min_gap_days=2))
-    est = _Estimate(group=np.arange(7), group_cost_min=np.full(7, 20.0), own_min=np.zeros(7),
+    est = Estimate(group=np.arange(7), group_cost_min=np.full(7, 20.0), own_min=np.zeros(7),
                     reach_min=np.full(7, 20.0))
     occ = [Occurrence(rv=k, seq=0, due=START, days=[0, 1, 2]) for k in range(6)]
     occ += [Occurrence(rv=6, seq=0, due=START, days=[0]), Occurrence(rv=6, seq=1, due=START, days=[1, 2])]
     where = {i: 0 for i in range(7)} | {7: 2}
     shift = Shift(540, 1080)
-    out, moves = balance(where, occ, visits, est, 3, shift)
+    out, moves = balance_days(where, occ, visits, est, 3, shift)
     load = [sum(50.0 for i, d in out.items() if d == day) for day in range(3)]
     assert moves > 0 and max(load) < 7 * 50.0
     assert max(load) - min(load) <= 50.0  # as even as whole visits allow

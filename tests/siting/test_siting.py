@@ -14,7 +14,7 @@ import shapely
 
 from geo_service.bundle import load_bundle
 from geo_service.errors import InputError, InputFileError
-from geo_service.siting.base import LSCP, MCLP, MODELS, BackupCoverage, PMedian
+from geo_service.siting import LSCP, MCLP, MODELS, BackupCoverage, PMedian, coverage, p_median
 from geo_service.siting.demand import Demand, DemandOptions, building_residents, estimate_demand, read_demand_file
 from tests.conftest import grid_latlon
 
@@ -321,15 +321,15 @@ def test_demand_files(tmp_path: Path) -> None:
 
 def test_no_incumbent_within_the_time_limit_returns_the_greedy_solution(monkeypatch) -> None:
     """HiGHS can stop at its time limit without a solution: the answer is the greedy one, labelled."""
-    import numpy as np
-
-    from geo_service.siting import base as siting
-
     matrix = np.array([[1.0, 9.0, 9.0], [9.0, 1.0, 9.0], [9.0, 9.0, 1.0]])
     weights = np.array([10.0, 5.0, 1.0])
-    monkeypatch.setattr(siting, "run_highs", lambda *a, **k: (None, None, None, None, "Time limit reached"))
+    def no_incumbent(*_a: object, **_k: object) -> tuple[None, None, None, None, str]:
+        return None, None, None, None, "Time limit reached"
+
+    for module in (coverage, p_median):  # the modules whose models call run_highs
+        monkeypatch.setattr(module, "run_highs", no_incumbent)
     for name, kw in (("mclp", {"p": 2}), ("lscp", {}), ("pmedian", {"p": 2}), ("backup", {"p": 2})):
-        model = siting.MODELS[name].from_cost_matrix(matrix, weights, service_time=2, method="exact", **kw).solve()
+        model = MODELS[name].from_cost_matrix(matrix, weights, service_time=2, method="exact", **kw).solve()
         out = model.to_dict()
         assert out["status"].startswith("greedy (Time limit reached)"), name
         assert out["method"] == "greedy" and out["gap"] is None

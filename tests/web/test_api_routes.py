@@ -197,6 +197,7 @@ def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
                for r in app.extensions[STORE_EXT].audit_records())
 
 
+@pytest.mark.now("2026-11-20T12:00:00+05:00")  # after the first fortnight from 2 Nov 2026
 def test_schedule_days_are_kept_with_occurrence_due_dates(app, client, ui1) -> None:
     visits = [{"visit": v, "every_days": 7} for v in _visits()[:3]]
     body = {"inspector_id": "UI-1", "start_date": "2026-11-02", "days": 14, "visits": visits}

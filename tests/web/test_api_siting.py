@@ -47,7 +47,8 @@ def test_bad_siting_requests(app, client) -> None:
                  {"model": "xyz", "minutes": 5, "p": 1}, {"model": "mclp", "minutes": 5, "p": 100000},
                  {"model": "mclp", "minutes": 5, "p": 1, "region": {"type": "Point", "coordinates": [1, 2]}},
                  {"model": "mclp", "minutes": 5, "p": 1, "candidates": [[43.25, 76.9]] * 2, "existing": "none",
-                  "max_candidates": 1, "region": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}):
+                  "max_candidates": 1,
+                  "region": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}):
         resp = client.post("/api/v1/siting/solve", json=body, headers=planner)
         assert resp.status_code == 400, (body, resp.json)
         assert resp.content_type == "application/problem+json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import secrets
 import socket
@@ -16,14 +15,11 @@ import pytest
 from flask import Blueprint, Flask, jsonify
 
 from geo_service.errors import InputError, LinkRefused
-from geo_service.web.context import STORE_EXT, get_store
+from geo_service.web.context import get_store
 from geo_service.web.security import (
     access,
     assert_every_route_declares_access,
-    cli_audit_export,
-    cli_create_key,
     current_principal,
-    init_security,
     load_plan,
     load_plan_by_link,
     require_precinct,
@@ -69,24 +65,13 @@ def _sample_blueprint() -> Blueprint:
     return bp
 
 
-def _declare_health(app: Flask) -> None:
-    """Until health.py declares its role, wrap its views (a no-op once it does)."""
-    for ep in ("health.livez", "health.readyz"):
-        view = app.view_functions.get(ep)
-        if view is not None and not hasattr(view, "access_role"):
-            app.view_functions[ep] = access("public")(view)
-
-
 def secure_app(bundle: Path, tmp_path: Path, **config: Any) -> Flask:
     from geo_service import create_app
 
     cfg = {"BUNDLE": str(bundle), "TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'gs.db'}",
            "BUNDLE_POLL_SECONDS": 0, **config}
     app = create_app(cfg)
-    if STORE_EXT not in app.extensions:  # until make_app calls init_security itself
-        init_security(app)
     app.register_blueprint(_sample_blueprint())
-    _declare_health(app)
     return app
 
 
@@ -387,24 +372,3 @@ def test_reload_swaps_the_city_without_failed_requests(sapp: Flask, keys: dict[s
         time.sleep(0.05)
     outcomes = [r["outcome"] for r in get_store(sapp).audit_records() if r["action"] == "reload"]
     assert outcomes == ["refused", "ok"]
-
-
-# -- command line ------------------------------------------------------------------------
-
-def test_cli_create_key_and_audit_export(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    out = io.StringIO()
-    assert cli_create_key(name="1C", role="external_system", database_url=url, out=out) == 0
-    token = out.getvalue().split("token: ")[1].split()[0]
-    from geo_service.store import Store
-
-    s = Store(url)
-    try:
-        assert s.verify(token) is not None and s.verify(token).expires_at is not None  # type: ignore[union-attr]
-    finally:
-        s.close()
-    assert cli_audit_export(out_path=str(tmp_path / "audit.csv"), since="2000-01-01", database_url=url) == 0
-    lines = (tmp_path / "audit.csv").read_text().splitlines()
-    assert lines[0].startswith("id,at,principal") and "create_key" in lines[1]
-    with pytest.raises(InputError):
-        cli_audit_export(out_path=str(tmp_path / "x.csv"), since="yesterday", database_url=url)

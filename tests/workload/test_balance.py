@@ -176,10 +176,10 @@ def test_chosen_result_is_the_best_candidate_by_the_documented_key(city) -> None
 
 
 def test_candidate_key_prefers_balance_then_ratio_then_fewer_moves() -> None:
-    from geo_service.workload.balance import _Candidate
+    from geo_service.workload.balance import Candidate
 
-    def cand(name: str, within: int, ratio: float, moved: int, excess: float = 0.5) -> _Candidate:
-        return _Candidate(name=name, lab=np.zeros(1, dtype=np.int64), moves=0, repaired=0,
+    def cand(name: str, within: int, ratio: float, moved: int, excess: float = 0.5) -> Candidate:
+        return Candidate(name=name, lab=np.zeros(1, dtype=np.int64), moves=0, repaired=0,
                           stuck=np.zeros(1, dtype=bool), within=within, ratio=ratio, moved=moved, seconds=0.0,
                           excess=excess)
 
@@ -212,18 +212,18 @@ def _heavy_right_demand():
 
 
 def test_levels_keep_held_back_loads_and_share_the_rest_by_inspectors() -> None:
-    from geo_service.workload.balance import _levels, _Problem
+    from geo_service.workload.balance import BlockProblem, target_levels
 
     # Four precincts in a row of blocks: 0-1-2-3; precinct 0 is held back.
     adj = csr_matrix(([1] * 6, ([0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])), shape=(4, 4))
     load = np.array([0.2, 1.0, 1.4, 1.4])
-    pb = _Problem(load=load, target=np.full(4, 1.0), tol=0.1, time_min=np.zeros((4, 4)), post_block=np.arange(4),
+    pb = BlockProblem(load=load, target=np.full(4, 1.0), tol=0.1, time_min=np.zeros((4, 4)), post_block=np.arange(4),
                   adj=adj, compactness=0.0, allowed=np.ones((4, 4), dtype=bool), time_first=np.zeros((4, 4)))
     lab = np.arange(4)
-    levels = _levels(lab, pb, np.array([1.0, 1.0, 1.0, 2.0]), np.array([True, False, False, False]))
+    levels = target_levels(lab, pb, np.array([1.0, 1.0, 1.0, 2.0]), np.array([True, False, False, False]))
     # The held-back precinct keeps 0.2; the others share 3.8 as 1:1:2.
     assert levels.tolist() == pytest.approx([0.2, 0.95, 0.95, 1.9])
-    assert _levels(lab, pb, np.ones(4), np.zeros(4, dtype=bool)).tolist() == [1.0, 1.0, 1.0, 1.0]
+    assert target_levels(lab, pb, np.ones(4), np.zeros(4, dtype=bool)).tolist() == [1.0, 1.0, 1.0, 1.0]
 
 
 def test_limited_groups_are_connected_by_shared_borders() -> None:
@@ -268,18 +268,18 @@ ROW_EDGES = ([0, 1, 1, 2, 2, 3, 3, 4, 4, 5], [1, 0, 2, 1, 3, 2, 4, 3, 5, 4])
 
 def _row_problem():
     """Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5; targets 1.0."""
-    from geo_service.workload.balance import _Problem
+    from geo_service.workload.balance import BlockProblem
 
     rows, cols = ROW_EDGES
     adj = csr_matrix(([1] * 10, (rows, cols)), shape=(6, 6))
     post = np.array([0, 1, 5])
     t = np.abs(np.arange(6)[None, :] - post[:, None]).astype(float)
-    return _Problem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
+    return BlockProblem(load=np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.7]), target=np.full(3, 1.0), tol=0.1, time_min=t,
                     post_block=post, adj=adj, compactness=0.0, allowed=np.ones((3, 6), dtype=bool), time_first=t)
 
 
 def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together() -> None:
-    from geo_service.workload.balance import _Problem, merged_reach, ways_out
+    from geo_service.workload.balance import BlockProblem, merged_reach, ways_out
 
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5. A's only way out
     # passes B's post, so A alone cannot grow; A and B as one precinct can take C's blocks.
@@ -294,19 +294,19 @@ def test_merged_reach_tells_a_closed_in_post_from_a_group_that_can_grow_together
     assert ways_out(lab, pb, np.array([0, 1])) == 1
     # A second road from block 0 to block 3 gives the pair a second, separate way out.
     adj2 = csr_matrix(([1] * 12, (rows + [0, 3], cols + [3, 0])), shape=(6, 6))
-    pb2 = _Problem(**{**pb.__dict__, "adj": adj2})
+    pb2 = BlockProblem(**{**pb.__dict__, "adj": adj2})
     assert ways_out(lab, pb2, np.array([0, 1])) == 2
 
 
 def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
-    from geo_service.workload.balance import _Problem, _reachable, balance_bound
+    from geo_service.workload.balance import BlockProblem, balance_bound, reachable
 
     # Blocks in a row 0-1-2-3-4-5; posts of A, B, C at blocks 0, 1 and 5 (targets 1.0 each,
     # load 3.0). A's only way out passes B's post: A holds 0.1, 0.8 short of 0.9; B and C
     # share the other 2.9 but hold at most 2 x 1.1, so 0.7 is over: at best 1.5 beyond.
     rows, cols = ROW_EDGES
     pb = _row_problem()
-    reach = _reachable(pb)
+    reach = reachable(pb)
     assert reach.tolist() == [[True, False, False, False, False, False],
                               [False, True, True, True, True, False],
                               [False, False, True, True, True, True]]
@@ -315,17 +315,17 @@ def test_balance_bound_is_the_lp_relaxation_hand_checked() -> None:
     assert balance_bound(pb, group=np.array([0])) == pytest.approx(0.8, abs=1e-6)
     # A second road from block 0 to block 3: A reaches blocks 2-4 and the band is not ruled out.
     adj2 = csr_matrix(([1] * 12, (rows + [0, 3], cols + [3, 0])), shape=(6, 6))
-    pb2 = _Problem(**{**pb.__dict__, "adj": adj2, "load": np.array([0.1, 0.1, 0.6, 0.6, 0.6, 1.0])})
+    pb2 = BlockProblem(**{**pb.__dict__, "adj": adj2, "load": np.array([0.1, 0.1, 0.6, 0.6, 0.6, 1.0])})
     assert balance_bound(pb2) == pytest.approx(0.0, abs=1e-6)
     # The rule of what a post may take counts: A may not take blocks 2-4 at all.
     allowed = np.ones((3, 6), dtype=bool)
     allowed[0, 2:5] = False
-    assert balance_bound(_Problem(**{**pb2.__dict__, "allowed": allowed}), group=np.array([0])) == \
+    assert balance_bound(BlockProblem(**{**pb2.__dict__, "allowed": allowed}), group=np.array([0])) == \
         pytest.approx(0.8, abs=1e-6)
 
 
 def test_squared_bound_hand_checked_and_never_above_a_proposal() -> None:
-    from geo_service.workload.balance import _Problem, balance_bound, extra_travel
+    from geo_service.workload.balance import BlockProblem, balance_bound, extra_travel
 
     # The row again: A is 0.8 short whatever happens (0.64 squared); B and C hold the other
     # 2.9 and are 0.7 over the band together, least squared when shared: 2 x 0.35^2.
@@ -333,14 +333,15 @@ def test_squared_bound_hand_checked_and_never_above_a_proposal() -> None:
     assert balance_bound(pb, measure="squared") == pytest.approx(0.64 + 2 * 0.35 ** 2, abs=1e-6)
     # Excesses between two tangent points (0.365 each, between 0.35 and 0.40): the bound
     # stays at or below the true squares, and close to them.
-    pb3 = _Problem(**{**pb.__dict__, "load": np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.73])})
+    pb3 = BlockProblem(**{**pb.__dict__, "load": np.array([0.1, 0.1, 0.7, 0.7, 0.7, 0.73])})
     sq = balance_bound(pb3, measure="squared")
     assert 0.64 + 2 * 0.365 ** 2 - 0.01 <= sq <= 0.64 + 2 * 0.365 ** 2 + 1e-9
     with pytest.raises(ValueError, match="measure"):
         balance_bound(pb, measure="cubed")
     # How far from compact a labelling is: block 2 with C (3 blocks away) instead of B (1).
     fig = extra_travel(np.array([0, 1, 2, 2, 2, 2]), pb, over_min=1)
-    assert fig == {"median_min": 0.0, "p90_min": 1.0, "max_min": 2.0, "load_share_over_1_min": pytest.approx(0.7 / 3, abs=1e-4)}
+    assert fig == {"median_min": 0.0, "p90_min": 1.0, "max_min": 2.0,
+                   "load_share_over_1_min": pytest.approx(0.7 / 3, abs=1e-4)}
 
 
 def test_a_proposal_that_meets_the_bound_is_proven_best(city) -> None:
@@ -422,13 +423,13 @@ def test_repair_gives_a_cut_off_piece_to_a_neighbour_allowed_to_take_it() -> Non
 
 
 def test_a_start_that_breaks_the_rule_is_grown_again() -> None:
-    from geo_service.workload.balance import _Problem, _refine
+    from geo_service.workload.balance import BlockProblem, refine
 
     pb = _row_problem()
     allowed = np.ones((3, 6), dtype=bool)
     allowed[2, 3] = False  # C may not take block 3
-    pb = _Problem(**{**pb.__dict__, "allowed": allowed})
+    pb = BlockProblem(**{**pb.__dict__, "allowed": allowed})
     start = np.array([0, 1, 1, 2, 2, 2])
-    cand = _refine("start", start, pb, start, np.ones(3), time_limit=1.0)
+    cand = refine("start", start, pb, start, np.ones(3), time_limit=1.0)
     assert cand.lab[3] == 1 and (cand.lab >= 0).all()
     assert allowed[cand.lab, np.arange(6)].all()

@@ -34,11 +34,15 @@ _reload_lock = threading.Lock()
 
 
 class ReloadBusy(GeoServiceError):
+    """A reload is already running (409)."""
+
     status = 409
     title = "Reload in progress"
 
 
 class BundleRejected(GeoServiceError):
+    """The new bundle failed to load; the old one stays in service (422)."""
+
     status = 422
     title = "Bundle rejected"
 

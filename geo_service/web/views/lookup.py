@@ -11,7 +11,7 @@ from geo_service.errors import InputError
 from geo_service.lookup.service import MAX_ADDRESS_CHARS, MAX_BATCH
 from geo_service.web.context import lookup_service
 from geo_service.web.security import access
-from geo_service.web.validation import parse_json_body, validate_body
+from geo_service.web.validation import parse_json_body, reject_unknown_args, validate_body
 
 bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
 
@@ -72,10 +72,7 @@ def _answer(body: LookupBody) -> dict[str, Any]:
 def lookup_get() -> Response:
     """Who covers this point or address (query parameters lat & lon, or address)."""
     args = request.args
-    unknown = set(args) - {"lat", "lon", "address", "limit"}
-    if unknown:
-        msg = f"unknown parameter(s): {', '.join(sorted(unknown))}"
-        raise InputError(msg)
+    reject_unknown_args("lat", "lon", "address", "limit")
     data: dict[str, Any] = {k: args[k] for k in ("lat", "lon", "address", "limit") if k in args}
     return jsonify(_answer(validate_body(LookupBody, data)))
 

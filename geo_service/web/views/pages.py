@@ -2,8 +2,8 @@
 the API docs, and the offline shell.
 
 Views only pick the language and the URLs, call the core, and hand the rendering to
-`geo_service.pages.render`. A rendered precinct page is kept with the city (one per
-language): a bundle reload brings new pages.
+`geo_service.pages` (folium loads with the first page, not at server start-up). A rendered
+precinct page is kept with the city (one per language): a bundle reload brings new pages.
 
 The planner's workload map is ``/workload/map`` and the reform dashboard
 ``/workload/dashboard``; the residents' page of a precinct
@@ -25,24 +25,22 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from geo_service import clock
+from geo_service import clock, pages
+from geo_service.appeals.store import processing_times
 from geo_service.errors import GeoServiceError, InputError, LinkRefused, NotFound
 from geo_service.lookup.service import Lookup
 from geo_service.network.reach import isochrone
 from geo_service.pages.i18n import choose_lang
-from geo_service.web.context import get_city, get_store
+from geo_service.routes.model import PREVENTIVE_REGISTER
+from geo_service.web.context import appeal_store, get_city, get_store
+from geo_service.web.openapi_parts import problems
 from geo_service.web.security import access, audit, load_plan, load_plan_by_link, setting, sign_link
 from geo_service.web.validation import parse_json_body
+from geo_service.workload import indicators as workload
+from geo_service.workload.reform import city_trends, visits_on_time
 
 if TYPE_CHECKING:
     from geo_service.store import Plan
-
-
-def _render() -> Any:
-    """`geo_service.pages.render`, imported on the first page: folium stays out of server start-up."""
-    from geo_service.pages import render
-
-    return render
 
 bp = Blueprint("pages", __name__)
 
@@ -75,7 +73,7 @@ def _error_page(exc: GeoServiceError, lang: str, *, not_found: str = "err_page_n
         key = "err_link_expired" if "expired" in exc.user_message else "err_link_invalid"
     else:
         key = {403: "err_forbidden", 404: not_found}.get(exc.status, "err_server")
-    resp = _page(_render().error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
+    resp = _page(pages.error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -86,8 +84,8 @@ def home() -> Response:
     """Home page: what the service does, links to the pages, language switch."""
     lang = _lang()
     city = current_app.extensions.get("geo_service")
-    return _page(_render().home_page(lang=lang, city=city.manifest if city is not None else None,
-                           static_url=_static_url(), api_url=request.script_root + API_URL), lang)
+    return _page(pages.home_page(lang=lang, city=city.manifest if city is not None else None,
+                                 static_url=_static_url(), api_url=request.script_root + API_URL), lang)
 
 
 @bp.get("/precincts/map")
@@ -101,9 +99,9 @@ def precincts_map() -> Response:
 
     # Fetched before the page's factory runs: city.cached's lock is not re-entrant.
     lookup = city.cached("lookup", lambda: Lookup(city))
-    roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+    roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
     public_url = request.script_root + "/p/"
-    body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: _render().precinct_page(
+    body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: pages.precinct_page(
         city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url, roads=roads,
         public_url=public_url))
     return _page(body, lang)
@@ -115,7 +113,7 @@ def api_docs() -> Response:
     """Swagger UI over ``/api/v1/openapi.json`` (served from vendored files)."""
     lang = _lang()
     spec = request.script_root + API_URL + "/openapi.json"
-    return _page(_render().api_docs_page(lang=lang, spec_url=spec, static_url=_static_url()), lang)
+    return _page(pages.api_docs_page(lang=lang, spec_url=spec, static_url=_static_url()), lang)
 
 
 @bp.get("/favicon.ico")
@@ -131,7 +129,7 @@ def favicon() -> Response:
 @access("public")
 def service_worker() -> Response:
     """The service worker: keeps the app shell and opened pages for offline use (scope ``/``)."""
-    resp = Response(_render().service_worker_js(static_url=_static_url()), mimetype="text/javascript")
+    resp = Response(pages.service_worker_js(static_url=_static_url()), mimetype="text/javascript")
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"  # browsers must see a new version at once
     return resp
@@ -152,8 +150,8 @@ def _by_link(token: str) -> Plan:
 def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url: str | None = None) -> Response:
     city = get_city()
     lookup = city.cached("lookup", lambda: Lookup(city))
-    roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
-    index = city.cached("roads_index", lambda: _render().RoadIndex(roads))
+    roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
+    index = city.cached("roads_index", lambda: pages.RoadIndex(roads))
     precinct = post = None
     try:
         i = lookup.index_of(kept.precinct_id)
@@ -165,17 +163,15 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url
     if not (kept.body.get("due") and kept.inspector_id):
         done_url = None  # a plan kept before visits were recorded, or without an inspector
     made = None
-    if done_url is not None:
-        from geo_service.web.context import appeal_store
-
+    if done_url is not None and kept.inspector_id:
         done = appeal_store().done_in_plan(inspector_id=kept.inspector_id, due=kept.body.get("due") or {})
         made = {str(n): (when.strftime("%H:%M") if when.date().isoformat() == kept.body.get("date") else
                          when.strftime("%Y-%m-%d %H:%M"))
                 for n, vid in enumerate(_visit_ids(kept), start=1) if (when := done.get(vid)) is not None}
-    body = _render().route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""),
-                                gpx_url=gpx_url, sheet_url=sheet_url, precinct=precinct, post=post,
-                                static_url=_static_url(), road_index=index,
-                                done_url=done_url, made=made)
+    body = pages.route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""),
+                            gpx_url=gpx_url, sheet_url=sheet_url, precinct=precinct, post=post,
+                            static_url=_static_url(), road_index=index,
+                            done_url=done_url, made=made)
     return _page(body, lang)
 
 
@@ -245,8 +241,6 @@ def _form_time(name: str) -> datetime | None:
 
 
 def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
-    from geo_service.web.context import appeal_store
-
     lang = _lang()
     try:
         kept = _by_link(token)
@@ -331,14 +325,14 @@ def siting_map(result_id: str) -> Response:
             raise NotFound(msg)
         result = kept["body"]
         city = get_city()
-        roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+        roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
         request_ = result.get("request") or {}
         minutes = float(request_.get("minutes") or float(result.get("service_time") or 0) / 60)
         graph = city.graph(str(request_.get("mode") or result.get("mode") or "walk"))
         sites = [*(result.get("existing") or []), *(result.get("chosen") or [])]
         areas = [isochrone(graph, float(s["lat"]), float(s["lon"]), minutes) if s.get("lat") is not None else None
                  for s in sites] if minutes > 0 else []
-        body = _render().siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
+        body = pages.siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)
@@ -347,31 +341,26 @@ def siting_map(result_id: str) -> Response:
 # -- workload page ------------------------------------------------------------------------------
 def _last_month() -> tuple[Any, Any]:
     """[start, end) of last calendar month (the period of the open reports)."""
-    from geo_service.workload.indicators import default_period
-
-    return default_period()
+    return workload.default_period()
 
 
 @bp.get("/workload/map")
 @access("planner")
 def workload_map() -> Response:
     """Precinct choropleth of a workload indicator, the indicator card, the table by index, the imbalance."""
-    from geo_service.web.context import appeal_store
-    from geo_service.workload import indicators as workload
-
     lang = _lang()
     try:
         city = get_city()
-        roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
+        roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
         frame = city.cached("workload:indicators", lambda: workload.indicators(city)).copy()
         start, end = _last_month()
         times = appeal_store().processing_times(start=start, end=end)
         received = dict(zip(times["precinct_id"].astype(str), times["received"].astype(int)))
         frame["appeals"] = [int(received.get(str(pid), 0)) for pid in frame["precinct_id"]]
         summary = workload.summary(frame)
-        body = _render().workload_page(city, frame.to_dict("records"), summary, lang=lang,
-                                       period=(start, end - timedelta(days=1)), static_url=_static_url(),
-                                       roads=roads)
+        body = pages.workload_page(city, frame.to_dict("records"), summary, lang=lang,
+                                   period=(start, end - timedelta(days=1)), static_url=_static_url(),
+                                   roads=roads)
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)
@@ -382,10 +371,6 @@ def workload_map() -> Response:
 def workload_dashboard() -> Response:
     """The reform's indicators: monthly trend charts (inline SVG), processing times per precinct,
     the CSV export link."""
-    from geo_service.appeals.store import PREVENTIVE_REGISTER, processing_times, visits_on_time
-    from geo_service.web.context import appeal_store
-    from geo_service.web.views.workload import city_trends
-
     lang = _lang()
     try:
         city = get_city()
@@ -405,9 +390,9 @@ def workload_dashboard() -> Response:
                          **{k: r.get(k) for k in ("first_contact_median_h", "first_contact_p90_h",
                                                    "close_median_h", "close_p90_h")},
                          "visits_on_time": share.get(pid)})
-        body = _render().dashboard_page(lang=lang, city=str(city.manifest.get("city") or ""), trends=trends,
-                                        rows=rows, csv_url=request.script_root + API_URL + "/workload/indicators.csv",
-                                        static_url=_static_url())
+        body = pages.dashboard_page(lang=lang, city=str(city.manifest.get("city") or ""), trends=trends,
+                                    rows=rows, csv_url=request.script_root + API_URL + "/workload/indicators.csv",
+                                    static_url=_static_url())
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)
@@ -422,9 +407,6 @@ _PRECINCT_ID = re.compile(r"^[\w.\-]{1,80}$")
 @access("public")
 def public_precinct(precinct_id: str) -> Response:
     """The residents' page of a precinct: inspector, post, reception hours, last month's figures."""
-    from geo_service.appeals.store import processing_times
-    from geo_service.web.context import appeal_store
-
     lang = _lang()
     try:
         if not _PRECINCT_ID.match(precinct_id):
@@ -434,8 +416,8 @@ def public_precinct(precinct_id: str) -> Response:
         lookup = city.cached("lookup", lambda: Lookup(city))
         i = lookup.index_of(precinct_id)
         pid = str(lookup.ids[i])
-        roads = city.cached("roads_geojson", lambda: _render().roads_geojson(city.walk))
-        index = city.cached("roads_index", lambda: _render().RoadIndex(roads))
+        roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
+        index = city.cached("roads_index", lambda: pages.RoadIndex(roads))
         start, end = _last_month()
         store = appeal_store()
         appeals = store.frame(start=start, end=end, precinct_id=pid)
@@ -446,10 +428,10 @@ def public_precinct(precinct_id: str) -> Response:
                    "closed": int(row["closed"]) if row is not None else 0,
                    "first_contact_median_h": median if median is not None and not math.isnan(median) else None,
                    "visits": store.visits_made(start=start, end=end, precinct_id=pid)}
-        body = _render().public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
-                                              lang=lang, period=(start, end - timedelta(days=1)),
-                                              generated=clock.today().isoformat(), static_url=_static_url(),
-                                              road_index=index)
+        body = pages.public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
+                                          lang=lang, period=(start, end - timedelta(days=1)),
+                                          generated=clock.today().isoformat(), static_url=_static_url(),
+                                          road_index=index)
     except GeoServiceError as exc:
         return _error_page(exc, lang, not_found="err_precinct_not_found")
     return _page(body, lang)
@@ -457,8 +439,6 @@ def public_precinct(precinct_id: str) -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The JSON paths of this blueprint for the OpenAPI document (the pages are HTML)."""
-    from geo_service.web.openapi_parts import problems
-
     errors = problems(400, 401, 403, 404, 429)
     return {"/api/v1/routes/plans/{plan_id}/link": {"post": {
         "summary": "a short-lived signed link to the plan's route page (for the inspector's phone)",

@@ -11,9 +11,16 @@ from geo_service.errors import InputError
 from geo_service.lookup.service import check_point
 from geo_service.network.reach import MAX_MATRIX_POINTS, MAX_MINUTES, isochrone, travel_matrix
 from geo_service.web.context import get_city
+from geo_service.web.openapi_parts import problems
 from geo_service.web.security import access
-from geo_service.web.validation import LatLon, check_mode, parse_json_body, parse_latlon, reject_unknown_args
-from geo_service.web.validation import validate_body as _model
+from geo_service.web.validation import (
+    LatLon,
+    check_mode,
+    parse_json_body,
+    parse_latlon,
+    reject_unknown_args,
+    validate_body,
+)
 
 bp = Blueprint("reach", __name__, url_prefix="/api/v1")
 
@@ -47,7 +54,7 @@ class MatrixBody(BaseModel):
 @access("external_system")
 def matrix() -> Response:
     """A travel-time matrix in seconds (null when unreachable)."""
-    body = _model(MatrixBody, parse_json_body())
+    body = validate_body(MatrixBody, parse_json_body())
     graph = get_city().graph(body.mode)
     return jsonify(travel_matrix(graph, body.sources, body.targets or body.sources))
 
@@ -73,8 +80,6 @@ def isochrone_view() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    from geo_service.web.openapi_parts import problems
-
     errors = problems(400, 401, 403, 429, 503)
     mode = {"name": "mode", "in": "query", "schema": {"enum": ["walk", "drive"]}}
     latlon = {"type": "string", "description": "lat,lon in decimal degrees",

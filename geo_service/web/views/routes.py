@@ -14,23 +14,31 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo_service import clock
 from geo_service.errors import Forbidden, InputError, NotFound
-from geo_service.routes.day import MAX_VISITS, Shift, Visit, hhmm, patrol_loop, plan_day, to_gpx, to_sheet_html
+from geo_service.pages.sheet import to_sheet_html
+from geo_service.routes.day import plan_day
+from geo_service.routes.gpx import to_gpx
+from geo_service.routes.model import (
+    APPEAL,
+    MAX_VISITS,
+    PRIORITY_CLASSES,
+    PRIORITY_NAMES,
+    RECEPTION,
+    PriorityClass,
+    PriorityName,
+    Shift,
+    Visit,
+    minutes_of,
+)
+from geo_service.routes.patrol import patrol_fill
 from geo_service.routes.schedule import RecurringVisit, schedule_period
-from geo_service.web.context import get_city, get_store, lookup_service
+from geo_service.web.context import appeal_store, get_city, get_store, lookup_service
+from geo_service.web.openapi_parts import problems
 from geo_service.web.security import access, audit, current_principal, load_plan, require_precinct
-from geo_service.web.validation import Day, LatLon, Moment, parse_json_body
-from geo_service.web.validation import validate_body as _model
+from geo_service.web.validation import Day, LatLon, Moment, parse_json_body, validate_body
 
 bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
 
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM")]
-PRIORITY_NAMES = {"domestic_violence": 1, "preventive_register": 2, "appeal": 3, "patrol": 4}
-RECEPTION = ("17:00", "20:00")
-
-
-def _minutes(text: str) -> int:
-    h, m = text.split(":")
-    return int(h) * 60 + int(m)
 
 
 class VisitIn(BaseModel):
@@ -42,8 +50,8 @@ class VisitIn(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     address: str | None = Field(default=None, min_length=1, max_length=200)
     minutes: float = Field(default=15, gt=0, le=480, description="minutes on site")
-    priority: Literal[1, 2, 3, 4, "domestic_violence", "preventive_register", "appeal", "patrol"] = Field(
-        default=3, description="1 domestic-violence follow-up > 2 preventive register > 3 appeal > 4 patrol point")
+    priority: Literal[PriorityClass, PriorityName] = Field(
+        default=APPEAL, description=" > ".join(f"{k} {name}" for k, name in PRIORITY_CLASSES.items()))
     windows: list[tuple[HHMM, HHMM]] = Field(default_factory=list, max_length=8,
                                              description="times within which the visit must start")
     label: str = Field(default="", max_length=200, description="free text shown to the inspector; never logged")
@@ -70,14 +78,16 @@ class ShiftIn(BaseModel):
 
     def to_shift(self) -> Shift:
         reception = None
-        if self.reception:
-            a, b = RECEPTION if self.reception is True else self.reception
-            reception = (_minutes(a), _minutes(b))
-        end = _minutes(self.end)
+        if self.reception is True:
+            reception = RECEPTION
+        elif self.reception:
+            a, b = self.reception
+            reception = (minutes_of(a), minutes_of(b))
+        end = minutes_of(self.end)
         if reception is not None:
             end = max(end, reception[1])  # the reception is part of the working day
-        return Shift(start_min=_minutes(self.start), end_min=end,
-                     breaks=[(_minutes(a), _minutes(b)) for a, b in self.breaks], reception=reception)
+        return Shift(start_min=minutes_of(self.start), end_min=end,
+                     breaks=[(minutes_of(a), minutes_of(b)) for a, b in self.breaks], reception=reception)
 
 
 class PlanBody(BaseModel):
@@ -169,16 +179,14 @@ def _visit(v: VisitIn, *, precinct_id: str, policy: str, warnings: list[str]) ->
         warnings.append(f"visit {v.id} is outside precinct {precinct_id}")
     priority = PRIORITY_NAMES.get(v.priority, v.priority) if isinstance(v.priority, str) else v.priority
     return Visit(id=v.id, lat=lat, lon=lon, service_min=v.minutes, priority=int(priority),
-                 time_windows=[(_minutes(a), _minutes(b)) for a, b in v.windows], label=v.label)
+                 time_windows=[(minutes_of(a), minutes_of(b)) for a, b in v.windows], label=v.label)
 
 
 def _open_appeals(inspector_id: str, *, taken: set[str]) -> list[Visit]:
     """The inspector's open appeals as visits (priority class 3, 20 minutes on site)."""
-    from geo_service.web.context import appeal_store
-
     out = []
     for appeal in appeal_store().open_for_inspector(inspector_id):
-        v = appeal.as_visit(priority=3)
+        v = appeal.as_visit(priority=APPEAL)
         if v["id"] not in taken:
             out.append(Visit(id=v["id"], lat=v["lat"], lon=v["lon"], service_min=v["service_min"],
                              priority=v["priority"], label=v["label"]))
@@ -198,7 +206,7 @@ def _start(body_start: Any, post: tuple[float, float] | None) -> tuple[float, fl
 @access("inspector")
 def plan() -> Response:
     """Plan one day's route; kept (unless ``save`` is false) for the inspector's phone."""
-    body = _model(PlanBody, parse_json_body())
+    body = validate_body(PlanBody, parse_json_body())
     precinct_id, post = _inspector(body.inspector_id)
     warnings: list[str] = []
     visits = [_visit(v, precinct_id=precinct_id, policy=body.outside_precinct, warnings=warnings)
@@ -213,7 +221,9 @@ def plan() -> Response:
     result = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "date": date,
               "plan": day.to_dict(), "warnings": warnings + list(day.warnings)}
     if body.patrol_fill:
-        result["patrol"] = patrol_fill(day, precinct_id=precinct_id, post=post or start,
+        service = lookup_service()
+        result["patrol"] = patrol_fill(get_city(), day, post=post or start,
+                                       precinct_geometry=service.geoms[service.index_of(precinct_id)],
                                        hotspots=[(float(a), float(b)) for a, b in body.hotspots],
                                        mode="drive" if body.mode == "drive" else "walk")
     if not body.save:
@@ -229,8 +239,6 @@ def plan() -> Response:
 def _keep(day: Any, result: dict[str, Any], given_due: dict[str, str]) -> str:
     """Keep a day plan (with its GPX and route sheet) and record its visits as due, on the
     given date or the plan's (the visits-made-on-time indicator counts them); the plan id."""
-    from geo_service.web.context import appeal_store
-
     date, inspector_id, precinct_id = result["date"], result["inspector_id"], result["precinct_id"]
     title = f"Route {date} · {inspector_id}"
     due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
@@ -250,29 +258,6 @@ class DoneBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     done_at: Moment | None = Field(default=None, description="ISO 8601 with a time zone; default now")
-
-
-#: A gap shorter than this at the post is not worth a patrol.
-MIN_PATROL_MIN = 15.0
-
-
-def patrol_fill(day: Any, *, precinct_id: str, post: tuple[float, float], hotspots: list[tuple[float, float]],
-                mode: str) -> dict[str, Any] | None:
-    """A patrol loop from the post in the day's longest spare time at the post: before the
-    reception when the route returns early, or after the last visit until the shift ends."""
-    stops = day.stops
-    gaps = [(s.arrival_min, s.start_min) for s in stops if s.kind == "reception"]
-    if stops and stops[-1].kind == "end":
-        gaps.append((stops[-1].arrival_min, float(day.shift.end_min)))
-    gaps = [(a, b) for a, b in gaps if b - a >= MIN_PATROL_MIN]
-    if not gaps:
-        return None
-    start, end = max(gaps, key=lambda g: g[1] - g[0])
-    service = lookup_service()
-    geometry = service.geoms[service.index_of(precinct_id)]
-    loop = patrol_loop(get_city(), post=post, minutes=end - start, hotspots=hotspots or None,
-                       precinct_geometry=geometry, mode=mode)  # type: ignore[arg-type]
-    return {"start": hhmm(start), "end": hhmm(start + loop["time_s"] / 60), **loop}
 
 
 def _links(plan_id: str) -> dict[str, str]:
@@ -303,10 +288,8 @@ def _plan_visit(plan_id: str, visit_id: str, *, action: str) -> tuple[Any, str]:
 @access("inspector")
 def visit_done(plan_id: str, visit_id: str) -> Response:
     """Mark one visit of a kept plan as made (the plan's inspector or a planner)."""
-    from geo_service.web.context import appeal_store
-
     kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_done")
-    body = _model(DoneBody, parse_json_body() if request.get_data(cache=True).strip() else {})
+    body = validate_body(DoneBody, parse_json_body() if request.get_data(cache=True).strip() else {})
     done_at = body.done_at
     if done_at is not None and done_at.tzinfo is None:
         msg = "done_at needs a time zone (e.g. 2026-11-25T10:30:00+05:00)"
@@ -321,8 +304,6 @@ def visit_done(plan_id: str, visit_id: str) -> Response:
 @access("inspector")
 def visit_undone(plan_id: str, visit_id: str) -> Response:
     """Take back a "made" mark set by mistake (the plan's inspector or a planner)."""
-    from geo_service.web.context import appeal_store
-
     kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_undone")
     record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due)
     audit("visit.undone", record_type="plan", record_id=plan_id, outcome="ok")
@@ -351,7 +332,7 @@ def get_sheet(plan_id: str) -> Response:
 @access("inspector")
 def schedule() -> Response:
     """Spread recurring visits over a period, balancing the days, and route each day."""
-    body = _model(ScheduleBody, parse_json_body())
+    body = validate_body(ScheduleBody, parse_json_body())
     precinct_id, post = _inspector(body.inspector_id)
     warnings: list[str] = []
     visits = [RecurringVisit(visit=_visit(r.visit, precinct_id=precinct_id, policy="warn", warnings=warnings),
@@ -375,10 +356,8 @@ def schedule() -> Response:
 
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
-    from geo_service.web.openapi_parts import problems
-
     errors = problems(400, 401, 403, 404, 429, 503)
-    auth = [{"bearer": []}, {"apiKey": []}]
+    auth: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     obj = {"type": "object"}
     plan_id = [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}]
     return {
@@ -386,7 +365,8 @@ def openapi_paths() -> dict[str, Any]:
             "summary": "plan one day's route", "security": auth,
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/PlanBody"}}}},
-            "responses": {"200": {"description": "planned (not kept)", "content": {"application/json": {"schema": obj}}},
+            "responses": {"200": {"description": "planned (not kept)",
+                                  "content": {"application/json": {"schema": obj}}},
                           "201": {"description": "planned and kept", "content": {"application/json": {"schema": obj}}},
                           **errors}}},
         "/api/v1/routes/plans/{plan_id}": {"get": {

@@ -1,0 +1,182 @@
+"""The residents' page of one precinct (open reporting, no personal data beyond the inspector
+card): the inspector, the post, reception hours and last month's figures, printable for a
+residents' meeting.
+
+Its script is ``static/app/public.js``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import folium
+import shapely
+
+from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
+from geo_service.pages.i18n import catalog, t
+from geo_service.pages.kit import (
+    ENV,
+    LANG_NAV,
+    Page,
+    ScriptInit,
+    add_config,
+    attribution_of,
+    day_text,
+    format_number,
+    lang_links,
+    osm_layer,
+    period_text,
+    post_marker,
+    road_layer,
+    root_of,
+)
+from geo_service.pages.layers import RoadIndex, light_geometry, number_or_none, roads_geojson
+
+
+def _tel(phone: str) -> str:
+    """A ``tel:`` link for a phone number as people write it."""
+    return "tel:" + re.sub(r"[^0-9+]", "", phone)
+
+
+_PUBLIC_HEAD = ENV.from_string("""
+<header class="gs-pub-head">
+  <div class="gs-head">
+    <p class="gs-pub-kicker">{{ t.pub_kicker }}{% if city %} · {{ city }}{% endif %}</p>
+""" + LANG_NAV + """
+  </div>
+  <h1 class="gs-pub-title">{{ name }}</h1>
+  <button type="button" class="gs-button gs-print" id="gs-print">{{ t.print }}</button>
+</header>
+""")
+
+
+_PUBLIC_BODY = ENV.from_string("""
+<main class="gs-pub-body">
+  <section class="gs-pub-section" id="gs-pub-inspectors">
+    <h2 class="gs-card-sub">{{ t.pub_inspectors }}</h2>
+    {% for ins in inspectors %}
+    <div class="gs-pub-person">
+      <p class="gs-pub-name">{{ ins.name }}</p>
+      <dl class="gs-facts">
+        {% if ins.rank %}<dt>{{ t.rank }}</dt><dd>{{ ins.rank }}</dd>{% endif %}
+        {% if ins.phone %}<dt>{{ t.phone }}</dt><dd><a class="gs-tel" href="{{ ins.tel }}">{{ ins.phone }}</a></dd>{% endif %}
+        {% if ins.reception_hours %}<dt>{{ t.reception_hours }}</dt><dd>{{ ins.reception_hours }}</dd>{% endif %}
+      </dl>
+    </div>
+    {% else %}<p class="gs-note">{{ t.no_inspector }}</p>{% endfor %}
+  </section>
+  <section class="gs-pub-section" id="gs-pub-post">
+    <h2 class="gs-card-sub">{{ t.post }}</h2>
+    {% if post %}<p class="gs-pub-name">{{ post.name }}</p>{% if post.address %}<p class="gs-pub-address">{{ post.address }}</p>{% endif %}
+    {% else %}<p class="gs-note">{{ t.no_post }}</p>{% endif %}
+  </section>
+  <section class="gs-pub-section" id="gs-pub-figures">
+    <h2 class="gs-card-sub">{{ figures_title }}</h2>
+    <dl class="gs-figures">
+      {% for f in figures %}<div class="gs-figure"><dt>{{ f.label }}</dt><dd>{{ f.value }}</dd></div>{% endfor %}
+    </dl>
+    {% if not received %}<p class="gs-note">{{ t.pub_no_figures }}</p>{% endif %}
+  </section>
+  <footer class="gs-pub-foot">
+    <p>{{ generated }}</p>
+    <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
+    <p class="gs-no-print"><a href="{{ root }}precincts/map?lang={{ lang }}">{{ t.nav_precincts }}</a></p>
+  </footer>
+</main>
+""")  # noqa: E501 - template markup: one line per element, as the page reads
+
+
+def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[str, Any],
+                         figures: Mapping[str, Any], *, lang: str, period: Sequence[Any], generated: str,
+                         static_url: str = "/static", road_index: RoadIndex | None = None) -> str:
+    """The residents' page of one precinct (open reporting; printable for a residents' meeting).
+
+    Parameters
+    ----------
+    info
+        `geo_service.lookup.service.Lookup.precinct_info`: the precinct's ``name``; per inspector
+        ``name``, ``rank``, ``phone``, ``reception_hours``; the post's ``name``, ``address``,
+        ``lat``, ``lon``. Nothing else is used (no ids).
+    precinct
+        The precinct Feature (only its geometry is used).
+    figures
+        Last month's ``received``, ``closed``, ``first_contact_median_h`` (None without
+        contacts) and ``visits``.
+    period
+        [first, last] day of the figures.
+    generated
+        The day the page was made (ISO), printed at the foot.
+    road_index
+        The city's roads (`RoadIndex`); only those around the precinct are drawn.
+    """
+    static_url = static_url.rstrip("/")
+    configure_folium(f"{static_url}/vendor")
+    tr = catalog(lang)
+    name = str(info["precinct"]["name"])
+    page = Page(lang=lang, title=f"{name} · {tr['pub_kicker']}", body_class="gs-public-page")
+    post = info.get("post")
+    _add_public_map(page, city, precinct, post, tr=tr, road_index=road_index, static_url=static_url)
+
+    inspectors = [{"name": str(i.get("name") or ""), "rank": str(i.get("rank") or ""),
+                   "phone": str(i.get("phone") or ""), "tel": _tel(str(i.get("phone") or "")),
+                   "reception_hours": str(i.get("reception_hours") or "")} for i in info.get("inspectors") or []]
+    attribution = attribution_of(city.manifest)
+    page.html.add_child(LiteralHtml(_PUBLIC_HEAD.render(t=tr, lang=lang, langs=lang_links(), name=name,
+                                                        city=str(city.manifest.get("city") or ""))),
+                        name="gs_head", index=0)
+    page.html.add_child(LiteralHtml(_PUBLIC_BODY.render(
+        t=tr, lang=lang, inspectors=inspectors,
+        post={"name": str(post.get("name") or ""), "address": str(post.get("address") or "")} if post else None,
+        figures=_figure_rows(figures, tr=tr, lang=lang), received=int(figures.get("received") or 0),
+        figures_title=t("pub_figures", lang, period=period_text(period, lang)),
+        generated=t("pub_generated", lang, date=day_text(generated, lang)), attribution=attribution,
+        root=root_of(static_url))), name="gs_body")
+    add_config(page, {"lang": lang, "attribution": attribution, "t": {}, "sw": None})
+    return page.render()
+
+
+def _add_public_map(page: Page, city: Any, precinct: Mapping[str, Any], post: Mapping[str, Any] | None, *,
+                    tr: Mapping[str, str], road_index: RoadIndex | None, static_url: str) -> None:
+    """The map: the precinct boundary, the roads around it and the post."""
+    geometry = light_geometry(precinct["geometry"], tolerance=0)
+    x0, y0, x1, y1 = shapely.bounds(shapely.geometry.shape(geometry)).tolist()
+    if post and post.get("lat") is not None:
+        x0, y0 = min(x0, float(post["lon"])), min(y0, float(post["lat"]))
+        x1, y1 = max(x1, float(post["lon"])), max(y1, float(post["lat"]))
+    m = offline_map([(y0 + y1) / 2, (x0 + x1) / 2], 14, control_scale=True)
+    page.add_child(m)
+    index = road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))
+    road_layer(index.within([x0 - 0.003, y0 - 0.003, x1 + 0.003, y1 + 0.003]), tr, weight=1, opacity=0.7).add_to(m)
+    boundary = folium.GeoJson({"type": "Feature", "properties": {}, "geometry": geometry}, name=tr["layer_precinct"],
+                              interactive=False,
+                              style_function=lambda _: {"color": "#0b57d0", "weight": 3, "fillColor": "#0b57d0",
+                                                        "fillOpacity": 0.12})
+    boundary.add_to(m)
+    post_layer = None
+    if post and post.get("lat") is not None and post.get("lon") is not None:
+        post_layer = folium.GeoJson(
+            {"type": "Feature", "properties": {"name": str(post.get("name") or "")}, "geometry": {
+                "type": "Point", "coordinates": [round(float(post["lon"]), 6), round(float(post["lat"]), 6)]}},
+            name=tr["post"], marker=post_marker())
+        post_layer.add_to(m)
+    osm = osm_layer(tr)
+    osm.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[y0, x0], [y1, x1]])
+    m.add_child(ScriptInit("GeoServicePublic.init", [boundary, post_layer, osm], static_url=static_url,
+                           script="public.js"))
+
+
+def _figure_rows(figures: Mapping[str, Any], *, tr: Mapping[str, str], lang: str) -> list[dict[str, str]]:
+    """Last month's figures as (label, value) rows; ``—`` for what is not known."""
+    median = figures.get("first_contact_median_h")
+    contact = t("hours", lang, value=format_number(median, 1, lang)) if number_or_none(median, 1) is not None else "—"
+    return [
+        {"label": tr["fig_received"], "value": format_number(figures.get("received") or 0, 0, lang)},
+        {"label": tr["fig_closed"], "value": format_number(figures.get("closed") or 0, 0, lang)},
+        {"label": tr["fig_first_contact"], "value": contact},
+        # — until visits are recorded
+        {"label": tr["fig_visits"], "value": format_number(figures.get("visits"), 0, lang)},
+    ]

@@ -1,0 +1,207 @@
+"""The planner's siting page: existing and proposed posts, the areas they reach within the
+service time, uncovered demand as heat, and the marginal-gain table.
+
+Its script is ``static/app/siting.js``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import folium
+import shapely
+from folium.plugins import Fullscreen, HeatMap
+
+from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
+from geo_service.pages.i18n import catalog, t
+from geo_service.pages.kit import (
+    ENV,
+    LANG_NAV,
+    Page,
+    ScriptInit,
+    add_config,
+    attribution_of,
+    lang_links,
+    osm_layer,
+    post_marker,
+    road_layer,
+    service_worker_url,
+)
+from geo_service.pages.layers import bbox_of, light_geometry, roads_geojson
+
+SITE_STYLES: Final[dict[str, dict[str, Any]]] = {
+    "existing": {"color": "#1f4e8c", "weight": 1.5, "fillColor": "#4e79a7", "fillOpacity": 0.18},
+    "proposed": {"color": "#1d7a35", "weight": 2, "fillColor": "#59a14f", "fillOpacity": 0.22},
+}
+
+
+_SITE_ICONS: Final[dict[str, dict[str, str]]] = {
+    "existing": {"markerColor": "darkblue", "icon": "shield-halved"},
+    "proposed": {"markerColor": "green", "icon": "plus"},
+}
+
+
+_SITING_PANEL = ENV.from_string("""
+<header class="gs-panel" id="gs-panel">
+  <div class="gs-head">
+    <h1 class="gs-title">{{ t.siting_title }}</h1>
+""" + LANG_NAV + """
+  </div>
+  <p class="gs-route-sum">{{ params }}</p>
+  {% if coverage %}<p class="gs-coverage"><b>{{ coverage }}</b></p>{% endif %}
+</header>
+<details class="gs-stops gs-siting" id="gs-siting" open>
+  <summary>{{ t.marginal_title }}</summary>
+  <ul class="gs-key">
+    <li><span class="gs-swatch" data-colour="{{ colours.existing }}"></span>{{ t.existing_posts }} ({{ n_existing }})</li>
+    <li><span class="gs-swatch" data-colour="{{ colours.proposed }}"></span>{{ t.proposed_posts }} ({{ n_proposed }})</li>
+    <li><span class="gs-swatch gs-swatch-area"></span>{{ areas_label }}</li>
+    {% if heat %}<li><span class="gs-swatch gs-swatch-heat"></span>{{ t.uncovered_demand }}</li>{% endif %}
+  </ul>
+  {% if rows %}
+  <table class="gs-marginal" id="gs-marginal">
+    <thead><tr><th scope="col">p</th><th scope="col">{{ t.col_site }}</th>
+      <th scope="col">{{ value_label }}</th><th scope="col">{{ gain_label }}</th></tr></thead>
+    <tbody>
+      {% for r in rows %}
+      <tr><td>{{ r.p }}</td><td>{% for s in r.sites %}{% if s.lat is not none %}<button type="button" class="gs-site-go"
+          data-lat="{{ s.lat }}" data-lon="{{ s.lon }}">{{ s.label|replace(",", ",\u200b") }}</button>{% else %}{{ s.label }}{% endif %}{% endfor %}</td>
+        <td class="gs-num-cell">{{ r.value }}</td><td class="gs-num-cell">{{ r.gain }}</td></tr>
+      {% endfor %}
+    </tbody>
+  </table>
+  {% else %}<p class="gs-note">{{ t.no_marginal }}</p>{% endif %}
+  <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
+</details>
+""")  # noqa: E501 - template markup: one line per element, as the page reads
+
+
+def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[str, Any] | None], *, lang: str,
+                static_url: str = "/static", roads: Mapping[str, Any] | None = None,
+                register_service_worker: bool = True) -> str:
+    """The planner's siting page: existing and proposed posts, their service areas,
+    uncovered demand as heat, and the marginal-gain table.
+
+    Parameters
+    ----------
+    result
+        A kept siting result (`geo_service.siting.request.run_siting`): ``chosen``, ``existing``,
+        ``coverage``, ``uncovered``, ``marginal``, ``request``; other keys are not used.
+    areas
+        One `geo_service.network.reach.isochrone` Feature per site, existing first then chosen
+        (the order of ``existing + chosen``).
+    """
+    static_url = static_url.rstrip("/")
+    configure_folium(f"{static_url}/vendor")
+    tr = catalog(lang)
+    page = Page(lang=lang, title=f"{tr['siting_title']} · {city.manifest.get('city', '')}",
+                body_class="gs-siting-page")
+    request = result.get("request") or {}
+    minutes = float(request.get("minutes") or (float(result.get("service_time") or 0) / 60))
+    sites = [("existing", s) for s in result.get("existing") or []] + \
+            [("proposed", s) for s in result.get("chosen") or []]
+    heat = _add_siting_map(page, city, result, sites, areas, tr=tr, lang=lang, minutes=minutes, roads=roads,
+                           static_url=static_url)
+
+    rows, share = _marginal_rows(result, sites)
+    cov = result.get("coverage")
+    coverage = (t("coverage", lang, before=f"{cov['before']['share'] * 100:.1f} %",
+                  after=f"{cov['after']['share'] * 100:.1f} %") if cov else "")
+    mode = str(request.get("mode") or result.get("mode") or "walk")
+    params = t("siting_params", lang, model=str(result.get("model", "")).upper(), minutes=f"{minutes:g}",
+               mode=t(f"mode_{'drive' if mode == 'drive' else 'walk'}", lang))
+    attribution = attribution_of(city.manifest)
+    page.html.add_child(LiteralHtml(_SITING_PANEL.render(
+        t=tr, lang=lang, langs=lang_links(), params=params, coverage=coverage, rows=rows, heat=heat,
+        value_label=tr["col_value"] if share else tr["col_value_time"],
+        gain_label=tr["col_gain"] if share else tr["col_gain_time"],
+        areas_label=t("service_areas", lang, minutes=f"{minutes:g}"),
+        colours={k: v["fillColor"] for k, v in SITE_STYLES.items()}, attribution=attribution,
+        n_existing=sum(1 for k, _ in sites if k == "existing"), n_proposed=sum(1 for k, _ in sites if k == "proposed"),
+    )), name="gs_panel", index=0)
+    config: dict[str, Any] = {"lang": lang, "t": {}, "attribution": attribution,
+                              "sw": service_worker_url(static_url, register_service_worker)}
+    add_config(page, config)
+    return page.render()
+
+
+def _site_features(sites: Sequence[tuple[str, Mapping[str, Any]]], areas: Sequence[Mapping[str, Any] | None]
+                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[float, float]]]:
+    """The site markers (``p<k>``), their service areas (``a<k>``, simplified) and the points the
+    view must hold; a site without a point is left out."""
+    site_features, area_features, points = [], [], []
+    for k, ((kind, s), area) in enumerate(zip(sites, [*areas, *([None] * len(sites))])):
+        label = str(s.get("label") or "")
+        if s.get("lat") is None:
+            continue
+        lat, lon = round(float(s["lat"]), 6), round(float(s["lon"]), 6)
+        points.append((lon, lat))
+        site_features.append({"type": "Feature", "id": f"p{k}", "properties": {"kind": kind, "label": label},
+                              "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+        if area is not None:
+            area_features.append({"type": "Feature", "id": f"a{k}", "properties": {"kind": kind},
+                                  "geometry": light_geometry(area["geometry"])})
+    for f in area_features:
+        points += [tuple(c) for c in shapely.get_coordinates(shapely.geometry.shape(f["geometry"])).tolist()[::20]]
+    return site_features, area_features, points
+
+
+def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping[str, Any]]],
+                    areas: Sequence[Mapping[str, Any] | None], *, tr: Mapping[str, str], lang: str, minutes: float,
+                    roads: Mapping[str, Any] | None, static_url: str) -> bool:
+    """The map: roads, service areas, uncovered demand as heat, the sites. True when there is heat."""
+    site_features, area_features, points = _site_features(sites, areas)
+    if not points:
+        x0, y0, x1, y1 = city.manifest["bbox"]
+        points = [(x0, y0), (x1, y1)]
+    view = bbox_of(points, margin_deg=0.001)
+    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 13, control_scale=True)
+    page.add_child(m)
+    road_data = roads if roads is not None else roads_geojson(city.walk)
+    road_layer(road_data, tr, weight=1, opacity=0.6).add_to(m)
+    area_layer = None
+    if area_features:
+        area_layer = folium.GeoJson({"type": "FeatureCollection", "features": area_features},
+                                    name=t("service_areas", lang, minutes=f"{minutes:g}"), interactive=False,
+                                    style_function=lambda f: SITE_STYLES[f["properties"]["kind"]])
+        area_layer.add_to(m)
+    uncovered = (result.get("uncovered") or {}).get("points") or []
+    heat = bool(uncovered)
+    if heat:
+        top = max(float(p[2]) for p in uncovered) or 1.0
+        HeatMap([[float(p[0]), float(p[1]), round(float(p[2]) / top, 3)] for p in uncovered],
+                name=tr["uncovered_demand"], radius=18, blur=14, min_opacity=0.35, max_zoom=16).add_to(m)
+    site_layer = folium.GeoJson({"type": "FeatureCollection", "features": site_features},
+                                name=f"{tr['existing_posts']} / {tr['proposed_posts']}",
+                                marker=post_marker(),
+                                style_function=lambda f: _SITE_ICONS[f["properties"]["kind"]])
+    site_layer.add_to(m)
+    osm = osm_layer(tr)
+    osm.add_to(m)
+    Fullscreen(position="topleft").add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
+    m.add_child(ScriptInit("GeoServiceSiting.init", [site_layer, area_layer, osm], static_url=static_url,
+                           script="siting.js"))
+    return heat
+
+
+def _marginal_rows(result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping[str, Any]]]
+                   ) -> tuple[list[dict[str, Any]], bool]:
+    """The marginal-gain table's rows (p, the sites with their points, value, gain) and whether the
+    measure is the covered share (percent) rather than a time (minutes)."""
+    by_label = {str(s.get("label") or ""): s for _, s in sites}
+    marginal = result.get("marginal") or {}
+    share = marginal.get("measure", "coverage_share") == "coverage_share"
+    rows = []
+    for step in marginal.get("steps") or []:
+        value, gain = float(step.get("value") or 0), float(step.get("gain") or 0)
+        rows.append({
+            "p": int(step.get("p") or 0),
+            "sites": [{"label": str(lb), "lat": by_label.get(str(lb), {}).get("lat"),
+                       "lon": by_label.get(str(lb), {}).get("lon")} for lb in step.get("sites") or []],
+            "value": f"{value * 100:.1f} %" if share else f"{value / 60:.1f}",
+            "gain": f"{gain * 100:+.1f}" if share else f"{gain / 60:+.1f}",
+        })
+    return rows, share
