@@ -16,9 +16,9 @@ from geo_service.errors import InputError, UnsupportedMediaType
 from geo_service.lookup.service import check_point
 from geo_service.siting.request import LatLon  # a request's (lat, lon); defined with the siting body
 
-__all__ = ["SURROGATE", "Day", "LatLon", "Moment", "bounded_text", "check_day_field", "check_mode",
+__all__ = ["MAX_JSON_INTEGER", "SURROGATE", "Day", "LatLon", "Moment", "bounded_text", "check_day_field", "check_mode",
            "check_moment_field", "json_depth_ok", "parse_json_body", "parse_latlon", "parse_period",
-           "refuse_constant", "reject_unknown_args", "surrogate_at", "validate_body"]
+           "refuse_constant", "reject_unknown_args", "unusable_value_at", "validate_body"]
 
 
 def json_depth_ok(obj: Any, max_depth: int) -> bool:
@@ -81,30 +81,40 @@ def parse_json_body(*, max_depth: int = 20, max_bytes: int | None = None) -> dic
     if not json_depth_ok(doc, max_depth):
         msg = f"the JSON nests deeper than {max_depth} levels"
         raise InputError(msg)
-    where = surrogate_at(doc, "")
-    if where is not None:
-        msg = f"{where or 'body'}: the text holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+    bad = unusable_value_at(doc, "")
+    if bad is not None:
+        where, why = bad
+        msg = f"{where or 'body'}: {why}"
         raise InputError(msg, field=where)
     return doc
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def surrogate_at(value: Any, path: str) -> str | None:
-    """The path (``items[0].id``) of the first key or text holding a lone surrogate, or None."""
+#: The largest integer a JSON number may hold here: beyond 2**53 a float (a coordinate, a number of
+#: seconds, a score) cannot hold it exactly, and Python's float() of a 400-digit integer overflows.
+MAX_JSON_INTEGER = 2**53
+
+
+def unusable_value_at(value: Any, path: str) -> tuple[str, str] | None:
+    """The path (``items[0].id``) of the first key or value no store or page can keep, with the
+    reason: text with a lone surrogate, or an integer beyond `MAX_JSON_INTEGER`. None if all is usable."""
     if isinstance(value, str):
-        return path if SURROGATE.search(value) else None
+        return (path, "the text holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+                ) if SURROGATE.search(value) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_JSON_INTEGER:
+        return path, f"the number is too large (at most {MAX_JSON_INTEGER:,} in magnitude)"
     if isinstance(value, dict):
         for k, v in value.items():
             here = f"{path}.{k}" if path else str(k)
             if SURROGATE.search(k):
-                return path or "body"
-            found = surrogate_at(v, here)
+                return path, "a key holds a lone surrogate (\\ud800-\\udfff), which is not a character"
+            found = unusable_value_at(v, here)
             if found is not None:
                 return found
     elif isinstance(value, list):
         for n, v in enumerate(value):
-            found = surrogate_at(v, f"{path}[{n}]")
+            found = unusable_value_at(v, f"{path}[{n}]")
             if found is not None:
                 return found
     return None

@@ -53,6 +53,8 @@ SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/
                 ("POST", "/api/v1/routes/plan"), ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/appeals"),
                 ("POST", "/api/v1/workload/balance"), ("POST", "/api/v1/workload/trust"),
                 ("POST", "/api/v1/workload/pilots"), ("GET", "/api/v1/workload/pilots/evaluation"),
+                # lone surrogates and integers beyond 2**53 anywhere in a body: a 400 naming the field
+                ("POST", "/api/v1/lookup/batch"),
                 # dates and times outside 2000-01-01..2100-12-31 are refused with a 400 naming the field
                 ("GET", "/api/v1/workload"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
                 ("GET", "/api/v1/appeals/indicators"), ("GET", "/api/v1/workload/indicators.csv"),
