@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Any
 
 from geo_service.errors import InputError
 
@@ -75,3 +76,28 @@ def check_moment(value: datetime, name: str) -> datetime:
         msg = f"{name} must be a time from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, not {value.isoformat()}"
         raise InputError(msg)
     return value
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """``value`` in UTC (a naive value is taken as UTC); None stays None."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def as_datetime(value: Any, name: str) -> datetime:
+    """A date-time (or a date, at midnight UTC; or ISO 8601 text) checked and in UTC."""
+    if isinstance(value, datetime):
+        return as_utc(check_moment(value, name))  # type: ignore[return-value]
+    if isinstance(value, date):
+        check_day(value, name)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            msg = f"{name} is not an ISO 8601 date-time: {value[:40]!r}"
+            raise InputError(msg) from exc
+        return as_utc(check_moment(parsed, name))  # type: ignore[return-value]
+    msg = f"{name} must be a date-time"
+    raise InputError(msg)

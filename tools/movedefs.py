@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def path_of(module: str) -> Path:
-    p = ROOT / (module.replace(".", "/") + ".py")
-    return p if p.exists() or not (ROOT / module.replace(".", "/")).is_dir() else ROOT / module.replace(".", "/") / "__init__.py"
+    base = ROOT / module.replace(".", "/")
+    p = base.with_suffix(".py")
+    return p if p.exists() or not base.is_dir() else base / "__init__.py"
 
 
 def top_level_spans(tree: ast.Module, lines: list[str]) -> dict[str, tuple[int, int]]:
@@ -57,9 +58,8 @@ def import_block(text: str) -> str:
     out = []
     lines = text.splitlines()
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            out.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))
-        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        type_checking = isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or type_checking:
             out.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))
     return "\n".join(out)
 
@@ -115,48 +115,28 @@ def main(argv: list[str]) -> None:
 
 
 def retarget(text: str, src_mod: str, dst_mod: str, renames: dict[str, str]) -> str:
-    pat = re.compile(rf"^(\s*)from {re.escape(src_mod)} import (\(?)([^)]*?)(\)?)$", re.M | re.S)
+    """``from SRC import a, b`` lines (parenthesised or not) split so moved names come from DST."""
 
     def fix(m: re.Match[str]) -> str:
-        indent = m.group(1)
-        body = m.group(3)
-        names = [n.strip() for n in body.replace("\n", " ").split(",") if n.strip()]
+        indent, body = m.group(1), m.group(2) or m.group(3)
         stay, go = [], []
-        for n in names:
-            base, _, alias = n.partition(" as ")
-            base = base.strip()
+        for n in (x.strip() for x in body.replace("\n", " ").split(",")):
+            if not n:
+                continue
+            base, _, alias = (p.strip() for p in n.partition(" as "))
             if base in renames:
                 new = renames[base]
-                go.append(new + (f" as {alias.strip()}" if alias else (f" as {base}" if new != base else "")))
+                go.append(new + (f" as {alias}" if alias else (f" as {base}" if new != base else "")))
             else:
                 stay.append(n)
-        out = []
-        if stay:
-            out.append(f"{indent}from {src_mod} import {', '.join(stay)}")
+        out = [f"{indent}from {src_mod} import {', '.join(stay)}"] if stay else []
         if go:
             out.append(f"{indent}from {dst_mod} import {', '.join(go)}")
         return "\n".join(out)
 
-    text = re.sub(rf"^(\s*)from {re.escape(src_mod)} import \(([^)]*)\)", lambda m: fix_paren(m, fix), text, flags=re.M)
-    text = re.sub(rf"^(\s*)from {re.escape(src_mod)} import ([^(\n][^\n]*)$", lambda m: fix(_Fake(m)), text, flags=re.M)
-    # attribute uses like module.NAME through "import src as x" are left for ruff/mypy to catch
-    return text
-
-
-class _Fake:
-    def __init__(self, m: re.Match[str]) -> None:
-        self.m = m
-
-    def group(self, k: int) -> str:
-        return {1: self.m.group(1), 3: self.m.group(2)}.get(k, "")
-
-
-def fix_paren(m: re.Match[str], fix) -> str:  # type: ignore[no-untyped-def]
-    class P:
-        def group(self, k: int) -> str:
-            return {1: m.group(1), 3: m.group(2)}.get(k, "")
-
-    return fix(P())
+    pattern = rf"^(\s*)from {re.escape(src_mod)} import (?:\(([^)]*)\)|([^(\n][^\n]*))$"
+    # Attribute uses through "import src as x" are left for ruff and mypy to catch.
+    return re.sub(pattern, fix, text, flags=re.M)
 
 
 if __name__ == "__main__":

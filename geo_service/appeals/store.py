@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 
 from geo_service import clock
 from geo_service.appeals.tables import tables
+from geo_service.clock import as_datetime, as_utc
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.lookup.service import Lookup, check_point
 from geo_service.routes.model import PREVENTIVE_REGISTER
@@ -61,30 +62,6 @@ CATEGORIES = ("noise", "domestic", "neighbours", "theft", "traffic", "drunkennes
 VISIT_REF_RE = re.compile(r"^[\w.:-]{1,64}$")
 #: How far in the future a reported time may be (clocks of phones differ).
 _CLOCK_SKEW = timedelta(minutes=10)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def as_datetime(value: Any, name: str) -> datetime:
-    """A date-time (or a date, at midnight UTC; or ISO 8601 text) checked and in UTC."""
-    if isinstance(value, datetime):
-        return _utc(clock.check_moment(value, name))  # type: ignore[return-value]
-    if isinstance(value, date):
-        clock.check_day(value, name)
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError as exc:
-            msg = f"{name} is not an ISO 8601 date-time: {value[:40]!r}"
-            raise InputError(msg) from exc
-        return _utc(clock.check_moment(parsed, name))  # type: ignore[return-value]
-    msg = f"{name} must be a date-time"
-    raise InputError(msg)
 
 
 @dataclass(frozen=True)
@@ -258,7 +235,7 @@ class AppealStore:
         e = self.events
         with self.engine.connect() as conn:
             rows = conn.execute(select(e.c.status, e.c.at).where(e.c.appeal_id == appeal_id).order_by(e.c.id)).all()
-        return [(r.status, _utc(r.at)) for r in rows]  # type: ignore[misc]
+        return [(r.status, as_utc(r.at)) for r in rows]  # type: ignore[misc]
 
     def open_for_inspector(self, inspector_id: str) -> list[Appeal]:
         """The inspector's appeals not yet closed, oldest first (the next plan's visits)."""
@@ -351,7 +328,7 @@ class AppealStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(v.c.visit_ref, v.c.due_date, v.c.done_at).where(
                 v.c.inspector_id == inspector_id, v.c.visit_ref.in_(list(want)), v.c.done_at.is_not(None))).all()
-        return {r.visit_ref: _utc(r.done_at).astimezone(self.tz) for r in rows  # type: ignore[union-attr]
+        return {r.visit_ref: as_utc(r.done_at).astimezone(self.tz) for r in rows  # type: ignore[union-attr]
                 if want.get(r.visit_ref) == r.due_date}
 
     def visit_frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None,
@@ -458,7 +435,7 @@ def _as_date(value: Any, name: str) -> date:
 
 
 def _visit_record(r: Any, tz: ZoneInfo) -> dict[str, Any]:
-    done = _utc(r["done_at"])
+    done = as_utc(r["done_at"])
     due = r["due_date"]
     local = done.astimezone(tz) if done else None
     return {"visit_id": r["visit_ref"], "inspector_id": r["inspector_id"], "precinct_id": r["precinct_id"],
@@ -468,10 +445,10 @@ def _visit_record(r: Any, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def _appeal(r: Any) -> Appeal:
-    return Appeal(id=r["id"], received_at=_utc(r["received_at"]), category=r["category"],  # type: ignore[arg-type]
+    return Appeal(id=r["id"], received_at=as_utc(r["received_at"]), category=r["category"],  # type: ignore[arg-type]
                   lat=float(r["lat"]), lon=float(r["lon"]), precinct_id=r["precinct_id"],
                   inspector_id=r["inspector_id"], status=r["status"],
-                  first_contact_at=_utc(r["first_contact_at"]), closed_at=_utc(r["closed_at"]))
+                  first_contact_at=as_utc(r["first_contact_at"]), closed_at=as_utc(r["closed_at"]))
 
 
 def processing_times(appeals: pd.DataFrame) -> pd.DataFrame:
@@ -540,7 +517,6 @@ __all__ = [
     "STATUSES",
     "Appeal",
     "AppealStore",
-    "as_datetime",
     "processing_times",
     "read_trust_csv",
 ]

@@ -6,12 +6,14 @@ zone (Kazakhstan spans zones 39N-45N) and ``to_utm`` / ``from_utm`` project shap
 
 from __future__ import annotations
 
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import numpy.typing as npt
 import shapely
-from pyproj import CRS, Transformer
+
+if TYPE_CHECKING:
+    from pyproj import CRS
 
 #: Mean Earth radius (IUGG), metres.
 EARTH_RADIUS_M = 6_371_008.8
@@ -33,16 +35,22 @@ def haversine_m(
 def utm_crs(lon: float, lat: float) -> CRS:
     """The UTM zone CRS for a point (Kazakhstan spans zones 39N-45N)."""
     zone = int((lon + 180) // 6) + 1
+    from pyproj import CRS  # noqa: PLC0415 - pyproj loaded on first use (start-up time)
+
     return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def to_utm(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     """Project EPSG:4326 shapely geometries to ``crs``."""
+    from pyproj import Transformer  # noqa: PLC0415 - pyproj loaded on first use (start-up time)
+
     tr = Transformer.from_crs(4326, crs, always_xy=True)
     return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
 def from_utm(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     """Project geometries in ``crs`` back to EPSG:4326."""
+    from pyproj import Transformer  # noqa: PLC0415 - pyproj loaded on first use (start-up time)
+
     tr = Transformer.from_crs(crs, 4326, always_xy=True)
     return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

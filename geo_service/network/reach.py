@@ -5,9 +5,9 @@ An isochrone is the 25 m buffer of the street pieces reachable within the time: 
 Dijkstra bounded at T (scipy), the streets touched gathered from the reached nodes (so the
 work follows what the query reaches, not the size of the graph), the partly reached edges
 cut where the time runs out. The buffer is drawn on a grid of `ISO_CELL_M` cells around the
-reach (the pieces sampled, dilated by a disc, each row's runs joined into one polygon by a
-coverage union), which costs milliseconds where buffering thousands of street lines costs
-hundreds; its area stays within a few percent of the full-detail buffer. It follows the
+reach (the pieces sampled, dilated by a disc, the cells' outline polygonized), which costs
+milliseconds where buffering thousands of street lines costs hundreds; its area stays within
+a few percent of the full-detail buffer. It follows the
 streets, so it does not overstate the area on long walks the way a concave hull of the
 reached nodes does.
 """
@@ -190,9 +190,9 @@ def _cells_outline(mask: np.ndarray, origin: np.ndarray, cell_m: float) -> shape
     tl, tr, bl, br = mask[1:, :-1], mask[1:, 1:], mask[:-1, :-1], mask[:-1, 1:]
     cross = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=bool)
     cross[1:-1, 1:-1] = (tl == br) & (tr == bl) & (tl != tr)
-    lines = [*_runs(mask[1:, :] != mask[:-1, :], cross[1:-1, :], x0, y0, cell_m, across=False),
-             *_runs((mask[:, 1:] != mask[:, :-1]).T, cross[:, 1:-1].T, x0, y0, cell_m, across=True)]
-    faces = shapely.get_parts(shapely.polygonize(np.concatenate(lines)))
+    lines = np.concatenate([_runs(mask[1:, :] != mask[:-1, :], cross[1:-1, :], x0, y0, cell_m, across=False),
+                            _runs((mask[:, 1:] != mask[:, :-1]).T, cross[:, 1:-1].T, x0, y0, cell_m, across=True)])
+    faces = shapely.get_parts(shapely.polygonize(lines))
     inside = shapely.get_coordinates(shapely.point_on_surface(faces))
     keep = mask[np.floor((inside[:, 1] - y0) / cell_m).astype(np.int64),
                 np.floor((inside[:, 0] - x0) / cell_m).astype(np.int64)]
@@ -201,7 +201,7 @@ def _cells_outline(mask: np.ndarray, origin: np.ndarray, cell_m: float) -> shape
 
 
 def _runs(edge: np.ndarray, cross: np.ndarray, x0: float, y0: float, cell_m: float, *,
-          across: bool) -> tuple[np.ndarray]:
+          across: bool) -> np.ndarray:
     """Lines along the runs of ``edge[k, j]`` (the boundary on grid line k + 1, from j to j + 1),
     broken at the vertices ``cross[k, j]`` (vertex j on that line). ``across``: lines are vertical."""
     padded = np.pad(edge, ((0, 0), (1, 1)))
@@ -215,4 +215,4 @@ def _runs(edge: np.ndarray, cross: np.ndarray, x0: float, y0: float, cell_m: flo
         coords = np.stack([np.stack([line + x0, a + y0], axis=1), np.stack([line + x0, b + y0], axis=1)], axis=1)
     else:
         coords = np.stack([np.stack([a + x0, line + y0], axis=1), np.stack([b + x0, line + y0], axis=1)], axis=1)
-    return (shapely.linestrings(coords),)
+    return shapely.linestrings(coords)

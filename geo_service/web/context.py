@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, g, jsonify
 
-from geo_service.appeals.store import AppealStore
 from geo_service.bundle import CityBundle
 from geo_service.errors import NotReady
 from geo_service.lookup.service import Lookup
 
 if TYPE_CHECKING:
+    from geo_service.appeals.store import AppealStore
     from geo_service.store import Store
 
 PROBLEM_JSON = "application/problem+json"
@@ -48,6 +48,8 @@ def lookup_service() -> Lookup:
 
 def appeal_store() -> AppealStore:
     """The appeals of the city this request sees (tables in the service's store)."""
+    from geo_service.appeals.store import AppealStore  # noqa: PLC0415 - SQLAlchemy loads with the store
+
     city = get_city()
     store = get_store()
     tz = current_app.config.get("TIME_ZONE") or "UTC"

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
 from geo_service import clock
 from geo_service.errors import InputError
@@ -191,6 +190,8 @@ def _travel(city: CityBundle, mode: str, label: np.ndarray, lat: np.ndarray, lon
         return out
     post_nodes, post_snap = graph.snap_many(post_lat[has_post], post_lon[has_post])
     uniq, inv = np.unique(post_nodes, return_inverse=True)
+    from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415 - scipy loaded on first use (start-up time)
+
     dist = dijkstra(graph.csr(), indices=uniq)  # (unique posts, nodes) seconds
     row_of_precinct = np.full(len(post_lat), -1, dtype=np.int64)
     row_of_precinct[np.flatnonzero(has_post)] = inv

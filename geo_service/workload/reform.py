@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo_service import clock
-from geo_service.appeals.store import as_datetime
+from geo_service.clock import as_datetime
 from geo_service.errors import InputError
 from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.workload.indicators import to_csv

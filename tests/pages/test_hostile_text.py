@@ -258,3 +258,27 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+#: folium/branca classes that compile a string, or their own rendered output, as a Jinja
+#: template (`Element(text)`, and `Popup`, `Tooltip`, `GeoJsonTooltip`, `GeoJsonPopup`, `Html`,
+#: which render through `Element(...)` outside `MacroElement.render`): pages must not build them.
+TEMPLATE_COMPILERS = {"Element", "Popup", "Tooltip", "GeoJsonTooltip", "GeoJsonPopup", "Html", "Template"}
+
+
+def test_pages_build_no_element_that_compiles_text() -> None:
+    """Every page puts markup into folium as `LiteralHtml`; no page module constructs a class
+    that would compile text (the one fixed template in `LiteralHtml` and the page classes'
+    own class-level templates are literals in the source)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "geo_service" / "pages"
+    found = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                literal = all(isinstance(a, ast.Constant) for a in node.args) and not node.keywords
+                if name in TEMPLATE_COMPILERS and not literal:
+                    found.append(f"{path.name}:{node.lineno} {name}")
+    assert not found, found

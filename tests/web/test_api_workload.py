@@ -117,7 +117,7 @@ def test_jobs_beyond_the_cap_are_refused_until_one_ends(app, client, monkeypatch
     import threading
     import time
 
-    import geo_service.web.views.workload as workload_view
+    import geo_service.workload.balance as balance_module
     from geo_service.errors import InputError
     from geo_service.web import jobs as kept
 
@@ -127,7 +127,7 @@ def test_jobs_beyond_the_cap_are_refused_until_one_ends(app, client, monkeypatch
         gate.wait(30)
         raise InputError("stopped by the test")
 
-    monkeypatch.setattr(workload_view, "balance_precincts", held)
+    monkeypatch.setattr(balance_module, "balance_precincts", held)
     monkeypatch.setattr(kept, "MAX_PENDING_JOBS", kept.pending_jobs() + 1)
     planner = _h(app, "planner")
     url = "/api/v1/workload/balance"

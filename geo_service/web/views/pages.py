@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo_service import clock, pages
-from geo_service.appeals.store import processing_times
 from geo_service.errors import GeoServiceError, InputError, LinkRefused, NotFound
 from geo_service.lookup.service import Lookup
 from geo_service.network.reach import isochrone
@@ -378,6 +377,8 @@ def workload_dashboard() -> Response:
         appeals = store.frame()
         visits = store.visit_frame()
         trends = city_trends(appeals, store.trust_scores(), visits)
+        from geo_service.appeals.store import processing_times  # noqa: PLC0415 - SQLAlchemy (start-up time)
+
         times = processing_times(appeals)
         by_id = {str(r["precinct_id"]): r for r in times.to_dict("records")}
         on_time = visits_on_time(visits[visits["priority"] == PREVENTIVE_REGISTER])
@@ -421,6 +422,8 @@ def public_precinct(precinct_id: str) -> Response:
         start, end = _last_month()
         store = appeal_store()
         appeals = store.frame(start=start, end=end, precinct_id=pid)
+        from geo_service.appeals.store import processing_times  # noqa: PLC0415 - SQLAlchemy (start-up time)
+
         times = processing_times(appeals)
         row = times.iloc[0] if len(times) else None
         median = float(row["first_contact_median_h"]) if row is not None else None

@@ -17,9 +17,7 @@ from geo_service.web.context import appeal_store, get_city, lookup_service
 from geo_service.web.jobs import fetch, keep, start_job
 from geo_service.web.openapi_parts import ok_json, problems
 from geo_service.web.security import access, audit, current_principal, require_precinct
-from geo_service.web.validation import Day, Moment, parse_json_body, parse_period, reject_unknown_args
-from geo_service.web.validation import validate_body as _model
-from geo_service.workload.balance import balance_precincts
+from geo_service.web.validation import Day, Moment, parse_json_body, parse_period, reject_unknown_args, validate_body
 from geo_service.workload.indicators import indicators, summary, to_csv
 from geo_service.workload.reform import (
     EVALUATION_INDICATORS,
@@ -78,10 +76,12 @@ class BalanceBody(BaseModel):
 @access("planner")
 def balance() -> Response:
     """Propose contiguous precincts with balanced workload; the proposal is kept."""
-    body = _model(BalanceBody, parse_json_body(max_bytes=2_000_000))
+    body = validate_body(BalanceBody, parse_json_body(max_bytes=2_000_000))
     city = get_city()
 
     def run() -> dict[str, Any]:
+        from geo_service.workload.balance import balance_precincts  # noqa: PLC0415 - scipy.sparse (start-up time)
+
         return balance_precincts(city, inspectors_per_post=body.inspectors_per_post, hard_borders=body.hard_borders,
                                  tolerance=body.tolerance, method=body.method,
                                  max_extra_travel_min=body.max_extra_travel_min).to_dict()
@@ -120,7 +120,7 @@ class AppealBody(BaseModel):
 @access("external_system")
 def create_appeal() -> Response:
     """Record an appeal (e.g. from the eGov channel): it goes to the precinct's inspector."""
-    body = _model(AppealBody, parse_json_body())
+    body = validate_body(AppealBody, parse_json_body())
     lat, lon = body.lat, body.lon
     if body.address is not None:
         answer = lookup_service().by_address(body.address, limit=3, travel=False)
@@ -147,7 +147,7 @@ class StatusBody(BaseModel):
 @access("inspector")
 def appeal_status(appeal_id: str) -> Response:
     """Move an appeal on: received -> first_contact -> closed (own precinct)."""
-    body = _model(StatusBody, parse_json_body())
+    body = validate_body(StatusBody, parse_json_body())
     store = appeal_store()
     appeal = store.get(appeal_id)
     require_precinct(appeal.precinct_id)
@@ -246,7 +246,7 @@ class PilotBody(BaseModel):
 @access("planner")
 def mark_pilot() -> Response:
     """Mark a precinct as a pilot from ``start``; marking it again moves the date."""
-    body = _model(PilotBody, parse_json_body())
+    body = validate_body(PilotBody, parse_json_body())
     known = {str(p) for p in get_city().precincts["precinct_id"]}
     if body.precinct_id not in known:
         msg = f"precinct {body.precinct_id[:80]!r} is not in the city"
