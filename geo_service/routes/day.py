@@ -12,13 +12,15 @@ solved in two steps over a travel-time matrix computed on the road graph
    make them all (a heuristic can miss a feasible insertion, and then the day plan would
    wrongly say "does not fit"), then shortens the tour. Its result is re-timed and checked
    and used only when it is better. Two searches run on two threads with their own seeds
-   (PyVRP releases the GIL). Measured in ``benchmarks/bench_routes.py`` (60 walking visits
-   in Almaty, a third with a 90-minute window): VROOM alone keeps 59 of 60 visits; VROOM
-   (exploration 3) plus the polish keeps all 60 in 0.46 s, median 1.7% more walking than
-   PyVRP's 2 s tour over seven seeds (range +1.0% to +2.7%); on two other draws of the same
-   kind of day the median equals PyVRP's 2 s tour. Exploration 4 leaves the polish less
-   time (about +5%). On a day with a break and the evening reception VROOM alone kept 45
-   visits, with the polish 57.
+   (PyVRP releases the GIL), each in a fixed number of rounds with a window-checked
+   2-opt/Or-opt pass after each round (same input, same plan), cut at the budget. The VROOM
+   solves are bounded by `DAY_VROOM_S` and the polish by the budget, so a day takes about
+   0.46 s at most. Measured in ``benchmarks/bench_routes.py`` (five drawn days of 60 walking
+   visits on Andorra and on Almaty, a third with a 90-minute window) against the best of two
+   PyVRP 2 s runs: median +0.0-0.8% on Andorra and +2.0-2.8% on Almaty on a 2-core machine
+   shared with other work (the polish got about one core); the old time-limited polish
+   measured the same within seed noise and took up to 0.63 s. On a day with a break and the
+   evening reception VROOM alone kept 45 visits, with the polish 57.
 
 Priority rule
     Visits carry a class (1 = domestic-violence follow-up, 2 = preventive register,
@@ -82,6 +84,9 @@ logger = logging.getLogger(__name__)
 #: what VROOM leaves of it, at least `POLISH_MIN_S`; see ``benchmarks/bench_routes.py``.
 DAY_BUDGET_S = 0.45
 POLISH_MIN_S = 0.1
+#: The VROOM solves of a day together stop after this many seconds (a hard bound: each stops
+#: with its best solution so far; about 0.15 s for 60 visits on 2 threads when idle).
+DAY_VROOM_S = 0.3
 
 
 # -- the day plan --------------------------------------------------------------------------------
@@ -338,7 +343,7 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
     p = Problem(times_s=times_s, start_loc=0, end_loc=1, post_loc=2, shift=shift, vehicle_end_s=vehicle_end,
                  visits=visits, loc_of=[3 + i for i in range(len(visits))])
     unassigned, candidates = _set_aside(p, snap, max_snap_m, snap_m, warnings)
-    sol, facts = solve_with_priorities(p, candidates, exploration=exploration, threads=threads)
+    sol, facts = solve_with_priorities(p, candidates, exploration=exploration, threads=threads, seconds=DAY_VROOM_S)
     budget = max(POLISH_MIN_S, DAY_BUDGET_S - (time.perf_counter() - t0)) if polish_s is None else float(polish_s)
     sol, polished = polish_tour(p, sol, candidates, seconds=budget, seed=seed, threads=threads)
     facts.update(polished)
@@ -355,4 +360,4 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
     return plan
 
 
-__all__ = ["plan_day", "DAY_BUDGET_S", "POLISH_MIN_S"]
+__all__ = ["plan_day", "DAY_BUDGET_S", "POLISH_MIN_S", "DAY_VROOM_S"]

@@ -13,6 +13,8 @@ import warnings as _warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 from geo_service.routes.model import PRIORITY_CLASSES
 from geo_service.routes.vroom import RECEPTION_ID, UNREACHABLE, Problem, kept_visits
 
@@ -70,29 +72,39 @@ def _class_counts(p: Problem, kept: set[int]) -> tuple[int, ...]:
 
 def _polish_params() -> Any:
     """PyVRP's iterated local search for sub-second runs on one day: a late-acceptance
-    history of 50 and up to 25 perturbations. On three draws of the benchmark day (60
-    visits) a grid of histories 30-300 and perturbations 10-40 differed within seed noise;
-    this setting was among the best, and the default history (300) was not better."""
+    history of 50, up to 25 perturbations, 50 neighbours (PyVRP's default). Measured on
+    ten drawn days of ``benchmarks/bench_routes.py`` at a fixed number of iterations:
+    fewer perturbations (3, 8, 15) get stuck (+1.2 to +4% more travel), more (35-60) waste
+    the iterations, 15-30 neighbours are faster per iteration but not better per second;
+    histories 10-300 and the extra Or-opt-3 and Swap-3x operators differed within seed noise."""
     from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams  # noqa: PLC0415 - loaded on first polish (start-up time)
-    from pyvrp.search import PerturbationParams  # noqa: PLC0415 - loaded on first polish (start-up time)
+    from pyvrp.search import NeighbourhoodParams, PerturbationParams  # noqa: PLC0415 - loaded on first polish
     from pyvrp.solve import SolveParams  # noqa: PLC0415 - loaded on first polish (start-up time)
 
     return SolveParams(ils=IteratedLocalSearchParams(history_length=_POLISH_HISTORY),
-                       perturbation=PerturbationParams(1, 25))
+                       perturbation=PerturbationParams(1, _PERTURB),
+                       neighbourhood=NeighbourhoodParams(num_neighbours=_NEIGHBOURS))
 
 
 _POLISH_HISTORY = 50
+_PERTURB = 25
+_NEIGHBOURS = 50
+#: The polish runs in rounds of `_ROUND_ITERATIONS` PyVRP iterations, each followed by the
+#: 2-opt/Or-opt pass, at most `_ROUNDS` per thread: a fixed amount of work (the same input
+#: and seed give the same tour) that takes about 0.2 s per thread on the benchmark machine;
+#: the deadline stops it earlier on a busy machine.
+_ROUNDS = 6
+_ROUND_ITERATIONS = 25
 
 
-def _pyvrp_attempt(p: Problem, sol: dict[str, Any], required: set[int], optional: list[int], *,
-                   seconds: float, seed: int, first_feasible: bool = False) -> list[tuple[str, int, int]] | None:
-    """One PyVRP run: ``required`` visits must be made, ``optional`` ones earn a prize; starts
-    from VROOM's tour (with the required visits VROOM left out appended). Returns the order
-    as (kind, id, location) or None."""
+def _build(p: Problem, sol: dict[str, Any], required: set[int], optional: list[int]
+           ) -> tuple[Any, list[int], list[tuple[str, int, int]], list[tuple[int, int, int]]]:
+    """PyVRP's problem data of the day: ``required`` visits must be made, ``optional`` ones
+    earn a prize; the client order of VROOM's tour (with the required visits VROOM left out
+    appended) as the starting route, what each PyVRP client is (kind, id, location), and
+    its window and service (earliest start, latest start, service seconds)."""
     import pyvrp  # noqa: PLC0415 - loaded on first polish (start-up time)
-    from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria  # noqa: PLC0415 - loaded on first polish (start-up time)
 
-    t0 = time.perf_counter()
     sh = p.shift
     n_loc = len(p.times_s)
     model = pyvrp.Model()
@@ -102,6 +114,7 @@ def _pyvrp_attempt(p: Problem, sol: dict[str, Any], required: set[int], optional
     model.add_vehicle_type(num_available=1, start_depot=d_start, end_depot=d_end, tw_early=sh.start_min * 60,
                            tw_late=int(p.vehicle_end_s), start_late=sh.start_min * 60)
     meaning: list[tuple[str, int, int]] = []  # per PyVRP client: (kind, id, location)
+    windows: list[tuple[int, int, int]] = []  # per PyVRP client: (earliest start, latest start, service)
     first_of: dict[tuple[str, int], int] = {}
     by_loc_break: dict[tuple[int, int], int] = {}
 
@@ -110,6 +123,7 @@ def _pyvrp_attempt(p: Problem, sol: dict[str, Any], required: set[int], optional
         model.add_client(places[loc], service_duration=int(service), tw_early=int(tw[0]), tw_late=int(tw[1]),
                          prize=int(prize), required=req, group=group)
         meaning.append((kind, ident, loc))
+        windows.append((int(tw[0]), int(tw[1]), int(service)))
         first_of.setdefault((kind, ident), len(meaning) - 1)
         return len(meaning) - 1
 
@@ -159,20 +173,137 @@ def _pyvrp_attempt(p: Problem, sol: dict[str, Any], required: set[int], optional
             seed_route.append(by_loc_break[n_breaks, here])
             n_breaks += 1
     seed_route += [first_of["visit", i] for i in sorted(required - kept_visits(sol))]
+    return data, seed_route, meaning, windows
+
+
+class Tour:
+    """A client order of the PyVRP model with its travel matrix and windows, for the
+    window-checked 2-opt and Or-opt pass PyVRP's operators lack (no segment reversal
+    within one route): the moves' travel deltas are computed for all moves at once and
+    only the improving ones are re-timed, best first."""
+
+    def __init__(self, p: Problem, meaning: list[tuple[str, int, int]], windows: list[tuple[int, int, int]]):
+        self.m = np.minimum(p.times_s, UNREACHABLE).astype(np.int64)
+        self.loc = np.array([loc for _, _, loc in meaning], dtype=np.int64)
+        self.windows = windows
+        self.start, self.end = p.start_loc, p.end_loc
+        self.t0, self.t_end = p.shift.start_min * 60, int(p.vehicle_end_s)
+
+    def locs(self, order: list[int]) -> np.ndarray:
+        return np.concatenate([[self.start], self.loc[np.asarray(order, dtype=np.int64)], [self.end]])
+
+    def cost(self, order: list[int]) -> int | None:
+        """Travel of ``order``, or None when a window or the shift end is missed."""
+        m, t, here, travel = self.m, self.t0, self.start, 0
+        for c in order:
+            loc = self.loc[c]
+            lo, hi, service = self.windows[c]
+            d = int(m[here, loc])
+            t, travel, here = t + d, travel + d, loc
+            if t > hi:
+                return None
+            t = max(t, lo) + service
+        d = int(m[here, self.end])
+        return travel + d if t + d <= self.t_end else None
+
+    def moves(self, order: list[int]) -> list[tuple[int, list[int]]]:
+        """Improving 2-opt reversals and Or-opt moves (1-3 clients, either direction) of
+        ``order`` as (travel delta, new order), before the window check."""
+        s, m, n = self.locs(order), self.m, len(order)
+        out: list[tuple[int, list[int]]] = []
+        if n < 2:
+            return out
+        fwd = np.concatenate([[0], np.cumsum(m[s[:-1], s[1:]])])  # fwd[k]: travel s_0 .. s_k
+        bwd = np.concatenate([[0], np.cumsum(m[s[1:], s[:-1]])])  # the same path walked back
+        i, j = np.triu_indices(n + 1, 1)  # reverse positions i..j of s (1..n)
+        keep = i >= 1
+        i, j = i[keep], j[keep]
+        delta = (m[s[i - 1], s[j]] + (bwd[j] - bwd[i]) + m[s[i], s[j + 1]]
+                 - m[s[i - 1], s[i]] - (fwd[j] - fwd[i]) - m[s[j], s[j + 1]])
+        for k in np.flatnonzero(delta < 0):
+            a, b = int(i[k]) - 1, int(j[k])  # positions in order
+            out.append((int(delta[k]), order[:a] + order[a:b][::-1] + order[b:]))
+        for length in (1, 2, 3):
+            for a in range(n - length + 1):  # move order[a:a+length]
+                seg = order[a:a + length]
+                rest = order[:a] + order[a + length:]
+                r = self.locs(rest)
+                f, lst = self.loc[seg[0]], self.loc[seg[-1]]
+                removed = m[s[a], s[a + 1]] + m[s[a + length], s[a + length + 1]] - m[s[a], s[a + length + 1]]
+                inner_f = fwd[a + length] - fwd[a + 1]
+                inner_b = bwd[a + length] - bwd[a + 1]
+                base = m[r[:-1], r[1:]]
+                for rev, ins in ((False, m[r[:-1], f] + inner_f + m[lst, r[1:]] - base),
+                                 (True, m[r[:-1], lst] + inner_b + m[f, r[1:]] - base)):
+                    if rev and length == 1:
+                        continue
+                    d = ins - removed
+                    for pos in np.flatnonzero(d < 0):
+                        if pos in (a,) and not rev:
+                            continue
+                        piece = seg[::-1] if rev else seg
+                        out.append((int(d[pos]), rest[:pos] + piece + rest[pos:]))
+        out.sort(key=lambda x: x[0])
+        return out
+
+    def improve(self, order: list[int], deadline: float) -> list[int]:
+        """First feasible improving move, best delta first, until none is left or ``deadline``."""
+        cur = self.cost(order)
+        if cur is None:
+            return order
+        while time.perf_counter() < deadline:
+            for _, new in self.moves(order):
+                c = self.cost(new)
+                if c is not None and c < cur:
+                    order, cur = new, c
+                    break
+            else:
+                return order
+        return order
+
+
+def _search(data: Any, tour: Tour, seed_route: list[int], meaning: list[tuple[str, int, int]], *, seed: int,
+            deadline: float, first_feasible: bool = False) -> list[tuple[str, int, int]] | None:
+    """PyVRP's iterated local search from ``seed_route`` in rounds of `_ROUND_ITERATIONS`
+    iterations (at most `_ROUNDS`), each followed by the 2-opt/Or-opt pass of `Tour` and
+    started from the best tour so far with its own seed; everything stops at ``deadline``
+    (a `time.perf_counter` value) at the latest. Returns the best order found as (kind,
+    id, location), or None."""
+    import pyvrp  # noqa: PLC0415 - loaded on first polish (start-up time)
+    from pyvrp.stop import FirstFeasible, MaxIterations, MaxRuntime, MultipleCriteria  # noqa: PLC0415
+
+    def order_of(sol: Any) -> list[int]:
+        routes = sol.routes()
+        return [int(a.idx) for a in routes[0].schedule() if a.is_client()] if routes else []
+
     try:
-        init = pyvrp.Solution(data, [pyvrp.Route(data, seed_route, 0)])
-        left = max(0.02, seconds - (time.perf_counter() - t0))
-        stop = MultipleCriteria([FirstFeasible(), MaxRuntime(left)]) if first_feasible else MaxRuntime(left)
-        with _warnings.catch_warnings():  # "struggles to find a feasible solution": we check it ourselves
-            _warnings.simplefilter("ignore")
-            res = model.solve(stop=stop, display=False, seed=seed, initial_solution=init, params=_polish_params())
+        cost = pyvrp.CostEvaluator([0] * data.num_load_dimensions, 0, 0).cost  # inf when infeasible
+        best = pyvrp.Solution(data, [pyvrp.Route(data, seed_route, 0)])
+        for k in range(_ROUNDS):
+            left = deadline - time.perf_counter()
+            if left < 0.005:
+                break
+            crit: list[Any] = [MaxRuntime(left), MaxIterations(_ROUND_ITERATIONS)]
+            if first_feasible:
+                crit.append(FirstFeasible())
+            with _warnings.catch_warnings():  # "struggles to find a feasible solution": we check it ourselves
+                _warnings.simplefilter("ignore")
+                res = pyvrp.solve(data, stop=MultipleCriteria(crit), seed=seed * 1009 + k, collect_stats=False,
+                                  params=_polish_params(), initial_solution=best)
+            cand = res.best
+            if cand.is_feasible():
+                better = tour.improve(order_of(cand), deadline)
+                cand = pyvrp.Solution(data, [pyvrp.Route(data, better, 0)])
+            if cost(cand) < cost(best):
+                best = cand
+            if first_feasible and best.is_feasible():
+                break
     except (RuntimeError, ValueError, IndexError, KeyError) as exc:  # a model PyVRP refuses
         logger.warning("tour polish attempt skipped: %s", exc)
         return None
-    routes = res.best.routes()
-    if not routes or not res.is_feasible():
+    if not best.routes() or not best.is_feasible():
         return None
-    return [meaning[a.idx] for a in routes[0].schedule() if a.is_client()]
+    return [meaning[c] for c in order_of(best)]
 
 
 def polish_tour(p: Problem, sol: dict[str, Any], candidates: list[int], *, seconds: float,
@@ -191,7 +322,10 @@ def polish_tour(p: Problem, sol: dict[str, Any], candidates: list[int], *, secon
     Every result is re-timed and checked here (windows, breaks, reception, shift end) and
     kept only when it keeps more visits class by class, or the same visits with less travel.
     Each attempt runs on ``threads`` threads with seeds ``seed``, ``seed + 1``, ... (PyVRP
-    releases the GIL) and the best tour counts.
+    releases the GIL) and the best tour counts; a thread runs at most `_ROUNDS` rounds of
+    `_ROUND_ITERATIONS` iterations, each round from the best tour so far and followed by a
+    window-checked 2-opt/Or-opt pass (`Tour`), so the same input gives the same tour unless
+    ``seconds`` (a hard bound) runs out first.
     Returns the (possibly unchanged) solution and facts about the polish.
     """
     facts: dict[str, Any] = {"polish_s": 0.0, "polish": "skipped"}
@@ -208,10 +342,13 @@ def polish_tour(p: Problem, sol: dict[str, Any], candidates: list[int], *, secon
         if left < 0.02:
             return
         opt = [i for i in candidates if i not in required]
-        start = best_sol
+        data, seed_route, meaning, windows = _build(p, best_sol, required, opt)
+        tour = Tour(p, meaning, windows)
+        deadline = t0 + until
 
         def one(k: int) -> list[tuple[str, int, int]] | None:
-            return _pyvrp_attempt(p, start, required, opt, seconds=left, seed=seed + k, first_feasible=first_feasible)
+            return _search(data, tour, seed_route, meaning, seed=seed + k, deadline=deadline,
+                           first_feasible=first_feasible)
 
         # PyVRP releases the GIL while it searches: one run per thread, each with its own seed.
         if threads > 1:

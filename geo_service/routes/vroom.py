@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,8 @@ RECEPTION_ID = 1_000_000
 #: VROOM's exploration level and threads for a day plan (measured in ``benchmarks/bench_routes.py``).
 VROOM_EXPLORATION = 3
 VROOM_THREADS = 2
+#: The least time one VROOM solve gets when the day's VROOM time is bounded (seconds).
+_MIN_SOLVE_S = 0.02
 
 
 @dataclass
@@ -44,8 +47,10 @@ class Problem:
 
 
 def _solve_vroom(p: Problem, jobs: dict[int, int], *, exploration: int = VROOM_EXPLORATION,
-                 threads: int = 1) -> dict[str, Any]:
-    """Solve with VROOM. ``jobs`` maps visit index -> VROOM priority. Returns the solution dict."""
+                 threads: int = 1, deadline: float | None = None) -> dict[str, Any]:
+    """Solve with VROOM. ``jobs`` maps visit index -> VROOM priority; VROOM stops at
+    ``deadline`` (a `time.perf_counter` value, at least `_MIN_SOLVE_S` from now) with the
+    best solution so far. Returns the solution dict."""
     import vroom  # noqa: PLC0415 - loaded on first solve (start-up time)
 
     inp = vroom.Input()
@@ -69,7 +74,8 @@ def _solve_vroom(p: Problem, jobs: dict[int, int], *, exploration: int = VROOM_E
     if not job_list:
         return {"routes": [], "unassigned": []}
     inp.add_job(job_list)
-    return inp.solve(exploration_level=exploration, nb_threads=threads).to_dict()
+    timeout = None if deadline is None else timedelta(seconds=max(_MIN_SOLVE_S, deadline - time.perf_counter()))
+    return inp.solve(exploration_level=exploration, nb_threads=threads, timeout=timeout).to_dict()
 
 
 def kept_visits(sol: dict[str, Any]) -> set[int]:
@@ -92,15 +98,19 @@ def _rule_holds(p: Problem, kept: set[int], candidates: list[int]) -> bool:
 
 
 def solve_with_priorities(p: Problem, candidates: list[int], *, exploration: int = VROOM_EXPLORATION,
-                          threads: int = VROOM_THREADS) -> tuple[dict[str, Any], dict[str, Any]]:
+                          threads: int = VROOM_THREADS, seconds: float | None = None
+                          ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Solve so that no visit is dropped in favour of a lower-priority one.
 
+    ``seconds`` bounds the VROOM solves together (each stops with its best solution so far;
+    every stage gets at least `_MIN_SOLVE_S`); None leaves them unbounded.
     Returns the VROOM solution and facts about the solve (stages, time).
     """
     t0 = time.perf_counter()
+    deadline = None if seconds is None else t0 + seconds
     want_reception = p.shift.reception is not None
     sol = _solve_vroom(p, {i: _CLASS_WEIGHT[p.visits[i].priority] for i in candidates}, exploration=exploration,
-                       threads=threads)
+                       threads=threads, deadline=deadline)
     stages = 1
     kept = kept_visits(sol)
     if not _rule_holds(p, kept, candidates) or (want_reception and not _has_reception(sol)):
@@ -116,17 +126,19 @@ def solve_with_priorities(p: Problem, candidates: list[int], *, exploration: int
             new = [i for i in candidates if p.visits[i].priority == cls]
             jobs = {i: _PINNED for i in pinned}
             jobs.update({i: 1 for i in new})
-            trial = _solve_vroom(p, jobs, exploration=exploration, threads=threads)
+            trial = _solve_vroom(p, jobs, exploration=exploration, threads=threads, deadline=deadline)
             stages += 1
             got = kept_visits(trial)
             if not (pinned <= got and (not want_reception or _has_reception(trial))):
                 break  # a pinned visit was lost: this class and the later ones stay out
             best, pinned = trial, pinned | (got & set(new))
         if best is None:
-            best = _solve_vroom(p, {i: _PINNED for i in pinned}, exploration=exploration, threads=threads)
+            best = _solve_vroom(p, {i: _PINNED for i in pinned}, exploration=exploration, threads=threads,
+                                deadline=deadline)
             stages += 1
         sol = best
-        sol, extra = _repair_priorities(p, sol, candidates, exploration=exploration, threads=threads)
+        sol, extra = _repair_priorities(p, sol, candidates, exploration=exploration, threads=threads,
+                                        deadline=deadline)
         stages += extra
     if want_reception and not _has_reception(sol):
         msg = "the reception at the post cannot be held: the post cannot be reached at its start"
@@ -136,7 +148,7 @@ def solve_with_priorities(p: Problem, candidates: list[int], *, exploration: int
 
 
 def _repair_priorities(p: Problem, sol: dict[str, Any], candidates: list[int], *, exploration: int,
-                       threads: int, attempts: int = 6) -> tuple[dict[str, Any], int]:
+                       threads: int, attempts: int = 6, deadline: float | None = None) -> tuple[dict[str, Any], int]:
     """Put back a dropped visit that a heuristic stage lost while less important visits stay.
 
     VROOM is a heuristic: a class stage can drop a visit that would fit beside the visits of
@@ -161,7 +173,7 @@ def _repair_priorities(p: Problem, sol: dict[str, Any], candidates: list[int], *
             jobs = {i: _PINNED for i in kept if p.visits[i].priority <= cls}
             jobs[d] = _PINNED
             jobs.update({i: _CLASS_WEIGHT[p.visits[i].priority] for i in kept if p.visits[i].priority > cls})
-            trial = _solve_vroom(p, jobs, exploration=exploration, threads=threads)
+            trial = _solve_vroom(p, jobs, exploration=exploration, threads=threads, deadline=deadline)
             tries += 1
             got = kept_visits(trial)
             if all(i in got for i, w in jobs.items() if w == _PINNED) and (not want_reception or _has_reception(trial)):
