@@ -32,17 +32,27 @@ MAX_MATRIX_POINTS = 500
 STREET_BUFFER_M = 25.0
 #: Grid cell of the isochrone's buffer, metres (the outline follows the cells' edges).
 ISO_CELL_M = 10.0
+#: Cell of the grid that buckets nodes for a bounded search's window, metres.
+WINDOW_CELL_M = 500.0
+#: Most cells an isochrone's grid holds (a long drive's cells grow past `ISO_CELL_M`).
+MAX_ISO_CELLS = 250_000
 
 
 class Undirected:
-    """Each street once (tail < head) with its travel time and the graph's CSR matrix."""
+    """Each street once (tail < head) with its travel time, and what a bounded search needs.
+
+    A search looks only at the nodes of a window around its start: the cells of a
+    `WINDOW_CELL_M` grid within ``budget x fastest plane speed`` of it (no node outside can
+    be reached in time, by the triangle inequality in the graph's plane), so its cost follows
+    what the query can reach, not the size of the graph.
+    """
 
     def __init__(self, graph: RoadGraph) -> None:
         keep = graph.tail < graph.head
         self.tail = graph.tail[keep]
         self.head = graph.head[keep]
         self.seconds = graph.time_ms[keep] / 1000.0
-        self.csr = graph.csr()
+        self.xy = graph.xy
         # Each node's streets (edge ids, and whether the node is the street's head), so a
         # query gathers the streets of the nodes it reached without a pass over every street.
         ends = np.concatenate([self.tail, self.head])
@@ -51,15 +61,68 @@ class Undirected:
         self.inc_edge = order % m if m else order
         self.inc_is_head = order >= m
         self.inc_ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=graph.n_nodes))])
+        # The directed graph's rows (seconds), gathered per window.
+        csr = graph.csr()
+        self.indptr, self.indices, self.data = csr.indptr, csr.indices, csr.data
+        # The fastest any edge moves across the plane (m/s): the window's radius per second.
+        chord = np.linalg.norm(self.xy[graph.head] - self.xy[graph.tail], axis=1)
+        secs = graph.time_ms / 1000.0
+        self.speed = float(np.max(chord / np.maximum(secs, 1e-3), initial=1.0))
+        # Nodes bucketed by window cell: column-major keys, so a column of cells is one slice.
+        self.origin = self.xy.min(axis=0) if graph.n_nodes else np.zeros(2)
+        cell = np.floor((self.xy - self.origin) / WINDOW_CELL_M).astype(np.int64)
+        self.rows = int(cell[:, 1].max(initial=0)) + 1
+        key = cell[:, 0] * self.rows + cell[:, 1]
+        self.by_cell = np.argsort(key, kind="stable")
+        self.cell_key = key[self.by_cell]
+
+    def window(self, node: int, radius_m: float) -> np.ndarray:
+        """The nodes (sorted ids) in the cells within ``radius_m`` of ``node``."""
+        lo = np.floor((self.xy[node] - radius_m - self.origin) / WINDOW_CELL_M).astype(np.int64)
+        hi = np.floor((self.xy[node] + radius_m - self.origin) / WINDOW_CELL_M).astype(np.int64)
+        cols = np.arange(max(lo[0], 0), hi[0] + 1)
+        r0, r1 = max(lo[1], 0), min(hi[1], self.rows - 1)
+        a = np.searchsorted(self.cell_key, cols * self.rows + r0, side="left")
+        b = np.searchsorted(self.cell_key, cols * self.rows + r1, side="right")
+        counts = b - a
+        pos = np.repeat(a - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        return np.sort(self.by_cell[pos])
+
+    def search(self, node: int, budget_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Bounded Dijkstra from ``node``: (reached node ids, sorted; their seconds)."""
+        from scipy.sparse import csr_matrix  # noqa: PLC0415 - scipy loaded on first use (start-up time)
+        from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415
+
+        local = self.window(node, budget_s * self.speed)
+        starts = self.indptr[local]
+        counts = self.indptr[local + 1] - starts
+        pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        cols = self.indices[pos]
+        at = np.minimum(np.searchsorted(local, cols), len(local) - 1)
+        inside = local[at] == cols
+        rows = np.repeat(np.arange(len(local)), counts)[inside]
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(local)))])
+        sub = csr_matrix((self.data[pos][inside], at[inside], ptr), shape=(len(local), len(local)))
+        dist = dijkstra(sub, indices=int(np.searchsorted(local, node)), limit=budget_s)
+        ok = np.isfinite(dist)
+        return local[ok], dist[ok]
+
+    def seconds_at(self, nodes: np.ndarray, reached: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        """The seconds of ``nodes`` in a search's answer (``reached``, ``dist``), inf if unreached."""
+        if len(reached) == 0:
+            return np.full(len(nodes), np.inf)
+        at = np.minimum(np.searchsorted(reached, nodes), len(reached) - 1)
+        return np.where(reached[at] == nodes, dist[at], np.inf)
 
     def streets_of(self, nodes: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        """Ids of the streets with an end in ``nodes`` (reached, finite ``dist``), each once."""
+        """Ids of the streets with an end in ``nodes`` (sorted, reached in ``dist`` seconds), each once."""
         starts = self.inc_ptr[nodes]
         counts = self.inc_ptr[nodes + 1] - starts
         pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
         edges, is_head = self.inc_edge[pos], self.inc_is_head[pos]
         # A street with both ends reached is listed twice: keep the listing from its tail.
-        return edges[~is_head | ~np.isfinite(dist[self.tail[edges]])]
+        tail_reached = np.isfinite(self.seconds_at(self.tail[edges], nodes, dist))
+        return edges[~is_head | ~tail_reached]
 
 
 _CACHE: dict[int, Undirected] = {}
@@ -69,7 +132,7 @@ def undirected(graph: RoadGraph) -> Undirected:
     """The :class:`Undirected` view of ``graph``, cached per graph."""
     key = id(graph)
     value = _CACHE.get(key)
-    if value is None or value.csr.shape[0] != graph.n_nodes:
+    if value is None or len(value.inc_ptr) != graph.n_nodes + 1:
         value = _CACHE[key] = Undirected(graph)
     return value
 
@@ -104,20 +167,17 @@ def reached_segments(graph: RoadGraph, lat: float, lon: float, minutes: float) -
     """The street pieces reachable within ``minutes``: (snap, (k, 2, 2) segments in the
     graph's local metres, number of nodes reached). Partly reached edges are cut where
     the time runs out, from either end."""
-    from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415 - scipy loaded on first use (start-up time)
-
     und = undirected(graph)
     snap = graph.snap(lat, lon)
     budget = minutes * 60.0 - snap.distance_m / (WALK_SPEED_KPH / 3.6)
     xy = graph.xy
     if budget <= 0:
         return snap, np.zeros((0, 2, 2)), 0
-    dist = dijkstra(und.csr, indices=snap.node, limit=budget)
-    reached = np.flatnonzero(np.isfinite(dist))
-    touched = und.streets_of(reached, dist)
+    reached, seconds = und.search(snap.node, budget)
+    touched = und.streets_of(reached, seconds)
     t, h, w = und.tail[touched], und.head[touched], und.seconds[touched]
-    a = np.nan_to_num(np.clip((budget - dist[t]) / w, 0, 1))  # reach from the tail end
-    b = np.nan_to_num(np.clip((budget - dist[h]) / w, 0, 1))  # and from the head end
+    a = np.nan_to_num(np.clip((budget - und.seconds_at(t, reached, seconds)) / w, 0, 1))  # from the tail end
+    b = np.nan_to_num(np.clip((budget - und.seconds_at(h, reached, seconds)) / w, 0, 1))  # from the head end
     full = a + b >= 1
     p, q = xy[t], xy[h]
     segs = np.concatenate([
@@ -154,65 +214,51 @@ def grid_buffer(segs: np.ndarray, buffer_m: float, *, cell_m: float = ISO_CELL_M
     """The ``buffer_m`` buffer of (k, 2, 2) segments in metres, drawn on a ``cell_m`` grid.
 
     The segments are sampled every 0.9 cell and the cells they fall in dilated by a disc of
-    ``buffer_m``; the cell edges between a covered and an uncovered cell are polygonized, and
-    the faces over covered cells kept (holes stay holes), with collinear vertices dropped. The
-    outline follows the cells' edges; on Andorra's 10-minute walks its area is 2-6% above the
-    full-detail buffer. The cost follows the reached area, not the number of lines.
+    ``buffer_m``, and the covered cells outlined (holes stay holes). The outline follows the
+    cells' edges; on Andorra's 10-minute walks its area is 2-6% above the
+    full-detail buffer. The cost follows the reached area, not the number of lines; over a
+    wide reach (a long drive) the cells grow so the grid holds at most `MAX_ISO_CELLS`.
     """
     from scipy import ndimage  # noqa: PLC0415 - scipy loaded on first use (start-up time)
 
     p, q = segs[:, 0], segs[:, 1]
+    span = np.ptp(segs.reshape(-1, 2), axis=0) + 2 * buffer_m
+    cell_m = max(cell_m, float(np.sqrt(span[0] * span[1] / MAX_ISO_CELLS)))
     steps = np.maximum(1, np.ceil(np.linalg.norm(q - p, axis=1) / (0.9 * cell_m)).astype(np.int64))
     seg = np.repeat(np.arange(len(segs)), steps + 1)
     first = np.repeat(np.cumsum(steps + 1) - (steps + 1), steps + 1)
     frac = (np.arange(seg.size) - first) / np.repeat(steps, steps + 1)
     pts = p[seg] + (q[seg] - p[seg]) * frac[:, None]
-    r = int(np.ceil(buffer_m / cell_m))
+    r = max(1, int(np.ceil(buffer_m / cell_m)))
     origin = pts.min(axis=0) - (r + 2) * cell_m  # a border of empty cells all round
     ij = np.floor((pts - origin) / cell_m).astype(np.int64)
     width, height = ij.max(axis=0) + r + 3
     mask = np.zeros((height, width), dtype=bool)
     mask[ij[:, 1], ij[:, 0]] = True
     yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    mask = ndimage.binary_dilation(mask, structure=(xx * xx + yy * yy) * cell_m * cell_m <= buffer_m * buffer_m)
+    # At least the 4 neighbours: coarse cells one wide would contour as separate diamonds.
+    disc = max(buffer_m, cell_m)
+    mask = ndimage.binary_dilation(mask, structure=(xx * xx + yy * yy) * cell_m * cell_m <= disc * disc)
     return _cells_outline(mask, origin, cell_m)
 
 
 def _cells_outline(mask: np.ndarray, origin: np.ndarray, cell_m: float) -> shapely.Geometry:
     """The polygon(s) covering the True cells of ``mask`` (row = y, column = x; empty border).
 
-    The boundary is drawn as runs of cell edges (one line per straight run), split where two
-    covered cells touch only at a corner, so the lines meet only at their ends (noded) and
-    ``polygonize`` builds the faces; the faces over covered cells are kept.
+    Filled contours (contourpy's marching squares) of the mask at the level half-way between
+    an uncovered and a covered cell centre: the outline runs along the cells' edges and cuts
+    their corners, each outer ring with its holes.
     """
-    x0, y0 = origin
-    # A grid vertex where covered and uncovered cells alternate around it (cells touching at a corner).
-    tl, tr, bl, br = mask[1:, :-1], mask[1:, 1:], mask[:-1, :-1], mask[:-1, 1:]
-    cross = np.zeros((mask.shape[0] + 1, mask.shape[1] + 1), dtype=bool)
-    cross[1:-1, 1:-1] = (tl == br) & (tr == bl) & (tl != tr)
-    lines = np.concatenate([_runs(mask[1:, :] != mask[:-1, :], cross[1:-1, :], x0, y0, cell_m, across=False),
-                            _runs((mask[:, 1:] != mask[:, :-1]).T, cross[:, 1:-1].T, x0, y0, cell_m, across=True)])
-    faces = shapely.get_parts(shapely.polygonize(lines))
-    inside = shapely.get_coordinates(shapely.point_on_surface(faces))
-    keep = mask[np.floor((inside[:, 1] - y0) / cell_m).astype(np.int64),
-                np.floor((inside[:, 0] - x0) / cell_m).astype(np.int64)]
-    kept = faces[keep]
-    return kept[0] if len(kept) == 1 else shapely.multipolygons(kept)
+    from contourpy import FillType, contour_generator  # noqa: PLC0415 - loaded on first use (start-up time)
 
-
-def _runs(edge: np.ndarray, cross: np.ndarray, x0: float, y0: float, cell_m: float, *,
-          across: bool) -> np.ndarray:
-    """Lines along the runs of ``edge[k, j]`` (the boundary on grid line k + 1, from j to j + 1),
-    broken at the vertices ``cross[k, j]`` (vertex j on that line). ``across``: lines are vertical."""
-    padded = np.pad(edge, ((0, 0), (1, 1)))
-    starts = padded[:, 1:-1] & (~padded[:, :-2] | cross[:, :-1])
-    ends = padded[:, 1:-1] & (~padded[:, 2:] | cross[:, 1:])
-    k, j0 = np.nonzero(starts)
-    _, j1 = np.nonzero(ends)
-    line = (k + 1) * cell_m
-    a, b = j0 * cell_m, (j1 + 1) * cell_m
-    if across:
-        coords = np.stack([np.stack([line + x0, a + y0], axis=1), np.stack([line + x0, b + y0], axis=1)], axis=1)
-    else:
-        coords = np.stack([np.stack([a + x0, line + y0], axis=1), np.stack([b + x0, line + y0], axis=1)], axis=1)
-    return shapely.linestrings(coords)
+    x = origin[0] + (np.arange(mask.shape[1]) + 0.5) * cell_m
+    y = origin[1] + (np.arange(mask.shape[0]) + 0.5) * cell_m
+    gen = contour_generator(x, y, mask.astype(np.float64), name="serial", fill_type=FillType.OuterOffset)
+    filled: Any = gen.filled(0.5, 2.0)  # OuterOffset: (points, offsets)
+    points, offsets = filled
+    polygons = []
+    for pts, off in zip(points, offsets):
+        rings = [pts[i:j] for i, j in zip(off[:-1], off[1:])]
+        polygons.append(shapely.Polygon(rings[0], rings[1:]))
+    geom = polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
+    return geom if geom.is_valid else shapely.make_valid(geom)

@@ -35,18 +35,28 @@ def test_isochrone_grows_with_time_and_follows_streets(built_tiny) -> None:
     assert not b.contains(shapely.Point(*grid_latlon(1.5, 0.5)[::-1]))
 
 
-def test_streets_of_the_reached_nodes_are_the_streets_a_full_scan_finds(built_tiny) -> None:
-    """The query gathers streets from the reached nodes; a scan of every street finds the same, once each."""
+def test_windowed_search_and_streets_are_what_a_full_search_finds(built_tiny) -> None:
+    """The bounded search looks at a window of nodes and the query gathers streets from the
+    reached nodes; a Dijkstra over the whole graph and a scan of every street find the same."""
     from scipy.sparse.csgraph import dijkstra
 
     g = load_bundle(built_tiny).walk
     und = undirected(g)
+    csr = g.csr()
     for node in range(0, g.n_nodes, 3):
         for limit in (30.0, 150.0, 600.0):
-            dist = dijkstra(und.csr, indices=node, limit=limit)
-            got = und.streets_of(np.flatnonzero(np.isfinite(dist)), dist)
-            scan = np.flatnonzero(np.isfinite(dist[und.tail]) | np.isfinite(dist[und.head]))
+            full = dijkstra(csr, indices=node, limit=limit)
+            reached, seconds = und.search(node, limit)
+            assert reached.tolist() == np.flatnonzero(np.isfinite(full)).tolist()
+            assert np.allclose(seconds, full[reached])
+            got = und.streets_of(reached, seconds)
+            scan = np.flatnonzero(np.isfinite(full[und.tail]) | np.isfinite(full[und.head]))
             assert len(got) == len(set(got.tolist())) and sorted(got.tolist()) == scan.tolist()
+            # The window is smaller than the graph for short searches, and holds every reached node.
+            window = und.window(node, limit * und.speed)
+            assert np.isin(reached, window).all()
+            if limit == 30.0:
+                assert len(window) < g.n_nodes
 
 
 def test_grid_buffer_keeps_the_area_of_the_full_buffer() -> None:
