@@ -14,8 +14,8 @@ reached nodes does.
 
 from __future__ import annotations
 
-import json
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -75,6 +75,8 @@ class Undirected:
         key = cell[:, 0] * self.rows + cell[:, 1]
         self.by_cell = np.argsort(key, kind="stable")
         self.cell_key = key[self.by_cell]
+        # Per thread, a node -> position array for mapping a window's nodes in O(window).
+        self._threads = threading.local()
 
     def window(self, node: int, radius_m: float) -> np.ndarray:
         """The nodes (sorted ids) in the cells within ``radius_m`` of ``node``."""
@@ -98,21 +100,37 @@ class Undirected:
         counts = self.indptr[local + 1] - starts
         pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
         cols = self.indices[pos]
-        at = np.minimum(np.searchsorted(local, cols), len(local) - 1)
-        inside = local[at] == cols
+        slot = self._slot()
+        slot[local] = np.arange(len(local))
+        try:
+            at = slot[cols]
+            start = int(slot[node])
+        finally:
+            slot[local] = -1
+        inside = at >= 0
         rows = np.repeat(np.arange(len(local)), counts)[inside]
         ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(local)))])
         sub = csr_matrix((self.data[pos][inside], at[inside], ptr), shape=(len(local), len(local)))
-        dist = dijkstra(sub, indices=int(np.searchsorted(local, node)), limit=budget_s)
+        dist = dijkstra(sub, indices=start, limit=budget_s)
         ok = np.isfinite(dist)
         return local[ok], dist[ok]
 
     def seconds_at(self, nodes: np.ndarray, reached: np.ndarray, dist: np.ndarray) -> np.ndarray:
         """The seconds of ``nodes`` in a search's answer (``reached``, ``dist``), inf if unreached."""
-        if len(reached) == 0:
-            return np.full(len(nodes), np.inf)
-        at = np.minimum(np.searchsorted(reached, nodes), len(reached) - 1)
-        return np.where(reached[at] == nodes, dist[at], np.inf)
+        slot = self._slot()
+        slot[reached] = np.arange(len(reached))
+        try:
+            at = slot[nodes]
+        finally:
+            slot[reached] = -1
+        return np.where(at >= 0, np.append(dist, np.inf)[at], np.inf)
+
+    def _slot(self) -> np.ndarray:
+        """This thread's node -> position array (-1 where unset; every use resets what it set)."""
+        slot: np.ndarray | None = getattr(self._threads, "slot", None)
+        if slot is None:
+            slot = self._threads.slot = np.full(len(self.inc_ptr) - 1, -1, dtype=np.int32)
+        return slot
 
     def streets_of(self, nodes: np.ndarray, dist: np.ndarray) -> np.ndarray:
         """Ids of the streets with an end in ``nodes`` (sorted, reached in ``dist`` seconds), each once."""
@@ -157,10 +175,20 @@ def isochrone(graph: RoadGraph, lat: float, lon: float, minutes: float, *,
         start = np.array([[[lon * graph.kx, lat * graph.ky], graph.xy[snap.node]]])
         geom = grid_buffer(np.concatenate([segs, start]), buffer_m)
     area = float(shapely.area(geom))
-    geom = shapely.transform(geom, lambda c: np.round(c / np.array([graph.kx, graph.ky]), 6))
-    return {"type": "Feature", "geometry": json.loads(shapely.to_geojson(geom)),
+    return {"type": "Feature", "geometry": _geojson(geom, np.array([graph.kx, graph.ky])),
             "properties": {"minutes": minutes, "mode": graph.mode, "area_m2": round(area),
                            "snap_distance_m": round(snap.distance_m, 1), "reached_nodes": reached}}
+
+
+def _geojson(geom: shapely.Geometry, scale: np.ndarray) -> dict[str, Any]:
+    """A (multi)polygon in the local plane as a GeoJSON geometry in [lon, lat] (6 decimals)."""
+    polygons = []
+    for poly in shapely.get_parts(geom):
+        rings = [shapely.get_exterior_ring(poly), *shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly)))]
+        polygons.append([np.round(shapely.get_coordinates(r) / scale, 6).tolist() for r in rings])
+    if len(polygons) == 1:
+        return {"type": "Polygon", "coordinates": polygons[0]}
+    return {"type": "MultiPolygon", "coordinates": polygons}
 
 
 def reached_segments(graph: RoadGraph, lat: float, lon: float, minutes: float) -> tuple[Any, np.ndarray, int]:
