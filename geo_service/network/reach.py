@@ -184,7 +184,8 @@ def _geojson(geom: shapely.Geometry, scale: np.ndarray) -> dict[str, Any]:
     """A (multi)polygon in the local plane as a GeoJSON geometry in [lon, lat] (6 decimals)."""
     polygons = []
     for poly in shapely.get_parts(geom):
-        rings = [shapely.get_exterior_ring(poly), *shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly)))]
+        holes = shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly)))
+        rings = [shapely.get_exterior_ring(poly), *holes]
         polygons.append([np.round(shapely.get_coordinates(r) / scale, 6).tolist() for r in rings])
     if len(polygons) == 1:
         return {"type": "Polygon", "coordinates": polygons[0]}
