@@ -167,6 +167,10 @@ def occurrences(visits: list[RecurringVisit], start_date: dt.date, days: int, of
             k_eff = days
         else:
             due = rv.due or (start_date + dt.timedelta(days=k - 1))
+            if due < start_date:
+                # The cycles missed before the period make one overdue visit (the latest due before
+                # it): a due date years back costs one occurrence, not one per missed cycle.
+                due += dt.timedelta(days=k * (((start_date - due).days - 1) // k))
             dues = []
             d = due
             while d <= last:

@@ -124,3 +124,15 @@ def test_balance_moves_load_off_the_busiest_day_and_keeps_gaps() -> None:
     assert max(load) - min(load) <= 50.0  # as even as whole visits allow
     assert out[6] == 0 and out[7] == 2  # the weekly visit's gap is kept
     assert set(out) == set(where)  # nothing dropped
+
+
+def test_a_due_date_years_back_is_one_overdue_visit_not_one_per_cycle() -> None:
+    """A weekly visit due 26 years before the period: one overdue occurrence, then the weekly ones
+    (a bounded cost: the loop used to make one occurrence per missed week, 1,400 of them)."""
+    from geo_service.routes.schedule import occurrences
+
+    v = RecurringVisit(at("old", 1, 1, service_min=15, priority=2), every_days=7, due=dt.date(2000, 1, 3))
+    occ, lost = occurrences([v], START, 14, set())
+    assert not lost and 2 <= len(occ) <= 3
+    assert occ[0].late and occ[0].due < START and (START - occ[0].due).days <= 7
+    assert all(not o.late for o in occ[1:]) and all(START <= o.due < START + dt.timedelta(days=14) for o in occ[1:])
