@@ -19,24 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import SHARED_DATA, machine, median  # noqa: E402
-
-CITIES = {"andorra": "andorra/andorra.osm.pbf", "porto": "porto/porto.osm.pbf", "almaty": "almaty/almaty.osm.pbf"}
-
-
-def city_bundle(name: str) -> Path:
-    """The bundle of one of ``CITIES``, built once into the temp folder."""
-    import tempfile
-
-    from geo_service.ingest.build import BuildOptions, build_city
-
-    out = Path(tempfile.gettempdir()) / f"bench_city_{name}"
-    if not (out / "manifest.json").exists():
-        osm = SHARED_DATA / CITIES[name]
-        if not osm.exists():
-            raise FileNotFoundError(osm)
-        build_city(BuildOptions(osm=osm, out=out, city=name))
-    return out
+from benchmarks.common import CITIES, city_bundle, machine, median  # noqa: E402
 
 
 def matrix_row(city, rng) -> str:

@@ -23,8 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.bench_reach import CITIES, city_bundle  # noqa: E402
-from benchmarks.common import ROOT, SHARED_DATA, machine, median, need, timeit  # noqa: E402
+from benchmarks.common import CITIES, ROOT, SHARED_DATA, city_bundle, machine, median, need, timeit  # noqa: E402
 
 TILER = ROOT.parent / "shared" / "tools" / "tile_osm.py"
 

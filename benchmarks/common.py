@@ -51,3 +51,22 @@ def need(path: Path) -> Path:
     if not path.exists():
         sys.exit(f"{path} is absent: the benchmark needs ../shared/data next to the checkout")
     return path
+
+
+CITIES = {"andorra": "andorra/andorra.osm.pbf", "porto": "porto/porto.osm.pbf", "almaty": "almaty/almaty.osm.pbf"}
+
+
+def city_bundle(name: str) -> Path:
+    """The bundle folder of one of ``CITIES``, built once into the temp folder; raises
+    FileNotFoundError when its extract is absent from ../shared/data."""
+    import tempfile
+
+    from geo_service.ingest.build import BuildOptions, build_city
+
+    out = Path(tempfile.gettempdir()) / f"bench_city_{name}"
+    if not (out / "manifest.json").exists():
+        osm = SHARED_DATA / CITIES[name]
+        if not osm.exists():
+            raise FileNotFoundError(osm)
+        build_city(BuildOptions(osm=osm, out=out, city=name))
+    return out

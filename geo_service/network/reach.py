@@ -1,13 +1,13 @@
 """What can be reached: isochrones (the area reachable in T minutes) and travel-time
 matrices for other systems.
 
-An isochrone is the 25 m buffer of the street pieces reachable within the time: one
-Dijkstra bounded at T (scipy), the streets touched gathered from the reached nodes (so the
-work follows what the query reaches, not the size of the graph), the partly reached edges
-cut where the time runs out. The buffer is drawn on a grid of `ISO_CELL_M` cells around the
-reach (the pieces sampled, dilated by a disc, the cells' outline polygonized), which costs
-milliseconds where buffering thousands of street lines costs hundreds; its area stays within
-a few percent of the full-detail buffer. It follows the
+An isochrone is the 25 m buffer of the street pieces reachable within the time: a Dijkstra
+bounded at T (scipy) on a window of the graph around the start, the streets touched gathered
+from the reached nodes, the partly reached edges cut where the time runs out, so the work
+follows what the query reaches, not the size of the graph. The buffer is drawn on a grid of
+`ISO_CELL_M` cells (the pieces sampled, dilated by a disc, the covered cells outlined by
+contourpy), which costs milliseconds where buffering thousands of street lines costs
+hundreds; its area stays within a few percent of the full-detail buffer. It follows the
 streets, so it does not overstate the area on long walks the way a concave hull of the
 reached nodes does.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -86,9 +87,7 @@ class Undirected:
         r0, r1 = max(lo[1], 0), min(hi[1], self.rows - 1)
         a = np.searchsorted(self.cell_key, cols * self.rows + r0, side="left")
         b = np.searchsorted(self.cell_key, cols * self.rows + r1, side="right")
-        counts = b - a
-        pos = np.repeat(a - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-        return np.sort(self.by_cell[pos])
+        return np.sort(self.by_cell[_ranges(a, b - a)])
 
     def search(self, node: int, budget_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Bounded Dijkstra from ``node``: (reached node ids, sorted; their seconds)."""
@@ -98,7 +97,7 @@ class Undirected:
         local = self.window(node, budget_s * self.speed)
         starts = self.indptr[local]
         counts = self.indptr[local + 1] - starts
-        pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        pos = _ranges(starts, counts)
         cols = self.indices[pos]
         slot = self._slot()
         slot[local] = np.arange(len(local))
@@ -136,22 +135,32 @@ class Undirected:
         """Ids of the streets with an end in ``nodes`` (sorted, reached in ``dist`` seconds), each once."""
         starts = self.inc_ptr[nodes]
         counts = self.inc_ptr[nodes + 1] - starts
-        pos = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        pos = _ranges(starts, counts)
         edges, is_head = self.inc_edge[pos], self.inc_is_head[pos]
         # A street with both ends reached is listed twice: keep the listing from its tail.
         tail_reached = np.isfinite(self.seconds_at(self.tail[edges], nodes, dist))
         return edges[~is_head | ~tail_reached]
 
 
-_CACHE: dict[int, Undirected] = {}
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``starts[k] .. starts[k] + counts[k] - 1`` of every k, concatenated."""
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+
+
+_CACHE: dict[int, tuple[weakref.ref[RoadGraph], Undirected]] = {}
 
 
 def undirected(graph: RoadGraph) -> Undirected:
-    """The :class:`Undirected` view of ``graph``, cached per graph."""
-    key = id(graph)
-    value = _CACHE.get(key)
-    if value is None or len(value.inc_ptr) != graph.n_nodes + 1:
-        value = _CACHE[key] = Undirected(graph)
+    """The :class:`Undirected` view of ``graph``, cached while the graph lives (an id is
+    reused after a reload, so the entry also holds a weak reference to its graph)."""
+    entry = _CACHE.get(id(graph))
+    if entry is not None and entry[0]() is graph:
+        return entry[1]
+    for key, (ref, _) in list(_CACHE.items()):  # a copy: another thread may add meanwhile
+        if ref() is None:
+            _CACHE.pop(key, None)  # the graphs of a bundle that was reloaded away
+    value = Undirected(graph)
+    _CACHE[id(graph)] = (weakref.ref(graph), value)
     return value
 
 
@@ -205,8 +214,9 @@ def reached_segments(graph: RoadGraph, lat: float, lon: float, minutes: float) -
     reached, seconds = und.search(snap.node, budget)
     touched = und.streets_of(reached, seconds)
     t, h, w = und.tail[touched], und.head[touched], und.seconds[touched]
-    a = np.nan_to_num(np.clip((budget - und.seconds_at(t, reached, seconds)) / w, 0, 1))  # from the tail end
-    b = np.nan_to_num(np.clip((budget - und.seconds_at(h, reached, seconds)) / w, 0, 1))  # from the head end
+    at_t, at_h = und.seconds_at(np.concatenate([t, h]), reached, seconds).reshape(2, -1)
+    a = np.nan_to_num(np.clip((budget - at_t) / w, 0, 1))  # reach from the tail end
+    b = np.nan_to_num(np.clip((budget - at_h) / w, 0, 1))  # and from the head end
     full = a + b >= 1
     p, q = xy[t], xy[h]
     segs = np.concatenate([

@@ -239,7 +239,7 @@ class Tour:
                         continue
                     d = ins - removed
                     for pos in np.flatnonzero(d < 0):
-                        if pos in (a,) and not rev:
+                        if pos == a and not rev:  # back where it was
                             continue
                         piece = seg[::-1] if rev else seg
                         out.append((int(d[pos]), rest[:pos] + piece + rest[pos:]))
