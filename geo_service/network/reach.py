@@ -195,10 +195,18 @@ def _geojson(geom: shapely.Geometry, scale: np.ndarray) -> dict[str, Any]:
     for poly in shapely.get_parts(geom):
         holes = shapely.get_interior_ring(poly, range(shapely.get_num_interior_rings(poly)))
         rings = [shapely.get_exterior_ring(poly), *holes]
-        polygons.append([np.round(shapely.get_coordinates(r) / scale, 6).tolist() for r in rings])
+        polygons.append([np.round(_corners(shapely.get_coordinates(r)) / scale, 6).tolist() for r in rings])
     if len(polygons) == 1:
         return {"type": "Polygon", "coordinates": polygons[0]}
     return {"type": "MultiPolygon", "coordinates": polygons}
+
+
+def _corners(ring: np.ndarray) -> np.ndarray:
+    """A closed ring without its collinear vertices (the grid's outline has one per cell edge)."""
+    p = ring[:-1]
+    before, after = p - np.roll(p, 1, axis=0), np.roll(p, -1, axis=0) - p
+    kept = p[np.abs(before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]) > 1e-6]
+    return np.vstack([kept, kept[:1]]) if len(kept) >= 3 else ring
 
 
 def reached_segments(graph: RoadGraph, lat: float, lon: float, minutes: float) -> tuple[Any, np.ndarray, int]:

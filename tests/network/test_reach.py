@@ -123,3 +123,17 @@ def test_isochrone_endpoint_is_public(client) -> None:
     assert resp.status_code == 200 and resp.content_type == "application/geo+json"
     assert resp.json["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert client.get(f"/api/v1/isochrone?lat={lat}&lon={lon}&minutes=abc").status_code == 400
+
+
+def test_isochrone_outline_has_corners_only_and_keeps_the_area(built_tiny) -> None:
+    """The grid outline's collinear vertices (one per cell edge) are dropped; the shape stays."""
+    g = load_bundle(built_tiny).walk
+    feat = isochrone(g, *grid_latlon(1, 1), 6)
+    poly = shapely.geometry.shape(feat["geometry"])
+    assert poly.is_valid
+    local = shapely.transform(poly, lambda c: c * np.array([g.kx, g.ky]))
+    assert abs(local.area / feat["properties"]["area_m2"] - 1) < 0.01
+    for part in shapely.get_parts(local):
+        ring = shapely.get_coordinates(part.exterior)[:-1]
+        before, after = ring - np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0) - ring
+        assert (np.abs(before[:, 0] * after[:, 1] - before[:, 1] * after[:, 0]) > 1e-3).all()
