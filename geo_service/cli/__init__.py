@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--precincts-crs", help="CRS to assume when the precinct file has none, e.g. EPSG:32643")
     b.add_argument("--roster", type=Path, help="inspector roster CSV")
     b.add_argument("--posts", type=Path, help="precinct posts (CSV post_id,name,lat,lon or a point layer)")
+    b.add_argument("--addresses", type=Path,
+                   help="address register (CSV, GeoPackage, GeoParquet, GeoJSON): address_id, street, house, point")
     b.add_argument("--clip", help="minlon,minlat,maxlon,maxlat or a polygon file: build only this area")
     b.add_argument("--city", help="city name (default: the OSM file name)")
     b.add_argument("--out", required=True, type=Path, help="bundle folder to write")
@@ -138,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
         from geo_service.ingest.build import BuildOptions, Progress, build_city  # noqa: PLC0415 - per command, see docstring
 
         opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
-                            posts=args.posts, clip=args.clip, city=args.city, precincts_crs=args.precincts_crs)
+                            posts=args.posts, addresses=args.addresses, clip=args.clip, city=args.city, precincts_crs=args.precincts_crs)
         manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
         for line in manifest["problems"]:
             print(line, file=sys.stderr)

@@ -55,6 +55,8 @@ class BuildOptions:
     precincts: Path | None = None
     roster: Path | None = None
     posts: Path | None = None
+    #: The official address register (its codes answer ``lookup?address_id=``).
+    addresses: Path | None = None
     clip: str | None = None
     city: str | None = None
     precincts_crs: str | None = None
@@ -66,7 +68,7 @@ class BuildOptions:
     extra_manifest: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("osm", "out", "precincts", "roster", "posts"):
+        for name in ("osm", "out", "precincts", "roster", "posts", "addresses"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
