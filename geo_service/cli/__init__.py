@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     lk.add_argument("address", nargs="?", help='address text, e.g. "Абая 150"')
     lk.add_argument("--lat", type=float)
     lk.add_argument("--lon", type=float)
+    lk.add_argument("--address-id", help="the address register's code of a building (built with --addresses)")
     lk.add_argument("--limit", type=int, default=5, help="most candidates for an address")
 
     rt = sub.add_parser("route", help="plan one inspector's day from a visits CSV")
@@ -140,7 +141,8 @@ def _run(args: argparse.Namespace) -> int:
         from geo_service.ingest.build import BuildOptions, Progress, build_city  # noqa: PLC0415 - per command, see docstring
 
         opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
-                            posts=args.posts, addresses=args.addresses, clip=args.clip, city=args.city, precincts_crs=args.precincts_crs)
+                            posts=args.posts, addresses=args.addresses, clip=args.clip, city=args.city,
+                            precincts_crs=args.precincts_crs)
         manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
         for line in manifest["problems"]:
             print(line, file=sys.stderr)
@@ -169,12 +171,17 @@ def _run(args: argparse.Namespace) -> int:
         from geo_service.bundle import load_bundle  # noqa: PLC0415 - per command, see docstring
         from geo_service.lookup.service import Lookup  # noqa: PLC0415 - per command, see docstring
 
-        if (args.address is None) == (args.lat is None or args.lon is None):
-            msg = "give an address, or --lat and --lon (not both)"
+        given = (args.address is not None) + (args.address_id is not None) + (args.lat is not None or
+                                                                               args.lon is not None)
+        if given != 1 or (args.address is None and args.address_id is None and (args.lat is None or args.lon is None)):
+            msg = "give an address, --address-id, or --lat and --lon (one of them)"
             raise InputError(msg)
         service = Lookup(load_bundle(args.bundle))
-        answer = (service.by_address(args.address, limit=args.limit) if args.address is not None
-                  else service.by_point(args.lat, args.lon))
+        if args.address_id is not None:
+            answer = service.by_address_id(args.address_id)
+        else:
+            answer = (service.by_address(args.address, limit=args.limit) if args.address is not None
+                      else service.by_point(args.lat, args.lon))
         print(json.dumps(answer, ensure_ascii=False, indent=2))
         return 0
     if args.command == "route":
