@@ -12,7 +12,11 @@ from typing import Any
 
 #: name -> (default, meaning)
 SETTINGS: dict[str, tuple[Any, str]] = {
-    "BUNDLE": (None, "path of the city bundle folder to serve"),
+    "BUNDLE": (None, "path of the city bundle folder to serve (the link `geo-service build --out` makes)"),
+    "BUNDLE_ROOT": (None, "folder every bundle named in POST /admin/reload must be under; "
+                          "default: the folder holding BUNDLE"),
+    "CONTROL_SOCKET": (None, "gunicorn control socket of `geo-service serve`: default geo-service-<host>-<port>.ctl "
+                             "in $XDG_RUNTIME_DIR or ~/.gunicorn (one per instance); none: no socket"),
     "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, "largest request body accepted, in bytes (a 10,000-item batch fits)"),
     "DATABASE_URL": (None, "store of keys, plans and audit: sqlite:///file.db or postgresql+psycopg://user@host/db; "
                            "default geo-service.db in the instance folder or ~/.local/share/geo-service"),

@@ -8,6 +8,7 @@ The API renders them as ``application/problem+json`` (RFC 9457); the CLI prints
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -77,6 +78,47 @@ class BundleError(GeoServiceError, OSError):
 
     status = 503
     title = "City bundle unavailable"
+
+
+class StorageUnavailable(GeoServiceError):
+    """The store cannot write: its disk is full or read-only (503; nothing kept is lost)."""
+
+    status = 503
+    title = "Storage unavailable"
+
+
+#: How a full or read-only disk shows in SQLite's, PostgreSQL's and the system's messages.
+_STORAGE_MESSAGES = ("database or disk is full", "readonly database", "read-only database",
+                     "no space left on device", "read-only file system", "disk quota exceeded")
+#: SQLSTATE disk_full, read_only_sql_transaction (a standby, or default_transaction_read_only).
+_STORAGE_SQLSTATES = frozenset({"53100", "25006"})
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
+
+
+def storage_fault(exc: BaseException) -> StorageUnavailable | None:
+    """The 503 to answer when ``exc`` (or an error it wraps) is a full or read-only disk.
+
+    Looks through the chain (``__cause__``, ``__context__`` and a database driver's
+    ``orig``) for an `OSError` ENOSPC/EROFS/EDQUOT, a PostgreSQL SQLSTATE 53100/25006, or
+    SQLite's "database or disk is full" / "attempt to write a readonly database".
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        text = str(e).lower()
+        if ((isinstance(e, OSError) and e.errno in _STORAGE_ERRNOS)
+                or {getattr(e, "sqlstate", None), getattr(e, "pgcode", None)} & _STORAGE_SQLSTATES
+                or any(m in text for m in _STORAGE_MESSAGES)):
+            return StorageUnavailable(
+                "the service cannot write: its storage is full or read-only. Nothing was changed by this "
+                "request and everything kept before is safe; try again later", detail=f"{type(e).__name__}: {e}")
+        orig = getattr(e, "orig", None)
+        todo += [e.__cause__, e.__context__, orig if isinstance(orig, BaseException) else None]
+    return None
 
 
 class NotReady(GeoServiceError):

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from geo_service.bundle import load_bundle
 from geo_service.config import load_config
-from geo_service.errors import GeoServiceError
+from geo_service.errors import GeoServiceError, storage_fault
 from geo_service.web.context import EXTENSION, problem
 from geo_service.web.openapi import bp as openapi_bp
 from geo_service.web.security import init_security
@@ -66,5 +66,11 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        fault = storage_fault(exc)  # a full or read-only disk: the store's writes fail, reads still work
+        if fault is not None:
+            logger.error("storage full or read-only, answered 503: %s", fault.detail)
+            resp = problem(fault.status, fault.title, fault.user_message)
+            resp.headers["Retry-After"] = "60"
+            return resp
         logger.exception("unhandled error")
         return problem(500, "Internal error", "the service failed to answer; the error is logged")

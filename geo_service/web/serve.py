@@ -1,18 +1,29 @@
 """Serving with gunicorn: the bundle is loaded once in the master and shared by the
-forked workers (copy-on-write; ``gc.freeze`` keeps the collector from touching it)."""
+forked workers (copy-on-write; ``gc.freeze`` keeps the collector from touching it).
+
+A worker forked later (gunicorn respawns one that crashed or was killed) first checks that
+the master's bundle is still the one in service, and loads the current one if not
+(`geo_service.web.views.admin.catch_up`). Each instance has its own gunicorn control
+socket, named after its address (``CONTROL_SOCKET``; ``none`` for no socket), so two
+instances on one machine never answer for each other.
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
+import os
+import re
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from geo_service.bundle import load_bundle
 from geo_service.lookup.service import Lookup
 from geo_service.web.app import make_app
-from geo_service.web.views.admin import warm_reload
+from geo_service.web.views.admin import catch_up, warm_reload
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +45,37 @@ class GunicornApp(BaseApplication):
         return self.application
 
 
+def control_socket(setting: str | None, host: str, port: int) -> str | None:
+    """The gunicorn control socket of the instance on ``host:port``; None for no socket.
+
+    ``setting`` (``CONTROL_SOCKET``): unset gives ``geo-service-<host>-<port>.ctl`` in
+    ``$XDG_RUNTIME_DIR`` (else ``~/.gunicorn``), one per instance; ``none`` (or ``off``)
+    gives none; anything else is the path itself.
+    """
+    if setting is not None and setting.strip().lower() in ("none", "off", "false", "0", ""):
+        return None
+    if setting:
+        return setting
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(runtime) if runtime and Path(runtime).is_dir() else Path.home() / ".gunicorn"
+    return str(folder / f"geo-service-{re.sub(r'[^A-Za-z0-9.-]', '_', host)}-{port}.ctl")
+
+
+def gunicorn_options(app: Flask, *, host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """The gunicorn settings `serve` runs with."""
+    ctl = control_socket(app.config.get("CONTROL_SOCKET"), host, port)
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        catch_up(app)
+
+    return {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+            "preload_app": True, "worker_class": "gthread", "accesslog": "-",
+            # Only the path is logged, never the query string (it may hold an address).
+            "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
+            "post_fork": post_fork,
+            "control_socket": ctl, "control_socket_disable": ctl is None}
+
+
 def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
           threads: int = 4) -> None:
     """Load ``bundle`` and serve the API with gunicorn until stopped."""
@@ -48,7 +90,4 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     app = make_app({"CITY": city, "BUNDLE": str(bundle)})
     warm_reload(app)  # opens the store before the workers fork
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
-    GunicornApp(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                    "preload_app": True, "worker_class": "gthread", "accesslog": "-",
-                    # Only the path is logged, never the query string (it may hold an address).
-                    "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'}).run()
+    GunicornApp(app, gunicorn_options(app, host=host, port=port, workers=workers, threads=threads)).run()

@@ -5,15 +5,25 @@ is replaced in one assignment; a request that already holds the old city finishe
 it. Under gunicorn each worker is its own process: the worker that answers
 ``POST /admin/reload`` records the reload in the store, and every other worker (and
 every other instance on the same database) sees it within ``BUNDLE_POLL_SECONDS`` and
-loads the same bundle in a background thread.
+loads the same bundle in a background thread. Each worker also watches the link of the
+bundle it serves (``build --out X`` repoints ``X``) and loads the new target when it changes;
+a worker forked after a reload (gunicorn respawning a crashed one) catches up before it
+takes a request (`catch_up`), rather than serving the master's bundle from start-up.
+
+A bundle named in the body must be an absolute path without ``..`` under ``BUNDLE_ROOT``
+(default: the folder holding the bundle served at start); every refusal, whatever its
+reason (outside, absent, not a folder, not a bundle), is the same problem naming the field
+``bundle``, so the answer says nothing of the filesystem (the reason goes to the log).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -29,6 +39,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 GENERATION_EXT = "geo_service.bundle_generation"
+ROOT_EXT = "geo_service.bundle_root"
+FAILED_EXT = "geo_service.bundle_failed_target"
 _META_KEY = "bundle_reload"
 _reload_lock = threading.Lock()
 
@@ -45,6 +57,11 @@ class BundleRejected(GeoServiceError):
 
     status = 422
     title = "Bundle rejected"
+
+
+#: The one answer to every bundle path refused, whatever the reason.
+REFUSED_PATH = ("bundle: no city bundle this service may load there; give the absolute path of a bundle "
+                "folder under the service's BUNDLE_ROOT (the current bundle stays in service)")
 
 
 # -- keys --------------------------------------------------------------------------------
@@ -129,8 +146,8 @@ def reload_bundle(app: Flask, path: str | None = None) -> tuple[CityBundle | Non
             new = load_bundle(path)
         except Exception as exc:  # noqa: BLE001 - any failure keeps the old bundle
             logger.warning("reload of %s refused: %s", path, exc)
-            detail = exc.user_message if isinstance(exc, GeoServiceError) else "the bundle could not be read"
-            raise BundleRejected(f"the new bundle failed to load; the old one stays in service: {detail}") from exc
+            msg = "the new bundle failed to load; the old one stays in service (the reason is in the service's log)"
+            raise BundleRejected(msg) from exc
         old = app.extensions.get(EXTENSION)
         app.extensions[EXTENSION] = new  # one assignment: requests see the old or the new city
         app.config["BUNDLE"] = str(path)
@@ -152,18 +169,67 @@ def _brief(city: CityBundle | None) -> dict[str, Any] | None:
 def reload() -> Response:
     """Swap in a new city bundle (``{"bundle": path}`` or the configured one) without downtime."""
     path = None
-    if request.content_length:
-        body = parse_json_body(max_depth=2, max_bytes=4096)
-        path = bounded_text(body.get("bundle"), "bundle", max_len=1024, required=False)
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
-        old, new = reload_bundle(app, path)
+        if request.content_length:
+            body = parse_json_body(max_depth=2, max_bytes=4096)
+            path = bounded_text(body.get("bundle"), "bundle", max_len=1024, required=False)
+        if path is not None:
+            path = str(allowed_bundle_path(app, path))
+        try:
+            old, new = reload_bundle(app, path)
+        except BundleRejected as exc:
+            if path is None:
+                raise
+            raise BundleRejected(REFUSED_PATH, field="bundle") from exc
     except GeoServiceError:
         audit("reload", record_type="bundle", record_id=None, outcome="refused")
         raise
     gen = _publish(app, str(app.config["BUNDLE"]))
     audit("reload", record_type="bundle", record_id=str(new.manifest.get("bundle_version")))
     return jsonify(status="reloaded", previous=_brief(old), current=_brief(new), generation=gen)
+
+
+def bundle_root(app: Flask) -> Path | None:
+    """The folder every bundle loaded by name must be under (resolved); None: none may be."""
+    root = setting("BUNDLE_ROOT", app) or app.extensions.get(ROOT_EXT)
+    return Path(root).resolve() if root else None
+
+
+def allowed_bundle_path(app: Flask, text: str) -> Path:
+    """``text`` as a bundle path this service may load, or `BundleRejected` (422, field ``bundle``).
+
+    Absolute, without ``..``, resolving (links followed) to a folder under `bundle_root`.
+    Every refusal is the same problem; why goes to the log only.
+    """
+    why = None
+    try:
+        asked = Path(text)
+        root = bundle_root(app)
+        if not asked.is_absolute() or ".." in asked.parts:
+            why = "not an absolute path without '..'"
+        elif root is None:
+            why = "no BUNDLE_ROOT (and no bundle served at start to take it from)"
+        elif not asked.resolve().is_relative_to(root):
+            why = f"not under BUNDLE_ROOT {root}"
+        elif not asked.resolve().is_dir():
+            why = "not a folder"
+    except (OSError, ValueError, RuntimeError) as exc:  # NUL bytes, link loops, unreadable
+        why = f"unusable path ({type(exc).__name__})"
+    if why is not None:
+        logger.warning("reload refused: the bundle path asked is %s", why)
+        raise BundleRejected(REFUSED_PATH, field="bundle")
+    return asked
+
+
+def _target(path: str | None) -> Path | None:
+    """The folder ``path`` (a link, usually) points to now; None when it points nowhere."""
+    if not path:
+        return None
+    try:
+        return Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
 
 
 # -- the other workers -------------------------------------------------------------------
@@ -190,9 +256,12 @@ def warm_reload(app: Flask) -> None:
 
 
 def init_reload(app: Flask) -> None:
-    """Remember the reload generation at start; poll for reloads made by other processes."""
+    """Remember the reload generation at start; poll for reloads made by other processes and
+    for the bundle's link changing (a rebuild)."""
     # The generation at start is read on the first poll, so start-up does not open the store.
     app.extensions[GENERATION_EXT] = None
+    if app.config.get("BUNDLE"):
+        app.extensions[ROOT_EXT] = str(Path(app.config["BUNDLE"]).absolute().parent)
     interval = float(setting("BUNDLE_POLL_SECONDS", app) or 0)
     if interval <= 0:
         return
@@ -204,6 +273,8 @@ def init_reload(app: Flask) -> None:
         if now < state["next"]:
             return
         state["next"] = now + interval
+        if _link_moved(app):
+            return
         try:
             gen, path = _read_meta(app)
         except Exception:  # noqa: BLE001 - the store being down must not fail requests
@@ -213,17 +284,62 @@ def init_reload(app: Flask) -> None:
             app.extensions[GENERATION_EXT] = gen
             return
         if gen > app.extensions[GENERATION_EXT] and path and not _reload_lock.locked():
-            threading.Thread(target=_background_reload, args=(app, path, gen), daemon=True,
-                             name="bundle-reload").start()
+            _start_background(app, path, gen)
 
 
-def _background_reload(app: Flask, path: str, gen: int) -> None:
+def _link_moved(app: Flask) -> bool:
+    """Start loading the bundle's new target when its link was repointed (by a build); say so."""
+    path = app.config.get("BUNDLE")
+    target, city = _target(path), app.extensions.get(EXTENSION)
+    if target is None or city is None or target == city.path or str(target) == app.extensions.get(FAILED_EXT):
+        return False
+    if not _reload_lock.locked():
+        logger.info("%s now points to %s: loading it", path, target.name)
+        _start_background(app, str(path), None)
+    return True
+
+
+def _start_background(app: Flask, path: str, gen: int | None) -> None:
+    threading.Thread(target=_background_reload, args=(app, path, gen), daemon=True, name="bundle-reload").start()
+
+
+def _background_reload(app: Flask, path: str, gen: int | None) -> None:
+    target = _target(path)
     try:
         reload_bundle(app, path)
-        app.extensions[GENERATION_EXT] = gen
     except ReloadBusy:
-        pass
+        return
     except GeoServiceError as exc:
-        app.extensions[GENERATION_EXT] = gen  # do not retry a bundle that fails to load
-        logger.error("reload to generation %d (%s) failed: %s", gen, path, exc.user_message)
+        # do not retry a bundle that fails to load (until the link or the generation moves on)
+        app.extensions[FAILED_EXT] = str(target)
+        logger.error("reload to generation %s (%s) failed: %s", gen, path, exc.user_message)
+    if gen is not None:
+        app.extensions[GENERATION_EXT] = gen
 
+
+def catch_up(app: Flask) -> None:
+    """In a worker just forked from the master: load the bundle in service now, when it is not
+    the one the master loaded at start (a reload or a rebuild happened since).
+
+    The bundle in service is the one the last reload recorded in the store (when newer than
+    the master's generation), else the configured one, its link followed as it points now.
+    Runs before the worker takes requests (gunicorn's ``post_fork``), so a respawned worker
+    never answers with an older city than its siblings.
+    """
+    path = app.config.get("BUNDLE")
+    gen = None
+    try:
+        gen, recorded = _read_meta(app)
+    except Exception:  # noqa: BLE001 - the store being down must not stop the worker
+        logger.exception("cannot read the reload generation; serving the configured bundle")
+    else:
+        if recorded and gen > (app.extensions.get(GENERATION_EXT) or 0):
+            path = recorded
+    target, city = _target(path), app.extensions.get(EXTENSION)
+    if path and (city is None or target != city.path):
+        try:
+            reload_bundle(app, path)
+        except GeoServiceError as exc:
+            logger.error("worker %d keeps the bundle loaded at start: %s", os.getpid(), exc.user_message)
+    if gen is not None:
+        app.extensions[GENERATION_EXT] = gen
