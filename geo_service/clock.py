@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from geo_service.errors import InputError
@@ -18,6 +18,9 @@ from geo_service.errors import InputError
 #: outside is a typing mistake (and year 1 or 9999 overflows date arithmetic).
 FIRST_DAY: date = date(2000, 1, 1)
 LAST_DAY: date = date(2100, 12, 31)
+#: How far ahead of the server's clock a reported time may be: the clocks of phones and of
+#: other systems differ a little; a time further ahead is in the future and refused.
+CLOCK_SKEW: timedelta = timedelta(minutes=10)
 
 _system: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 _source: Callable[[], datetime] = _system
@@ -66,7 +69,7 @@ def check_day(value: date, name: str) -> date:
     day = value.date() if isinstance(value, datetime) else value
     if not FIRST_DAY <= day <= LAST_DAY:
         msg = f"{name} must be a date from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, not {value.isoformat()}"
-        raise InputError(msg)
+        raise InputError(msg, field=name, rule="year_range")
     return value
 
 
@@ -74,8 +77,26 @@ def check_moment(value: datetime, name: str) -> datetime:
     """``value`` when its UTC date lies in [`FIRST_DAY`, `LAST_DAY`], else `InputError`."""
     if not FIRST_DAY <= value.date() <= LAST_DAY:
         msg = f"{name} must be a time from {FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()}, not {value.isoformat()}"
-        raise InputError(msg)
+        raise InputError(msg, field=name, rule="year_range")
     return value
+
+
+def check_not_future(value: datetime, name: str) -> datetime:
+    """``value`` (aware) when it is no more than `CLOCK_SKEW` ahead of `now`, else `InputError`
+    naming ``name`` and the rule ``not_in_future``."""
+    if value > now() + CLOCK_SKEW:
+        minutes = int(CLOCK_SKEW.total_seconds() // 60)
+        msg = (f"{name} {value.isoformat()} is in the future (more than {minutes} minutes ahead of the "
+               "server's clock); give the time it happened")
+        raise InputError(msg, field=name, rule="not_in_future")
+    return value
+
+
+def is_plausible(value: datetime | None) -> bool:
+    """Whether a stored time keeps the rules every time taken from a user keeps: its UTC date
+    within [`FIRST_DAY`, `LAST_DAY`] and not more than `CLOCK_SKEW` ahead of now. None is not."""
+    utc = as_utc(value)
+    return utc is not None and FIRST_DAY <= utc.date() <= LAST_DAY and utc <= now() + CLOCK_SKEW
 
 
 def as_utc(value: datetime | None) -> datetime | None:

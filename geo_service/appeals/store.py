@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 
 from geo_service import clock
 from geo_service.appeals.tables import tables
+from geo_service.appeals.times import check_done_at, checked_appeal_times, plausible, plausible_done_sql
 from geo_service.clock import as_datetime, as_utc
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.lookup.service import Lookup, check_point
@@ -60,8 +61,6 @@ CATEGORIES = ("noise", "domestic", "neighbours", "theft", "traffic", "drunkennes
 
 #: Visit ids kept with visit records: the caller's opaque id (no names).
 VISIT_REF_RE = re.compile(r"^[\w.:-]{1,64}$")
-#: How far in the future a reported time may be (clocks of phones differ).
-_CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,8 @@ class AppealStore:
         if not CATEGORY_RE.match(category):
             msg = "category must be a short code of lower-case letters, digits and _ (e.g. noise, theft)"
             raise InputError(msg)
-        at = as_datetime(received_at, "received_at") if received_at is not None else clock.now()
+        at = (clock.check_not_future(as_datetime(received_at, "received_at"), "received_at")
+              if received_at is not None else clock.now())
         city = city or self.city
         if precinct_id is None:
             if city is None:
@@ -208,7 +208,7 @@ class AppealStore:
         if status not in STATUSES:
             msg = f"status must be one of {', '.join(STATUSES)}"
             raise InputError(msg)
-        when = as_datetime(at, "at") if at is not None else clock.now()
+        when = clock.check_not_future(as_datetime(at, "at"), "at") if at is not None else clock.now()
         current = self.get(appeal_id)
         if NEXT_STATUS.get(current.status) != status:
             allowed = NEXT_STATUS.get(current.status)
@@ -217,8 +217,10 @@ class AppealStore:
             raise InputError(msg)
         previous = current.first_contact_at if current.status == "first_contact" else current.received_at
         if previous is not None and when < previous:
-            msg = f"{status} at {when.isoformat()} is before the appeal's previous step ({previous.isoformat()})"
-            raise InputError(msg)
+            step = "first contact" if current.status == "first_contact" else "receipt"
+            msg = (f"at: {status} at {when.isoformat()} is before the appeal's {step} ({previous.isoformat()}); "
+                   f"{status} must not precede it")
+            raise InputError(msg, field="at", rule=f"{status}_after_{current.status}")
         column = "first_contact_at" if status == "first_contact" else "closed_at"
         with self.engine.begin() as conn:
             res = conn.execute(update(self.appeals)
@@ -245,8 +247,11 @@ class AppealStore:
                                 .order_by(a.c.received_at, a.c.id)).mappings().all()
         return [_appeal(r) for r in rows]
 
-    def frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None) -> pd.DataFrame:
-        """Appeals received in [start, end) as a DataFrame (times in UTC)."""
+    def frame(self, *, start: Any = None, end: Any = None, precinct_id: str | None = None,
+              checked: bool = True) -> pd.DataFrame:
+        """Appeals received in [start, end) as a DataFrame (times in UTC). ``checked`` (for
+        indicators) applies `checked_appeal_times`: stored times that break the rules are
+        left out and flagged in ``time_problem``; ``checked=False`` gives the rows as stored."""
         a = self.appeals
         q = select(a)
         if start is not None:
@@ -261,7 +266,7 @@ class AppealStore:
         frame = pd.DataFrame([dict(r) for r in rows], columns=cols)
         for c in ("received_at", "first_contact_at", "closed_at"):
             frame[c] = pd.to_datetime(frame[c], utc=True)
-        return frame
+        return checked_appeal_times(frame) if checked else frame
 
     def processing_times(self, *, start: Any = None, end: Any = None) -> pd.DataFrame:
         """Per precinct: appeals received and closed, median and 90th percentile hours to
@@ -293,14 +298,15 @@ class AppealStore:
                 conn.execute(insert(v).values(**r, done_at=done))
         return len(clean)
 
-    def mark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any, done_at: Any = None) -> dict[str, Any]:
-        """Mark a recorded visit as made (``done_at`` defaults to now; it may not be in the
-        future). Raises `NotFound` when the visit was never recorded as due."""
+    def mark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any, done_at: Any = None,
+                  plan_date: Any = None, plan_created_at: datetime | None = None) -> dict[str, Any]:
+        """Mark a recorded visit as made (``done_at`` defaults to now), checked by
+        `check_done_at` against the plan it was made on (``plan_date``, ``plan_created_at``)
+        when they are given. Raises `NotFound` when the visit was never recorded as due."""
         due = _as_date(due_date, "due_date")
         when = as_datetime(done_at, "done_at") if done_at is not None else clock.now()
-        if when > clock.now() + _CLOCK_SKEW:
-            msg = "done_at is in the future"
-            raise InputError(msg)
+        check_done_at(when, plan_date=None if plan_date is None else _as_date(plan_date, "plan date"),
+                      plan_created_at=plan_created_at, tz=self.tz)
         return self._set_done(inspector_id, visit_ref, due, when)
 
     def unmark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any) -> dict[str, Any]:
@@ -353,15 +359,20 @@ class AppealStore:
         frame = pd.DataFrame([tuple(r) for r in rows],
                              columns=["precinct_id", "inspector_id", "due_date", "done_at", "priority"])
         frame["done_at"] = pd.to_datetime(frame["done_at"], utc=True)
+        # A stored time no mark could be given today (year 1, years ahead) does not count as made.
+        bad = frame["done_at"].notna() & ~plausible(frame["done_at"])
+        frame["time_problem"] = bad.map({True: "done_at", False: None})
+        frame.loc[bad, "done_at"] = pd.NaT
         frame["done_date"] = frame["done_at"].dt.tz_convert(self.tz).dt.date  # the city's local date
-        return frame[["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority"]]
+        frame.attrs["ignored_times"] = int(bad.sum())
+        return frame[["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority", "time_problem"]]
 
     def visits_made(self, *, start: Any, end: Any, precinct_id: str | None = None,
                     priority: int | None = PREVENTIVE_REGISTER) -> int:
         """Visits made (``done_at``) in [start, end), by default preventive-register ones."""
         v = self.visits
         q = select(func.count()).select_from(v).where(v.c.done_at >= as_datetime(start, "start"),
-                                                      v.c.done_at < as_datetime(end, "end"))
+                                                      v.c.done_at < as_datetime(end, "end"), *plausible_done_sql(v))
         if precinct_id is not None:
             q = q.where(v.c.precinct_id == precinct_id)
         if priority is not None:
@@ -374,7 +385,7 @@ class AppealStore:
         """Visits made (``done_at``) in [start, end) per precinct, counted by the database
         (``GROUP BY``): ``precinct_id, count``; either bound may be None."""
         v = self.visits
-        q = select(v.c.precinct_id, func.count().label("count")).where(v.c.done_at.is_not(None))
+        q = select(v.c.precinct_id, func.count().label("count")).where(v.c.done_at.is_not(None), *plausible_done_sql(v))
         if start is not None:
             q = q.where(v.c.done_at >= as_datetime(start, "start"))
         if end is not None:
@@ -461,6 +472,8 @@ def processing_times(appeals: pd.DataFrame) -> pd.DataFrame:
     a = appeals.copy()
     a["to_contact_h"] = (a["first_contact_at"] - a["received_at"]).dt.total_seconds() / 3600
     a["to_close_h"] = (a["closed_at"] - a["received_at"]).dt.total_seconds() / 3600
+    for c in ("to_contact_h", "to_close_h"):  # a time before the receipt never counts (a negative wait)
+        a.loc[a[c] < 0, c] = float("nan")
     g = a.groupby("precinct_id")
     out = pd.DataFrame({
         "received": g.size(),

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import insert, update
 
 from geo_service.appeals.store import AppealStore
 from geo_service.bundle import load_bundle
@@ -19,6 +20,10 @@ from geo_service.workload.reform import VisitRecord, difference_in_differences, 
 from tests.conftest import grid_latlon, pg_url
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+#: Appeal times may not lie in the future: the tests' moment is after every time they give
+#: (a test's own mark wins).
+pytestmark = pytest.mark.now("2026-06-01T12:00:00+05:00")
 
 
 @pytest.fixture()
@@ -193,7 +198,8 @@ def test_visit_records_round_trip(appeals: AppealStore) -> None:
     # Planned again (a newer plan): what was made stays made.
     appeals.record_due([{**rows[0], "plan_id": "pl_b"}])
     frame = appeals.visit_frame(start=date(2026, 3, 1), end=date(2026, 4, 1))
-    assert list(frame.columns) == ["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority"]
+    assert list(frame.columns) == ["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority",
+                                   "time_problem"]
     assert sorted(d for d in frame["done_date"] if pd.notna(d)) == [date(2026, 3, 10), date(2026, 3, 11)]
     assert appeals.visits_made(start=T0.replace(day=1), end=T0.replace(month=4, day=1)) == 2
     assert appeals.visits_made(start=T0.replace(day=1), end=T0.replace(month=4, day=1), precinct_id="P-02") == 0
@@ -210,3 +216,77 @@ def test_visit_records_round_trip(appeals: AppealStore) -> None:
         appeals.record_due([{**rows[0], "visit_ref": "Иванов И.И. ул. Абая 1"}])
     with pytest.raises(InputError, match="time zone"):
         AppealStore(appeals.engine, tz="Mars/Olympus")
+
+
+def _problem(exc: pytest.ExceptionInfo[InputError]) -> tuple[str | None, str | None]:
+    doc = exc.value.to_problem()
+    return doc.get("field"), doc.get("rule")
+
+
+def test_appeal_times_keep_their_meaning(appeals: AppealStore) -> None:
+    """Received and status times: not in the future (10 minutes of clock skew allowed), first
+    contact not before the receipt, closing not before the first contact, 2000-2100."""
+    lat, lon = grid_latlon(1, 0.5)
+    now = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)  # the module's moment
+    with pytest.raises(InputError) as exc:
+        appeals.create(lat=lat, lon=lon, category="noise", received_at=now + timedelta(days=365 * 3))
+    assert _problem(exc) == ("received_at", "not_in_future")
+    with pytest.raises(InputError) as exc:
+        appeals.create(lat=lat, lon=lon, category="noise", received_at="0001-01-01T00:00:00+00:00")
+    assert _problem(exc) == ("received_at", "year_range")
+    # A few minutes ahead (another system's clock) is accepted.
+    a = appeals.create(lat=lat, lon=lon, category="noise", received_at=now + timedelta(minutes=5))
+    with pytest.raises(InputError) as exc:
+        appeals.advance(a.id, "first_contact", now - timedelta(days=2))  # backdated before the receipt
+    assert _problem(exc) == ("at", "first_contact_after_received")
+    with pytest.raises(InputError) as exc:
+        appeals.advance(a.id, "first_contact", now + timedelta(hours=2))
+    assert _problem(exc) == ("at", "not_in_future")
+    b = appeals.create(lat=lat, lon=lon, category="noise", received_at=now - timedelta(hours=5))
+    b = appeals.advance(b.id, "first_contact", now - timedelta(hours=4))
+    with pytest.raises(InputError) as exc:
+        appeals.advance(b.id, "closed", now - timedelta(hours=4, minutes=30))
+    assert _problem(exc) == ("at", "closed_after_first_contact")
+    with pytest.raises(InputError) as exc:
+        appeals.advance(b.id, "closed", now + timedelta(days=400))
+    assert _problem(exc) == ("at", "not_in_future")
+    assert appeals.advance(b.id, "closed", now).closed_at == now
+
+
+def test_stored_times_that_break_the_rules_are_not_counted(appeals: AppealStore) -> None:
+    """Rows written behind the service's back (or before the rules) with impossible times are
+    left out of the indicators and flagged, never counted as on time."""
+    lat, lon = grid_latlon(1, 0.5)
+    good = appeals.create(lat=lat, lon=lon, category="noise", received_at=T0)
+    appeals.advance(good.id, "first_contact", T0 + timedelta(hours=2))
+    back = appeals.create(lat=lat, lon=lon, category="noise", received_at=T0)
+    ahead = appeals.create(lat=lat, lon=lon, category="noise", received_at=T0)
+    with appeals.engine.begin() as conn:
+        a = appeals.appeals
+        conn.execute(update(a).where(a.c.id == back.id).values(status="first_contact",
+                                                               first_contact_at=T0 - timedelta(days=30)))
+        conn.execute(update(a).where(a.c.id == ahead.id).values(received_at=datetime(2090, 1, 1, tzinfo=UTC)))
+        v = appeals.visits
+        conn.execute(insert(v), [
+            {"inspector_id": "UI-1", "visit_ref": "y1", "due_date": date(2026, 3, 10), "precinct_id": "P-01",
+             "priority": 2, "plan_id": "pl_x", "done_at": datetime(2000, 1, 1, tzinfo=UTC) - timedelta(days=1)},
+            {"inspector_id": "UI-1", "visit_ref": "fut", "due_date": date(2026, 3, 10), "precinct_id": "P-01",
+             "priority": 2, "plan_id": "pl_x", "done_at": datetime(2080, 3, 10, tzinfo=UTC)},
+            {"inspector_id": "UI-1", "visit_ref": "ok", "due_date": date(2026, 3, 10), "precinct_id": "P-01",
+             "priority": 2, "plan_id": "pl_x", "done_at": datetime(2026, 3, 10, 6, tzinfo=UTC)}])
+    frame = appeals.frame()
+    assert set(frame["id"]) == {good.id, back.id}  # received in 2090: left out
+    row = frame.set_index("id").loc[back.id]
+    assert pd.isna(row["first_contact_at"]) and row["time_problem"] == "first_contact_at"
+    assert frame.attrs["ignored_times"] == 2
+    assert len(appeals.frame(checked=False)) == 3  # as stored, for the inspector's list
+    pt = appeals.processing_times().set_index("precinct_id")
+    assert pt.loc["P-01", "first_contact_median_h"] == pytest.approx(2.0)  # the backdated one is not -720 h
+    visits = appeals.visit_frame()
+    flagged = visits[visits["time_problem"].notna()]
+    assert len(flagged) == 2 and flagged["done_at"].isna().all()
+    share = visits_on_time(visits, as_of=date(2026, 4, 1)).set_index("precinct_id").loc["P-01"]
+    assert (share["due"], share["on_time"], share["missed"]) == (3, 1, 2)
+    assert appeals.visits_made(start=date(2000, 1, 1), end=date(2100, 12, 31), priority=2) == 1
+    made = appeals.visits_made_by_precinct(priority=2).set_index("precinct_id")["count"].to_dict()
+    assert made == {"P-01": 1}

@@ -414,7 +414,7 @@ def test_signed_link(pages_app: Any, pclient: Any, plan_id: str) -> None:
                         json={"expires_in": 60}).json["expires_in"] == 60
 
 
-@pytest.mark.now("2026-11-25T12:00:00+05:00")  # after the offline mark (20th), before the plan's day (1 Dec)
+@pytest.mark.now("2026-12-01T09:00:00+05:00")  # the plan's day: a visit is marked made on its plan's day
 def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: str) -> None:
     """The phone marks a visit made with a plain form POST through its link; the form names
     the stop's number, never the caller's visit id; the page then shows it as made."""
@@ -456,7 +456,10 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
     assert len(re.findall(r'class="gs-made-form"', html)) == 4 and "gs-undo-form" not in html
     assert pclient.post(f"{url}/stops/9/undo").status_code == 404
     # A mark made offline arrives later with the time it was made (the phone's worker sends it).
-    resp = pclient.post(f"{url}/stops/3/done?lang=en", data={"done_at": "2026-11-20T09:15:00+05:00"})
+    from geo_service import clock
+
+    with clock.frozen_at("2026-12-01T11:00:00+05:00"):
+        resp = pclient.post(f"{url}/stops/3/done?lang=en", data={"done_at": "2026-12-01T09:15:00+05:00"})
     assert resp.status_code == 303
     third = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][2]
     import datetime as dt
@@ -465,8 +468,10 @@ def test_made_buttons_on_the_linked_page(pages_app: Any, pclient: Any, plan_id: 
 
     with pages_app.app_context():
         made_at = appeal_store().done_in_plan(inspector_id="UI-1", due={third: plan["due"][third]})
-    assert made_at[third].astimezone(dt.UTC) == dt.datetime(2026, 11, 20, 4, 15, tzinfo=dt.UTC)
-    for bad in ("yesterday", "2026-11-20T09:15:00", "2099-01-01T00:00:00+00:00"):
+    assert made_at[third].astimezone(dt.UTC) == dt.datetime(2026, 12, 1, 4, 15, tzinfo=dt.UTC)
+    # Refused: not a time, no time zone, the future, before the plan was made, another day.
+    for bad in ("yesterday", "2026-12-01T09:15:00", "2099-01-01T00:00:00+00:00", "2026-11-30T09:15:00+05:00",
+                "0001-01-01T00:00:00+00:00"):
         r = pclient.post(f"{url}/stops/4/done?lang=en", data={"done_at": bad})
         assert r.status_code == 400 and "text/html" in r.content_type, bad
     assert any(r["action"] == "visit.undone" and r["outcome"] == "ok:link" and r["record_id"] == plan_id

@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from geo_service import clock
 from geo_service.web.context import STORE_EXT
 from tests.conftest import grid_latlon
 
@@ -145,19 +146,21 @@ def test_patrol_fills_the_spare_time(client, ui1) -> None:
 def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
     visits = _visits()
     visits[1]["due"] = "2026-11-30"  # a preventive-register visit due later than the plan's day
-    resp = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "date": "2026-11-20", "visits": visits,
-                                                    "include_appeals": False}, headers=ui1)
+    with clock.frozen_at("2026-11-19T17:00:00+05:00"):  # planned the day before
+        resp = client.post("/api/v1/routes/plan", json={"inspector_id": "UI-1", "date": "2026-11-20",
+                                                        "visits": visits, "include_appeals": False}, headers=ui1)
     assert resp.status_code == 201, resp.json
     plan_id = resp.json["id"]
     base = f"/api/v1/routes/plans/{plan_id}/visits"
-    done = client.post(f"{base}/v0/done", json={"done_at": "2026-11-20T11:00:00+06:00"}, headers=ui1)
-    assert done.status_code == 200, done.json
-    assert done.json["due_date"] == "2026-11-20" and done.json["on_time"] is True
-    import datetime as dt
+    with clock.frozen_at("2026-11-20T15:00:00+05:00"):  # marked on the plan's day
+        done = client.post(f"{base}/v0/done", json={"done_at": "2026-11-20T11:00:00+06:00"}, headers=ui1)
+        assert done.status_code == 200, done.json
+        assert done.json["due_date"] == "2026-11-20" and done.json["on_time"] is True
+        import datetime as dt
 
-    assert dt.datetime.fromisoformat(done.json["done_at"]) == dt.datetime(2026, 11, 20, 5, tzinfo=dt.UTC)
-    now = client.post(f"{base}/v1/done", headers=ui1)  # no body: done now, due on the 30th
-    assert now.status_code == 200 and now.json["due_date"] == "2026-11-30" and now.json["on_time"] is True
+        assert dt.datetime.fromisoformat(done.json["done_at"]) == dt.datetime(2026, 11, 20, 5, tzinfo=dt.UTC)
+        now = client.post(f"{base}/v1/done", headers=ui1)  # no body: done now, due on the 30th
+        assert now.status_code == 200 and now.json["due_date"] == "2026-11-30" and now.json["on_time"] is True
     # Refused: another inspector, no credentials, a visit not in the plan, a time in the future or
     # without a time zone.
     ui2 = _token(app, "inspector", subject="UI-2", precincts=("P-02",))
@@ -201,7 +204,8 @@ def test_visits_made_on_time_from_kept_plans(app, client, ui1) -> None:
 def test_schedule_days_are_kept_with_occurrence_due_dates(app, client, ui1) -> None:
     visits = [{"visit": v, "every_days": 7} for v in _visits()[:3]]
     body = {"inspector_id": "UI-1", "start_date": "2026-11-02", "days": 14, "visits": visits}
-    out = client.post("/api/v1/routes/schedule", json=body, headers=ui1).json
+    with clock.frozen_at("2026-11-01T09:00:00+05:00"):  # planned before the period
+        out = client.post("/api/v1/routes/schedule", json=body, headers=ui1).json
     days = [d for d in out["days"] if d["visit_ids"]]
     assert days and all(d["plan_id"].startswith("pl_") for d in days)
     assert all("plan_id" not in d for d in out["days"] if not d["visit_ids"])

@@ -250,7 +250,8 @@ def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
             raise NotFound(msg)
         if made:
             appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]],
-                                     done_at=_form_time("done_at"))
+                                     done_at=_form_time("done_at"), plan_date=kept.body.get("date"),
+                                     plan_created_at=kept.created_at)
         else:
             appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
         audit("visit.done" if made else "visit.undone", record_type="plan", record_id=kept.id, outcome="ok:link")

@@ -257,7 +257,9 @@ class DoneBody(BaseModel):
     """When the visit was made (default now)."""
 
     model_config = ConfigDict(extra="forbid")
-    done_at: Moment | None = Field(default=None, description="ISO 8601 with a time zone; default now")
+    done_at: Moment | None = Field(default=None, description=(
+        "ISO 8601 with a time zone; default now. Within the plan's day in the city's time zone (until 06:00 "
+        "the next day), not before the plan was created, not more than 10 minutes ahead of the server's clock"))
 
 
 def _links(plan_id: str) -> dict[str, str]:
@@ -295,7 +297,8 @@ def visit_done(plan_id: str, visit_id: str) -> Response:
         msg = "done_at needs a time zone (e.g. 2026-11-25T10:30:00+05:00)"
         raise InputError(msg)
     record = appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due,
-                                      done_at=done_at)
+                                      done_at=done_at, plan_date=kept.body.get("date"),
+                                      plan_created_at=kept.created_at)
     audit("visit.done", record_type="plan", record_id=plan_id, outcome="ok")
     return jsonify(record)
 

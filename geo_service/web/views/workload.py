@@ -162,7 +162,7 @@ def list_appeals() -> Response:
     """Open appeals of the caller's precincts (planners: all, or ``precinct_id=``)."""
     principal = current_principal()
     precinct = request.args.get("precinct_id")
-    frame = appeal_store().frame(precinct_id=precinct)
+    frame = appeal_store().frame(precinct_id=precinct, checked=False)  # as stored
     if principal.role == "inspector":
         frame = frame[frame.precinct_id.isin(principal.precinct_ids)]
     frame = frame[frame.status != "closed"]
