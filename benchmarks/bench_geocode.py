@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from geo_service.lookup.geocode import AddressIndex  # noqa: E402
-from geo_service.lookup.normalize import fold, normalize_house, stem_key  # noqa: E402
+from geo_service.address_text import fold, normalize_house, stem_key  # noqa: E402
 from geo_service.network.geodesy import haversine_m  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"

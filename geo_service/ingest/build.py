@@ -1,4 +1,4 @@
-"""The build pipeline: OSM extract + precincts + roster + posts -> city bundle.
+"""The build pipeline: OSM extract + precincts + roster + posts + address register -> city bundle.
 
 ``build_city`` is what ``geo-service build`` runs. It reads every input, reports
 every problem found (one line each), stops before any heavy work when a problem is
@@ -23,6 +23,7 @@ import shapely
 
 from geo_service import clock
 from geo_service.bundle import FORMAT_VERSION, atomic_folder, write_geoparquet, write_table
+from geo_service.ingest.addresses import merge_addresses, osm_addresses, read_register
 from geo_service.ingest.osm import OsmExtract, parse_clip, read_osm, street_table
 from geo_service.ingest.precincts import derive_precincts, read_precincts, validate_precincts
 from geo_service.ingest.problems import ProblemReport
@@ -140,7 +141,9 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
 
     progress.step(1)
     roster = _roster(opts, report)
-    addresses = _addresses(extract)
+    register = (read_register(opts.addresses, report, extent=extract.bounds)
+                if opts.addresses is not None else None)
+    addresses, address_counts = merge_addresses(register, osm_addresses(extract.addresses))
     buildings, building_points = _buildings(extract, crs)
     built = (np.vstack([addresses[["lon", "lat"]].to_numpy(), building_points])
              if len(addresses) or len(building_points) else np.zeros((0, 2)))
@@ -176,6 +179,7 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
 
     progress.step(6)
     manifest = _manifest(opts, extract, crs, precinct_source, graph_arrays, report)
+    manifest["address_sources"] = address_counts
     manifest.update(opts.extra_manifest)
     _write_bundle(opts.out, manifest, graph_arrays, t0, precincts=precincts, posts=posts, roster=roster,
                   addresses=addresses, streets=streets, buildings=buildings)
@@ -230,7 +234,8 @@ def _manifest(opts: BuildOptions, extract: OsmExtract, crs: Any, precinct_source
         "source": {"osm": opts.osm.name, "osm_sha256": digest, "osm_bytes": opts.osm.stat().st_size,
                    "precincts": opts.precincts.name if opts.precincts else None,
                    "roster": opts.roster.name if opts.roster else None,
-                   "posts": opts.posts.name if opts.posts else None, "clip": opts.clip},
+                   "posts": opts.posts.name if opts.posts else None,
+                   "addresses": opts.addresses.name if opts.addresses else None, "clip": opts.clip},
         "attribution": "© OpenStreetMap contributors",
         "crs_projected": crs.to_string(),
         "bbox": list(extract.bounds),
@@ -294,13 +299,6 @@ def _attach_posts(posts: pd.DataFrame, precincts: pd.DataFrame) -> pd.DataFrame:
         if inside.any():
             posts.iloc[i, posts.columns.get_loc("precinct_id")] = precincts.precinct_id.iloc[int(np.argmax(inside))]
     return posts
-
-
-def _addresses(extract: OsmExtract) -> pd.DataFrame:
-    a = extract.addresses.drop_duplicates(["street", "place", "housenumber", "lon", "lat"])
-    a = a.reset_index(drop=True)
-    a.insert(0, "addr_id", np.arange(len(a), dtype=np.int64))
-    return a[["addr_id", "street", "place", "housenumber", "lat", "lon", "osm_type", "osm_id"]]
 
 
 def _buildings(extract: OsmExtract, crs: Any) -> tuple[pd.DataFrame, np.ndarray]:

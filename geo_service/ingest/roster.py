@@ -28,7 +28,7 @@ ROSTER_OPTIONAL = ("post_lat", "post_lon", "post_address")
 POST_COLUMNS = ("post_id", "name", "address", "lat", "lon", "precinct_id", "source")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_csv_text(path: Path) -> pd.DataFrame:
     if not path.exists():
         msg = f"{path}: no such file; fix: check the path"
         raise InputFileError(msg)
@@ -58,7 +58,7 @@ def read_roster(path: Path, report: ProblemReport) -> pd.DataFrame:
         The roster columns, with ``post_lat``/``post_lon`` as floats (NaN when absent).
     """
     path = Path(path)
-    frame = _read_csv(path)
+    frame = read_csv_text(path)
     name = path.name
     missing = [c for c in ROSTER_REQUIRED if c not in frame.columns]
     if missing:
@@ -96,7 +96,7 @@ def read_posts(path: Path, report: ProblemReport) -> pd.DataFrame:
     path = Path(path)
     name = path.name
     if path.suffix.lower() == ".csv":
-        frame = _read_csv(path)
+        frame = read_csv_text(path)
         for col in ("lat", "lon"):
             if col not in frame.columns:
                 report.error(name, "header", f"missing column {col}",

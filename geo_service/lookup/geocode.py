@@ -6,10 +6,10 @@ address points and street names of the city bundle.
 
 How it works
 ------------
-The text rules (:func:`~geo_service.lookup.normalize.fold`,
-:func:`~geo_service.lookup.normalize.stem_key`,
-:func:`~geo_service.lookup.normalize.normalize_house`, the street/house split) live in
-:mod:`geo_service.lookup.normalize`.
+The text rules (:func:`~geo_service.address_text.fold`,
+:func:`~geo_service.address_text.stem_key`,
+:func:`~geo_service.address_text.normalize_house`, the street/house split) live in
+:mod:`geo_service.address_text`.
 
 * :class:`AddressIndex` groups every spelling of a street (the ``addr:street``
   values of the addresses, the ``name`` / ``name_kk`` / ``name_ru`` aliases of the
@@ -43,8 +43,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from geo_service.errors import InputError
-from geo_service.lookup.normalize import (
+from geo_service.address_text import (
     MKR_PHRASES,
     PAREN,
     fold,
@@ -55,6 +54,7 @@ from geo_service.lookup.normalize import (
     stem_key,
     tokens,
 )
+from geo_service.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class Candidate:
         The house number as the data spells it (``None`` unless ``match == "house"``).
     addr_id : int or None
         ``addr_id`` of the address row (``None`` unless ``match == "house"``).
+    address_id : str or None
+        The address register's code of that row (``None`` for OpenStreetMap addresses).
     """
 
     lat: float
@@ -91,6 +93,7 @@ class Candidate:
     street: str
     housenumber: str | None
     addr_id: int | None
+    address_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of the fields."""
@@ -209,18 +212,23 @@ class _Aliases:
                 aliases.append((k, owner, _ALIAS_PENALTY, r, is_mkr or f))
         return row_points
 
-    def add_addresses(self, a_street: list[str], a_place: list[str]) -> list[list[str]]:
-        """Add every addr:street / addr:place spelling; return each address's group owners."""
-        uf, aliases, keys_of = self.uf, self.aliases, self.keys_of
-        # Addresses: every addr:street / addr:place spelling is an alias of its group.
+    def add_addresses(self, a_street: list[str], a_place: list[str],
+                      a_other: list[list[str]] | None = None) -> list[list[str]]:
+        """Add every addr:street / addr:place spelling; return each address's group owners.
+
+        ``a_other[i]`` holds other spellings of address ``i``'s street (the register's
+        ``street_kk`` / ``street_ru``): they join the street's group.
+        """
+        uf, keys_of = self.uf, self.keys_of
         addr_groups: list[list[str]] = []
         seen_alias: set[tuple[str, str, bool]] = set()
         for i in range(len(a_street)):
             owners: list[str] = []
-            for raw, is_place in ((a_street[i], False), (a_place[i], True)):
-                if not raw:
-                    continue
-                mains, extras = keys_of(raw)
+            other = a_other[i] if a_other is not None else []
+            for raw, is_place, more in ((a_street[i], False, other), (a_place[i], True, [])):
+                spellings = [keys_of(r) for r in (raw, *more) if r]
+                mains = [k for m, _ in spellings for k in m]
+                extras = [k for _, e in spellings for k in e]
                 if not mains:
                     mains, extras = extras[:1], extras[1:]
                 if not mains:
@@ -229,14 +237,11 @@ class _Aliases:
                 for k, _ in mains:
                     uf.union(owner, k)
                 owners.append(owner)
-                for k, f in mains:
-                    if (k, owner, True) not in seen_alias:
-                        seen_alias.add((k, owner, True))
-                        aliases.append((k, owner, 0.0, -1, f or is_place))
-                for k, f in extras:
-                    if (k, owner, False) not in seen_alias:
-                        seen_alias.add((k, owner, False))
-                        aliases.append((k, owner, _ALIAS_PENALTY, -1, f or is_place))
+                for keys, pen in ((mains, 0.0), (extras, _ALIAS_PENALTY)):
+                    for k, f in keys:
+                        if (k, owner, pen == 0.0) not in seen_alias:
+                            seen_alias.add((k, owner, pen == 0.0))
+                            self.aliases.append((k, owner, pen, -1, f or is_place))
             addr_groups.append(owners)
         return addr_groups
 
@@ -339,6 +344,7 @@ class AddressIndex:
         self,
         *,
         addr_id: np.ndarray,
+        codes: list[str],
         lat: np.ndarray,
         lon: np.ndarray,
         addr_street: list[str],
@@ -352,6 +358,7 @@ class AddressIndex:
         row_points: list[tuple[float, float, str, float]],
     ) -> None:
         self._addr_id = addr_id
+        self._codes = codes
         self._lat = lat
         self._lon = lon
         self._addr_street = addr_street
@@ -406,7 +413,8 @@ class AddressIndex:
         a_lat = pd.to_numeric(addresses["lat"], errors="coerce").to_numpy(dtype=float)
         a_lon = pd.to_numeric(addresses["lon"], errors="coerce").to_numpy(dtype=float)
         a_id = addresses["addr_id"].to_numpy()
-        addr_groups = table.add_addresses(a_street, a_place)
+        a_kk, a_ru = _text_column(addresses, "street_kk"), _text_column(addresses, "street_ru")
+        addr_groups = table.add_addresses(a_street, a_place, [[k, r] for k, r in zip(a_kk, a_ru)])
         aliases = table.aliases
 
         # Number the groups (union-find roots).
@@ -423,6 +431,7 @@ class AddressIndex:
 
         index = cls(
             addr_id=a_id,
+            codes=_text_column(addresses, "address_id"),
             lat=a_lat,
             lon=a_lon,
             addr_street=[a_street[i] or a_place[i] for i in range(len(a_street))],
@@ -555,6 +564,7 @@ class AddressIndex:
             street=self._addr_street[i],
             housenumber=self._housenumber[i],
             addr_id=int(self._addr_id[i]),
+            address_id=self._codes[i] or None,
         )
 
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo_service.bundle import CityBundle
@@ -31,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 MAX_ADDRESS_CHARS = 200
 MAX_BATCH = 10_000
+#: An address register code: letters, digits and . _ / - (the РКА is 16 digits).
+ADDRESS_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._/-]{0,63}")
 #: A point within this many degrees outside the city's bounding box still counts as in it.
 EXTENT_MARGIN_DEG = 0.05
 #: Candidates within this many score points of the best make an answer ambiguous.
@@ -80,6 +84,21 @@ def check_address(text: Any) -> str:
         msg = f"address is longer than {MAX_ADDRESS_CHARS} characters"
         raise InputError(msg)
     return text.strip()
+
+
+class UnknownAddressId(NotFound):
+    """No address of the register has this code."""
+
+    title = "Unknown address id"
+
+
+def check_address_id(value: Any) -> str:
+    """Return the register code stripped, or raise `InputError` naming ``address_id``."""
+    code = value.strip() if isinstance(value, str) else None
+    if not code or not ADDRESS_ID.fullmatch(code):
+        msg = "address_id must be 1-64 letters, digits, '.', '_', '/' or '-' (the register's code)"
+        raise InputError(msg, field="address_id")
+    return code
 
 
 @dataclass(frozen=True)
@@ -165,6 +184,7 @@ class Lookup:
         self._geocoder: AddressIndex | None = None
         self._post_snaps: dict[tuple[Any, ...], Any] = {}
         self._grid: PrecinctGrid | None = None
+        self._codes: tuple[pd.Index, np.ndarray] | None = None
         self._geocoder_lock = threading.Lock()
 
     # -- facts ------------------------------------------------------------------------
@@ -326,6 +346,48 @@ class Lookup:
         """Build everything lazy now (the server does this before taking requests)."""
         _ = self.geocoder
         _ = self.grid
+        _ = self.codes
+
+    @property
+    def codes(self) -> tuple[pd.Index, np.ndarray]:
+        """The register codes of the address table, hashed once, and their rows."""
+        if self._codes is None:
+            with self._geocoder_lock:
+                if self._codes is None:
+                    a = self.city.addresses
+                    ids = (a["address_id"].fillna("").astype(str).to_numpy(dtype=object)
+                           if "address_id" in a.columns else np.zeros(0, dtype=object))
+                    rows = np.flatnonzero(ids != "")
+                    self._codes = (pd.Index(ids[rows]), rows)
+        return self._codes
+
+    def address_row(self, code: Any) -> int:
+        """The address-table row of a register code; `UnknownAddressId` when the register has none."""
+        code = check_address_id(code)
+        index, rows = self.codes
+        pos = index.get_indexer_for([code])
+        if len(pos) == 0 or pos[0] < 0:
+            msg = "no address of the register has this address_id"
+            raise UnknownAddressId(msg, field="address_id")
+        return int(rows[pos[0]])
+
+    def by_address_id(self, code: Any, *, travel: bool = True) -> dict[str, Any]:
+        """The answer for a register code: the address, and the precinct answer of its point."""
+        row = self.city.addresses.iloc[self.address_row(code)]
+        lat, lon = float(row["lat"]), float(row["lon"])
+        address = {"address_id": str(row["address_id"]), "street": str(row["street"]),
+                   "housenumber": str(row["housenumber"]), "district": str(row.get("district", "")) or None,
+                   "source": str(row.get("source", "register"))}
+        found = self.locate(lat, lon)
+        if found is None:
+            i, dist = self.nearest(lat, lon)
+            return {"address": address, "point": {"lat": lat, "lon": lon}, "precinct": None, "inspectors": [],
+                    "post": None, "nearest_precinct": {"id": str(self.ids[i]), "distance_m": round(dist, 1)}}
+        answer = {"address": address, "point": {"lat": lat, "lon": lon}, **self.precinct_info(found.index),
+                  "on_border": found.on_border}
+        if travel:
+            answer["travel_to_post"] = self.travel_to_post(lat, lon, answer["post"])
+        return answer
 
     def by_address(self, text: Any, *, limit: int = 5, travel: bool = True) -> dict[str, Any]:
         """Ranked candidates for an address text, each with its precinct answer.
@@ -343,6 +405,7 @@ class Lookup:
         for cand in candidates:
             item: dict[str, Any] = {"score": round(float(cand.score), 1), "match": cand.match,
                                     "street": cand.street, "housenumber": cand.housenumber,
+                                    "address_id": cand.address_id,
                                     "lat": round(float(cand.lat), 7), "lon": round(float(cand.lon), 7)}
             found = self.locate(cand.lat, cand.lon)
             if found is None:
@@ -386,11 +449,13 @@ class Lookup:
         for k, item in enumerate(items):
             base = {"id": item.get("id")} if item.get("id") is not None else {}
             try:
-                if item.get("address") is not None:
-                    if item.get("lat") is not None or item.get("lon") is not None:
-                        msg = "give either address or lat/lon, not both"
+                given = [f for f in ("address", "address_id") if item.get(f) is not None]
+                if given:
+                    if len(given) > 1 or item.get("lat") is not None or item.get("lon") is not None:
+                        msg = "give one of address, address_id or lat/lon"
                         raise InputError(msg)
-                    answer = self.by_address(item["address"], limit=3, travel=False)
+                    answer = (self.by_address(item["address"], limit=3, travel=False) if given[0] == "address"
+                              else self.by_address_id(item["address_id"], travel=False))
                     results[k] = {**base, **answer}
                 else:
                     lat, lon = check_point(item.get("lat"), item.get("lon"))

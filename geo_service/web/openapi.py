@@ -16,7 +16,14 @@ from geo_service.version import __version__
 from geo_service.web.openapi_parts import PROBLEM, ok_json, problems
 from geo_service.web.security import access
 from geo_service.web.views import pages, reach, routes, siting, workload
-from geo_service.web.views.lookup import AddressLookup, BatchBody, LookupBody, PointLookup
+from geo_service.web.views.lookup import (
+    ADDRESS_ID_PATTERN,
+    AddressLookup,
+    BatchBody,
+    CodeLookup,
+    LookupBody,
+    PointLookup,
+)
 from geo_service.web.views.reach import MatrixBody
 from geo_service.web.views.routes import PlanBody, ScheduleBody
 from geo_service.web.views.workload import AppealBody, BalanceBody, StatusBody
@@ -61,6 +68,11 @@ CANDIDATE = {"type": "object", "required": ["score", "match", "lat", "lon"], "pr
 ADDRESS_ANSWER = {"type": "object", "required": ["query", "ambiguous", "candidates"], "properties": {
     "query": {"type": "string"}, "ambiguous": {"type": "boolean"},
     "candidates": {"type": "array", "items": {"$ref": "#/components/schemas/Candidate"}}}}
+CODE_ANSWER = {"type": "object", "required": ["address", "point", "precinct"], "properties": {
+    "address": {"type": "object", "properties": {k: {"type": ["string", "null"]} for k in (
+        "address_id", "street", "housenumber", "district", "source")}},
+    "point": {"type": "object"}, "precinct": {"type": ["object", "null"]},
+    "inspectors": {"type": "array"}, "post": {"type": ["object", "null"]}}}
 FEATURE = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
     "type": {"const": "Feature"}, "id": {"type": "string"}, "geometry": {"type": "object"},
     "properties": {"type": "object"}}}
@@ -72,6 +84,8 @@ def _lookup_params() -> list[dict[str, Any]]:
         {"name": "lon", "in": "query", "schema": {"type": "number", "minimum": -180, "maximum": 180}},
         {"name": "address", "in": "query",
          "schema": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_CHARS}},
+        {"name": "address_id", "in": "query", "description": "the address register's code (РКА)",
+         "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ADDRESS_ID_PATTERN}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20}},
     ]
 
@@ -79,7 +93,8 @@ def _lookup_params() -> list[dict[str, Any]]:
 def document() -> dict[str, Any]:
     """Build the OpenAPI document."""
     lookup_answer = {"oneOf": [{"$ref": "#/components/schemas/PointAnswer"},
-                               {"$ref": "#/components/schemas/AddressAnswer"}]}
+                               {"$ref": "#/components/schemas/AddressAnswer"},
+                               {"$ref": "#/components/schemas/CodeAnswer"}]}
     security_public: list[dict[str, list[str]]] = [{}, {"apiKey": []}, {"bearer": []}]
     paths: dict[str, Any] = {
         "/livez": {"get": {"summary": "the process answers", "security": [{}],
@@ -93,7 +108,8 @@ def document() -> dict[str, Any]:
             "post": {"summary": "the same with the query in a JSON body", "security": security_public,
                      "requestBody": {"required": True, "content": {"application/json": {
                          "schema": {"oneOf": [{"$ref": "#/components/schemas/PointLookup"},
-                                              {"$ref": "#/components/schemas/AddressLookup"}]}}}},
+                                              {"$ref": "#/components/schemas/AddressLookup"},
+                                              {"$ref": "#/components/schemas/CodeLookup"}]}}}},
                      "responses": {**ok_json(lookup_answer), **problems(400, 404, 413, 422, 429, 503)}},
         },
         "/api/v1/lookup/batch": {"post": {
@@ -125,10 +141,11 @@ def document() -> dict[str, Any]:
                     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
     schemas: dict[str, Any] = {
         "Problem": PROBLEM, "Inspector": INSPECTOR, "Post": POST, "Precinct": PRECINCT, "Travel": TRAVEL,
-        "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER, "Feature": FEATURE,
+        "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER,
+        "CodeAnswer": CODE_ANSWER, "Feature": FEATURE,
     }
-    for model in (LookupBody, PointLookup, AddressLookup, BatchBody, MatrixBody, SitingBody, PlanBody, ScheduleBody,
-                  BalanceBody, AppealBody, StatusBody):
+    for model in (LookupBody, PointLookup, AddressLookup, CodeLookup, BatchBody, MatrixBody, SitingBody, PlanBody,
+                  ScheduleBody, BalanceBody, AppealBody, StatusBody):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

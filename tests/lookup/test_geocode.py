@@ -13,7 +13,7 @@ import pytest
 
 from geo_service.errors import InputError
 from geo_service.lookup.geocode import AddressIndex, Candidate
-from geo_service.lookup.normalize import fold, normalize_house, parse_address, stem_key
+from geo_service.address_text import fold, normalize_house, parse_address, stem_key
 from tests.conftest import SHARED_DATA
 
 DATA = SHARED_DATA
@@ -304,7 +304,7 @@ def test_limit_and_order(index: AddressIndex) -> None:
 def test_candidate_to_dict(index: AddressIndex) -> None:
     d = top(index, "Абая 150").to_dict()
     assert d == {"lat": 43.24, "lon": 76.88, "score": 100.0, "match": "house", "street": "пр. Абая",
-                 "housenumber": "150", "addr_id": 1}
+                 "housenumber": "150", "addr_id": 1, "address_id": None}
 
 
 def test_without_streets_table(addresses: pd.DataFrame) -> None:

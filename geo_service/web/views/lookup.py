@@ -8,12 +8,14 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from geo_service.errors import InputError
-from geo_service.lookup.service import MAX_ADDRESS_CHARS, MAX_BATCH
+from geo_service.lookup.service import ADDRESS_ID, MAX_ADDRESS_CHARS, MAX_BATCH
 from geo_service.web.context import lookup_service
 from geo_service.web.security import access
 from geo_service.web.validation import parse_json_body, reject_unknown_args, validate_body
 
 bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
+#: The register code as a JSON-Schema pattern (anchored).
+ADDRESS_ID_PATTERN = f"^{ADDRESS_ID.pattern}$"
 
 
 class LookupBody(BaseModel):
@@ -24,6 +26,8 @@ class LookupBody(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180, description="longitude, decimal degrees (WGS84)")
     address: str | None = Field(default=None, min_length=1, max_length=MAX_ADDRESS_CHARS,
                                 description="address text in Kazakh, Russian or Latin letters")
+    address_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=ADDRESS_ID_PATTERN,
+                                   description="the address register's code of a building (РКА)")
     limit: int = Field(default=5, ge=1, le=20, description="most candidates for an address")
 
 
@@ -44,25 +48,37 @@ class AddressLookup(BaseModel):
     limit: int = Field(default=5, ge=1, le=20, description="most candidates")
 
 
-LOOKUP_POST = TypeAdapter(Union[PointLookup, AddressLookup])  # noqa: UP007 - a runtime union for pydantic
+class CodeLookup(BaseModel):
+    """A lookup by the address register's code."""
+
+    model_config = ConfigDict(extra="forbid")
+    address_id: str = Field(min_length=1, max_length=64, pattern=ADDRESS_ID_PATTERN,
+                            description="the address register's code (РКА)")
+
+
+LOOKUP_POST = TypeAdapter(Union[PointLookup, AddressLookup, CodeLookup])  # noqa: UP007 - a runtime union for pydantic
 
 
 class BatchBody(BaseModel):
     """Up to 10,000 lookups; each item is checked on its own and gets its own result or error."""
 
     model_config = ConfigDict(extra="forbid")
-    items: list[dict[str, Any]] = Field(max_length=MAX_BATCH, description="items: {id?, lat, lon} or {id?, address}")
+    items: list[dict[str, Any]] = Field(max_length=MAX_BATCH,
+                                        description="items: {id?, lat, lon}, {id?, address} or {id?, address_id}")
 
 
 def _answer(body: LookupBody) -> dict[str, Any]:
     service = lookup_service()
-    if body.address is not None:
-        if body.lat is not None or body.lon is not None:
-            msg = "give either address or lat and lon, not both"
+    given = [f for f in ("address", "address_id") if getattr(body, f) is not None]
+    if given:
+        if len(given) > 1 or body.lat is not None or body.lon is not None:
+            msg = "give one of address, address_id, or lat and lon"
             raise InputError(msg)
-        return service.by_address(body.address, limit=body.limit)
+        if body.address_id is not None:
+            return service.by_address_id(body.address_id)
+        return service.by_address(body.address or "", limit=body.limit)
     if body.lat is None or body.lon is None:
-        msg = "give lat and lon, or address"
+        msg = "give lat and lon, address, or address_id"
         raise InputError(msg)
     return service.by_point(body.lat, body.lon)
 
@@ -70,10 +86,11 @@ def _answer(body: LookupBody) -> dict[str, Any]:
 @bp.get("/lookup")
 @access("public")
 def lookup_get() -> Response:
-    """Who covers this point or address (query parameters lat & lon, or address)."""
+    """Who covers this point, address or register code (query parameters lat & lon, address, or address_id)."""
     args = request.args
-    reject_unknown_args("lat", "lon", "address", "limit")
-    data: dict[str, Any] = {k: args[k] for k in ("lat", "lon", "address", "limit") if k in args}
+    names = ("lat", "lon", "address", "address_id", "limit")
+    reject_unknown_args(*names)
+    data: dict[str, Any] = {k: args[k] for k in names if k in args}
     return jsonify(_answer(validate_body(LookupBody, data)))
 
 
