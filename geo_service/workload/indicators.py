@@ -13,7 +13,9 @@
   multi-source Dijkstra per mode (scipy, all posts at once) on the road graph, each
   demand point snapped to its nearest node; the walk from the point to that node is
   added at walking speed in both modes (getting on and off the road is on foot);
-* ``appeals``, ``visits`` — counts in ``period`` when the caller gives them;
+* ``appeals``, ``visits`` — counts in ``period`` when the caller gives them; a record whose
+  time is impossible (outside 2000-2100, or in the future) is never counted, and
+  ``frame.attrs["ignored_times"]`` says how many were left out;
 * ``inspectors`` (roster rows of the precinct), ``workload_index`` and
   ``workload_per_inspector``.
 
@@ -309,13 +311,31 @@ def _period_bounds(period: tuple[Any, Any] | None) -> tuple[pd.Timestamp | None,
     return s, e
 
 
+def implausible_times(records: pd.DataFrame, time_columns: tuple[str, ...]) -> np.ndarray:
+    """Which records carry a time (the first of ``time_columns`` present) that no record may
+    have: outside 2000-01-01..2100-12-31, or more than `clock.CLOCK_SKEW` ahead of now (a visit
+    marked made in year 1, an appeal received years ahead). Such a record is never counted."""
+    col = next((c for c in time_columns if c in records.columns), None)
+    if col is None or len(records) == 0:
+        return np.zeros(len(records), dtype=bool)
+    raw = records[col]
+    t = pd.to_datetime(raw, errors="coerce", utc=True, format="ISO8601")
+    lo = pd.Timestamp(clock.FIRST_DAY.isoformat(), tz="UTC")
+    hi = min(pd.Timestamp(clock.now() + clock.CLOCK_SKEW),
+             pd.Timestamp((clock.LAST_DAY + dt.timedelta(days=1)).isoformat(), tz="UTC"))
+    given = raw.notna().to_numpy()
+    ok = (t.notna() & (t >= lo) & (t <= hi)).to_numpy()
+    return np.asarray(given & ~ok, dtype=bool)
+
+
 def count_by_precinct(records: pd.DataFrame | None, city: CityBundle, *, time_columns: tuple[str, ...],
                       period: tuple[Any, Any] | None = None) -> np.ndarray | None:
     """Records per precinct (in ``city.precincts`` order) within ``period`` [start, end).
 
     ``records`` has a ``precinct_id`` column, or ``lat``/``lon`` (located with the
     lookup index); the first of ``time_columns`` present is the record's time (a record
-    without a time is kept only when no period is given). Counts already grouped by the
+    without a time is kept only when no period is given; one with an impossible time,
+    `implausible_times`, never is). Counts already grouped by the
     database (a ``count`` column per ``precinct_id``) are taken as they are when their
     ``attrs['period']`` is the period asked for.
     """
@@ -327,6 +347,8 @@ def count_by_precinct(records: pd.DataFrame | None, city: CityBundle, *, time_co
     rec = records
     start, end = _period_bounds(period)
     grouped = "count" in rec.columns
+    if not grouped:
+        rec = rec[~implausible_times(rec, time_columns)]
     if grouped:
         if _period_bounds(rec.attrs.get("period")) != (start, end):
             msg = "counts grouped for another period than the one asked for"
@@ -420,8 +442,15 @@ def indicators(city: CityBundle, *, weights: WorkloadWeights | None = None, dema
     else:
         base = _base(city, demand, lookup, points)
     frame = base.copy()
-    n_app = count_by_precinct(appeals, city, time_columns=("received_at", "at"), period=period)
-    n_vis = count_by_precinct(visits, city, time_columns=("done_at", "done_date", "due_date", "at"), period=period)
+    app_cols, vis_cols = ("received_at", "at"), ("done_at", "done_date", "due_date", "at")
+    n_app = count_by_precinct(appeals, city, time_columns=app_cols, period=period)
+    n_vis = count_by_precinct(visits, city, time_columns=vis_cols, period=period)
+    ignored: dict[str, int] = {}  # records left out for an impossible time (`implausible_times`, the store's)
+    for name, rec, cols in (("appeals", appeals, app_cols), ("visits", visits, vis_cols)):
+        if rec is not None:
+            ignored[name] = int(rec.attrs.get("ignored_times", 0)) + (
+                0 if "count" in rec.columns else int(implausible_times(rec, cols).sum()))
+    frame.attrs["ignored_times"] = ignored
     if n_app is not None:
         frame["appeals"] = n_app.astype(np.int64)
     if n_vis is not None:

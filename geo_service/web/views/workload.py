@@ -51,7 +51,7 @@ def workload() -> Response:
                         headers={"Content-Disposition": 'attachment; filename="workload.csv"'})
     rows = frame.reset_index().replace({float("nan"): None}).to_dict(orient="records")
     return jsonify(json_safe({"weights": frame.attrs.get("weights_used"), "summary": summary(frame),
-                              "precincts": rows}))
+                              "ignored_times": frame.attrs.get("ignored_times", {}), "precincts": rows}))
 
 
 class BalanceBody(BaseModel):
