@@ -283,7 +283,7 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
              visits: list[Visit], shift: Shift, mode: TravelMode = "walk",
              post: tuple[float, float] | None = None, max_snap_m: float | None = 500.0,
              exploration: int | None = None, threads: int | None = None,
-             polish_s: float | None = None, seed: int = 1) -> DayPlan:
+             polish_s: float | None = None, seed: int = 1, vroom_s: float | None = None) -> DayPlan:
     """Plan one day's route.
 
     Parameters
@@ -311,6 +311,11 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
         Time budget (seconds, 0 turns it off; None gives it what is left of `DAY_BUDGET_S`,
         at least `POLISH_MIN_S`) and random seed of the PyVRP polish of VROOM's tour
         (`geo_service.routes.polish.polish_tour`).
+    vroom_s
+        Bound of the VROOM solves together (seconds, at most `DAY_VROOM_S`, its default): a
+        schedule gives each day its share of the request's budget. Every stage still gets
+        VROOM's least solve time, and the stages are few (the priority classes and at most six
+        repairs).
 
     Raises
     ------
@@ -343,7 +348,8 @@ def plan_day(city: Any, *, start: tuple[float, float], end: tuple[float, float] 
     p = Problem(times_s=times_s, start_loc=0, end_loc=1, post_loc=2, shift=shift, vehicle_end_s=vehicle_end,
                  visits=visits, loc_of=[3 + i for i in range(len(visits))])
     unassigned, candidates = _set_aside(p, snap, max_snap_m, snap_m, warnings)
-    sol, facts = solve_with_priorities(p, candidates, exploration=exploration, threads=threads, seconds=DAY_VROOM_S)
+    vroom_budget = DAY_VROOM_S if vroom_s is None else min(DAY_VROOM_S, max(0.0, float(vroom_s)))
+    sol, facts = solve_with_priorities(p, candidates, exploration=exploration, threads=threads, seconds=vroom_budget)
     budget = max(POLISH_MIN_S, DAY_BUDGET_S - (time.perf_counter() - t0)) if polish_s is None else float(polish_s)
     sol, polished = polish_tour(p, sol, candidates, seconds=budget, seed=seed, threads=threads)
     facts.update(polished)

@@ -67,6 +67,18 @@ DAY_POLISH_S = 0.08
 
 MAX_PERIOD_DAYS = 92
 MAX_RECURRING = 2_000
+#: Most visit occurrences one schedule holds (92 days of about 40 visits): a larger request is
+#: refused (400) before anything is solved; 2,000 daily visits over 92 days would make 184,000.
+MAX_OCCURRENCES = 4_000
+#: The whole schedule's time budget (seconds, matrix to the last day's route): the assignment
+#: solver, the balancing pass and the days' routes share it, so a request answers within ~10 s.
+SCHEDULE_BUDGET_S = 8.0
+#: Largest assignment MIP handed to HiGHS, counted as its day columns plus the pairs of days
+#: the spacing rows join; a larger one keeps the naive start and the balancing pass (building
+#: it alone would outlast the budget).
+MAX_MIP_TERMS = 120_000
+#: Least time worth giving HiGHS; with less left of the budget the naive start is balanced.
+MIN_MIP_S = 0.2
 
 
 @dataclass
@@ -203,15 +215,33 @@ def occurrences(visits: list[RecurringVisit], start_date: dt.date, days: int, of
 
 # -- the schedule -----------------------------------------------------------------------------------
 
+def mip_terms(occ: list[Occurrence]) -> int:
+    """The size of the assignment MIP: day columns plus the day pairs of consecutive occurrences."""
+    terms = sum(len(o.days) for o in occ)
+    last: dict[int, Occurrence] = {}
+    for o in sorted(occ, key=lambda o: (o.rv, o.seq)):
+        if o.rv in last:
+            terms += len(last[o.rv].days) * len(o.days)
+        last[o.rv] = o
+    return terms
+
+
 def _assign(method: str, occ_u: list[Occurrence], visits: list[RecurringVisit], est: Estimate, days: int,
-            shift: Shift, caps: np.ndarray, full: np.ndarray, time_limit: float
+            shift: Shift, caps: np.ndarray, full: np.ndarray, time_limit: float, deadline: float
             ) -> tuple[dict[int, int], dict[str, Any]]:
-    """Occurrences to days by ``method`` (``mip``: the naive start, HiGHS, then the balancing pass)."""
+    """Occurrences to days by ``method`` (``mip``: the naive start, HiGHS, then the balancing pass).
+    HiGHS gets ``time_limit`` at most, and the balancing pass stops at ``deadline``."""
     facts: dict[str, Any]
     if method == "mip":
         naive = assign_naive(occ_u, visits, est, days, shift, caps=caps)
-        where, facts = assign_mip(occ_u, visits, est, days, shift, time_limit=time_limit, start=naive, caps=caps)
-        where, facts["balance_moves"] = balance_days(where, occ_u, visits, est, days, shift, caps=caps)
+        terms = mip_terms(occ_u)
+        if terms <= MAX_MIP_TERMS and time_limit >= MIN_MIP_S:
+            where, facts = assign_mip(occ_u, visits, est, days, shift, time_limit=time_limit, start=naive, caps=caps)
+        else:  # too large to build and solve within the budget: the naive start, balanced
+            where, facts = naive, {"engine": "naive+balance", "mip_terms": terms,
+                                   "why": f"the assignment MIP would hold {terms:,} terms (at most {MAX_MIP_TERMS:,})"}
+        where, facts["balance_moves"] = balance_days(where, occ_u, visits, est, days, shift, caps=caps,
+                                                     deadline=deadline)
     else:
         # The baseline fills each day's whole working time, first come first served.
         where, facts = assign_naive(occ_u, visits, est, days, shift, caps=full), {"engine": "naive"}
@@ -240,9 +270,12 @@ def _days_of(occ_u: list[Occurrence], where: dict[int, int], start_date: dt.date
 def _route_days(city: Any, per_day: dict[int, list[int]], occ_u: list[Occurrence], visits: list[RecurringVisit],
                 est: Estimate, *, start_date: dt.date, days: int, off: set[int], post: tuple[float, float],
                 day_shift: Callable[[int], Shift], mode: TravelMode, exploration: int, polish_s: float,
-                miss: _Miss) -> list[ScheduledDay]:
-    """Every working day routed with `plan_day`; visits its route leaves out are reported missed."""
+                miss: _Miss, deadline: float | None = None) -> list[ScheduledDay]:
+    """Every working day routed with `plan_day`; visits its route leaves out are reported missed.
+    With a ``deadline`` (a `time.perf_counter` value) each day's solvers get an equal share of
+    the time left (VROOM most of it, the polish at most ``polish_s``)."""
     out_days: list[ScheduledDay] = []
+    to_route = sum(1 for d in range(days) if d not in off)
     for d in range(days):
         date = start_date + dt.timedelta(days=d)
         if d in off:
@@ -260,8 +293,13 @@ def _route_days(city: Any, per_day: dict[int, list[int]], occ_u: list[Occurrence
         groups = {int(est.group[occ_u[i].rv]) for i in ids}
         est_min = (sum(visits[occ_u[i].rv].visit.service_min + est.own_min[occ_u[i].rv] for i in ids)
                    + sum(est.group_cost_min[g] for g in groups))
+        day_polish, day_vroom = polish_s, None
+        if deadline is not None:
+            share = max(0.0, deadline - time.perf_counter()) / max(1, to_route)
+            day_vroom, day_polish = 0.75 * share, min(polish_s, 0.25 * share)
+        to_route -= 1
         plan = plan_day(city, start=post, visits=day_visits, shift=day_shift(d), mode=mode, exploration=exploration,
-                        polish_s=polish_s)
+                        polish_s=day_polish, vroom_s=day_vroom)
         by_id = {visits[occ_u[i].rv].visit.id: occ_u[i] for i in ids}
         for u in plan.unassigned:
             o = by_id[u.visit_id]
@@ -275,7 +313,7 @@ def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[R
                     post: tuple[float, float], shift: Shift, days_off: Iterable[dt.date] = (),
                     mode: TravelMode = "walk", reception_weekdays: Iterable[int] | None = None,
                     method: str = "mip", time_limit: float = 6.0, exploration: int = 3,
-                    polish_s: float = DAY_POLISH_S) -> Schedule:
+                    polish_s: float = DAY_POLISH_S, budget_s: float | None = SCHEDULE_BUDGET_S) -> Schedule:
     """Spread recurring visits over the days of a period, balancing the days, and route each day.
 
     Parameters
@@ -302,6 +340,16 @@ def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[R
     polish_s
         PyVRP polish budget of each day's route (seconds; `DAY_POLISH_S` keeps a 30-day
         schedule within its 10 s, 0 turns it off).
+    budget_s
+        The whole call's time budget (`SCHEDULE_BUDGET_S`; None: unbounded, for benchmarks):
+        the assignment solver gets at most ``time_limit`` and 45% of it, the balancing pass
+        stops at 60%, and the days' routes share what is left.
+
+    Raises
+    ------
+    InputError
+        A period beyond `MAX_PERIOD_DAYS`, more than `MAX_RECURRING` visits, or more than
+        `MAX_OCCURRENCES` occurrences (field ``visits``, rule ``occurrences_cap``).
     """
     t0 = time.perf_counter()
     if not isinstance(start_date, dt.date):
@@ -314,6 +362,10 @@ def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[R
     off = {(d - start_date).days for d in days_off}
     off = {d for d in off if 0 <= d < days}
     occ, lost = occurrences(visits, start_date, days, off)
+    if len(occ) > MAX_OCCURRENCES:
+        msg = (f"visits: the period holds {len(occ):,} visit occurrences; a schedule holds at most "
+               f"{MAX_OCCURRENCES:,} (fewer visits, a lower frequency or a shorter period)")
+        raise InputError(msg, field="visits", rule="occurrences_cap", maximum=MAX_OCCURRENCES)
     est = estimate(city, post, visits, mode)
     t_est = time.perf_counter() - t0
     missed: list[Missed] = []
@@ -341,11 +393,16 @@ def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[R
 
     caps = np.array([capacity(day_shift(d)) for d in range(days)])
     full = np.array([max(0.0, day_shift(d).working_min()) for d in range(days)])
-    where, facts = _assign(method, occ_u, visits, est, days, shift, caps, full, time_limit)
+    end, assign_limit, balance_end = math.inf, time_limit, math.inf
+    if budget_s is not None:
+        end, balance_end = t0 + budget_s, t0 + 0.6 * budget_s
+        assign_limit = min(time_limit, max(0.0, t0 + 0.45 * budget_s - time.perf_counter()))
+    where, facts = _assign(method, occ_u, visits, est, days, shift, caps, full, assign_limit, balance_end)
     t_assign = time.perf_counter() - t0 - t_est
     per_day = _days_of(occ_u, where, start_date, days, miss)
     out_days = _route_days(city, per_day, occ_u, visits, est, start_date=start_date, days=days, off=off, post=post,
-                           day_shift=day_shift, mode=mode, exploration=exploration, polish_s=polish_s, miss=miss)
+                           day_shift=day_shift, mode=mode, exploration=exploration, polish_s=polish_s, miss=miss,
+                           deadline=None if budget_s is None else end)
     facts.update({"estimate_s": round(t_est, 3), "assign_s": round(t_assign, 3),
                   "total_s": round(time.perf_counter() - t0, 3), "occurrences": len(occ),
                   "groups": int(est.group.max()) + 1 if len(est.group) else 0, "method": method})
@@ -355,4 +412,4 @@ def schedule_period(city: Any, *, start_date: dt.date, days: int, visits: list[R
 
 
 __all__ = ["RecurringVisit", "Missed", "ScheduledDay", "Schedule", "schedule_period", "occurrences", "DAY_POLISH_S",
-           "MAX_PERIOD_DAYS", "MAX_RECURRING"]
+           "MAX_PERIOD_DAYS", "MAX_RECURRING", "MAX_OCCURRENCES", "SCHEDULE_BUDGET_S", "MAX_MIP_TERMS", "mip_terms"]

@@ -478,8 +478,8 @@ class _DayLoads:
 
 
 def balance_days(where: dict[int, int], occ: list[Occurrence], visits: list[RecurringVisit], est: Estimate,
-                 days: int, shift: Shift, *, max_moves: int = 2_000, caps: np.ndarray | None = None
-                 ) -> tuple[dict[int, int], int]:
+                 days: int, shift: Shift, *, max_moves: int = 2_000, caps: np.ndarray | None = None,
+                 deadline: float | None = None) -> tuple[dict[int, int], int]:
     """Even out the days of an assignment: move occurrences off the busiest days.
 
     The assignment objective (estimated travel + `BALANCE_WEIGHT` x the longest day +
@@ -489,11 +489,12 @@ def balance_days(where: dict[int, int], occ: list[Occurrence], visits: list[Recu
     that has one is made, until none improves. Occurrences left out are then placed where
     they cost less than their drop penalty. The MIP stops at
     its time limit with a weak bound on the longest day, and this pass closes that gap
-    without ever making the objective worse. Returns the new assignment and the moves made.
+    without ever making the objective worse. The moves stop at ``deadline`` (a
+    `time.perf_counter` value) when one is given. Returns the new assignment and the moves made.
     """
     state = _DayLoads(where, occ, visits, est, days, _capacities(shift, days, caps))
     moves = 0
-    while moves < max_moves:
+    while moves < max_moves and (deadline is None or time.perf_counter() < deadline):
         best = state.best_move()
         if best is None:
             break

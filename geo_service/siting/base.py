@@ -229,7 +229,8 @@ class SitingModel:
                   candidate_labels: Sequence[str] | None = None, region: shapely.Geometry | None = None,
                   clip_demand: bool = True, max_candidates: int | None = None, grid_spacing_m: float = 250.0,
                   existing: Literal["posts"] | Sequence[tuple[float, float]] | None = "posts",
-                  max_snap_m: float = MAX_SNAP_M, seed: int = 0, **options: Any) -> SitingModel:
+                  max_snap_m: float = MAX_SNAP_M, seed: int = 0, deadline: float | None = None,
+                  **options: Any) -> SitingModel:
         """A model over a city's road network.
 
         Parameters
@@ -261,6 +262,9 @@ class SitingModel:
             ``posts`` (the bundle's posts), a list of (lat, lon), or None: open and fixed.
         max_snap_m
             Demand points and candidates farther from the network are left out (reported).
+        deadline
+            A `time.perf_counter` value the travel times must be done by (a request's budget;
+            `InputError` past it); None: no bound.
         options
             Solver options, as for `from_cost_matrix`.
         """
@@ -284,7 +288,7 @@ class SitingModel:
         cls._check_p(p, info.candidates)
         t1 = time.perf_counter()
         cover, cost = travel_times(graph, cols.node, d.nodes, service_time, direction=direction,
-                                   with_cost=cls.name == "pmedian")
+                                   with_cost=cls.name == "pmedian", deadline=deadline)
         info.matrix_seconds = time.perf_counter() - t1
         points = Points(lat=d.lat, lon=d.lon, weight=d.weight, row=d.row, **precincts_of(city, d.lat, d.lon))
         logger.info("%s instance: %d demand points on %d nodes, %d candidates, %d existing; matrix %.2f s, "

@@ -3,6 +3,7 @@ candidate sites as site columns, and the travel times between them (bounded Dijk
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -26,14 +27,18 @@ MAX_SNAP_M = 500.0
 
 #: Sources per bounded-Dijkstra batch are chosen so a batch's dense output stays under this.
 DIJKSTRA_BATCH_CELLS = 8_000_000
+#: Most cells of the dense demand x site travel-time matrix a p-median builds (8 bytes each:
+#: 200 MB); a larger request is refused before it is built.
+MAX_COST_CELLS = 25_000_000
 
 # ------------------------------------------------------------- coverage from graph
 def coverage_matrix(graph: RoadGraph, site_nodes: np.ndarray, demand_nodes: np.ndarray, limit_s: float, *,
-                    direction: Direction = "from_site") -> sp.csr_matrix:
+                    direction: Direction = "from_site", deadline: float | None = None) -> sp.csr_matrix:
     """Demand x site 0/1 matrix: travel time within ``limit_s`` (bounded Dijkstra from each site).
 
     ``from_site`` runs on the forward graph (site -> demand); ``to_site`` on the reversed
-    graph (demand -> site).
+    graph (demand -> site). Past ``deadline`` (a `time.perf_counter` value) between two
+    batches of sites, `InputError` (field ``max_candidates``, rule ``request_budget``).
     """
     import scipy.sparse as sp  # noqa: PLC0415 - loaded on first solve, not at server start
     from scipy.sparse.csgraph import dijkstra  # noqa: PLC0415 - loaded on first solve, not at server start
@@ -49,6 +54,10 @@ def coverage_matrix(graph: RoadGraph, site_nodes: np.ndarray, demand_nodes: np.n
     cols: list[np.ndarray] = []
     site_nodes = np.asarray(site_nodes, dtype=np.int64)
     for s in range(0, len(site_nodes), batch):
+        if deadline is not None and time.perf_counter() > deadline:
+            msg = (f"max_candidates: the travel times of {len(site_nodes):,} candidate sites within {limit_s / 60:g} "
+                   "minutes take longer than a request may; ask for fewer candidates, a region or a shorter time")
+            raise InputError(msg, field="max_candidates", rule="request_budget")
         src = site_nodes[s:s + batch]
         d = dijkstra(g, directed=True, indices=src, limit=limit_s)
         d = d[:, demand_nodes]
@@ -246,12 +255,20 @@ def site_columns(city: CityBundle, graph: RoadGraph, existing: Any, candidates: 
 
 
 def travel_times(graph: RoadGraph, site_nodes: np.ndarray, demand_nodes: np.ndarray, service_time: float | None,
-                 *, direction: Direction, with_cost: bool) -> tuple[sp.csr_matrix | None, np.ndarray | None]:
-    """The demand x site coverage matrix within ``service_time`` (None without one) and, when
-    ``with_cost``, the full demand x site travel-time matrix in seconds."""
+                 *, direction: Direction, with_cost: bool, deadline: float | None = None
+                 ) -> tuple[sp.csr_matrix | None, np.ndarray | None]:
+    """The demand x site coverage matrix within ``service_time`` (None without one, bounded by
+    ``deadline``) and, when ``with_cost``, the full demand x site travel-time matrix in seconds
+    (at most `MAX_COST_CELLS` cells, else `InputError` naming ``max_candidates``)."""
     cover = cost = None
+    if with_cost and len(site_nodes) * len(demand_nodes) > MAX_COST_CELLS:
+        msg = (f"max_candidates: a p-median over {len(site_nodes):,} sites and {len(demand_nodes):,} demand nodes "
+               f"needs {len(site_nodes) * len(demand_nodes):,} travel times; at most {MAX_COST_CELLS:,} "
+               "(fewer candidates or a region)")
+        raise InputError(msg, field="max_candidates", rule="cost_matrix_cap", maximum=MAX_COST_CELLS)
     if service_time is not None:
-        cover = coverage_matrix(graph, site_nodes, demand_nodes, service_time, direction=direction)
+        cover = coverage_matrix(graph, site_nodes, demand_nodes, service_time, direction=direction,
+                                deadline=deadline)
     if with_cost:
         if direction == "from_site":
             cost = graph.matrix(site_nodes, demand_nodes).T

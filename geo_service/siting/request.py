@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import shapely
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge=-180, le=180)]]
 
 MAX_CANDIDATE_POINTS = 5000
+#: One siting request's time budget (seconds): the travel times must be done within
+#: `MATRIX_SHARE` of it and HiGHS gets what is left (at most the body's ``time_limit``, at
+#: least `MIN_SOLVE_S`), so an answer comes within about 10 s; the CLI has no budget.
+REQUEST_BUDGET_S = 8.0
+MATRIX_SHARE = 0.6
+MIN_SOLVE_S = 0.5
 
 
 class RegionGeometry(BaseModel):
@@ -46,7 +53,9 @@ class SitingBody(BaseModel):
         default="posts", description="posts already open (fixed): the city's posts, none, or [lat, lon] points")
     region: RegionGeometry | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon geometry")
     demand_source: Literal["buildings+addresses", "buildings", "addresses"] = "buildings+addresses"
-    time_limit: float = Field(default=60, gt=0, le=300, description="solver time limit, seconds")
+    time_limit: float = Field(default=60, gt=0, le=300, description=(
+        f"solver time limit, seconds; over the API the request's budget bounds it: travel times and solver "
+        f"together take at most about {REQUEST_BUDGET_S:g} s"))
 
     @model_validator(mode="after")
     def _check(self) -> SitingBody:
@@ -72,15 +81,20 @@ def _region(geojson: dict[str, Any] | None) -> shapely.Geometry | None:
     return geom
 
 
-def run_siting(city: CityBundle, body: SitingBody) -> dict[str, Any]:
-    """Build, solve and report one siting model (the view and the CLI share this)."""
+def run_siting(city: CityBundle, body: SitingBody, *, budget_s: float | None = REQUEST_BUDGET_S) -> dict[str, Any]:
+    """Build, solve and report one siting model (the view and the CLI share this) within
+    ``budget_s`` seconds (None: the body's ``time_limit`` alone bounds the solver)."""
+    t0 = time.perf_counter()
     existing: Any = {"posts": "posts", "none": None}.get(body.existing, body.existing) \
         if isinstance(body.existing, str) else body.existing
+    deadline = None if budget_s is None else t0 + MATRIX_SHARE * budget_s
     model = MODELS[body.model].from_city(
         city, minutes=body.minutes, p=body.p, mode=body.mode, candidates=body.candidates,
         max_candidates=body.max_candidates, existing=existing,
         region=_region(body.region.model_dump() if body.region else None),
-        demand_source=body.demand_source, time_limit=body.time_limit)
+        demand_source=body.demand_source, time_limit=body.time_limit, deadline=deadline)
+    if budget_s is not None:  # the solver gets what the budget leaves
+        model.time_limit = min(body.time_limit, max(MIN_SOLVE_S, t0 + budget_s - time.perf_counter()))
     result = model.solve().to_dict()
     result["request"] = body.model_dump(exclude={"region"}) | {"region": body.region is not None}
     result["bundle_version"] = city.manifest["bundle_version"]

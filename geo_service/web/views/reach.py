@@ -12,7 +12,7 @@ from geo_service.lookup.service import check_point
 from geo_service.network.reach import MAX_MATRIX_POINTS, MAX_MINUTES, isochrone, travel_matrix
 from geo_service.web.context import get_city
 from geo_service.web.openapi_parts import problems
-from geo_service.web.security import access
+from geo_service.web.security import access, current_principal
 from geo_service.web.validation import (
     LatLon,
     check_mode,
@@ -23,6 +23,20 @@ from geo_service.web.validation import (
 )
 
 bp = Blueprint("reach", __name__, url_prefix="/api/v1")
+
+#: The longest isochrone (minutes) per mode a caller may ask for: without credentials 30 minutes
+#: on foot and 15 by car (a public 120-minute drive reaches the whole city and cost 3.5 s of CPU);
+#: with a key or token the graph's `MAX_MINUTES` on foot and 60 minutes by car.
+ISOCHRONE_CAPS: dict[str, dict[str, float]] = {
+    "public": {"walk": 30.0, "drive": 15.0},
+    "authenticated": {"walk": MAX_MINUTES, "drive": 60.0},
+}
+
+
+def isochrone_cap(mode: str) -> float:
+    """The longest isochrone this request's caller may ask for in ``mode``."""
+    who = "public" if current_principal().kind == "anonymous" else "authenticated"
+    return ISOCHRONE_CAPS[who][mode]
 
 
 @bp.get("/route")
@@ -65,14 +79,20 @@ def isochrone_view() -> Response:
     """The area reachable from a point within ``minutes`` (GeoJSON Feature)."""
     reject_unknown_args("lat", "lon", "minutes", "mode")
     lat, lon = check_point(request.args.get("lat"), request.args.get("lon"))
+    mode = check_mode(request.args.get("mode"))
     try:
         minutes = float(request.args.get("minutes", "10"))
     except ValueError:
         minutes = float("nan")
     if not 0 < minutes <= MAX_MINUTES:
         msg = f"minutes must be a number more than 0 and at most {MAX_MINUTES:g}"
-        raise InputError(msg)
-    feature: dict[str, Any] = isochrone(get_city().graph(check_mode(request.args.get("mode"))), lat, lon, minutes)
+        raise InputError(msg, field="minutes", rule="range")
+    cap = isochrone_cap(mode)
+    if minutes > cap:
+        who = "without credentials" if current_principal().kind == "anonymous" else "with credentials"
+        msg = f"minutes: a {mode} isochrone {who} is at most {cap:g} minutes, not {minutes:g}"
+        raise InputError(msg, field="minutes", rule="isochrone_cap", maximum=cap)
+    feature: dict[str, Any] = isochrone(get_city().graph(mode), lat, lon, minutes)
     resp = jsonify(feature)
     resp.mimetype = "application/geo+json"
     return resp
@@ -103,7 +123,12 @@ def openapi_paths() -> dict[str, Any]:
                             "schema": {"type": "number", "minimum": -90, "maximum": 90}},
                            {"name": "lon", "in": "query", "required": True,
                             "schema": {"type": "number", "minimum": -180, "maximum": 180}},
-                           {"name": "minutes", "in": "query",
+                           {"name": "minutes", "in": "query", "description": (
+                               "at most {pw:g} (walk) or {pd:g} (drive) without credentials; {aw:g} or {ad:g} with a "
+                               "key or token").format(pw=ISOCHRONE_CAPS["public"]["walk"],
+                                                      pd=ISOCHRONE_CAPS["public"]["drive"],
+                                                      aw=ISOCHRONE_CAPS["authenticated"]["walk"],
+                                                      ad=ISOCHRONE_CAPS["authenticated"]["drive"]),
                             "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_MINUTES}}, mode],
             "responses": {"200": {"description": "OK", "content": {"application/geo+json": {"schema": {
                 "$ref": "#/components/schemas/Feature"}}}}, **errors}}},

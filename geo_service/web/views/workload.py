@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,7 +15,7 @@ from geo_service.errors import InputError
 from geo_service.jsonsafe import json_safe
 from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.web.context import appeal_store, get_city, lookup_service
-from geo_service.web.jobs import fetch, keep, start_job
+from geo_service.web.jobs import fetch, start_job
 from geo_service.web.openapi_parts import ok_json, problems
 from geo_service.web.security import access, audit, current_principal, require_precinct
 from geo_service.web.validation import Day, Moment, parse_json_body, parse_period, reject_unknown_args, validate_body
@@ -31,6 +32,11 @@ from geo_service.workload.reform import (
 )
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
+
+#: How long ``POST /workload/balance`` with ``wait: true`` waits for its proposal (seconds): a
+#: proposal that takes longer (Almaty's takes about 21 s) answers 202 with its job's Location,
+#: so no request holds a worker over 10 s.
+BALANCE_WAIT_S = 9.0
 
 @bp.get("/workload")
 @access("planner")
@@ -86,9 +92,20 @@ def balance() -> Response:
                                  tolerance=body.tolerance, method=body.method,
                                  max_extra_travel_min=body.max_extra_travel_min).to_dict()
 
+    resp, future = start_job("balance", run, location="/api/v1/workload/balance")
     if not body.wait:
-        return start_job("balance", run, location="/api/v1/workload/balance")[0]
-    return keep("balance", run(), location="/api/v1/workload/balance")
+        return resp
+    try:  # a request holds its worker at most BALANCE_WAIT_S: a longer proposal goes on as the job
+        future.result(timeout=BALANCE_WAIT_S)
+    except FutureTimeout:
+        return resp
+    done = fetch("balance", resp.json["id"])  # type: ignore[index]
+    doc = done.json or {}
+    if doc.get("status") == "failed":
+        raise InputError(str(doc.get("detail") or "the proposal failed"))
+    done.status_code = 201
+    done.headers["Location"] = resp.headers["Location"]
+    return done
 
 
 @bp.get("/workload/balance/<result_id>")
