@@ -89,7 +89,8 @@ class StorageUnavailable(GeoServiceError):
 
 #: How a full or read-only disk shows in SQLite's, PostgreSQL's and the system's messages.
 _STORAGE_MESSAGES = ("database or disk is full", "readonly database", "read-only database",
-                     "no space left on device", "read-only file system", "disk quota exceeded")
+                     "no space left on device", "read-only file system", "disk quota exceeded",
+                     "unable to open database file")  # SQLite's WAL on a read-only disk cannot even be read
 #: SQLSTATE disk_full, read_only_sql_transaction (a standby, or default_transaction_read_only).
 _STORAGE_SQLSTATES = frozenset({"53100", "25006"})
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT})
@@ -100,7 +101,8 @@ def storage_fault(exc: BaseException) -> StorageUnavailable | None:
 
     Looks through the chain (``__cause__``, ``__context__`` and a database driver's
     ``orig``) for an `OSError` ENOSPC/EROFS/EDQUOT, a PostgreSQL SQLSTATE 53100/25006, or
-    SQLite's "database or disk is full" / "attempt to write a readonly database".
+    SQLite's "database or disk is full", "attempt to write a readonly database" or "unable to
+    open database file" (a WAL database on a read-only disk).
     """
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
@@ -114,8 +116,8 @@ def storage_fault(exc: BaseException) -> StorageUnavailable | None:
                 or {getattr(e, "sqlstate", None), getattr(e, "pgcode", None)} & _STORAGE_SQLSTATES
                 or any(m in text for m in _STORAGE_MESSAGES)):
             return StorageUnavailable(
-                "the service cannot write: its storage is full or read-only. Nothing was changed by this "
-                "request and everything kept before is safe; try again later", detail=f"{type(e).__name__}: {e}")
+                "the service cannot use its storage: the disk is full or read-only. Nothing was changed by "
+                "this request and everything kept before is safe; try again later", detail=f"{type(e).__name__}: {e}")
         orig = getattr(e, "orig", None)
         todo += [e.__cause__, e.__context__, orig if isinstance(orig, BaseException) else None]
     return None
