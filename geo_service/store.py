@@ -1,13 +1,20 @@
-"""The service's own database: credentials, route plans, the audit log, a few settings.
+"""The service's own database: credentials, route links, route plans, the audit log, a few settings.
 
 SQLAlchemy 2 Core over SQLite (the embedded default, one file) or PostgreSQL (several
 instances behind a load balancer: ``postgresql+psycopg://user@host/db``). Every write
-is one transaction. Framework-free: the web layer is in `geo_service.web.security`.
+is one transaction, and inside a request one transaction holds all its writes and their
+audit rows (`geo_service.unit`). Framework-free: the web layer is in
+`geo_service.web.security`; the tables are in `geo_service.store_tables`.
 
 Secrets: a credential's token is 32 random bytes (``secrets.token_urlsafe``), shown
-once by `Store.create_credential`; only its SHA-256 is stored. The audit log is
-append-only: this module has no update or delete for it, and triggers refuse UPDATE
-and DELETE on both SQLite and PostgreSQL.
+once by `Store.create_credential`; only its SHA-256 is stored. A route page link is a
+random token too (`Store.create_link`), kept hashed with its plan and its creator: it is
+refused once revoked, expired, or its creator's credential is revoked. Nothing is cached:
+a revocation holds on the next request of every instance.
+
+The audit log is append-only and hash-chained (`geo_service.audit_chain`): this module has
+no update or delete for it, triggers refuse UPDATE, DELETE and TRUNCATE, and on PostgreSQL
+the service's role may only INSERT and SELECT (``geo-service db init``).
 """
 
 from __future__ import annotations
@@ -21,8 +28,6 @@ import re
 import secrets
 import shutil
 import tempfile
-import threading
-import time
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -31,28 +36,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from limits import parse_many
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    event,
-    insert,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import create_engine, event, insert, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
-from geo_service import clock
+from geo_service import audit_chain, clock
+from geo_service.access import check_scope
 from geo_service.errors import InputError, NotFound
 from geo_service.exports import safe_cell
+from geo_service.store_tables import MAX_TEXT, create_schema, metadata, schema_ready
+from geo_service.unit import begin, connect, current_unit
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +55,10 @@ PLAN_ID_PREFIX = "pl_"
 PLAN_ID_RE = re.compile(r"^pl_[0-9a-f]{24}$")
 CREDENTIAL_ROLES = ("external_system", "inspector", "planner", "admin")
 KINDS = ("api_key", "user_token")
-AUDIT_COLUMNS = ("id", "at", "principal", "action", "record_type", "record_id", "remote_addr", "outcome")
-_MAX_TEXT = 200
+AUDIT_COLUMNS = ("id", "at", "principal", "action", "record_type", "record_id", "remote_addr", "outcome",
+                 "prev_hash", "hash")
+LINK_ID_PREFIX = "rl_"
+_MAX_TEXT = MAX_TEXT
 
 
 def hash_token(token: str) -> str:
@@ -124,83 +119,6 @@ class Plan:
     body: dict[str, Any] = field(repr=False)
 
 
-def _metadata(schema: str | None) -> tuple[MetaData, dict[str, Table]]:
-    md = MetaData(schema=schema)
-    credentials = Table(
-        "credentials", md,
-        Column("id", String(40), primary_key=True),
-        Column("kind", String(16), nullable=False),
-        Column("name", String(_MAX_TEXT), nullable=False),
-        Column("key_hash", String(64), nullable=False, unique=True),
-        Column("role", String(32), nullable=False),
-        Column("subject", String(_MAX_TEXT)),
-        Column("scopes", Text, nullable=False, default="[]"),
-        Column("precinct_ids", Text, nullable=False, default="[]"),
-        Column("rate_limit", String(64)),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("revoked_at", DateTime(timezone=True)),
-        Column("expires_at", DateTime(timezone=True)),
-    )
-    audit = Table(
-        "audit_log", md,
-        Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("at", DateTime(timezone=True), nullable=False),
-        Column("principal", String(_MAX_TEXT), nullable=False),
-        Column("action", String(64), nullable=False),
-        Column("record_type", String(64)),
-        Column("record_id", String(_MAX_TEXT)),
-        Column("remote_addr", String(64)),
-        Column("outcome", String(64), nullable=False),
-        Index("ix_audit_at", "at"),
-    )
-    plans = Table(
-        "plans", md,
-        Column("id", String(40), primary_key=True),
-        Column("precinct_id", String(_MAX_TEXT), nullable=False),
-        Column("inspector_id", String(_MAX_TEXT)),
-        Column("created_by", String(_MAX_TEXT), nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("body", Text, nullable=False),
-        Index("ix_plans_precinct", "precinct_id"),
-    )
-    results = Table(
-        "results", md,
-        Column("id", String(40), primary_key=True),
-        Column("kind", String(32), nullable=False),
-        Column("created_by", String(_MAX_TEXT), nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("body", Text, nullable=False),
-    )
-    meta = Table(
-        "meta", md,
-        Column("name", String(64), primary_key=True),
-        Column("value", Text, nullable=False),
-    )
-    return md, {"credentials": credentials, "audit_log": audit, "plans": plans, "results": results, "meta": meta}
-
-
-_SQLITE_TRIGGERS = [
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-]
-
-
-def _pg_triggers(schema: str | None) -> list[str]:
-    q = f'"{schema}".' if schema else ""
-    return [
-        f"CREATE OR REPLACE FUNCTION {q}audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-        f"DROP TRIGGER IF EXISTS audit_log_append_only ON {q}audit_log",
-        f"CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {q}audit_log "
-        f"FOR EACH ROW EXECUTE FUNCTION {q}audit_log_append_only()",
-        f"DROP TRIGGER IF EXISTS audit_log_no_truncate ON {q}audit_log",
-        f"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON {q}audit_log "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {q}audit_log_append_only()",
-    ]
-
-
 def default_sqlite_path(instance_path: str | os.PathLike[str] | None = None) -> Path:
     """``<instance folder>/geo-service.db`` when that folder exists, else under
     ``$XDG_DATA_HOME`` (``~/.local/share``) ``/geo-service/``."""
@@ -211,7 +129,7 @@ def default_sqlite_path(instance_path: str | os.PathLike[str] | None = None) -> 
 
 
 class Store:
-    """The database behind authentication, plans and the audit log.
+    """The database behind authentication, route links, plans and the audit log.
 
     Parameters
     ----------
@@ -222,27 +140,27 @@ class Store:
         or ``postgresql+psycopg://user@host:5432/db``.
     schema
         PostgreSQL schema to keep the tables in (created when absent); None: the default.
-    cache_seconds
-        How long a verified token is trusted without asking the database again
-        (a revocation made by another process is seen after at most this long;
-        one made through this object at once).
+    create
+        Create what is missing of the schema (needs the tables' owner). A complete schema is
+        never touched, so the service's least-privileged role opens it as well.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, cache_seconds: float = 5.0) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, create: bool = True) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if schema is not None and (not schema.replace("_", "").isalnum() or self.is_sqlite):
             msg = f"schema {schema!r} must be letters, digits and _ and needs PostgreSQL"
             raise InputError(msg)
         self.schema = schema
-        self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Credential | None]] = {}
-        self._cache_lock = threading.Lock()
         self.engine = self._engine(url)
-        self._md, t = _metadata(schema)
-        self.credentials, self.audit_log, self.plans, self.results, self.meta = (
-            t["credentials"], t["audit_log"], t["plans"], t["results"], t["meta"])
-        self._create()
+        self._md, t = metadata(schema)
+        self.tables = t
+        self.credentials, self.audit_log, self.audit_head, self.links, self.plans, self.results, self.meta = (
+            t["credentials"], t["audit_log"], t["audit_head"], t["route_links"], t["plans"], t["results"], t["meta"])
+        #: Results written by a unit not yet committed: a job's thread waits for it (`update_result`).
+        self._pending: dict[str, Any] = {}
+        if create:
+            self._create()
         # A forked worker (gunicorn) must not reuse the parent's connections.
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _dispose_in_child(ref()))
@@ -278,12 +196,11 @@ class Store:
         return engine
 
     def _create(self) -> None:
-        with self.engine.begin() as conn:
-            if self.schema:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            self._md.create_all(conn)
-            for stmt in (_SQLITE_TRIGGERS if self.is_sqlite else _pg_triggers(self.schema)):
-                conn.execute(text(stmt))
+        with self.engine.connect() as conn:
+            if schema_ready(conn, self.tables, self.schema):
+                return
+        with begin(self.engine) as conn:
+            create_schema(conn, self._md, self.tables, self.schema)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -305,7 +222,8 @@ class Store:
 
         ``expires_in`` is in seconds (None: never). An inspector's credential must name
         their precincts in ``precinct_ids``; ``subject`` is the user id (e.g. the
-        inspector id of the roster) that plans are matched against.
+        inspector id of the roster) that plans are matched against. ``scopes`` limit the
+        credential to those parts of the API (`geo_service.access.SCOPES`; none: its whole role).
         """
         name = _text(name, "name")
         if role not in CREDENTIAL_ROLES:
@@ -314,7 +232,7 @@ class Store:
         if kind not in KINDS:
             msg = f"kind must be one of {', '.join(KINDS)}"
             raise InputError(msg)
-        scopes = [_text(s, "scope") for s in scopes]
+        scopes = [check_scope(_text(s, "scope")) for s in scopes]
         precinct_ids = [_text(p, "precinct_id") for p in precinct_ids]
         if role == "inspector" and not precinct_ids:
             msg = "an inspector's credential needs the inspector's precinct_ids"
@@ -332,27 +250,24 @@ class Store:
                "scopes": json.dumps(scopes), "precinct_ids": json.dumps(precinct_ids), "rate_limit": rate_limit,
                "created_at": now, "revoked_at": None,
                "expires_at": now + timedelta(seconds=float(expires_in)) if expires_in is not None else None}
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             conn.execute(insert(self.credentials).values(**row))
         return cid, token
 
     def revoke(self, credential_id: str) -> Credential:
-        """Revoke a credential (kept for the record); NotFound when unknown."""
-        with self.engine.begin() as conn:
-            res = conn.execute(update(self.credentials)
-                               .where(self.credentials.c.id == credential_id,
-                                      self.credentials.c.revoked_at.is_(None))
-                               .values(revoked_at=_now()))
+        """Revoke a credential (kept for the record) and with it every link it made; NotFound
+        when unknown. Every instance refuses it from its next request on (nothing is cached)."""
+        with begin(self.engine) as conn:
+            conn.execute(update(self.credentials)
+                         .where(self.credentials.c.id == credential_id, self.credentials.c.revoked_at.is_(None))
+                         .values(revoked_at=_now()))
             row = conn.execute(select(self.credentials).where(self.credentials.c.id == credential_id)).first()
         if row is None:
             raise NotFound("no such key")
-        if res.rowcount:
-            with self._cache_lock:
-                self._cache.clear()
         return _credential(row)
 
     def get_credential(self, credential_id: str) -> Credential | None:
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             row = conn.execute(select(self.credentials).where(self.credentials.c.id == credential_id)).first()
         return _credential(row) if row else None
 
@@ -361,43 +276,114 @@ class Store:
         q = select(self.credentials).order_by(self.credentials.c.created_at.desc())
         if not include_revoked:
             q = q.where(self.credentials.c.revoked_at.is_(None))
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             return [_credential(r) for r in conn.execute(q)]
 
     def verify(self, token: str) -> Credential | None:
-        """The active credential a token belongs to; None when unknown, revoked or expired."""
+        """The active credential a token belongs to; None when unknown, revoked or expired.
+
+        Asked of the database every time (one indexed read): a revocation made on any
+        instance holds on the next request."""
         if not token or len(token) > 200:
             return None
-        digest = hash_token(token)
-        now_m = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now_m:
-            cred = hit[1]
-        else:
-            with self.engine.connect() as conn:
-                row = conn.execute(select(self.credentials).where(self.credentials.c.key_hash == digest)).first()
-            cred = _credential(row) if row else None
-            if self.cache_seconds > 0:
-                with self._cache_lock:
-                    if len(self._cache) > 10_000:
-                        self._cache.clear()
-                    self._cache[digest] = (now_m + self.cache_seconds, cred)
+        with connect(self.engine) as conn:
+            row = conn.execute(select(self.credentials)
+                               .where(self.credentials.c.key_hash == hash_token(token))).first()
+        cred = _credential(row) if row else None
         if cred is None or not cred.active():
             return None
         return cred
 
+    # -- route links -------------------------------------------------------------------
+    def create_link(self, *, plan_id: str, credential_id: str | None, created_by: str, ttl_s: float,
+                    not_after: datetime | None = None) -> tuple[str, str, datetime]:
+        """A route page link to a plan: ``(link id, token, expires_at)``. The token
+        (``<link id>.<32 random bytes>``) is shown once; the store keeps its SHA-256, the
+        plan, the creator's credential and the expiry (never after ``not_after``: the
+        creator's own expiry)."""
+        now = _now()
+        expires = now + timedelta(seconds=float(ttl_s))
+        if not_after is not None:
+            expires = min(expires, not_after)
+        lid = LINK_ID_PREFIX + secrets.token_hex(8)
+        token = f"{lid}.{secrets.token_urlsafe(32)}"
+        with begin(self.engine) as conn:
+            conn.execute(insert(self.links).values(
+                id=lid, token_hash=hash_token(token), plan_id=plan_id, credential_id=credential_id,
+                created_by=_clip(created_by), created_at=now, expires_at=expires, revoked_at=None))
+        return lid, token, expires
+
+    def open_link(self, token: str) -> tuple[str | None, str]:
+        """``(plan id, "ok")`` for a live link; ``(None, why)`` otherwise: ``unknown``,
+        ``revoked``, ``expired`` or ``creator_revoked`` (its creator's credential is)."""
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None, "unknown"
+        c = self.credentials
+        q = (select(self.links, c.c.revoked_at.label("creator_revoked_at"))
+             .select_from(self.links.outerjoin(c, c.c.id == self.links.c.credential_id))
+             .where(self.links.c.token_hash == hash_token(token)))
+        with connect(self.engine) as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            return None, "unknown"
+        if row.revoked_at is not None:
+            return None, "revoked"
+        if row.creator_revoked_at is not None:
+            return None, "creator_revoked"
+        if _utc(row.expires_at) <= _now():  # type: ignore[operator]
+            return None, "expired"
+        return row.plan_id, "ok"
+
+    def get_link(self, link_id: str) -> dict[str, Any] | None:
+        """A link's record (no token): id, plan_id, credential_id, created_by, times."""
+        if not isinstance(link_id, str) or len(link_id) > 40:
+            return None
+        with connect(self.engine) as conn:
+            row = conn.execute(select(self.links).where(self.links.c.id == link_id)).first()
+        return _link(row) if row else None
+
+    def links_of_plan(self, plan_id: str) -> list[dict[str, Any]]:
+        """The links made to a plan, newest first (no tokens)."""
+        q = select(self.links).where(self.links.c.plan_id == plan_id).order_by(self.links.c.created_at.desc())
+        with connect(self.engine) as conn:
+            return [_link(r) for r in conn.execute(q)]
+
+    def revoke_link(self, link_id: str) -> dict[str, Any]:
+        """Revoke one link (kept for the record); NotFound when unknown."""
+        with begin(self.engine) as conn:
+            conn.execute(update(self.links).where(self.links.c.id == link_id, self.links.c.revoked_at.is_(None))
+                         .values(revoked_at=_now()))
+            row = conn.execute(select(self.links).where(self.links.c.id == link_id)).first()
+        if row is None:
+            raise NotFound("no such link")
+        return _link(row)
+
     # -- audit -------------------------------------------------------------------------
     def audit(self, *, principal: str, action: str, outcome: str, record_type: str | None = None,
-              record_id: str | None = None, remote_addr: str | None = None) -> int:
-        """Append one audit record; return its id."""
-        row = {"at": _now(), "principal": _clip(principal), "action": _clip(action, 64),
+              record_id: str | None = None, remote_addr: str | None = None) -> int | None:
+        """Append one audit record; its id. Inside a unit (a request) it is queued and
+        appended with the unit's changes, in their transaction (None then)."""
+        row = {"at": _now().astimezone(UTC), "principal": _clip(principal) or "", "action": _clip(action, 64),
                "record_type": _clip(record_type, 64), "record_id": _clip(record_id),
                "remote_addr": _clip(remote_addr, 64), "outcome": _clip(outcome, 64)}
-        with self.engine.begin() as conn:
-            res = conn.execute(insert(self.audit_log).values(**row))
-        key = res.inserted_primary_key
-        assert key is not None  # an INSERT of one row always has its key
-        return int(key[0])
+        unit = current_unit()
+        if unit is not None:
+            unit.defer(self, row)
+            return None
+        with begin(self.engine) as conn:
+            return self.append_audit(conn, [row])[0]
+
+    def append_audit(self, conn: Any, rows: list[dict[str, Any]]) -> list[int]:
+        """Append rows to the chain in ``conn``'s transaction (`geo_service.audit_chain.append`)."""
+        return audit_chain.append(conn, self.audit_log, self.audit_head, rows)
+
+    def verify_audit(self) -> audit_chain.ChainReport:
+        """Walk the audit chain and report the first broken row (`geo_service.audit_chain.verify`)."""
+        with self.engine.connect() as conn:
+            head = conn.execute(select(self.audit_head).where(self.audit_head.c.id == 1)).mappings().first()
+            rows = conn.execution_options(yield_per=1000).execute(
+                select(self.audit_log).order_by(self.audit_log.c.id)).mappings()
+            return audit_chain.verify(rows, head)
 
     def audit_records(self, *, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit records in order (oldest first), as dicts."""
@@ -409,7 +395,7 @@ class Store:
             q = q.where(self.audit_log.c.at >= (since if since.tzinfo else since.replace(tzinfo=UTC)))
         if limit is not None:
             q = q.limit(limit)
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             for row in conn.execution_options(yield_per=1000).execute(q):
                 d = dict(row._mapping)
                 d["at"] = _utc(d["at"]).isoformat()  # type: ignore[union-attr]
@@ -452,14 +438,14 @@ class Store:
                "inspector_id": _text(inspector_id, "inspector_id") if inspector_id else None,
                "created_by": _clip(created_by), "created_at": _now(),
                "body": json.dumps(body, ensure_ascii=False, allow_nan=False)}
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             conn.execute(insert(self.plans).values(**row))
         return pid
 
     def get_plan(self, plan_id: str) -> Plan | None:
         if not isinstance(plan_id, str) or len(plan_id) > 40:
             return None
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             row = conn.execute(select(self.plans).where(self.plans.c.id == plan_id)).first()
         if row is None:
             return None
@@ -472,7 +458,7 @@ class Store:
         q = select(self.plans).order_by(self.plans.c.created_at.desc()).limit(limit)
         if precinct_ids is not None:
             q = q.where(self.plans.c.precinct_id.in_(list(precinct_ids)))
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             return [Plan(id=r.id, precinct_id=r.precinct_id, inspector_id=r.inspector_id, created_by=r.created_by,
                          created_at=_utc(r.created_at), body=json.loads(r.body))  # type: ignore[arg-type]
                     for r in conn.execute(q)]
@@ -483,13 +469,22 @@ class Store:
         rid = "rs_" + secrets.token_hex(12)
         row = {"id": rid, "kind": _text(kind, "kind"), "created_by": _clip(created_by), "created_at": _now(),
                "body": json.dumps(body, ensure_ascii=False, allow_nan=False)}
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             conn.execute(insert(self.results).values(**row))
+        unit = current_unit()
+        if unit is not None:  # a job started in this request waits for the commit
+            self._pending[rid] = (unit, unit.finished)
         return rid
 
     def update_result(self, result_id: str, *, body: dict[str, Any]) -> bool:
-        """Replace a kept result's body (a finished job); False when the id is unknown."""
-        with self.engine.begin() as conn:
+        """Replace a kept result's body (a finished job); False when the id is unknown.
+
+        A result saved by a request still open (a job's thread finishing before the request
+        that started it has committed) is updated once that request has ended."""
+        unit, written = self._pending.pop(result_id, (None, None))
+        if unit is not None and unit is not current_unit():
+            written.wait(60)
+        with begin(self.engine) as conn:
             res = conn.execute(update(self.results).where(self.results.c.id == result_id)
                                .values(body=json.dumps(body, ensure_ascii=False, allow_nan=False)))
         return bool(res.rowcount)
@@ -501,7 +496,7 @@ class Store:
         q = select(self.results).where(self.results.c.id == result_id)
         if kind is not None:
             q = q.where(self.results.c.kind == kind)
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             row = conn.execute(q).first()
         if row is None:
             return None
@@ -510,11 +505,11 @@ class Store:
 
     # -- settings kept in the database -------------------------------------------------
     def get_meta(self, name: str) -> str | None:
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             return conn.execute(select(self.meta.c.value).where(self.meta.c.name == name)).scalar()
 
     def set_meta(self, name: str, value: str) -> None:
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             res = conn.execute(update(self.meta).where(self.meta.c.name == name).values(value=value))
             if not res.rowcount:
                 conn.execute(insert(self.meta).values(name=name, value=value))
@@ -524,7 +519,7 @@ class Store:
         value = self.get_meta("secret_key")
         if value is None:
             try:
-                with self.engine.begin() as conn:
+                with begin(self.engine) as conn:
                     conn.execute(insert(self.meta).values(name="secret_key", value=secrets.token_urlsafe(48)))
             except IntegrityError:  # another instance won the race
                 pass
@@ -539,6 +534,12 @@ def _credential(row: Any) -> Credential:
                       precinct_ids=tuple(json.loads(row.precinct_ids or "[]")), rate_limit=row.rate_limit,
                       created_at=_utc(row.created_at),  # type: ignore[arg-type]
                       expires_at=_utc(row.expires_at), revoked_at=_utc(row.revoked_at))
+
+
+def _link(row: Any) -> dict[str, Any]:
+    iso = lambda d: _utc(d).isoformat() if d else None  # type: ignore[union-attr]  # noqa: E731
+    return {"id": row.id, "plan_id": row.plan_id, "credential_id": row.credential_id, "created_by": row.created_by,
+            "created_at": iso(row.created_at), "expires_at": iso(row.expires_at), "revoked_at": iso(row.revoked_at)}
 
 
 def _text(value: Any, what: str, *, max_len: int = _MAX_TEXT) -> str:
@@ -572,11 +573,11 @@ def _check_rate_limit(value: str) -> None:
 
 
 def open_store(url: str | None, *, instance_path: str | None = None, schema: str | None = None,
-               cache_seconds: float = 5.0) -> Store:
-    """Open (creating when absent) the store at ``url``, or the default SQLite file."""
+               create: bool = True) -> Store:
+    """Open (creating what is missing, when ``create``) the store at ``url``, or the default SQLite file."""
     if not url:
         url = f"sqlite:///{default_sqlite_path(instance_path)}"
-    store = Store(url, schema=schema, cache_seconds=cache_seconds)
+    store = Store(url, schema=schema, create=create)
     logger.info("store: %s", _redact(url))
     return store
 
@@ -589,5 +590,5 @@ def _redact(url: str) -> str:
         return url.split("://", 1)[0] + "://…"
 
 
-__all__ = ["AUDIT_COLUMNS", "CREDENTIAL_ROLES", "Credential", "Plan", "Store", "default_sqlite_path",
-           "hash_token", "open_store"]
+__all__ = ["AUDIT_COLUMNS", "CREDENTIAL_ROLES", "LINK_ID_PREFIX", "Credential", "Plan", "Store",
+           "default_sqlite_path", "hash_token", "open_store"]

@@ -1,4 +1,4 @@
-"""The store: credentials, plans and audit on SQLite (and PostgreSQL when reachable)."""
+"""The store: credentials, route links, plans and audit on SQLite (and PostgreSQL when reachable)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_credential_token_is_shown_once_and_only_its_hash_kept(store: Store) -> 
 
 def test_revoked_and_expired_credentials_do_not_verify(store: Store) -> None:
     cid, token = store.create_credential(name="a", role="planner")
-    assert store.verify(token) is not None  # now cached
+    assert store.verify(token) is not None
     assert store.revoke(cid).revoked_at is not None
     assert store.verify(token) is None
     with pytest.raises(NotFound):
@@ -57,8 +57,60 @@ def test_revoked_and_expired_credentials_do_not_verify(store: Store) -> None:
     assert store.verify(short) is not None
     with store.engine.begin() as conn:
         conn.execute(store.credentials.update().values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-    store._cache.clear()
     assert store.verify(short) is None
+
+
+def test_a_revocation_by_another_instance_holds_on_the_next_call(store: Store) -> None:
+    """Two instances on one database: nothing cached, so a key revoked through one is refused
+    by the other at once (it used to be trusted for AUTH_CACHE_SECONDS)."""
+    other = Store(store.url, schema=store.schema)
+    try:
+        cid, token = store.create_credential(name="a", role="planner")
+        assert other.verify(token) is not None and store.verify(token) is not None
+        other.revoke(cid)
+        assert store.verify(token) is None
+    finally:
+        other.close()
+
+
+def test_scopes_must_name_parts_of_the_api(store: Store) -> None:
+    cid, _ = store.create_credential(name="a", role="external_system", scopes=["lookup", "routes:x", "*"])
+    assert store.get_credential(cid).scopes == ("lookup", "routes:x", "*")  # type: ignore[union-attr]
+    for bad in ("everything", "lookup batch", "nope:x", ""):
+        with pytest.raises(InputError, match="scope"):
+            store.create_credential(name="a", role="external_system", scopes=[bad])
+
+
+def test_links_are_random_hashed_and_revocable(store: Store) -> None:
+    cid, _ = store.create_credential(name="phone", role="planner")
+    lid, token, expires = store.create_link(plan_id="pl_1", credential_id=cid, created_by="user:PL-1", ttl_s=60)
+    assert token.startswith(lid + ".") and len(token) > 50 and expires > datetime.now(UTC)
+    with store.engine.connect() as conn:
+        row = conn.execute(text(f"SELECT * FROM {store.links.fullname} WHERE id = :i"), {"i": lid}).one()
+    assert token not in [str(v) for v in row] and row.token_hash == hash_token(token)
+    assert store.open_link(token) == ("pl_1", "ok")
+    assert store.open_link(token[:-1] + ("A" if token[-1] != "A" else "B")) == (None, "unknown")
+    assert store.open_link(lid) == (None, "unknown")  # the id alone opens nothing
+    assert store.revoke_link(lid)["revoked_at"] is not None
+    assert store.open_link(token) == (None, "revoked")
+    with pytest.raises(NotFound):
+        store.revoke_link("rl_nope")
+
+
+def test_links_die_with_their_creator_and_their_time(store: Store) -> None:
+    cid, _ = store.create_credential(name="phone", role="inspector", precinct_ids=["P-01"], expires_in=30)
+    _, a, exp_a = store.create_link(plan_id="pl_1", credential_id=cid, created_by="user:UI-1", ttl_s=3600,
+                                    not_after=store.get_credential(cid).expires_at)  # type: ignore[union-attr]
+    assert exp_a <= datetime.now(UTC) + timedelta(seconds=31)  # never outlives its creator's credential
+    _, b, _ = store.create_link(plan_id="pl_2", credential_id=cid, created_by="user:UI-1", ttl_s=60)
+    lid_c, c, _ = store.create_link(plan_id="pl_3", credential_id=None, created_by="x", ttl_s=60)
+    with store.engine.begin() as conn:
+        conn.execute(store.links.update().where(store.links.c.id == lid_c)
+                     .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert store.open_link(c) == (None, "expired")
+    assert store.open_link(a)[0] == "pl_1" and store.open_link(b)[0] == "pl_2"
+    store.revoke(cid)
+    assert store.open_link(a) == (None, "creator_revoked") and store.open_link(b) == (None, "creator_revoked")
 
 
 def test_bad_credential_input_is_refused(store: Store) -> None:

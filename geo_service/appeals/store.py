@@ -43,6 +43,7 @@ from geo_service.clock import as_datetime, as_utc
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.lookup.service import Lookup, check_point
 from geo_service.routes.model import PREVENTIVE_REGISTER
+from geo_service.unit import begin, connect
 
 if TYPE_CHECKING:
     from geo_service.bundle import CityBundle
@@ -127,14 +128,14 @@ class AppealStore:
         t = tables(self._md)
         self.appeals, self.events, self.trust, self.pilots, self.visits = (
             t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t["visit_records"])
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             if self.schema and self.engine.dialect.name == "postgresql":
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             self._md.create_all(conn)
 
     def drop_all(self) -> None:
         """Drop this module's tables (tests only)."""
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             self._md.drop_all(conn)
 
     # -- appeals -------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class AppealStore:
         row: dict[str, Any] = {"id": "a_" + secrets.token_hex(8), "received_at": at, "category": category, "lat": lat_f,
                "lon": lon_f, "precinct_id": precinct_id, "inspector_id": None, "status": "received",
                "first_contact_at": None, "closed_at": None}
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             if inspectors:
                 a = self.appeals
                 counts: dict[str, int] = dict(conn.execute(
@@ -188,7 +189,7 @@ class AppealStore:
         return self.get(row["id"])
 
     def get(self, appeal_id: str) -> Appeal:
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             r = conn.execute(select(self.appeals).where(self.appeals.c.id == appeal_id)).mappings().first()
         if r is None:
             msg = f"no appeal {appeal_id!r}"
@@ -222,7 +223,7 @@ class AppealStore:
                    f"{status} must not precede it")
             raise InputError(msg, field="at", rule=f"{status}_after_{current.status}")
         column = "first_contact_at" if status == "first_contact" else "closed_at"
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             res = conn.execute(update(self.appeals)
                                .where(self.appeals.c.id == appeal_id, self.appeals.c.status == current.status)
                                .values(status=status, **{column: when}))
@@ -235,14 +236,14 @@ class AppealStore:
     def history(self, appeal_id: str) -> list[tuple[str, datetime]]:
         """The appeal's status changes, oldest first."""
         e = self.events
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(select(e.c.status, e.c.at).where(e.c.appeal_id == appeal_id).order_by(e.c.id)).all()
         return [(r.status, as_utc(r.at)) for r in rows]  # type: ignore[misc]
 
     def open_for_inspector(self, inspector_id: str) -> list[Appeal]:
         """The inspector's appeals not yet closed, oldest first (the next plan's visits)."""
         a = self.appeals
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(select(a).where(a.c.inspector_id == inspector_id, a.c.status != "closed")
                                 .order_by(a.c.received_at, a.c.id)).mappings().all()
         return [_appeal(r) for r in rows]
@@ -260,7 +261,7 @@ class AppealStore:
             q = q.where(a.c.received_at < as_datetime(end, "end"))
         if precinct_id is not None:
             q = q.where(a.c.precinct_id == precinct_id)
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(q.order_by(a.c.received_at)).mappings().all()
         cols = [c.name for c in a.columns]
         frame = pd.DataFrame([dict(r) for r in rows], columns=cols)
@@ -277,7 +278,8 @@ class AppealStore:
     def record_due(self, rows: Iterable[dict[str, Any]]) -> int:
         """Record planned visits as due: dicts with ``inspector_id, visit_ref, due_date,
         precinct_id, priority`` and optionally ``plan_id``. A visit already recorded for the
-        same inspector and due date takes the newer plan and keeps its ``done_at``. Returns
+        same inspector and due date takes the newer plan; its ``done_at`` is kept only when
+        it is the same plan (a visit id reused by another plan is another visit). Returns
         the rows written."""
         v = self.visits
         clean = []
@@ -289,35 +291,40 @@ class AppealStore:
             clean.append({"inspector_id": str(r["inspector_id"]), "visit_ref": ref,
                           "due_date": _as_date(r["due_date"], "due_date"), "precinct_id": str(r["precinct_id"]),
                           "priority": int(r["priority"]), "plan_id": r.get("plan_id")})
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             for r in clean:
                 key = (v.c.inspector_id == r["inspector_id"], v.c.visit_ref == r["visit_ref"],
                        v.c.due_date == r["due_date"])
-                done = conn.execute(select(v.c.done_at).where(*key)).scalar()
+                done = conn.execute(select(v.c.done_at).where(*key, v.c.plan_id == r["plan_id"])).scalar()
                 conn.execute(delete(v).where(*key))
                 conn.execute(insert(v).values(**r, done_at=done))
         return len(clean)
 
     def mark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any, done_at: Any = None,
-                  plan_date: Any = None, plan_created_at: datetime | None = None) -> dict[str, Any]:
+                  plan_date: Any = None, plan_created_at: datetime | None = None,
+                  plan_id: str | None = None) -> dict[str, Any]:
         """Mark a recorded visit as made (``done_at`` defaults to now), checked by
         `check_done_at` against the plan it was made on (``plan_date``, ``plan_created_at``)
-        when they are given. Raises `NotFound` when the visit was never recorded as due."""
+        when they are given. With ``plan_id``, only that plan's visit is marked (marks belong
+        to one plan's visit). Raises `NotFound` when the visit was never recorded as due."""
         due = _as_date(due_date, "due_date")
         when = as_datetime(done_at, "done_at") if done_at is not None else clock.now()
         check_done_at(when, plan_date=None if plan_date is None else _as_date(plan_date, "plan date"),
                       plan_created_at=plan_created_at, tz=self.tz)
-        return self._set_done(inspector_id, visit_ref, due, when)
+        return self._set_done(inspector_id, visit_ref, due, when, plan_id)
 
-    def unmark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any) -> dict[str, Any]:
+    def unmark_done(self, *, inspector_id: str, visit_ref: str, due_date: Any,
+                    plan_id: str | None = None) -> dict[str, Any]:
         """Take back a mark (a visit marked made by mistake): ``done_at`` becomes empty
         again. Raises `NotFound` when the visit was never recorded as due."""
-        return self._set_done(inspector_id, visit_ref, _as_date(due_date, "due_date"), None)
+        return self._set_done(inspector_id, visit_ref, _as_date(due_date, "due_date"), None, plan_id)
 
-    def _set_done(self, inspector_id: str, visit_ref: str, due: date, when: datetime | None) -> dict[str, Any]:
+    def _set_done(self, inspector_id: str, visit_ref: str, due: date, when: datetime | None,
+                  plan_id: str | None) -> dict[str, Any]:
         v = self.visits
-        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref, v.c.due_date == due)
-        with self.engine.begin() as conn:
+        key = (v.c.inspector_id == inspector_id, v.c.visit_ref == visit_ref, v.c.due_date == due,
+               *((v.c.plan_id == plan_id,) if plan_id is not None else ()))
+        with begin(self.engine) as conn:
             n = conn.execute(update(v).where(*key).values(done_at=when)).rowcount
             row = conn.execute(select(v).where(*key)).mappings().first()
         if not n or row is None:
@@ -325,15 +332,18 @@ class AppealStore:
             raise NotFound(msg)
         return _visit_record(row, self.tz)
 
-    def done_in_plan(self, *, inspector_id: str, due: dict[str, Any]) -> dict[str, datetime]:
-        """Of a plan's visits (visit id -> due date), the ones marked made: id -> local time."""
+    def done_in_plan(self, *, inspector_id: str, due: dict[str, Any],
+                     plan_id: str | None = None) -> dict[str, datetime]:
+        """Of a plan's visits (visit id -> due date), the ones marked made: id -> local time
+        (with ``plan_id``: marked on that plan, not on another plan reusing a visit id)."""
         if not due:
             return {}
         v = self.visits
         want = {str(k): _as_date(d, "due_date") for k, d in due.items()}
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(select(v.c.visit_ref, v.c.due_date, v.c.done_at).where(
-                v.c.inspector_id == inspector_id, v.c.visit_ref.in_(list(want)), v.c.done_at.is_not(None))).all()
+                v.c.inspector_id == inspector_id, v.c.visit_ref.in_(list(want)), v.c.done_at.is_not(None),
+                *((v.c.plan_id == plan_id,) if plan_id is not None else ()))).all()
         return {r.visit_ref: as_utc(r.done_at).astimezone(self.tz) for r in rows  # type: ignore[union-attr]
                 if want.get(r.visit_ref) == r.due_date}
 
@@ -354,7 +364,7 @@ class AppealStore:
             q = q.where(v.c.priority == int(priority))
         if made:
             q = q.where(v.c.done_at.is_not(None))
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(q.order_by(v.c.due_date)).all()
         frame = pd.DataFrame([tuple(r) for r in rows],
                              columns=["precinct_id", "inspector_id", "due_date", "done_at", "priority"])
@@ -377,7 +387,7 @@ class AppealStore:
             q = q.where(v.c.precinct_id == precinct_id)
         if priority is not None:
             q = q.where(v.c.priority == int(priority))
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             return int(conn.execute(q).scalar() or 0)
 
     def visits_made_by_precinct(self, *, start: Any = None, end: Any = None,
@@ -392,7 +402,7 @@ class AppealStore:
             q = q.where(v.c.done_at < as_datetime(end, "end"))
         if priority is not None:
             q = q.where(v.c.priority == int(priority))
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(q.group_by(v.c.precinct_id).order_by(v.c.precinct_id)).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=["precinct_id", "count"])
 
@@ -404,7 +414,7 @@ class AppealStore:
         rows = [{"precinct_id": r.precinct_id, "period": r.period, "score": float(r.score)}
                 for r in frame.itertuples(index=False)]
         t = self.trust
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             for r in rows:
                 conn.execute(delete(t).where(t.c.precinct_id == r["precinct_id"], t.c.period == r["period"]))
             if rows:
@@ -413,7 +423,7 @@ class AppealStore:
 
     def trust_scores(self) -> pd.DataFrame:
         t = self.trust
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             rows = conn.execute(select(t).order_by(t.c.precinct_id, t.c.period)).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=["precinct_id", "period", "score"])
 
@@ -421,12 +431,12 @@ class AppealStore:
         """Mark a precinct as a pilot from ``start`` (a date); marking again moves the date."""
         d = as_datetime(start, "start").date()
         t = self.pilots
-        with self.engine.begin() as conn:
+        with begin(self.engine) as conn:
             conn.execute(delete(t).where(t.c.precinct_id == precinct_id))
             conn.execute(insert(t).values(precinct_id=precinct_id, start=d, note=(note or None)))
 
     def pilot_starts(self) -> dict[str, date]:
-        with self.engine.connect() as conn:
+        with connect(self.engine) as conn:
             return {r.precinct_id: r.start for r in conn.execute(select(self.pilots)).all()}
 
 

@@ -98,11 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     kc.add_argument("--expires-in", type=float, help="seconds (default: API_KEY_TTL or TOKEN_TTL)")
     kc.add_argument("--rate-limit", help='e.g. "120/minute" for this key')
     kc.add_argument("--database-url")
-    a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
-    ae = a.add_parser("export", help="write the audit log as CSV")
-    ae.add_argument("--out", required=True)
-    ae.add_argument("--since", help="ISO date or time")
-    ae.add_argument("--database-url")
+    _audit_and_db(sub)
 
     wl = sub.add_parser("workload", help="indicators and the workload index per precinct (CSV)")
     wl.add_argument("--bundle", required=True)
@@ -114,6 +110,21 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print a bundle's manifest summary")
     i.add_argument("--bundle", required=True)
     return p
+
+
+def _audit_and_db(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
+    ae = a.add_parser("export", help="write the audit log as CSV")
+    ae.add_argument("--out", required=True)
+    ae.add_argument("--since", help="ISO date or time")
+    ae.add_argument("--database-url")
+    av = a.add_parser("verify", help="check the audit log's hash chain; name the first broken row")
+    av.add_argument("--database-url")
+    db = sub.add_parser("db", help="the service's database").add_subparsers(dest="db_cmd", required=True)
+    di = db.add_parser("init", help="create the tables as their owner and the service's least-privileged role")
+    di.add_argument("--url", required=True, help="PostgreSQL URL of the tables' owner")
+    di.add_argument("--app-role", required=True, help="login role the service connects as")
+    di.add_argument("--schema", help="schema for the tables (default: the owner's current schema)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,6 +209,14 @@ def _run(args: argparse.Namespace) -> int:
         return cli_create_key(name=args.name, role=args.role, kind=args.kind, subject=args.subject, scopes=args.scope,
                               precinct_ids=args.precinct, expires_in=args.expires_in, rate_limit=args.rate_limit,
                               database_url=args.database_url)
+    if args.command == "audit" and args.audit_cmd == "verify":
+        from geo_service.cli.audit import cli_audit_verify  # noqa: PLC0415 - per command, see docstring
+
+        return cli_audit_verify(database_url=args.database_url)
+    if args.command == "db":
+        from geo_service.cli.audit import cli_db_init  # noqa: PLC0415 - per command, see docstring
+
+        return cli_db_init(url=args.url, app_role=args.app_role, schema=args.schema)
     if args.command == "audit":
         from geo_service.cli.keys import cli_audit_export  # noqa: PLC0415 - per command, see docstring
 

@@ -1,5 +1,6 @@
 """``geo-service keys create`` and ``geo-service audit export``: credentials and the audit log,
-straight on the store (no app, no request)."""
+straight on the store (no app, no request). A key and its audit row are written in one
+transaction (`geo_service.unit`)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from flask import Flask
 from geo_service.config import SETTINGS, load_config
 from geo_service.errors import InputError
 from geo_service.store import Store, default_sqlite_path, open_store
+from geo_service.unit import unit_of_work
 
 
-def _cli_store(database_url: str | None) -> Store:
+def cli_store(database_url: str | None) -> Store:
+    """The store the service uses: ``--database-url``, else ``DATABASE_URL``, else the app's SQLite file."""
     url = database_url or load_config().get("DATABASE_URL")
     if not url:
         # The instance folder of the app `geo_service.web.app.make_app` builds: the same database.
         url = f"sqlite:///{default_sqlite_path(Flask('geo_service').instance_path)}"
-    return open_store(url, cache_seconds=0)
+    return open_store(url)
 
 
 def cli_create_key(*, name: str, role: str, kind: str = "api_key", subject: str | None = None,
@@ -31,12 +34,14 @@ def cli_create_key(*, name: str, role: str, kind: str = "api_key", subject: str 
     out = out or sys.stdout
     if expires_in is None:
         expires_in = SETTINGS["API_KEY_TTL" if kind == "api_key" else "TOKEN_TTL"][0]
-    store = _cli_store(database_url)
+    store = cli_store(database_url)
     try:
-        cid, token = store.create_credential(name=name, role=role, kind=kind, subject=subject, scopes=scopes,
-                                             precinct_ids=precinct_ids, expires_in=expires_in,
-                                             rate_limit=rate_limit)
-        store.audit(principal="cli", action="create_key", record_type="credential", record_id=cid, outcome="ok")
+        with unit_of_work():
+            cid, token = store.create_credential(name=name, role=role, kind=kind, subject=subject, scopes=scopes,
+                                                 precinct_ids=precinct_ids, expires_in=expires_in,
+                                                 rate_limit=rate_limit)
+            store.audit(principal="cli", action="create_key", record_type="credential", record_id=cid,
+                        outcome="ok")
     finally:
         store.close()
     print(f"id: {cid}\ntoken: {token}\n(the token is shown only now; keep it in a secret store)", file=out)
@@ -53,7 +58,7 @@ def cli_audit_export(*, out_path: str, since: str | None = None, database_url: s
             msg = f"--since {since!r} is not an ISO date such as 2026-01-31 or 2026-01-31T08:00"
             raise InputError(msg) from exc
         start = start if start.tzinfo else start.replace(tzinfo=UTC)
-    store = _cli_store(database_url)
+    store = cli_store(database_url)
     try:
         n = store.audit_export(out_path, since=start)
     finally:

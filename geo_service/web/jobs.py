@@ -15,6 +15,7 @@ from flask import Response, jsonify
 from geo_service import clock
 from geo_service.errors import GeoServiceError, InputError, NotFound
 from geo_service.jsonsafe import json_safe
+from geo_service.unit import checkpoint
 from geo_service.web.context import get_store
 from geo_service.web.security import audit, current_principal
 
@@ -84,6 +85,7 @@ def start_job(kind: str, run: Callable[[], dict[str, Any]], *, location: str) ->
         store = get_store()
         rid = store.save_result(kind=kind, created_by=current_principal().label, body={"status": "running"})
         audit(f"{kind}.start", record_type=kind, record_id=rid, outcome="ok")
+        checkpoint()  # the running result and its audit row committed before the job touches it
     except BaseException:
         _release()
         raise

@@ -13,7 +13,18 @@ planners and admins; ``planner`` planners and admins; ``admin`` admins only.
 
 Credentials come as ``Authorization: Bearer <token>`` or ``X-API-Key: <token>``, never in
 the URL. Unknown, revoked or expired credentials get 401 (even on public endpoints:
-a bad key is never silently treated as no key); a role too low gets 403.
+a bad key is never silently treated as no key); a role too low gets 403. A credential
+limited to scopes (`geo_service.access.SCOPES`) may call only the endpoints of those
+parts of the API (an endpoint's scope: its ``scope=``, else its blueprint; the pages
+blueprint's own endpoints take the part their path names); public endpoints admit it anyway.
+Refusals of endpoints that need credentials (401 and 403) are audited.
+
+Each view runs in one unit of work (`geo_service.unit`): its writes and its audit rows
+commit in one transaction, or none of them do.
+
+Route page links (``/r/<token>``) are random tokens kept hashed in the store with their
+plan and creator (`make_link`, `load_plan_by_link`): revocable one by one, dead with their
+creator's credential, never written to the access log (`geo_service.web.access_log`).
 
 `init_security` wires it all into an app: the store, Flask-Limiter (per key, per user,
 per client address for the public), security headers, error rendering and a
@@ -32,10 +43,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter import Limiter, RateLimitExceeded
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from geo_service import clock
-from geo_service.access import ANONYMOUS, ROLES, Principal, role_admits
+from geo_service.access import ANONYMOUS, ROLES, SCOPES, Principal, role_admits
 from geo_service.config import SETTINGS
 from geo_service.errors import (
     Forbidden,
@@ -44,6 +54,8 @@ from geo_service.errors import (
     NotFound,
     Unauthorized,
 )
+from geo_service.unit import unit_of_work
+from geo_service.web.access_log import install_link_mask
 from geo_service.web.context import STORE_EXT, get_store, problem
 
 if TYPE_CHECKING:
@@ -114,18 +126,37 @@ def current_principal() -> Principal:
     return p
 
 
+def endpoint_scope(explicit: str | None = None) -> str:
+    """The scope this request's endpoint belongs to: its declared one, else its blueprint;
+    the pages blueprint's endpoints take the part their path names (``/routes/...``,
+    ``/api/v1/routes/...`` -> ``routes``)."""
+    if explicit:
+        return explicit
+    blueprint = request.blueprint or ""
+    if blueprint == "pages" and request.url_rule is not None:
+        part = request.url_rule.rule.removeprefix("/api/v1").strip("/").split("/", 1)[0]
+        return part if part in SCOPES else blueprint
+    return blueprint
+
+
 def _authorize(role: str, scope: str | None) -> Principal:
     p = current_principal()
     if g.get("_gs_auth_failed"):
+        if role != "public":  # a refused access to what may hold personal data
+            audit("access", record_type="endpoint", record_id=request.endpoint, outcome="denied:credentials")
         raise Unauthorized("the API key or token is unknown, revoked or expired", invalid=True)
     if role == "public":
         return p
     if p.kind == "anonymous":
+        audit("access", record_type="endpoint", record_id=request.endpoint, outcome="denied:anonymous")
         raise Unauthorized("this endpoint needs an API key or a token (Authorization: Bearer …)")
-    if not role_admits(role, p.role) or (scope is not None and not p.has_scope(scope)):
+    if not role_admits(role, p.role):
         audit("access", record_type="endpoint", record_id=request.endpoint, outcome="denied:role")
-        what = f"role {role}" + (f" and scope {scope}" if scope else "")
-        raise Forbidden(f"this endpoint needs {what}")
+        raise Forbidden(f"this endpoint needs role {role}")
+    needed = endpoint_scope(scope)
+    if not p.has_scope(needed):
+        audit("access", record_type="endpoint", record_id=request.endpoint, outcome="denied:scope")
+        raise Forbidden(f"this endpoint needs scope {needed}; the credential holds {', '.join(p.scopes)}")
     return p
 
 
@@ -140,7 +171,10 @@ def access(role: str, *, scope: str | None = None) -> Callable[[F], F]:
     role
         One of `ROLES`.
     scope
-        Optional scope an API key restricted to scopes must hold (e.g. ``"lookup:batch"``).
+        A narrower scope than the blueprint's (e.g. ``"lookup:batch"``) that a credential
+        limited to scopes must hold (`endpoint_scope`).
+
+    The view runs in one unit of work: its writes and audit rows commit together.
     """
     if role not in ROLES:
         msg = f"unknown role {role!r}; use one of {', '.join(ROLES)}"
@@ -150,7 +184,8 @@ def access(role: str, *, scope: str | None = None) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             _authorize(role, scope)
-            return view(*args, **kwargs)
+            with unit_of_work():
+                return view(*args, **kwargs)
 
         wrapper.access_role = role  # type: ignore[attr-defined]
         wrapper.access_scope = scope  # type: ignore[attr-defined]
@@ -178,7 +213,8 @@ def _remote_addr() -> str | None:
 
 def audit(action: str, *, record_type: str | None = None, record_id: str | None = None,
           outcome: str = "ok", principal: Principal | None = None) -> None:
-    """Append an audit record for the current request (who, from where)."""
+    """Append an audit record for the current request (who, from where): in a view, with
+    the view's changes in one transaction (`geo_service.unit`)."""
     p = principal or (current_principal() if has_request_context() else ANONYMOUS)
     get_store().audit(principal=p.label, action=action, outcome=outcome, record_type=record_type,
                       record_id=record_id, remote_addr=_remote_addr())
@@ -225,23 +261,7 @@ def load_plan(plan_id: str, *, action: str = "read") -> Plan:
     return plan
 
 
-# -- signed links ------------------------------------------------------------------------
-
-_LINK_SALT = "geo-service.route-link.v1"
-
-
-def _serializer(secret: str | None) -> URLSafeSerializer:
-    return URLSafeSerializer(secret or _secret_key(), salt=_LINK_SALT)
-
-
-def _secret_key() -> str:
-    """The signing key: the setting, else the one kept in the database (shared by instances)."""
-    key = current_app.config.get("SECRET_KEY")
-    if not key:
-        key = current_app.config["SECRET_KEY"] = get_store().secret_key()
-    return key
-
-
+# -- route links -------------------------------------------------------------------------
 class LazyStore:
     """The store, opened on first use.
 
@@ -250,9 +270,8 @@ class LazyStore:
     request that needs the store opens it (thread-safe), in the worker that uses it.
     """
 
-    def __init__(self, url: str, *, cache_seconds: float) -> None:
+    def __init__(self, url: str) -> None:
         self._url = url
-        self._cache_seconds = cache_seconds
         self._store: Store | None = None
         self._open_lock = threading.Lock()
 
@@ -263,48 +282,83 @@ class LazyStore:
                 if self._store is None:
                     from geo_service.store import open_store  # noqa: PLC0415 - see the class docstring
 
-                    self._store = open_store(self._url, cache_seconds=self._cache_seconds)
+                    self._store = open_store(self._url)
         return self._store
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened(), name)
 
 
-def sign_link(plan_id: str, ttl_s: float | None = None, *, secret: str | None = None) -> str:
-    """A token for a route page link: the plan id and an expiry, signed (not secret, nothing personal)."""
-    if secret is None:
-        ttl_s, ttl_max = (setting("LINK_TTL") if ttl_s is None else ttl_s), setting("LINK_TTL_MAX")
-    else:
-        ttl_s, ttl_max = (SETTINGS["LINK_TTL"][0] if ttl_s is None else ttl_s), SETTINGS["LINK_TTL_MAX"][0]
+def make_link(plan: Plan, ttl_s: float | None = None) -> tuple[str, str, Any]:
+    """A route page link to a kept plan for the current principal: ``(link id, token,
+    expires_at)``. The token is random and kept only hashed; the link lives ``ttl_s``
+    seconds (default `LINK_TTL`, at most `LINK_TTL_MAX`), never past its creator's
+    credential, and dies when that credential or the link itself is revoked."""
+    ttl_s, ttl_max = (setting("LINK_TTL") if ttl_s is None else ttl_s), setting("LINK_TTL_MAX")
     if not 0 < float(ttl_s) <= ttl_max:
-        msg = f"a link lives between 1 and {ttl_max} seconds"
+        msg = f"expires_in: a link lives between 1 and {ttl_max} seconds"
         raise InputError(msg)
-    return _serializer(secret).dumps([plan_id, int(clock.timestamp() + float(ttl_s))])
+    p = current_principal()
+    store = get_store()
+    cred = store.get_credential(p.credential_id) if p.credential_id else None
+    lid, token, expires = store.create_link(plan_id=plan.id, credential_id=p.credential_id, created_by=p.label,
+                                            ttl_s=float(ttl_s), not_after=cred.expires_at if cred else None)
+    audit("link.create", record_type="link", record_id=lid, outcome="ok")
+    return lid, token, expires
 
 
-def verify_link(token: str, *, secret: str | None = None) -> str:
-    """The plan id of a valid, unexpired link; `LinkRefused` (403) otherwise."""
-    try:
-        plan_id, expires = _serializer(secret).loads(token)
-    except (BadSignature, ValueError, TypeError) as exc:
-        raise LinkRefused("this link is not valid") from exc
-    if not isinstance(plan_id, str) or not isinstance(expires, int) or expires < clock.timestamp():
-        raise LinkRefused("this link has expired; ask for a new one")
+def sign_link(plan_id: str, ttl_s: float | None = None) -> str:
+    """The token of a new route page link to a kept plan (`make_link`); `NotFound` when unknown."""
+    plan = get_store().get_plan(plan_id)
+    if plan is None:
+        raise NotFound("no such plan")
+    return make_link(plan, ttl_s)[1]
+
+
+def _refusal(why: str) -> LinkRefused:
+    if why == "expired":
+        return LinkRefused("this link has expired; ask for a new one")
+    if why in ("revoked", "creator_revoked"):
+        return LinkRefused("this link has been revoked; ask for a new one")
+    return LinkRefused("this link is not valid")
+
+
+def verify_link(token: str) -> str:
+    """The plan id of a live link; `LinkRefused` (403) when unknown, revoked, expired or its
+    creator's credential is revoked."""
+    plan_id, why = get_store().open_link(token)
+    if plan_id is None:
+        raise _refusal(why)
     return plan_id
 
 
 def load_plan_by_link(token: str) -> Plan:
-    """The plan a signed link points to (audited as ``link``)."""
-    try:
-        plan_id = verify_link(token)
-    except LinkRefused:
-        audit("read_link", record_type="plan", record_id=None, outcome="denied:link")
-        raise
+    """The plan a link points to (audited as ``read_link`` with the link id, never the token)."""
+    plan_id, why = get_store().open_link(token)
+    if plan_id is None:
+        audit("read_link", record_type="link", record_id=token.split(".", 1)[0][:40], outcome=f"denied:{why}")
+        raise _refusal(why)
     plan = get_store().get_plan(plan_id)
     audit("read_link", record_type="plan", record_id=plan_id, outcome="ok" if plan else "not_found")
     if plan is None:
         raise NotFound("no such plan")
     return plan
+
+
+def revoke_link(link_id: str) -> dict[str, Any]:
+    """Revoke one link: its creator (the same person) or an admin (audited either way)."""
+    store = get_store()
+    link = store.get_link(link_id)
+    if link is None:
+        audit("link.revoke", record_type="link", record_id=str(link_id)[:40], outcome="not_found")
+        raise NotFound("no such link")
+    p = current_principal()
+    if p.role != "admin" and link["created_by"] != p.label:
+        audit("link.revoke", record_type="link", record_id=link_id, outcome="denied")
+        raise Forbidden("only the link's creator or an admin may revoke it")
+    link = store.revoke_link(link_id)
+    audit("link.revoke", record_type="link", record_id=link_id, outcome="ok")
+    return link
 
 
 # -- wiring ------------------------------------------------------------------------------
@@ -365,7 +419,8 @@ def init_security(app: Flask) -> None:
         from geo_service.store import default_sqlite_path  # noqa: PLC0415 - SQLAlchemy loads with the store
 
         url = f"sqlite:///{default_sqlite_path(app.instance_path)}"
-    app.extensions[STORE_EXT] = LazyStore(url, cache_seconds=float(setting("AUTH_CACHE_SECONDS", app)))
+    app.extensions[STORE_EXT] = LazyStore(url)
+    install_link_mask()  # no link token in the access log (gunicorn's and werkzeug's)
 
     @app.before_request
     def _deny_undeclared() -> Response | None:
@@ -410,5 +465,6 @@ def init_security(app: Flask) -> None:
 
 
 __all__ = ["DEFAULT_CSP", "LIMITER_EXT", "LazyStore", "access", "assert_every_route_declares_access", "audit",
-           "authorize_plan", "current_principal", "init_security", "load_plan", "load_plan_by_link",
-           "require_precinct", "setting", "sign_link", "verify_link"]
+           "authorize_plan", "current_principal", "endpoint_scope", "init_security", "load_plan",
+           "load_plan_by_link", "make_link", "require_precinct", "revoke_link", "setting", "sign_link",
+           "verify_link"]

@@ -195,8 +195,8 @@ def test_visit_records_round_trip(appeals: AppealStore) -> None:
     ok = appeals.mark_done(inspector_id="UI-1", visit_ref="r1", due_date="2026-03-10",
                            done_at="2026-03-10T10:00:00+05:00")
     assert ok["on_time"] is True
-    # Planned again (a newer plan): what was made stays made.
-    appeals.record_due([{**rows[0], "plan_id": "pl_b"}])
+    # Recorded again by the same plan: what was made stays made.
+    appeals.record_due([rows[0]])
     frame = appeals.visit_frame(start=date(2026, 3, 1), end=date(2026, 4, 1))
     assert list(frame.columns) == ["precinct_id", "inspector_id", "due_date", "done_date", "done_at", "priority",
                                    "time_problem"]
@@ -208,6 +208,12 @@ def test_visit_records_round_trip(appeals: AppealStore) -> None:
     assert set(made) == {"r0", "r1"} and made["r0"].hour == 1  # local time
     share = visits_on_time(frame, as_of=date(2026, 4, 1)).set_index("precinct_id").loc["P-01"]
     assert (share["due"], share["on_time"], share["late"], share["missed"]) == (3, 1, 1, 1)
+    # Another plan reusing visit id r0 that day is another visit: not made, and no mark of pl_a is pl_b's.
+    appeals.record_due([{**rows[0], "plan_id": "pl_b"}])
+    assert appeals.done_in_plan(inspector_id="UI-1", due={"r0": "2026-03-10"}, plan_id="pl_b") == {}
+    assert set(appeals.done_in_plan(inspector_id="UI-1", due={"r1": "2026-03-10"}, plan_id="pl_a")) == {"r1"}
+    with pytest.raises(NotFound):
+        appeals.mark_done(inspector_id="UI-1", visit_ref="r1", due_date=due, plan_id="pl_b")
     with pytest.raises(NotFound):
         appeals.mark_done(inspector_id="UI-1", visit_ref="nope", due_date=due)
     with pytest.raises(InputError, match="future"):

@@ -33,7 +33,7 @@ from geo_service.pages.i18n import choose_lang
 from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.web.context import appeal_store, get_city, get_store
 from geo_service.web.openapi_parts import problems
-from geo_service.web.security import access, audit, load_plan, load_plan_by_link, setting, sign_link
+from geo_service.web.security import access, audit, load_plan, load_plan_by_link, make_link, setting
 from geo_service.web.validation import parse_json_body
 from geo_service.workload import indicators as workload
 from geo_service.workload.reform import city_trends, visits_on_time
@@ -135,7 +135,7 @@ def service_worker() -> Response:
 
 
 # -- route pages ------------------------------------------------------------------------------
-#: The shape of a signed link (itsdangerous: payload.signature); anything else names no plan.
+#: The shape of a link token (``<link id>.<secret>``); anything else names no plan.
 _TOKEN = re.compile(r"^\.?[A-Za-z0-9_-]{1,400}\.[A-Za-z0-9_-]{10,100}$")
 
 
@@ -163,7 +163,8 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url
         done_url = None  # a plan kept before visits were recorded, or without an inspector
     made = None
     if done_url is not None and kept.inspector_id:
-        done = appeal_store().done_in_plan(inspector_id=kept.inspector_id, due=kept.body.get("due") or {})
+        done = appeal_store().done_in_plan(inspector_id=kept.inspector_id, due=kept.body.get("due") or {},
+                                           plan_id=kept.id)
         made = {str(n): (when.strftime("%H:%M") if when.date().isoformat() == kept.body.get("date") else
                          when.strftime("%Y-%m-%d %H:%M"))
                 for n, vid in enumerate(_visit_ids(kept), start=1) if (when := done.get(vid)) is not None}
@@ -251,9 +252,10 @@ def _mark_by_link(token: str, n: int, *, made: bool) -> Response:
         if made:
             appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]],
                                      done_at=_form_time("done_at"), plan_date=kept.body.get("date"),
-                                     plan_created_at=kept.created_at)
+                                     plan_created_at=kept.created_at, plan_id=kept.id)
         else:
-            appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]])
+            appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=ids[n - 1], due_date=due[ids[n - 1]],
+                                       plan_id=kept.id)
         audit("visit.done" if made else "visit.undone", record_type="plan", record_id=kept.id, outcome="ok:link")
     except GeoServiceError as exc:
         return _error_page(exc, lang)
@@ -306,8 +308,8 @@ def route_link(plan_id: str) -> Response:
             msg = "expires_in must be a number of seconds"
             raise InputError(msg)
     ttl = float(setting("LINK_TTL")) if ttl is None else float(ttl)
-    token = sign_link(kept.id, ttl)
-    resp = jsonify({"url": f"{request.script_root}/r/{token}", "expires_in": int(ttl)})
+    link_id, token, _ = make_link(kept, ttl)
+    resp = jsonify({"id": link_id, "url": f"{request.script_root}/r/{token}", "expires_in": int(ttl)})
     resp.status_code = 201
     return resp
 
@@ -445,7 +447,7 @@ def openapi_paths() -> dict[str, Any]:
     """The JSON paths of this blueprint for the OpenAPI document (the pages are HTML)."""
     errors = problems(400, 401, 403, 404, 429)
     return {"/api/v1/routes/plans/{plan_id}/link": {"post": {
-        "summary": "a short-lived signed link to the plan's route page (for the inspector's phone)",
+        "summary": "a short-lived link to the plan's route page (for the inspector's phone; revocable)",
         "security": [{"bearer": []}, {"apiKey": []}],
         "parameters": [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "requestBody": {"required": False, "content": {"application/json": {"schema": {
@@ -453,5 +455,6 @@ def openapi_paths() -> dict[str, Any]:
             "properties": {"expires_in": {"type": "number", "exclusiveMinimum": 0,
                                           "description": "seconds the link lives (default LINK_TTL)"}}}}}},
         "responses": {"201": {"description": "the link", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["url", "expires_in"],
-            "properties": {"url": {"type": "string"}, "expires_in": {"type": "integer"}}}}}}, **errors}}}}
+            "type": "object", "required": ["id", "url", "expires_in"],
+            "properties": {"id": {"type": "string", "description": "the link's id (to revoke it)"},
+                           "url": {"type": "string"}, "expires_in": {"type": "integer"}}}}}}, **errors}}}}

@@ -33,7 +33,14 @@ from geo_service.routes.patrol import patrol_fill
 from geo_service.routes.schedule import RecurringVisit, schedule_period
 from geo_service.web.context import appeal_store, get_city, get_store, lookup_service
 from geo_service.web.openapi_parts import problems
-from geo_service.web.security import access, audit, current_principal, load_plan, require_precinct
+from geo_service.web.security import (
+    access,
+    audit,
+    current_principal,
+    load_plan,
+    require_precinct,
+    revoke_link,
+)
 from geo_service.web.validation import Day, LatLon, Moment, parse_json_body, validate_body
 
 bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
@@ -298,7 +305,7 @@ def visit_done(plan_id: str, visit_id: str) -> Response:
         raise InputError(msg)
     record = appeal_store().mark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due,
                                       done_at=done_at, plan_date=kept.body.get("date"),
-                                      plan_created_at=kept.created_at)
+                                      plan_created_at=kept.created_at, plan_id=kept.id)
     audit("visit.done", record_type="plan", record_id=plan_id, outcome="ok")
     return jsonify(record)
 
@@ -308,9 +315,25 @@ def visit_done(plan_id: str, visit_id: str) -> Response:
 def visit_undone(plan_id: str, visit_id: str) -> Response:
     """Take back a "made" mark set by mistake (the plan's inspector or a planner)."""
     kept, due = _plan_visit(plan_id, visit_id, action="plan.visit_undone")
-    record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due)
+    record = appeal_store().unmark_done(inspector_id=kept.inspector_id, visit_ref=visit_id, due_date=due,
+                                        plan_id=kept.id)
     audit("visit.undone", record_type="plan", record_id=plan_id, outcome="ok")
     return jsonify(record)
+
+
+@bp.get("/plans/<plan_id>/links")
+@access("inspector")
+def plan_links(plan_id: str) -> Response:
+    """The route page links made to a kept plan (ids and times, never the tokens)."""
+    kept = load_plan(plan_id, action="plan.links")
+    return jsonify({"links": get_store().links_of_plan(kept.id)})
+
+
+@bp.delete("/links/<link_id>")
+@access("inspector")
+def delete_link(link_id: str) -> Response:
+    """Revoke one route page link (its creator or an admin); it is refused from the next request on."""
+    return jsonify(revoke_link(link_id))
 
 
 @bp.get("/plans/<plan_id>/gpx")
@@ -363,6 +386,12 @@ def openapi_paths() -> dict[str, Any]:
     auth: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     obj = {"type": "object"}
     plan_id = [{"name": "plan_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+    link = {"type": "object", "required": ["id", "plan_id", "created_at", "expires_at", "revoked_at"],
+            "properties": {"id": {"type": "string"}, "plan_id": {"type": "string"},
+                           "credential_id": {"type": ["string", "null"]}, "created_by": {"type": "string"},
+                           "created_at": {"type": "string", "format": "date-time"},
+                           "expires_at": {"type": "string", "format": "date-time"},
+                           "revoked_at": {"type": ["string", "null"], "format": "date-time"}}}
     return {
         "/api/v1/routes/plan": {"post": {
             "summary": "plan one day's route", "security": auth,
@@ -396,6 +425,17 @@ def openapi_paths() -> dict[str, Any]:
                            "properties": {"visit_id": {"type": "string"},
                                           "due_date": {"type": "string", "format": "date"},
                                           "done_at": {"type": "null"}}}}}}, **errors}}},
+        "/api/v1/routes/plans/{plan_id}/links": {"get": {
+            "summary": "the route page links made to a kept plan (no tokens)", "security": auth,
+            "parameters": plan_id,
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["links"],
+                "properties": {"links": {"type": "array", "items": link}}}}}}, **errors}}},
+        "/api/v1/routes/links/{link_id}": {"delete": {
+            "summary": "revoke a route page link (its creator or an admin)", "security": auth,
+            "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the revoked link", "content": {"application/json": {
+                "schema": link}}}, **errors}}},
         "/api/v1/routes/plans/{plan_id}/gpx": {"get": {
             "summary": "the plan as GPX", "security": auth, "parameters": plan_id,
             "responses": {"200": {"description": "OK", "content": {"application/gpx+xml": {"schema": {
