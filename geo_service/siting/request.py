@@ -23,7 +23,7 @@ LatLon = tuple[Annotated[float, Field(ge=-90, le=90)], Annotated[float, Field(ge
 MAX_CANDIDATE_POINTS = 5000
 #: One siting request's time budget (seconds): the travel times must be done within
 #: `MATRIX_SHARE` of it and HiGHS gets what is left (at most the body's ``time_limit``, at
-#: least `MIN_SOLVE_S`), so an answer comes within about 10 s; the CLI has no budget.
+#: least `MIN_SOLVE_S`), so an answer comes within about 10 s (`geo-service site` shares it).
 REQUEST_BUDGET_S = 8.0
 MATRIX_SHARE = 0.6
 MIN_SOLVE_S = 0.5
