@@ -183,6 +183,8 @@ def list_appeals() -> Response:
     if principal.role == "inspector":
         frame = frame[frame.precinct_id.isin(principal.precinct_ids)]
     frame = frame[frame.status != "closed"]
+    audit("appeal.list", record_type="precinct", record_id=precinct or ",".join(principal.precinct_ids) or "*",
+          outcome=f"ok:{len(frame)}")
     rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
     for row in rows:
         for key, value in row.items():
