@@ -58,7 +58,9 @@ SEMANTIC_400 = {("GET", "/api/v1/lookup"), ("GET", "/api/v1/route"), ("POST", "/
                 # dates and times outside 2000-01-01..2100-12-31 are refused with a 400 naming the field
                 ("GET", "/api/v1/workload"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
                 ("GET", "/api/v1/appeals/indicators"), ("GET", "/api/v1/workload/indicators.csv"),
-                ("POST", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done")}
+                ("POST", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done"),
+                # an isochrone's cap depends on the caller and the mode (60 driving minutes with credentials)
+                ("GET", "/api/v1/isochrone")}
 
 
 @pytest.fixture(scope="module")
