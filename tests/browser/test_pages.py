@@ -14,9 +14,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from geo_service import clock
 from geo_service.cli.maps import CHROMIUM, DESKTOP, PHONE, serve_in_thread
 from tests.conftest import TWO_PRECINCTS, grid_latlon, polygon, tiny_city_xml
 
@@ -272,7 +274,10 @@ def route_link(pages_server: tuple[Any, str]) -> dict[str, str]:
         lat, lon = grid_latlon(i, j)
         visits.append({"id": f"v{k}", "lat": lat, "lon": lon, "minutes": 10, "label": f"Абая {150 + k}, кв. {k + 3}"})
     client = app.test_client()
-    resp = client.post("/api/v1/routes/plan", headers=ui1, json={"inspector_id": "UI-1", "date": "2026-12-01",
+    # Planned for today in the city's time zone: the page's "made" button marks a visit now, and a
+    # visit is marked made only on its plan's day.
+    today = clock.now().astimezone(ZoneInfo(app.config.get("TIME_ZONE") or "Asia/Almaty")).date().isoformat()
+    resp = client.post("/api/v1/routes/plan", headers=ui1, json={"inspector_id": "UI-1", "date": today,
                                                                "visits": visits})
     assert resp.status_code == 201, resp.json
     plan_id = resp.json["id"]
