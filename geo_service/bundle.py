@@ -52,7 +52,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from geo_service.errors import BundleError
+from geo_service.errors import BundleError, InputError
 from geo_service.network.graph import MODES, RoadGraph
 
 logger = logging.getLogger(__name__)
@@ -131,10 +131,10 @@ def _check_destination(out: Path) -> None:
         return
     if not out.is_dir():
         msg = f"{out} is a file, not a bundle folder; fix: remove it or give another --out"
-        raise BundleError(msg)
+        raise InputError(msg)
     if any(out.iterdir()) and not (out / MANIFEST).exists():
         msg = f"{out} is a folder that holds no city bundle; fix: give another --out (it is not replaced)"
-        raise BundleError(msg)
+        raise InputError(msg)
 
 
 def _version_name(t: float) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from geo_service.bundle import KEEP_VERSIONS, builds_folder, load_bundle
-from geo_service.errors import BundleError
+from geo_service.bundle import KEEP_VERSIONS, atomic_folder, builds_folder, load_bundle, remove_leftovers
+from geo_service.errors import BundleError, InputError
 from geo_service.ingest.build import BuildOptions, build_city
 
 BUILDER = """
@@ -98,7 +98,7 @@ def test_a_folder_that_is_no_bundle_is_not_replaced(tiny_osm: Path, tmp_path: Pa
     out = tmp_path / "documents"
     out.mkdir()
     (out / "report.odt").write_text("kept")
-    with pytest.raises(BundleError, match="holds no city bundle"):
+    with pytest.raises(InputError, match="holds no city bundle"):
         build_city(BuildOptions(osm=tiny_osm, out=out, city="x"))
     assert (out / "report.odt").read_text() == "kept"
 
@@ -142,8 +142,6 @@ def test_a_killed_build_leaves_its_temporary_folder_to_the_next_build(tiny_osm: 
 
 def test_a_running_build_keeps_its_temporary_folder(tiny_osm: Path, tmp_path: Path) -> None:
     """Cleaning up removes only abandoned folders: a build running meanwhile keeps its own."""
-    from geo_service.bundle import atomic_folder, remove_leftovers
-
     out = tmp_path / "live"
     with atomic_folder(out) as tmp:
         (tmp / "part").write_text("writing")
