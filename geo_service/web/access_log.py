@@ -42,8 +42,10 @@ class LinkMaskFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
             record.msg = mask_links(record.msg)
-        if isinstance(record.args, dict):
-            record.args = {k: _mask(v) for k, v in record.args.items()}
+        if isinstance(record.args, dict):  # gunicorn's atoms: changed in place (a dict subclass)
+            for k, v in list(record.args.items()):
+                if isinstance(v, str) and "/r/" in v:
+                    record.args[k] = mask_links(v)
         elif isinstance(record.args, tuple):
             record.args = tuple(_mask(v) for v in record.args)
         return True
