@@ -381,9 +381,12 @@ class Store:
         """Walk the audit chain and report the first broken row (`geo_service.audit_chain.verify`)."""
         with self.engine.connect() as conn:
             head = conn.execute(select(self.audit_head).where(self.audit_head.c.id == 1)).mappings().first()
-            rows = conn.execution_options(yield_per=1000).execute(
-                select(self.audit_log).order_by(self.audit_log.c.id)).mappings()
-            return audit_chain.verify(rows, head)
+            result = conn.execution_options(yield_per=1000).execute(
+                select(self.audit_log).order_by(self.audit_log.c.id))
+            try:
+                return audit_chain.verify(result.mappings(), head)
+            finally:
+                result.close()  # a break found early leaves the server-side cursor open
 
     def audit_records(self, *, since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit records in order (oldest first), as dicts."""
