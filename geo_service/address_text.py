@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 __all__ = [
     "MKR_PHRASES",
     "PAREN",
+    "TYPE_CLASSES",
     "Hypothesis",
     "ParsedAddress",
     "fold",
@@ -66,8 +68,10 @@ _LATIN_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
 #: Russian ordinal endings after a number: "20-я линия" -> "20 линия".
+#: English "5th", "21st"; Spanish/Portuguese/Catalan "5º", "1ª", "3.º": "5th Avenue" -> "5 Avenue".
 _ORDINAL = re.compile(
-    r"(\d)(?:\s*-?\s*(?:ая|ый|ий|ой|го|я|й)(?![а-яёәғқңөұүһі])|-(?:aya|ya|ia|yi|iy|ii|oy|oi|y|j)(?![a-z]))"
+    r"(\d)(?:\s*-?\s*(?:ая|ый|ий|ой|го|я|й)(?![а-яёәғқңөұүһі])|-(?:aya|ya|ia|yi|iy|ii|oy|oi|y|j)(?![a-z])"
+    r"|(?:st|nd|rd|th)(?![a-z])|\.?[ºª°](?![a-z]))"
 )
 
 #: Street/place type words (raw spellings; folded at import).  Single tokens or phrases.
@@ -89,6 +93,15 @@ _TYPE_WORDS_RAW = (
     "proezd", "mkr", "mkrn", "mkn", "microdistrict", "mikroraion", "mikrorayon", "md",
     "koshesi", "kosh", "dangyly", "dangyl", "shagyn audany", "sh/a", "district",
     "house", "no", "city", "g",
+    # Spanish, Portuguese, Catalan, English (the other extracts' street words) and their short forms
+    "calle", "c", "avenida", "avda", "calzada", "calz", "privada", "priv", "paseo", "boulevard", "bulevar",
+    "blvd", "andador", "cerrada", "circuito", "prolongacion", "prol", "callejon", "plaza", "pza", "glorieta",
+    "rua", "r", "travessa", "tv", "trav", "praca", "pc", "pca", "largo", "lg", "alameda", "al", "estrada",
+    "estr", "beco", "viela", "rotunda", "caminho", "praceta", "cais",
+    "carrer", "c/", "avinguda", "placa", "pl", "passeig", "pg", "carretera", "ctra", "cami", "cm",
+    "travessia", "baixada", "pujada", "drive", "dr", "place", "court", "ct", "terrace", "way",
+    # particles people leave out ("Carrer de la Vall" is written "Carrer Vall")
+    "de", "del", "la", "las", "los", "el", "da", "das", "do", "dos", "d", "l", "les", "els", "dels", "of", "the",
     # city names people prepend
     "алматы", "алма-ата", "almaty", "alma-ata", "астана", "astana", "казахстан", "қазақстан",
     "kazakhstan", "рк",
@@ -106,8 +119,10 @@ _KORP = r"(?:корпус|корп|кор|к|блок|стр|строение|ko
 #: After a number or its letter: no further letter or digit, unless a building part follows
 #: ("48ак2", "5k1": the compact forms people type, and the keys this module makes).
 _HOUSE_END = rf"(?!(?!{_KORP}\.?\s*\d)[{_HL}\d])"
+#: "bis"/"ter" (Spanish, Portuguese, Catalan, French) act as a house letter: "20 bis".
+_BIS = r"(?:bis|ter|quater)(?![a-z])"
 _HOUSE_CORE = (
-    rf"(?P<num>\d{{1,5}})\s*[\"'«“]?\s*(?:(?P<let>[{_HL}]){_HOUSE_END})?{_HOUSE_END}[\"'»”]?"
+    rf"(?P<num>\d{{1,5}})\s*[\"'«“-]?\s*(?:(?P<let>{_BIS}|[{_HL}]){_HOUSE_END})?{_HOUSE_END}[\"'»”]?"
     rf"(?:\s*[/\\-]\s*(?P<num2>\d{{1,5}})\s*(?:(?P<let2>[{_HL}]){_HOUSE_END})?{_HOUSE_END})?"
     rf"(?:\s*,?\s*{_KORP}\.?\s*"
     rf"(?P<korp>\d{{1,3}}))?"
@@ -118,10 +133,14 @@ _HOUSE_TAIL = re.compile(
     rf"(?:\s*(?:үй|уй|үйі))?\s*[.,;]?\s*$",
     re.IGNORECASE,
 )
-_HOUSE_LEAD = re.compile(rf"^\s*(?P<mark>{_HOUSE_MARK})?(?P<house>{_HOUSE_CORE})\s*,?\s+(?=\D)", re.IGNORECASE)
+#: A house number written first ("150 Abay ave", "501 5th Avenue", "12 Абай даңғылы"): the rest names a street.
+_HOUSE_LEAD = re.compile(rf"^\s*(?P<mark>{_HOUSE_MARK})?(?P<house>{_HOUSE_CORE})\s*,?\s+(?=.*[^\W\d_])", re.IGNORECASE)
+#: A trailing part after a comma with no digit: a city or district ("Rua Formosa 34, Porto").
+_LOCALITY_TAIL = re.compile(r",[^,\d]*$")
 #: Apartment / office parts, dropped from queries: "кв. 12", "оф 5", "пәтер 3".
 _APARTMENT = re.compile(
-    r"(?:^|(?<=[\s,;]))(?:кв|квартира|пәтер|apt|apartment|flat|оф|офис|office)\.?\s*\d+\s*[a-zа-я]?(?![\w])",
+    r"(?:^|(?<=[\s,;]))(?:кв|квартира|пәтер|apt|apto|apartment|flat|оф|офис|office|suite|local|loja|piso|"
+    r"planta|porta|puerta|dpto|depto|int|interior)\.?\s*\d+\s*[a-zа-я]?(?![\w])",
     re.IGNORECASE,
 )
 #: A bracketed part of a name or query: "пр. Достык (Ленина)".
@@ -156,27 +175,62 @@ def _phrase_set(words: Iterable[str]) -> frozenset[tuple[str, ...]]:
 
 
 _TYPE_PHRASES = _phrase_set(_TYPE_WORDS_RAW)
+#: Kinds of street whose spellings are one: a street named only by a number keeps its kind.
+TYPE_CLASSES = {
+    "street": ("ул", "ули", "улица", "көше", "көшесі", "көш", "str", "street", "st", "ul", "ulitsa", "ulica",
+               "calle", "c", "rua", "r", "carrer", "c/", "koshesi", "kosh"),
+    "avenue": ("пр", "прт", "прс", "пркт", "просп", "проспект", "пр-т", "пр-кт", "даңғыл", "даңғылы", "даң",
+               "ave", "av", "avenue", "prospekt", "prospect", "prosp", "pr-t", "pr-kt", "avenida", "avda",
+               "avinguda", "dangyly", "dangyl"),
+    "lane": ("переулок", "пер", "пер-к", "тупик", "туп", "тұйық", "тұйығы", "lane", "ln", "pereulok", "per",
+             "tupik", "travessa", "tv", "trav", "cerrada", "privada", "priv", "callejon", "beco"),
+    "mkr": ("мкр", "мкрн", "мкн", "мк", "мкр-н", "м-н", "микр", "микрорайон", "шағын ауданы", "шағын аудан",
+            "ш/а", "ықшам ауданы", "ықшамаудан", "mkr", "mkrn", "mkn", "microdistrict", "mikroraion",
+            "mikrorayon", "md", "shagyn audany", "sh/a", "квартал", "кв-л"),
+    "road": ("шоссе", "ш", "трасса", "тракт", "road", "rd", "highway", "hwy", "shosse", "trassa", "carretera",
+             "ctra", "estrada", "estr", "calzada", "calz"),
+    "square": ("площадь", "пл", "plaza", "pza", "praca", "pc", "pca", "placa", "pl", "place", "largo", "lg"),
+    "boulevard": ("бульвар", "бул", "б-р", "blvd", "boulevard", "bulvar", "bulevar", "paseo", "passeig", "pg"),
+}
+_CLASS_OF = {p: _fold_letters(kind).strip() for kind, words in TYPE_CLASSES.items() for p in _phrase_set(words)}
 #: The folded microdistrict words (token tuples), for :func:`has_phrase`.
 MKR_PHRASES = _phrase_set(_MKR_WORDS_RAW)
 _MAX_PHRASE = max(len(p) for p in _TYPE_PHRASES)
 
 
-def _strip_phrases(tokens: list[str], phrases: frozenset[tuple[str, ...]]) -> list[str]:
-    """Remove every occurrence of ``phrases`` (longest first), until none is left."""
-    while True:
-        out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            for n in range(min(_MAX_PHRASE, len(tokens) - i), 0, -1):
-                if tuple(tokens[i : i + n]) in phrases:
-                    i += n
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
-        if len(out) == len(tokens):
-            return out
-        tokens = out
+def _strip_phrases(tokens: list[str], phrases: frozenset[tuple[str, ...]]) -> tuple[list[str], str]:
+    """Remove ``phrases`` (longest first) from both ends of ``tokens``.
+
+    Only the ends, and at most one street kind per end: a type word inside a name is part of
+    it ("Travessa da Rua Chã" is not "Rua Chã"). Returns the rest and the kind (`TYPE_CLASSES`)
+    of the first kind word removed ("" when none).
+    """
+    kinds: list[str] = []
+    lo, hi = 0, len(tokens)
+
+    def take(at_start: bool) -> bool:
+        nonlocal lo, hi
+        seen = 0
+        for n in range(min(_MAX_PHRASE, hi - lo), 0, -1):
+            phrase = tuple(tokens[lo : lo + n]) if at_start else tuple(tokens[hi - n : hi])
+            if phrase in phrases:
+                kind = _CLASS_OF.get(phrase, "")
+                if kind and (kinds_at[at_start] >= 1):
+                    return False
+                kinds_at[at_start] += bool(kind)
+                if kind:
+                    kinds.append(kind)
+                lo, hi = (lo + n, hi) if at_start else (lo, hi - n)
+                seen = 1
+                break
+        return bool(seen)
+
+    kinds_at = {True: 0, False: 0}
+    while lo < hi and take(True):
+        pass
+    while lo < hi and take(False):
+        pass
+    return tokens[lo:hi], (kinds[0] if kinds else "")
 
 
 def has_phrase(tokens: list[str], phrases: frozenset[tuple[str, ...]]) -> bool:
@@ -214,7 +268,10 @@ def fold(text: str) -> str:
     if not isinstance(text, str) or not text:
         return ""
     toks = tokens(text)
-    stripped = _strip_phrases(toks, _TYPE_PHRASES)
+    stripped, kind = _strip_phrases(toks, _TYPE_PHRASES)
+    if stripped and kind and all(t.isdigit() for t in stripped):
+        # A street named by a number keeps its kind: "5th Avenue" is not "5th Street".
+        stripped = [*stripped, kind]
     return " ".join(stripped or toks)
 
 
@@ -257,7 +314,7 @@ def _house_letter(ch: str | None) -> str:
     if not ch:
         return ""
     folded = _fold_letters(ch).strip()
-    return folded[:1]
+    return folded if folded in ("bis", "ter", "kuater") else folded[:1]
 
 
 def _house_key_from_match(m: re.Match[str]) -> str:
@@ -269,6 +326,7 @@ def _house_key_from_match(m: re.Match[str]) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize_house(raw: str) -> str:
     """Normalise a house number to a comparison key.
 
@@ -335,9 +393,14 @@ class Hypothesis:
 _MAX_QUERY_CHARS = 300
 
 
+#: Postal codes: Kazakhstan's six digits, Portugal's 4050-618 (never a house number).
+_POSTCODE = re.compile(r"(?<![\w-])(?:\d{6}|\d{4}-\d{3})(?![\w-])")
+
+
 def _clean_query(text: str) -> str:
     s = unicodedata.normalize("NFC", text)[:_MAX_QUERY_CHARS]
-    s = _APARTMENT.sub(" ", PAREN.sub(" ", s))
+    s = _POSTCODE.sub(" ", _APARTMENT.sub(" ", PAREN.sub(" ", s)))
+    s = re.sub(r"(?:\s*,\s*)+", ", ", s)
     return re.sub(r"\s+", " ", s).strip(" \t,;.")
 
 
@@ -361,20 +424,31 @@ def hypotheses(text: str) -> list[Hypothesis]:
     s = _clean_query(text)
     if not s:
         return []
+    out = _readings(s, 0.0)
+    rest = s
+    while _LOCALITY_TAIL.search(rest) and any(c.isdigit() for c in rest):  # "..., Porto", "..., Алматы"
+        rest = _LOCALITY_TAIL.sub("", rest).strip(" \t,;.")
+        if rest:
+            out += _readings(rest, 1.0)
+    return [h for h in out if _usable_key(h.parsed.street_key)]
+
+
+def _readings(s: str, penalty: float) -> list[Hypothesis]:
+    """Street and house readings of a cleaned query: house last, house first, no house."""
     out: list[Hypothesis] = []
     tail = _HOUSE_TAIL.search(s)
+    lead = _HOUSE_LEAD.match(s)
     if tail and tail.start() > 0:
         street = s[: tail.start()]
         explicit = bool(tail.group("mark")) or street.rstrip().endswith((",", ";"))
-        out.append(Hypothesis(_make_parsed(street, tail.group("house")), 0.0))
+        out.append(Hypothesis(_make_parsed(street, tail.group("house")), penalty))
         if not explicit:  # "Самал 2": microdistrict number, or house 2?
-            out.append(Hypothesis(_make_parsed(s, None), 5.0))
+            out.append(Hypothesis(_make_parsed(s, None), penalty + 5.0))
     else:
-        out.append(Hypothesis(_make_parsed(s, None), 0.0))
-        lead = _HOUSE_LEAD.match(s)
-        if lead and lead.end() < len(s):  # "150 Abay ave"
-            out.append(Hypothesis(_make_parsed(s[lead.end() :], lead.group("house")), 3.0))
-    return [h for h in out if _usable_key(h.parsed.street_key)]
+        out.append(Hypothesis(_make_parsed(s, None), penalty))
+    if lead and lead.end() < len(s):  # "150 Abay ave", "4 Carretera General 3"
+        out.append(Hypothesis(_make_parsed(s[lead.end() :], lead.group("house")), penalty + 3.0))
+    return out
 
 
 def _usable_key(key: str) -> bool:

@@ -12,11 +12,13 @@ The text rules (:func:`~geo_service.address_text.fold`,
 :mod:`geo_service.address_text`.
 
 * :class:`AddressIndex` groups every spelling of a street (the ``addr:street``
-  values of the addresses, the ``name`` / ``name_kk`` / ``name_ru`` aliases of the
-  road table, which are linked together, and ``old_name`` / bracketed names as
-  weaker aliases) and keeps a dict of house keys per group.  A query is scored
-  against all distinct street stems with one C-level :func:`rapidfuzz.process.cdist`
-  call, then houses are looked up in dicts.
+  values of the addresses, the register's ``street_kk`` / ``street_ru``, the ``name`` /
+  ``name_kk`` / ``name_ru`` aliases of the road table, which are linked together, and
+  ``old_name`` / bracketed names as weaker aliases; :mod:`~geo_service.lookup.aliases`)
+  and keeps a dict of house keys per group.  A query reading (house last, house first,
+  a trailing locality dropped) is scored with :func:`rapidfuzz.fuzz.WRatio` against the
+  street keys :mod:`~geo_service.lookup.shortlist` finds close to it, then houses are
+  looked up in dicts.
 
 The ``match`` field of a :class:`Candidate` says how precise it is:
 
@@ -44,17 +46,14 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from geo_service.address_text import (
-    MKR_PHRASES,
-    PAREN,
-    fold,
-    has_phrase,
     house_base,
     hypotheses,
     normalize_house,
     stem_key,
-    tokens,
 )
 from geo_service.errors import InputError
+from geo_service.lookup.aliases import Aliases, text_column
+from geo_service.lookup.shortlist import Shortlist
 
 logger = logging.getLogger(__name__)
 
@@ -98,160 +97,6 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of the fields."""
         return dataclasses.asdict(self)
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        root = x
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[x] != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def _split_name(raw: str) -> tuple[list[str], list[str]]:
-    """Main spellings and secondary spellings of a raw name.
-
-    "пр. Достык (Ленина)" -> (["пр. Достык"], ["Ленина"]);
-    "ул. Джандосова;ул.Джандосова" -> (["ул. Джандосова", "ул.Джандосова"], []).
-    """
-    main: list[str] = []
-    extra: list[str] = []
-    for part in str(raw).split(";"):
-        extra.extend(p for p in PAREN.findall(part) if p.strip())
-        outer = PAREN.sub(" ", part).strip()
-        if outer:
-            main.append(outer)
-    return main, extra
-
-
-class _Aliases:
-    """Every spelling of a street seen while building, linked into groups by a union-find."""
-
-    def __init__(self) -> None:
-        self.uf = _UnionFind()
-        # (stem, owner stem for the group, penalty, street row or -1, is_mkr)
-        self.aliases: list[tuple[str, str, float, int, bool]] = []
-        self._memo: dict[str, tuple[list[tuple[str, bool]], list[tuple[str, bool]]]] = {}
-        self._group_of: dict[str, int] = {}
-
-    @property
-    def n_groups(self) -> int:
-        """Number of groups numbered by :meth:`gid` so far."""
-        return len(self._group_of)
-
-    def keys_of(self, raw: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
-        """(stem, is_mkr) of the main and of the secondary spellings of a raw name (memoised)."""
-        memo = self._memo
-        if raw not in memo:
-            main, extra = _split_name(raw)
-
-            def conv(parts: list[str]) -> list[tuple[str, bool]]:
-                res = []
-                for p in parts:
-                    k = stem_key(fold(p))
-                    if len(k.replace(" ", "")) >= 2 or k.isdigit():  # not junk like "с"
-                        res.append((k, has_phrase(tokens(p), MKR_PHRASES)))
-                return res
-
-            memo[raw] = (conv(main), conv(extra))
-        return memo[raw]
-
-    def add_streets(self, streets: pd.DataFrame) -> list[tuple[float, float, str, float]]:
-        """Add the streets table's names; return its rows as (lat, lon, name, length_m)."""
-        uf, aliases, keys_of = self.uf, self.aliases, self.keys_of
-        # Streets table: name / name_kk / name_ru are one street; old_name is weaker.
-        s_names = _text_column(streets, "name")
-        s_kk = _text_column(streets, "name_kk")
-        s_ru = _text_column(streets, "name_ru")
-        s_old = _text_column(streets, "old_name")
-        s_lat = pd.to_numeric(streets["lat"], errors="coerce").to_numpy(dtype=float)
-        s_lon = pd.to_numeric(streets["lon"], errors="coerce").to_numpy(dtype=float)
-        s_len = (
-            pd.to_numeric(streets["length_m"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-            if "length_m" in streets.columns
-            else np.zeros(len(streets))
-        )
-        row_points: list[tuple[float, float, str, float]] = []
-        for r in range(len(streets)):
-            display = s_names[r] or s_ru[r] or s_kk[r] or s_old[r]
-            row_points.append((float(s_lat[r]), float(s_lon[r]), display, float(s_len[r])))
-            if not (np.isfinite(s_lat[r]) and np.isfinite(s_lon[r])):
-                continue
-            mains: list[tuple[str, bool]] = []
-            extras: list[tuple[str, bool]] = []
-            for raw in (s_names[r], s_kk[r], s_ru[r]):
-                if raw:
-                    m, e = keys_of(raw)
-                    mains += m
-                    extras += e
-            if s_old[r]:
-                m, e = keys_of(s_old[r])
-                extras += m + e
-            if not mains:
-                if not extras:
-                    continue
-                mains, extras = extras[:1], extras[1:]
-            owner = mains[0][0]
-            for k, _ in mains:
-                uf.union(owner, k)
-            is_mkr = any(f for _, f in mains)
-            for k, f in mains:
-                aliases.append((k, owner, 0.0, r, is_mkr or f))
-            for k, f in extras:
-                aliases.append((k, owner, _ALIAS_PENALTY, r, is_mkr or f))
-        return row_points
-
-    def add_addresses(self, a_street: list[str], a_place: list[str],
-                      a_other: list[list[str]] | None = None) -> list[list[str]]:
-        """Add every addr:street / addr:place spelling; return each address's group owners.
-
-        ``a_other[i]`` holds other spellings of address ``i``'s street (the register's
-        ``street_kk`` / ``street_ru``): they join the street's group.
-        """
-        uf, keys_of = self.uf, self.keys_of
-        addr_groups: list[list[str]] = []
-        seen_alias: set[tuple[str, str, bool]] = set()
-        for i in range(len(a_street)):
-            owners: list[str] = []
-            other = a_other[i] if a_other is not None else []
-            for raw, is_place, more in ((a_street[i], False, other), (a_place[i], True, [])):
-                spellings = [keys_of(r) for r in (raw, *more) if r]
-                mains = [k for m, _ in spellings for k in m]
-                extras = [k for _, e in spellings for k in e]
-                if not mains:
-                    mains, extras = extras[:1], extras[1:]
-                if not mains:
-                    continue
-                owner = mains[0][0]
-                for k, _ in mains:
-                    uf.union(owner, k)
-                owners.append(owner)
-                for keys, pen in ((mains, 0.0), (extras, _ALIAS_PENALTY)):
-                    for k, f in keys:
-                        if (k, owner, pen == 0.0) not in seen_alias:
-                            seen_alias.add((k, owner, pen == 0.0))
-                            self.aliases.append((k, owner, pen, -1, f or is_place))
-            addr_groups.append(owners)
-        return addr_groups
-
-    def gid(self, stem: str) -> int:
-        """The group number of ``stem``'s union-find root (numbered on first sight)."""
-        group_of = self._group_of
-        root = self.uf.find(stem)
-        if root not in group_of:
-            group_of[root] = len(group_of)
-        return group_of[root]
 
 
 def _houses_per_group(
@@ -314,7 +159,6 @@ def _stem_groups(
 
 _ADDR_COLUMNS = ("addr_id", "street", "place", "housenumber", "lat", "lon")
 _STREET_COLUMNS = ("name", "name_kk", "name_ru", "old_name", "lat", "lon")
-_ALIAS_PENALTY = 3.0  # old_name / bracketed names
 _MKR_MISMATCH = 3.0  # query says мкр but the group is an ordinary street
 _HOUSE_BASE_PENALTY = 10.0  # "150" asked, only "150а" known (or the other way round)
 _NO_HOUSE_PENALTY = 20.0  # house asked but unknown: the street's middle
@@ -326,12 +170,6 @@ _DIGIT_MISMATCH = 25.0  # both keys have numbers, different ones
 _DIGIT_MISSING = 10.0  # one key has numbers the other lacks
 _NAME_MISSING = 20.0  # the query has a name, the key is only a number ("мкн 5")
 _PARTIAL_BONUS = 15.0  # WRatio's substring match may add at most this to whole-word scores
-
-
-def _text_column(frame: pd.DataFrame, col: str) -> list[str]:
-    if col not in frame.columns:
-        return [""] * len(frame)
-    return ["" if not isinstance(v, str) else v.strip() for v in frame[col].tolist()]
 
 
 class AddressIndex:
@@ -365,6 +203,7 @@ class AddressIndex:
         self._housenumber = housenumber
         self._stems = stems
         self._stem_shapes = [_shape(k) for k in stems]
+        self._shortlist = Shortlist(stems)
         self._stem_groups = stem_groups  # stem -> [(group, penalty, street row or -1)]
         self._group_houses = group_houses
         self._group_bases = group_bases
@@ -405,15 +244,15 @@ class AddressIndex:
                 detail=f"missing columns: {', '.join(missing)}",
             )
 
-        table = _Aliases()
+        table = Aliases()
         row_points = table.add_streets(streets)
-        a_street = _text_column(addresses, "street")
-        a_place = _text_column(addresses, "place")
-        a_house = _text_column(addresses, "housenumber")
+        a_street = text_column(addresses, "street")
+        a_place = text_column(addresses, "place")
+        a_house = text_column(addresses, "housenumber")
         a_lat = pd.to_numeric(addresses["lat"], errors="coerce").to_numpy(dtype=float)
         a_lon = pd.to_numeric(addresses["lon"], errors="coerce").to_numpy(dtype=float)
         a_id = addresses["addr_id"].to_numpy()
-        a_kk, a_ru = _text_column(addresses, "street_kk"), _text_column(addresses, "street_ru")
+        a_kk, a_ru = text_column(addresses, "street_kk"), text_column(addresses, "street_ru")
         addr_groups = table.add_addresses(a_street, a_place, [[k, r] for k, r in zip(a_kk, a_ru)])
         aliases = table.aliases
 
@@ -431,7 +270,7 @@ class AddressIndex:
 
         index = cls(
             addr_id=a_id,
-            codes=_text_column(addresses, "address_id"),
+            codes=text_column(addresses, "address_id"),
             lat=a_lat,
             lon=a_lon,
             addr_street=[a_street[i] or a_place[i] for i in range(len(a_street))],
@@ -466,14 +305,13 @@ class AddressIndex:
         """(stem index, similarity) of the best-matching street keys."""
         if not self._stems:
             return []
-        scores = process.cdist(
-            [stem], self._stems, scorer=fuzz.WRatio, score_cutoff=_MIN_STREET_SCORE - 1, workers=1
-        )[0]
-        hits = np.flatnonzero(scores)
+        short = self._shortlist.candidates(stem)
+        scores = process.cdist([stem], [self._stems[i] for i in short.tolist()], scorer=fuzz.WRatio,
+                               score_cutoff=_MIN_STREET_SCORE - 1, workers=1)[0]
         q_digits, q_letters = _shape(stem)
         out: list[tuple[int, float]] = []
-        for i in hits.tolist():
-            s = float(scores[i])
+        for j in np.flatnonzero(scores).tolist():
+            s, i = float(scores[j]), int(short[j])
             choice = self._stems[i]
             if choice != stem:
                 # WRatio finds "abai" inside "arkabaisai": cap substring matches

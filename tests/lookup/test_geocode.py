@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geo_service.address_text import fold, normalize_house, parse_address, stem_key
 from geo_service.errors import InputError
 from geo_service.lookup.geocode import AddressIndex, Candidate
-from geo_service.address_text import fold, normalize_house, parse_address, stem_key
 from tests.conftest import SHARED_DATA
 
 DATA = SHARED_DATA

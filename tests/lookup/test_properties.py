@@ -11,8 +11,8 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo_service.bundle import load_bundle
 from geo_service.address_text import fold, normalize_house
+from geo_service.bundle import load_bundle
 from geo_service.lookup.service import Lookup
 from tests.conftest import DLAT, DLON, LAT0, LON0
 
