@@ -106,12 +106,12 @@ def test_appeal_times_over_http(app, client) -> None:
     _, key = store.create_credential(name="egov", role="external_system", kind="api_key")
     ext = {"X-API-Key": key}
     lat, lon = grid_latlon(1, 0.5)
-    future = client.post("/api/v1/appeals", json={"lat": lat, "lon": lon, "category": "noise",
-                                                  "received_at": "2029-12-01T10:00:00+05:00"}, headers=ext)
-    _refused(future, "received_at", "not_in_future")
     made = client.post("/api/v1/appeals", json={"lat": lat, "lon": lon, "category": "noise",
                                                 "received_at": "2026-12-01T09:00:00+05:00"}, headers=ext)
     assert made.status_code == 201, made.json
+    future = client.post("/api/v1/appeals", json={"lat": lat, "lon": lon, "category": "noise",
+                                                  "received_at": "2029-12-01T10:00:00+05:00"}, headers=ext)
+    _refused(future, "received_at", "not_in_future")
     ui1 = _token(app, "inspector", subject="UI-1", precincts=("P-01",))
     url = f"/api/v1/appeals/{made.json['id']}/status"
     back = client.post(url, json={"status": "first_contact", "at": "2026-11-30T09:00:00+05:00"}, headers=ui1)
