@@ -36,11 +36,11 @@ from rapidfuzz import process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo_service.lookup.geocode import AddressIndex  # noqa: E402
 from geo_service.address_text import fold, normalize_house, stem_key  # noqa: E402
 from geo_service.ingest.addresses import merge_addresses, osm_addresses  # noqa: E402
 from geo_service.ingest.demo import demo_osm_path  # noqa: E402
 from geo_service.ingest.osm import read_osm, street_table  # noqa: E402
+from geo_service.lookup.geocode import AddressIndex  # noqa: E402
 from geo_service.network.geodesy import haversine_m  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
@@ -249,7 +249,8 @@ def run_city(name: str, pbf: Path, rng: random.Random, max_targets: int) -> dict
             same[(s, normalize_house(part))].add(int(aid))
     # Targets: a house number and a real street name (not junk such as "с").
     targets = [r._replace(housenumber=h) for r, h, s in zip(addresses.itertuples(index=False), first, sk)
-               if normalize_house(h) and not re.fullmatch(r"\d{4}-\d{3}", h) and r.street and (any(c.isdigit() for c in s) or len(s.replace(" ", "")) >= 2)]
+               if normalize_house(h) and not re.fullmatch(r"\d{4}-\d{3}", h)  # a postcode is not a house
+               and r.street and (any(c.isdigit() for c in s) or len(s.replace(" ", "")) >= 2)]
     if len(targets) > max_targets:
         targets = rng.sample(targets, max_targets)
     baseline_choices = [f"{r.street or r.place} {r.housenumber}" for r in addresses.itertuples(index=False)]
