@@ -10,7 +10,8 @@ Layout (format version 1)::
     precincts.parquet      GeoParquet: precinct_id, name, source, post_id, geometry
     posts.parquet          post_id, name, address, lat, lon, precinct_id, source
     roster.parquet         the inspector roster
-    addresses.parquet      addr_id, street, place, housenumber, lat, lon, osm_type, osm_id
+    addresses.parquet      addr_id, address_id (the register's code), street, street_kk, street_ru, place,
+                           housenumber, lat, lon, district, source (register | osm), osm_type, osm_id
     streets.parquet        name, name_kk, name_ru, old_name, lat, lon, length_m
     buildings.parquet      GeoParquet: osm_id, building, levels, street, housenumber, area_m2, geometry
 
