@@ -45,7 +45,7 @@ from geo_service.access import check_scope
 from geo_service.errors import InputError, NotFound
 from geo_service.exports import safe_cell
 from geo_service.store_tables import MAX_TEXT, create_schema, metadata, schema_ready
-from geo_service.unit import begin, connect, current_unit
+from geo_service.unit import begin, connect, current_unit, detached
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class Store:
         with self.engine.connect() as conn:
             if schema_ready(conn, self.tables, self.schema):
                 return
-        with begin(self.engine) as conn:
+        with detached(), begin(self.engine) as conn:  # never rolled back with a failed request
             create_schema(conn, self._md, self.tables, self.schema)
 
     def close(self) -> None:

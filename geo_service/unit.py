@@ -151,6 +151,17 @@ def unit_of_work() -> Iterator[Unit]:
         u.finished.set()
 
 
+@contextlib.contextmanager
+def detached() -> Iterator[None]:
+    """Run a block outside the current unit: its writes commit on their own (schema creation,
+    which a failed request must not roll back under a cached store)."""
+    token = _CURRENT.set(None)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 def checkpoint() -> None:
     """Commit the current unit's work so far (`Unit.checkpoint`); nothing outside a unit."""
     u = current_unit()
@@ -201,5 +212,5 @@ def connect(engine: Any) -> Iterator[Any]:
         yield conn
 
 
-__all__ = ["AuditSink", "Unit", "begin", "checkpoint", "connect", "current_unit", "start_transaction",
-           "unit_of_work"]
+__all__ = ["AuditSink", "Unit", "begin", "checkpoint", "connect", "current_unit", "detached",
+           "start_transaction", "unit_of_work"]

@@ -43,7 +43,7 @@ from geo_service.clock import as_datetime, as_utc
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.lookup.service import Lookup, check_point
 from geo_service.routes.model import PREVENTIVE_REGISTER
-from geo_service.unit import begin, connect
+from geo_service.unit import begin, connect, detached
 
 if TYPE_CHECKING:
     from geo_service.bundle import CityBundle
@@ -128,10 +128,13 @@ class AppealStore:
         t = tables(self._md)
         self.appeals, self.events, self.trust, self.pilots, self.visits = (
             t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t["visit_records"])
-        with begin(self.engine) as conn:
-            if self.schema and self.engine.dialect.name == "postgresql":
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            self._md.create_all(conn)
+        with detached(), self.engine.connect() as conn:  # only read: no write lock while a request holds it
+            ready = all(conn.dialect.has_table(conn, table.name, schema=self.schema) for table in t.values())
+        if not ready:
+            with detached(), begin(self.engine) as conn:  # never rolled back with a failed request
+                if self.schema and self.engine.dialect.name == "postgresql":
+                    conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                self._md.create_all(conn)
 
     def drop_all(self) -> None:
         """Drop this module's tables (tests only)."""

@@ -54,7 +54,7 @@ from geo_service.errors import (
     NotFound,
     Unauthorized,
 )
-from geo_service.unit import unit_of_work
+from geo_service.unit import begin, detached, unit_of_work
 from geo_service.web.access_log import install_link_mask
 from geo_service.web.context import STORE_EXT, get_store, problem
 
@@ -282,11 +282,30 @@ class LazyStore:
                 if self._store is None:
                     from geo_service.store import open_store  # noqa: PLC0415 - see the class docstring
 
-                    self._store = open_store(self._url)
+                    store = open_store(self._url)
+                    _create_appeal_tables(store)
+                    self._store = store
         return self._store
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.opened(), name)
+
+
+def _create_appeal_tables(store: Store) -> None:
+    """The appeals store's tables, made with the store's (in their own transaction, before any
+    request writes: a table created later, while a request holds SQLite's write lock, would wait
+    for that request)."""
+    from sqlalchemy import MetaData  # noqa: PLC0415 - SQLAlchemy loads with the store
+
+    from geo_service.appeals.tables import tables  # noqa: PLC0415 - see above
+
+    md = MetaData(schema=store.schema)
+    tables(md)
+    with detached(), store.engine.connect() as conn:
+        missing = [t for t in md.sorted_tables if not conn.dialect.has_table(conn, t.name, schema=store.schema)]
+    if missing:
+        with detached(), begin(store.engine) as conn:
+            md.create_all(conn, tables=missing)
 
 
 def make_link(plan: Plan, ttl_s: float | None = None) -> tuple[str, str, Any]:
