@@ -1,0 +1,256 @@
+"""The base map as vector tiles, written at build: roads, precinct borders and labels in one
+PMTiles archive (``tiles.pmtiles``), so no page carries the city's roads inline.
+
+Layers (Mapbox Vector Tile 2.1, extent 4096, gzip-compressed tiles):
+
+``roads``
+    one line per street (segments of the walking graph merged per name and kind), with
+    ``name`` and ``kind``: ``major`` (a driving road of 45 km/h or more), ``street`` (any
+    other driving road), ``path`` (walking only). Zooms below 11 carry major roads only,
+    11-12 major roads and streets, 13 and above everything.
+``precincts``
+    the precinct polygons with ``id`` and ``name`` (their borders are drawn).
+``labels``
+    one point per precinct (inside it) with ``id`` and ``name``.
+
+Tiles exist from `MIN_ZOOM` to `MAX_ZOOM` for the area that has data; the pages' renderer
+draws zooms past `MAX_ZOOM` from the `MAX_ZOOM` tiles (overzoom), which keep about 0.6 m
+of detail. Work and output grow with the roads and the area, not with the pages: a
+country's extract makes more tiles, a page still loads only those it shows.
+The archive's metadata holds the layers, the bounds and the counts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import mapbox_vector_tile  # type: ignore[import-untyped]  # no type information
+import numpy as np
+import pandas as pd
+import shapely
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import Writer
+
+__all__ = ["MAX_ZOOM", "MIN_ZOOM", "TILES_FILE", "road_features", "tile_bounds", "tiles_of_bbox", "write_tiles"]
+
+TILES_FILE: Final[str] = "tiles.pmtiles"
+MIN_ZOOM: Final[int] = 8
+MAX_ZOOM: Final[int] = 14
+EXTENT: Final[int] = 4096
+#: Tile edge overlap in tile units, so lines meet across tile borders without seams.
+BUFFER: Final[int] = 64
+#: Driving speed (km/h) from which a road is drawn as major.
+MAJOR_KMH: Final[float] = 45.0
+#: The first zoom at which each kind of road is in the tiles.
+KIND_MIN_ZOOM: Final[dict[str, int]] = {"major": MIN_ZOOM, "street": 11, "path": 13}
+
+_R: Final[float] = 6378137.0
+_WORLD: Final[float] = 2 * math.pi * _R
+_MAX_LAT: Final[float] = 85.05112878
+
+
+def _mercator(coords: np.ndarray) -> np.ndarray:
+    """(lon, lat) degrees -> Web Mercator metres (EPSG:3857)."""
+    lon = np.radians(coords[:, 0])
+    lat = np.radians(np.clip(coords[:, 1], -_MAX_LAT, _MAX_LAT))
+    return np.column_stack([_R * lon, _R * np.log(np.tan(np.pi / 4 + lat / 2))])
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Web Mercator bounds (minx, miny, maxx, maxy) of tile ``z/x/y`` (y counted from the north)."""
+    span = _WORLD / (1 << z)
+    minx = -_WORLD / 2 + x * span
+    maxy = _WORLD / 2 - y * span
+    return minx, maxy - span, minx + span, maxy
+
+
+def tiles_of_bbox(bbox: Sequence[float], z: int) -> tuple[int, int, int, int]:
+    """The tile range (x0, y0, x1, y1, inclusive) covering ``bbox`` [minlon, minlat, maxlon, maxlat] at ``z``."""
+    n = 1 << z
+    (mx0, my0), (mx1, my1) = _mercator(np.array([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], dtype=np.float64))
+    span = _WORLD / n
+
+    def col(mx: float) -> int:
+        return int(min(n - 1, max(0, math.floor((mx + _WORLD / 2) / span))))
+
+    def row(my: float) -> int:
+        return int(min(n - 1, max(0, math.floor((_WORLD / 2 - my) / span))))
+
+    return col(mx0), row(my1), col(mx1), row(my0)
+
+
+def road_features(graph_arrays: Mapping[str, tuple[Mapping[str, np.ndarray], list[str], Any]]) -> pd.DataFrame:
+    """The streets to draw: one row per merged line (``geometry`` in lon/lat, ``name``, ``kind``).
+
+    Each street segment of the walking graph is drawn once (both directions are one line);
+    its kind comes from the driving graph (the segment's way is a driving road, and how
+    fast). Segments are merged into longer lines per name and kind.
+    """
+    walk, names, _ = graph_arrays["walk"]
+    tail, head = np.asarray(walk["tail"]), np.asarray(walk["head"])
+    lo, hi = np.minimum(tail, head), np.maximum(tail, head)
+    keep = lo != hi
+    frame = pd.DataFrame({"lo": lo[keep], "hi": hi[keep], "name_id": np.asarray(walk["name_id"])[keep],
+                          "way_id": np.asarray(walk["way_id"])[keep]}).drop_duplicates(["lo", "hi"])
+    if frame.empty:
+        return pd.DataFrame({"geometry": np.zeros(0, dtype=object), "name": [], "kind": []})
+    drive = graph_arrays.get("drive", ({}, [], None))[0]
+    speed = pd.Series(dtype=np.float64)
+    if len(drive.get("tail", ())):
+        kmh = np.asarray(drive["length_m"], dtype=np.float64) / np.maximum(
+            np.asarray(drive["time_ms"], dtype=np.float64), 1.0) * 3600.0
+        speed = pd.Series(kmh).groupby(np.asarray(drive["way_id"])).max()
+    way_kmh = frame.way_id.map(speed)
+    frame["kind"] = np.where(way_kmh.isna(), "path", np.where(way_kmh >= MAJOR_KMH, "major", "street"))
+    lon, lat = np.asarray(walk["lon"], dtype=np.float64), np.asarray(walk["lat"], dtype=np.float64)
+    a, b = frame.lo.to_numpy(), frame.hi.to_numpy()
+    coords = np.stack([np.column_stack([lon[a], lat[a]]), np.column_stack([lon[b], lat[b]])], axis=1)
+    segments = shapely.linestrings(coords)
+    groups = frame.groupby(["name_id", "kind"], sort=True).ngroup().to_numpy()
+    order = np.argsort(groups, kind="stable")
+    merged = shapely.line_merge(shapely.multilinestrings(segments[order], indices=groups[order]))
+    firsts = frame.iloc[order].groupby(groups[order], sort=True).first()
+    parts, index = shapely.get_parts(merged, return_index=True)
+    name_of = np.asarray(["" if i <= 0 or i >= len(names) else names[i] for i in firsts.name_id.to_numpy()],
+                         dtype=object)
+    return pd.DataFrame({"geometry": parts, "name": name_of[index], "kind": firsts.kind.to_numpy()[index]})
+
+
+def _to_mercator(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, _mercator) if len(geoms) else geoms
+
+
+def _layer_tiles(geoms: np.ndarray, z: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(x, y, indices of ``geoms`` touching the tile) for every tile at ``z`` that holds any."""
+    if not len(geoms):
+        return
+    tree = shapely.STRtree(geoms)
+    span = _WORLD / (1 << z)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    n = 1 << z
+    cols = range(max(0, math.floor((x0 + _WORLD / 2) / span)), min(n - 1, math.floor((x1 + _WORLD / 2) / span)) + 1)
+    rows = range(max(0, math.floor((_WORLD / 2 - y1) / span)), min(n - 1, math.floor((_WORLD / 2 - y0) / span)) + 1)
+    boxes = [(x, y) for x in cols for y in rows]
+    if not boxes:
+        return
+    pad = span * BUFFER / EXTENT
+    rects = shapely.box(*np.array([tile_bounds(z, x, y) for x, y in boxes]).T)
+    left, right = tree.query(shapely.buffer(rects, pad, cap_style="square", join_style="mitre"),
+                             predicate="intersects")
+    for k in np.unique(left).tolist():
+        x, y = boxes[k]
+        yield x, y, right[left == k]
+
+
+def _clip(geoms: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+    """The geometries cut to the tile (with its buffer); (kept geometries, their positions)."""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = (maxx - minx) * BUFFER / EXTENT
+    cut = shapely.clip_by_rect(geoms, minx - pad, miny - pad, maxx + pad, maxy + pad)
+    keep = ~shapely.is_empty(cut)
+    return cut[keep], np.flatnonzero(keep)
+
+
+def _zoom_layers(roads: pd.DataFrame, road_geoms: np.ndarray, polygons: np.ndarray, labels: np.ndarray,
+                 precincts: pd.DataFrame, z: int) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """Every tile of zoom ``z``: its layers as `mapbox_vector_tile.encode` takes them."""
+    unit = _WORLD / (1 << z) / EXTENT
+    tiles: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    shown = np.flatnonzero([KIND_MIN_ZOOM[k] <= z for k in roads.kind.to_numpy()]) if len(roads) else np.zeros(0, int)
+    simple = shapely.simplify(road_geoms[shown], unit) if len(shown) else road_geoms[:0]
+    names, kinds = roads.name.to_numpy()[shown], roads.kind.to_numpy()[shown]
+    for x, y, hits in _layer_tiles(simple, z):
+        cut, pos = _clip(simple[hits], z, x, y)
+        feats = [{"geometry": g, "properties": {"name": str(names[hits[p]]), "kind": str(kinds[hits[p]])}}
+                 for g, p in zip(cut, pos)]
+        if feats:
+            tiles.setdefault((x, y), []).append({"name": "roads", "features": feats})
+    ids, pnames = precincts.precinct_id.astype(str).to_numpy(), precincts.name.astype(str).to_numpy()
+    simple_poly = shapely.make_valid(shapely.simplify(polygons, unit)) if len(polygons) else polygons
+    for x, y, hits in _layer_tiles(simple_poly, z):
+        cut, pos = _clip(simple_poly[hits], z, x, y)
+        feats = [{"geometry": g, "properties": {"id": str(ids[hits[p]]), "name": str(pnames[hits[p]])}}
+                 for g, p in zip(cut, pos) if g.geom_type in ("Polygon", "MultiPolygon")]
+        if feats:
+            tiles.setdefault((x, y), []).append({"name": "precincts", "features": feats})
+    for x, y, hits in _layer_tiles(labels, z):
+        minx, miny, maxx, maxy = tile_bounds(z, x, y)
+        inside = [int(i) for i in hits if minx <= labels[i].x < maxx and miny <= labels[i].y < maxy]
+        feats = [{"geometry": labels[i], "properties": {"id": str(ids[i]), "name": str(pnames[i])}} for i in inside]
+        if feats:
+            tiles.setdefault((x, y), []).append({"name": "labels", "features": feats})
+    return tiles
+
+
+def _in_tile_units(layers: list[dict[str, Any]], z: int, x: int, y: int) -> list[dict[str, Any]]:
+    """The layers with their geometries in the tile's own units (0..EXTENT, y down)."""
+    minx, _, maxx, maxy = tile_bounds(z, x, y)
+    k = EXTENT / (maxx - minx)
+    offset, scale = np.array([minx, maxy]), np.array([k, -k])
+    out = []
+    for layer in layers:
+        geoms = shapely.transform(np.asarray([f["geometry"] for f in layer["features"]], dtype=object),
+                                  lambda c: np.round((c - offset) * scale))
+        out.append({"name": layer["name"], "features": [{"geometry": g, "properties": f["properties"]}
+                                                         for g, f in zip(geoms, layer["features"])]})
+    return out
+
+
+def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.ndarray], list[str], Any]],
+                precincts: pd.DataFrame, *, min_zoom: int = MIN_ZOOM, max_zoom: int = MAX_ZOOM) -> dict[str, Any]:
+    """Write the base map's PMTiles archive to ``path``; return its facts (also in its metadata).
+
+    Parameters
+    ----------
+    path
+        The archive to write (``<bundle>/tiles.pmtiles``).
+    graph_arrays
+        Per mode (``walk``, ``drive``): the graph arrays, street names and statistics of
+        `geo_service.ingest.roads.build_graph`.
+    precincts
+        ``precinct_id``, ``name`` and ``geometry`` (shapely polygons in lon/lat).
+    min_zoom, max_zoom
+        The zooms written.
+    """
+    roads = road_features(graph_arrays)
+    road_geoms = _to_mercator(roads.geometry.to_numpy())
+    polys = _to_mercator(np.asarray(precincts.geometry.to_numpy(), dtype=object)) if len(precincts) else \
+        np.zeros(0, dtype=object)
+    labels = shapely.point_on_surface(polys) if len(polys) else polys
+    lonlat = [g for g in (*roads.geometry.to_numpy(), *np.asarray(precincts.geometry.to_numpy(), dtype=object))]
+    bounds = shapely.total_bounds(np.asarray(lonlat, dtype=object)).tolist() if lonlat else [0.0, 0.0, 0.0, 0.0]
+    counts: dict[str, int] = {}
+    total = 0
+    with open(path, "wb") as f:
+        writer = Writer(f)
+        entries: list[tuple[int, bytes]] = []
+        for z in range(min_zoom, max_zoom + 1):
+            tiles = _zoom_layers(roads, road_geoms, polys, labels, precincts, z)
+            for (x, y), layers in tiles.items():
+                data = mapbox_vector_tile.encode(_in_tile_units(layers, z, x, y), default_options={
+                    "y_coord_down": True, "extents": EXTENT})
+                entries.append((zxy_to_tileid(z, x, y), gzip.compress(data, compresslevel=9, mtime=0)))
+            counts[str(z)] = len(tiles)
+        for tile_id, data in sorted(entries):
+            writer.write_tile(tile_id, data)
+            total += len(data)
+        centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+        facts: dict[str, Any] = {"layers": ["roads", "precincts", "labels"], "bounds": [round(v, 6) for v in bounds],
+                 "min_zoom": min_zoom, "max_zoom": max_zoom, "tiles": counts, "bytes": total,
+                 "roads": len(roads)}
+        writer.finalize({
+            "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
+            "min_zoom": min_zoom, "max_zoom": max_zoom,
+            "min_lon_e7": int(bounds[0] * 1e7), "min_lat_e7": int(bounds[1] * 1e7),
+            "max_lon_e7": int(bounds[2] * 1e7), "max_lat_e7": int(bounds[3] * 1e7),
+            "center_zoom": max(min_zoom, min(max_zoom, 12)),
+            "center_lon_e7": int(centre[0] * 1e7), "center_lat_e7": int(centre[1] * 1e7),
+        }, {"name": "geo-service base map", "format": "pbf", "attribution": "© OpenStreetMap contributors",
+            "vector_layers": [{"id": n, "fields": {"name": "String"}} for n in facts["layers"]],
+            "geo_service": json.loads(json.dumps(facts))})
+    return facts
