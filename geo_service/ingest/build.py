@@ -37,6 +37,7 @@ from geo_service.ingest.roster import (
     read_posts,
     read_roster,
 )
+from geo_service.ingest.tiles import TILES_FILE, write_tiles
 from geo_service.network.geodesy import to_utm, utm_crs
 from geo_service.network.graph import MODES, RoadGraph
 from geo_service.version import __version__
@@ -264,6 +265,7 @@ def _write_bundle(out: Path, manifest: dict[str, Any],
         write_table(tmp / "addresses.parquet", addresses)
         write_table(tmp / "streets.parquet", streets)
         write_geoparquet(tmp / "buildings.parquet", buildings.drop(columns="geometry"), buildings.geometry.to_numpy())
+        manifest["tiles"] = write_tiles(tmp / TILES_FILE, graph_arrays, precincts)  # the pages' base map
         manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
         manifest["counts"] = {"precincts": len(precincts), "inspectors": len(roster), "posts": len(posts),
                               "addresses": len(addresses), "buildings": len(buildings), "streets": len(streets),
