@@ -14,6 +14,8 @@ Layout (format version 1)::
                            housenumber, lat, lon, district, source (register | osm), osm_type, osm_id
     streets.parquet        name, name_kk, name_ru, old_name, lat, lon, length_m
     buildings.parquet      GeoParquet: osm_id, building, levels, street, housenumber, area_m2, geometry
+    tiles.pmtiles          the pages' base map: PMTiles of gzip vector tiles (layers roads, precincts,
+                           labels; zooms 8-14), served as /tiles/<version>/<z>/<x>/<y>.mvt
 
 Versions and the live link: ``build --out X`` writes into a temporary folder under
 ``X.builds/``, renames it there to its version (``X.builds/<UTC time>-<pid>``) and then
