@@ -370,6 +370,8 @@ def templates(ids: dict[str, str], bundle: Path) -> list[Template]:
             "visits": [{"visit": visit, "every_days": 7, "min_gap_days": 1, "due": "2026-12-05"}],
             "days_off": ["2026-12-06"], "reception_weekdays": [1, 3], "save": False}),
         T("POST", "/api/v1/routes/plans/{plan_id}/link", params=plan, body={"expires_in": 3600}),
+        T("GET", "/api/v1/routes/plans/{plan_id}/links", params=plan),
+        T("DELETE", "/api/v1/routes/links/{link_id}", params={"link_id": "rl_0123456789abcdef"}),
         T("POST", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done", params={**plan, "visit_id": "v0"},
           body={"done_at": "2026-12-01T11:00:00+06:00"}),
         T("DELETE", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done", params={**plan, "visit_id": "v0"}),

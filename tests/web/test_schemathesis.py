@@ -40,6 +40,7 @@ OPERATIONS = [
     ("POST", "/api/v1/routes/plan"), ("GET", "/api/v1/routes/plans/{plan_id}"),
     ("GET", "/api/v1/routes/plans/{plan_id}/gpx"), ("GET", "/api/v1/routes/plans/{plan_id}/sheet"),
     ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/routes/plans/{plan_id}/link"),
+    ("GET", "/api/v1/routes/plans/{plan_id}/links"), ("DELETE", "/api/v1/routes/links/{link_id}"),
     ("POST", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done"),
     ("DELETE", "/api/v1/routes/plans/{plan_id}/visits/{visit_id}/done"),
     ("GET", "/api/v1/workload"), ("POST", "/api/v1/workload/balance"), ("GET", "/api/v1/workload/balance/{result_id}"),
