@@ -40,6 +40,7 @@ from geo_service.ingest.roster import (
 from geo_service.ingest.tiles import TILES_FILE, write_tiles
 from geo_service.network.geodesy import to_utm, utm_crs
 from geo_service.network.graph import MODES, RoadGraph
+from geo_service.precinct_grid import PrecinctGrid
 from geo_service.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -266,6 +267,9 @@ def _write_bundle(out: Path, manifest: dict[str, Any],
         write_table(tmp / "streets.parquet", streets)
         write_geoparquet(tmp / "buildings.parquet", buildings.drop(columns="geometry"), buildings.geometry.to_numpy())
         manifest["tiles"] = write_tiles(tmp / TILES_FILE, graph_arrays, precincts)  # the pages' base map
+        grid = PrecinctGrid.build(precincts.geometry.to_numpy())  # batch lookups, memory-mapped by the server
+        grid.save(tmp)
+        manifest["lookup_grid"] = {"blocks": [grid.ny, grid.nx], "fine_blocks": len(grid.fine), "bytes": grid.nbytes}
         manifest["build_seconds"] = round(time.perf_counter() - t0, 2)
         manifest["counts"] = {"precincts": len(precincts), "inspectors": len(roster), "posts": len(posts),
                               "addresses": len(addresses), "buildings": len(buildings), "streets": len(streets),

@@ -28,6 +28,7 @@ from geo_service.errors import InputError, NotFound
 from geo_service.lookup.geocode import AddressIndex
 from geo_service.network.geodesy import haversine_m
 from geo_service.network.graph import WALK_SPEED_KPH
+from geo_service.precinct_grid import PrecinctGrid
 
 logger = logging.getLogger(__name__)
 
@@ -109,51 +110,6 @@ class Located:
     on_border: bool
 
 
-class PrecinctGrid:
-    """A raster over the precincts: each cell holds the precinct that wholly contains it,
-    -1 when it lies outside every precinct, or is marked for the exact test when a
-    precinct border passes through it or a neighbouring cell.
-
-    Borders are sampled every half cell and the cells of the samples widened by one cell
-    each way, so no unmarked cell can hold a border: its centre's answer is exact for
-    every point in it.
-    """
-
-    def __init__(self, geoms: np.ndarray, *, cell_deg: float = 0.0005) -> None:
-        self.cell = cell_deg
-        minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-        self.x0, self.y0 = float(minx), float(miny)
-        self.nx = max(1, int(np.ceil((maxx - minx) / cell_deg)))
-        self.ny = max(1, int(np.ceil((maxy - miny) / cell_deg)))
-        label = np.full((self.ny, self.nx), -1, dtype=np.int32)
-        xs = self.x0 + (np.arange(self.nx) + 0.5) * cell_deg
-        ys = self.y0 + (np.arange(self.ny) + 0.5) * cell_deg
-        for i, geom in enumerate(geoms):
-            bx0, by0, bx1, by1 = geom.bounds
-            c0, c1 = max(0, int((bx0 - self.x0) / cell_deg)), min(self.nx, int((bx1 - self.x0) / cell_deg) + 1)
-            r0, r1 = max(0, int((by0 - self.y0) / cell_deg)), min(self.ny, int((by1 - self.y0) / cell_deg) + 1)
-            gx, gy = np.meshgrid(xs[c0:c1], ys[r0:r1])
-            label[r0:r1, c0:c1][shapely.contains_xy(geom, gx, gy)] = i
-        samples = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms), cell_deg / 2))
-        cx = ((samples[:, 0] - self.x0) / cell_deg).astype(np.int64)
-        cy = ((samples[:, 1] - self.y0) / cell_deg).astype(np.int64)
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                label[np.clip(cy + dy, 0, self.ny - 1), np.clip(cx + dx, 0, self.nx - 1)] = -2
-        self.label = label
-
-    def lookup(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(precinct index or -1, whether the point needs the exact test)."""
-        cx = np.floor((lon - self.x0) / self.cell)
-        cy = np.floor((lat - self.y0) / self.cell)
-        inside = (cx >= 0) & (cx < self.nx) & (cy >= 0) & (cy < self.ny)
-        out = np.full(len(lat), -1, dtype=np.int64)
-        out[inside] = self.label[cy[inside].astype(np.int64), cx[inside].astype(np.int64)]
-        exact = out == -2
-        out[exact] = -1
-        return out, exact
-
-
 class Lookup:
     """The lookup service of one city, built once per loaded bundle."""
 
@@ -183,7 +139,8 @@ class Lookup:
         ]
         self._geocoder: AddressIndex | None = None
         self._post_snaps: dict[tuple[Any, ...], Any] = {}
-        self._grid: PrecinctGrid | None = None
+        # The build's grid, memory-mapped (shared by the workers); built here for older bundles.
+        self._grid: PrecinctGrid | None = PrecinctGrid.load(city.path)
         self._codes: tuple[pd.Index, np.ndarray] | None = None
         self._geocoder_lock = threading.Lock()
 
@@ -230,7 +187,7 @@ class Lookup:
         if self._grid is None:
             with self._geocoder_lock:
                 if self._grid is None:
-                    self._grid = PrecinctGrid(self.geoms)
+                    self._grid = PrecinctGrid.build(self.geoms)
         return self._grid
 
     def locate_many(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
