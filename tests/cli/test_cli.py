@@ -50,7 +50,8 @@ def test_console_script_runs(tmp_path: Path) -> None:
 
 
 def test_demo_bundle_is_built_once(tmp_path: Path, monkeypatch) -> None:
-    pytest.importorskip("pyrosm")
+    """The demo is Almaty from the shipped 2012 extract: named in three languages, its
+    attribution kept, precincts derived (provisional), inspectors fictitious."""
     from geo_service.bundle import load_bundle
     from geo_service.ingest.demo import ensure_demo_bundle
 
@@ -64,7 +65,11 @@ def test_demo_bundle_is_built_once(tmp_path: Path, monkeypatch) -> None:
     assert city.manifest["precinct_source"] == "derived"
     assert len(city.precincts) == len(city.roster) >= 3
     assert all("fictitious" in n for n in city.roster.inspector_name)
-    assert city.addresses.shape[0] > 1000
+    assert city.addresses.shape[0] > 700
+    assert city.manifest["city_names"] == {"kk": "Алматы", "ru": "Алматы", "en": "Almaty"}
+    assert "CC BY-SA 2.0" in city.manifest["attribution"]
+    assert (path / "tiles.pmtiles").stat().st_size > 100_000
+    assert 76.5 < city.posts.lon.mean() < 77.3 and 43.0 < city.posts.lat.mean() < 43.6
 
 
 def test_route_command(built_tiny: Path, tmp_path: Path, capsys) -> None:
