@@ -35,6 +35,15 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "LINK_TTL_MAX": (24 * 3600, "longest lifetime a signed link may be given, in seconds"),
     "AUTH_CACHE_SECONDS": (5, "how long a verified token is trusted before the database is asked again"),
     "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
+    "JOBS_BROKER": (None, "queue of long jobs: redis://host:6379/0 (several machines; run `geo-service worker`), "
+                          "sqlite:///path (one machine), memory:// (one process); unset: serve forks a worker on "
+                          "a SQLite queue beside the store, an app alone runs jobs in a thread"),
+    "JOBS_WORKER": (None, "where this app's jobs run: thread (in this process), external (worker processes); "
+                          "unset: thread without JOBS_BROKER, external with it"),
+    "JOB_HEARTBEAT_SECONDS": (5.0, "how often a running job's worker records that it is alive"),
+    "JOB_LOST_SECONDS": (30.0, "a running job whose heartbeat is older is retried (once) or failed with the reason"),
+    "JOB_REQUEUE_SECONDS": (30.0, "a queued job the broker lost (a restart) is handed to it again after this"),
+    "JOB_SWEEP_SECONDS": (5.0, "how often each worker looks for lost and stranded jobs"),
     "BUNDLE_POLL_SECONDS": (5, "how often each worker checks whether an admin reloaded the bundle elsewhere"),
     "TIME_ZONE": ("Asia/Almaty", "the city's time zone (IANA name): dates of visits made, times on the route page"),
     "CONTENT_SECURITY_POLICY": (None, "Content-Security-Policy header; None: the built-in policy for the map pages"),

@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--workers", type=int, default=2)
 
+    w = sub.add_parser("worker", help="run queued jobs (balance, schedule, siting) in worker processes")
+    w.add_argument("--bundle", required=True, help="bundle folder (the one the web instances serve)")
+    w.add_argument("--workers", type=int, default=1, help="worker processes (each runs one job at a time)")
+    w.add_argument("--broker", help="JOBS_BROKER: redis://host:6379/0 or sqlite:///path (default: the setting)")
+    w.add_argument("--database-url", help="DATABASE_URL of the store the web instances use (default: the setting)")
+
     d = sub.add_parser("demo", help="build (once) and serve the embedded demo city")
     d.add_argument("--host", default="127.0.0.1")
     d.add_argument("--port", type=int, default=8000)
@@ -147,6 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from geo_service.cli.worker import run_worker_command  # noqa: PLC0415 - per command, see docstring
+
+    return run_worker_command(args)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
         from geo_service.ingest.build import BuildOptions, Progress, build_city  # noqa: PLC0415 - per command, see docstring
@@ -165,6 +177,8 @@ def _run(args: argparse.Namespace) -> int:
 
         serve(args.bundle, host=args.host, port=args.port, workers=args.workers)
         return 0
+    if args.command == "worker":
+        return _worker(args)
     if args.command == "demo":
         from geo_service.ingest.build import Progress  # noqa: PLC0415 - per command, see docstring
         from geo_service.ingest.demo import ensure_demo_bundle  # noqa: PLC0415 - per command, see docstring

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from geo_service import progress
 from geo_service.errors import InputError
 from geo_service.routes.day import plan_day
 from geo_service.routes.model import DayPlan, Shift, TravelMode, Visit, validate
@@ -306,6 +307,7 @@ def _route_days(city: Any, per_day: dict[int, list[int]], occ_u: list[Occurrence
             miss(o.rv, o.due, f"assigned to {date.isoformat()} but left out of that day's route: {u.reason}")
         out_days.append(ScheduledDay(date=date, visit_ids=plan.visit_ids, estimate_min=float(est_min), plan=plan,
                                      due={vid: by_id[vid].due for vid in plan.visit_ids}))
+        progress.report("days", d + 1, days)  # a job's progress; may cancel it
     return out_days
 
 

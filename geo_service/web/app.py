@@ -14,6 +14,7 @@ from geo_service.bundle import load_bundle
 from geo_service.config import load_config
 from geo_service.errors import GeoServiceError, storage_fault
 from geo_service.web.context import EXTENSION, problem
+from geo_service.web.jobs import bp as jobs_bp
 from geo_service.web.openapi import bp as openapi_bp
 from geo_service.web.security import init_security
 from geo_service.web.views.admin import bp as admin_bp
@@ -40,7 +41,7 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions[EXTENSION] = city
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     _register_errors(app)
-    for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp, workload_bp):
+    for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp, workload_bp, jobs_bp):
         app.register_blueprint(bp)
     init_security(app)  # before-request hooks: deny-undeclared, then the limiter
     app.register_blueprint(admin_bp)

@@ -1,62 +1,96 @@
-"""Planners' kept results (siting runs, balance proposals): keep, fetch back, JSON-safe;
-and long ones as jobs (answered at once, run in the background, fetched when done)."""
+"""Planners' kept results (siting runs, balance proposals), and long work as queued jobs.
+
+`start_job` keeps a ``queued`` result and its job (`geo_service.jobs`: the inputs in the
+store, the job's id alone on the broker), commits them with the request's audit row, hands
+the id to the broker and answers ``202 Accepted`` with ``Location: /api/v1/jobs/<id>``; with a
+wait it polls the job for at most that long and gives the caller the result when it ended.
+``GET /api/v1/jobs/<id>`` answers 202 (with ``Retry-After``) while the job is queued or
+running, with its progress, and 200 once it is done (the result in ``result``), failed
+(``detail``) or cancelled; ``DELETE`` cancels it. A job is readable by the roles its endpoint
+admits, and an inspector's only when it concerns the inspector's own precinct and self.
+
+Where jobs run (``JOBS_BROKER``, ``JOBS_WORKER``): an app alone (tests, embedding) runs them
+in a thread of its own on ``memory://``; `geo_service.web.serve` forks one worker process on
+the SQLite queue file when no broker is set; with a broker (``redis://``) `geo-service worker`
+processes run them, on any machine sharing the database and the broker.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+import time
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 
 from geo_service import clock
-from geo_service.errors import GeoServiceError, InputError, NotFound
+from geo_service.access import role_admits
+from geo_service.errors import Forbidden, GeoServiceError, InputError, NotFound, NotReady, Unauthorized
+from geo_service.jobs import JobQueue, Runtime, Timing
+from geo_service.jobs.table import FINAL
 from geo_service.jsonsafe import json_safe
+from geo_service.store import Store
 from geo_service.unit import checkpoint
-from geo_service.web.context import get_store
-from geo_service.web.security import audit, current_principal
+from geo_service.web.context import EXTENSION, get_store
+from geo_service.web.openapi_parts import problems
+from geo_service.web.security import access, audit, current_principal, setting
 
 logger = logging.getLogger(__name__)
 
-#: One job at a time per server process (a balance takes most of a core for a minute).
-_JOBS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="geo-service-job")
-#: A job still "running" after this long was lost (the process stopped under it).
+bp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs")
+
+QUEUE_EXT = "geo_service.jobs"
+#: A legacy result still "running" after this long, with no job row, was lost.
 JOB_LOST_AFTER = dt.timedelta(minutes=30)
-#: Jobs running or waiting in one server process; one more is refused (503) until one ends,
-#: so a burst of calls cannot queue hours of work behind the one running.
-MAX_PENDING_JOBS = 4
-
-
-class _Pending:
-    """The count of jobs running or waiting in this process, and the lock guarding it."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
-
-
-_pending = _Pending()
+#: Jobs queued or running in the store (every instance's); one more is refused (503) until one
+#: ends, so a burst of calls cannot queue hours of work.
+MAX_PENDING_JOBS = 16
+#: The scope a credential limited to scopes needs to read a job of each kind, and the URL of its result.
+KIND_SCOPE = {"balance": "workload", "siting": "siting", "schedule": "routes"}
+RESULT_URL = {"balance": "/api/v1/workload/balance", "siting": "/api/v1/siting/results"}
 
 
 class JobsBusy(GeoServiceError):
-    """As many jobs as `MAX_PENDING_JOBS` are running or waiting."""
+    """As many jobs as `MAX_PENDING_JOBS` are queued or running."""
 
     status = 503
     title = "Too many jobs"
 
 
-def pending_jobs() -> int:
-    """Jobs running or waiting in this process."""
-    with _pending.lock:
-        return _pending.count
+def job_queue(app: Flask | None = None) -> JobQueue:
+    """This app's job queue (made on first use): see the module docstring for where jobs run."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    queue = app.extensions.get(QUEUE_EXT)
+    if queue is not None:
+        return queue
+    store = real_store(app)
+    broker, mode = setting("JOBS_BROKER", app), setting("JOBS_WORKER", app)
+    if not broker and mode in (None, "", "thread"):
+        broker, mode = "memory://", "thread"
+    queue = JobQueue(store, broker or None, timing=Timing.from_settings(dict(app.config)))
+    if mode == "thread":
+        def city() -> Any:
+            loaded = app.extensions.get(EXTENSION)
+            if loaded is None:
+                raise NotReady("no city bundle is loaded")
+            return loaded
+
+        queue.start_thread(Runtime(store=store, city=city, tz=str(setting("TIME_ZONE", app) or "UTC")))
+    app.extensions[QUEUE_EXT] = queue
+    return queue
 
 
-def _release() -> None:
-    with _pending.lock:
-        _pending.count -= 1
+def real_store(app: Flask) -> Store:
+    """The app's store itself (`geo_service.web.security.LazyStore` opened), for a worker to keep."""
+    store = get_store(app)
+    opened = getattr(store, "opened", None)
+    return opened() if opened is not None else store
+
+
+def pending_jobs(app: Flask | None = None) -> int:
+    """Jobs queued or running in the store."""
+    return job_queue(app).jobs.count_open()
 
 
 def keep(kind: str, body: dict[str, Any], *, location: str) -> Response:
@@ -70,65 +104,171 @@ def keep(kind: str, body: dict[str, Any], *, location: str) -> Response:
     return resp
 
 
-def start_job(kind: str, run: Callable[[], dict[str, Any]], *, location: str) -> tuple[Response, Future]:
-    """Keep a ``running`` result, run ``run`` in the background and keep what it returns
-    (``status: done``) or why it failed (``status: failed``, the input problem or a
-    generic line; the trace goes to the log). Answers 202 with the result's Location;
-    `JobsBusy` (503) when `MAX_PENDING_JOBS` are running or waiting already."""
-    with _pending.lock:
-        if _pending.count >= MAX_PENDING_JOBS:
-            msg = (f"{_pending.count} jobs are running or waiting on this server; try again when one has ended, "
-                   "or ask with wait: true")
-            raise JobsBusy(msg)
-        _pending.count += 1
-    try:
-        store = get_store()
-        rid = store.save_result(kind=kind, created_by=current_principal().label, body={"status": "running"})
-        audit(f"{kind}.start", record_type=kind, record_id=rid, outcome="ok")
-        checkpoint()  # the running result and its audit row committed before the job touches it
-    except BaseException:
-        _release()
-        raise
-
-    def work() -> None:
-        try:
-            try:
-                body = {"status": "done", **json_safe(run())}
-            except InputError as exc:
-                body = {"status": "failed", "detail": str(exc)}
-            except Exception:
-                logger.exception("%s job %s failed", kind, rid)
-                body = {"status": "failed", "detail": "the job failed; the service log has the details"}
-            try:
-                store.update_result(rid, body=body)
-            except Exception:
-                logger.exception("%s job %s: its result could not be kept", kind, rid)
-                raise
-        finally:
-            _release()
-
-    future = _JOBS.submit(work)
-    resp = jsonify({"id": rid, "status": "running"})
+def start_job(kind: str, inputs: dict[str, Any], *, role: str, precinct_ids: tuple[str, ...] = (),
+              subject: str | None = None, wait_s: float = 0.0) -> tuple[Response, dict[str, Any] | None]:
+    """Queue a job of ``kind`` on ``inputs`` (kept in the store, never on the broker); answer
+    202 with its Location. With ``wait_s`` > 0, wait that long for it: the kept result
+    (``status`` done, failed or cancelled) when it ended in time, else None.
+    `JobsBusy` (503) when `MAX_PENDING_JOBS` are queued or running already."""
+    queue = job_queue()
+    open_jobs = queue.jobs.count_open()
+    if open_jobs >= MAX_PENDING_JOBS:
+        msg = (f"{open_jobs} jobs are queued or running; try again when one has ended, "
+               "or with a smaller input")
+        raise JobsBusy(msg)
+    store = get_store()
+    principal = current_principal()
+    rid = store.save_result(kind=kind, created_by=principal.label, body={"status": "queued"})
+    queue.jobs.create(rid, kind=kind, created_by=principal.label, role=role, inputs=json_safe(inputs),
+                      precinct_ids=precinct_ids, subject=subject)
+    audit(f"{kind}.start", record_type=kind, record_id=rid, outcome="ok")
+    checkpoint()  # the job, its result and its audit row committed before a worker can take it
+    queue.enqueue(rid)
+    final = _wait(queue, rid, wait_s) if wait_s > 0 else None
+    resp = jsonify({"id": rid, "kind": kind, "status": "queued", "links": _links(kind, rid)})
     resp.status_code = 202
-    resp.headers["Location"] = f"{location}/{rid}"
-    resp.headers["Retry-After"] = "10"
-    return resp, future
+    resp.headers["Location"] = f"/api/v1/jobs/{rid}"
+    resp.headers["Retry-After"] = "5"
+    return resp, final
+
+
+def _wait(queue: JobQueue, rid: str, wait_s: float) -> dict[str, Any] | None:
+    deadline, pause = time.monotonic() + wait_s, 0.02
+    while True:
+        job = queue.jobs.get(rid)
+        if job is not None and job["status"] in FINAL:
+            kept = get_store().get_result(rid)
+            if kept is not None and kept["body"].get("status") in FINAL:
+                return kept
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, 0.25)
+
+
+def finished(resp: Response, final: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The body of a job that ended within its wait and is done; `InputError` (400) with its
+    reason when it failed; None when it is still running or was cancelled (answer ``resp``)."""
+    if final is None:
+        return None
+    body = dict(final["body"])
+    status = body.pop("status", None)
+    if status == "failed":
+        raise InputError(str(body.get("detail") or "the job failed"), **dict(body.get("problem") or {}))
+    return body if status == "done" else None
+
+
+def _links(kind: str, rid: str) -> dict[str, str]:
+    links = {"self": f"/api/v1/jobs/{rid}"}
+    if kind in RESULT_URL:
+        links["result"] = f"{RESULT_URL[kind]}/{rid}"
+    return links
+
+
+def authorize_job(job: dict[str, Any], *, action: str) -> None:
+    """Refuse (audited) a caller whose role, scope or precincts do not cover the job."""
+    p = current_principal()
+    if p.kind == "anonymous":
+        audit("access", record_type="job", record_id=job["id"], outcome="denied:anonymous")
+        raise Unauthorized("a job needs an API key or a token (Authorization: Bearer …)")
+    scope = KIND_SCOPE.get(job["kind"], "workload")
+    ok = role_admits(job["role"], p.role) and p.has_scope(scope)
+    if ok and p.role == "inspector":
+        ok = bool(job["precinct_ids"]) and set(job["precinct_ids"]) <= set(p.precinct_ids) and (
+            job["subject"] is None or job["subject"] == p.id)
+    audit(action, record_type="job", record_id=job["id"], outcome="ok" if ok else "denied")
+    if not ok:
+        raise Forbidden("this job belongs to another role, precinct or inspector")
+
+
+def _load(job_id: str, *, action: str) -> tuple[JobQueue, dict[str, Any]]:
+    queue = job_queue()
+    job = queue.jobs.get(job_id)
+    if job is None:
+        audit(action, record_type="job", record_id=str(job_id)[:40], outcome="not_found")
+        raise NotFound("no job with this id")
+    authorize_job(job, action=action)
+    return queue, job
+
+
+def _job_doc(job: dict[str, Any]) -> Response:
+    doc = {k: job[k] for k in ("id", "kind", "status", "progress", "attempts", "max_attempts", "cancel_requested",
+                               "created_at", "started_at", "finished_at")}
+    doc["links"] = _links(job["kind"], job["id"])
+    if job["status"] in ("failed", "cancelled") or (job["status"] == "queued" and job["detail"]):
+        doc["detail"] = job["detail"]
+    if job["status"] == "done":
+        kept = get_store().get_result(job["id"])
+        doc["result"] = {k: v for k, v in (kept or {"body": {}})["body"].items() if k != "status"}
+    resp = jsonify(doc)
+    if job["status"] in ("queued", "running"):
+        resp.status_code = 202
+        resp.headers["Retry-After"] = "5"
+    return resp
+
+
+@bp.get("/<job_id>")
+@access("public")  # the job's own role, scope and precincts are checked by `authorize_job`
+def get_job(job_id: str) -> Response:
+    """A job's status and progress (202 while it is queued or running), its result when done."""
+    return _job_doc(_load(job_id, action="job.read")[1])
+
+
+@bp.delete("/<job_id>")
+@access("public")  # see get_job
+def cancel_job(job_id: str) -> Response:
+    """Cancel a job: a queued one at once, a running one at its next progress point."""
+    queue, job = _load(job_id, action="job.cancel")
+    if queue.jobs.cancel(job["id"]) == "cancelled" and job["status"] == "queued":
+        get_store().update_result(job["id"], body={"status": "cancelled", "detail": "cancelled before it started"})
+    return _job_doc(queue.jobs.get(job["id"]) or job)
 
 
 def fetch(kind: str, result_id: str) -> Response:
-    """A kept result of ``kind``; 404 problem when there is none. A job still running
-    answers 202 (with Retry-After); one running for longer than `JOB_LOST_AFTER` was lost."""
+    """A kept result of ``kind``; 404 problem when there is none. One still queued or running
+    answers 202 (with Retry-After and its progress); a legacy one "running" for longer than
+    `JOB_LOST_AFTER` with no job behind it was lost."""
     kept = get_store().get_result(result_id, kind=kind)
     if kept is None:
         msg = f"no {kind} result with this id"
         raise NotFound(msg)
     body = kept["body"]
-    running = body.get("status") == "running"
-    if running and clock.now() - dt.datetime.fromisoformat(kept["created_at"]) > JOB_LOST_AFTER:
+    job = job_queue().jobs.get(kept["id"]) if body.get("status") in ("queued", "running") else None
+    if job is not None:
+        authorize_job(job, action=f"{kind}.read")
+        body = {"status": job["status"], "progress": job["progress"]}
+        if job["status"] in FINAL:  # ended between the two reads
+            body = get_store().get_result(result_id, kind=kind)["body"]  # type: ignore[index]
+    elif body.get("status") == "running" and (
+            clock.now() - dt.datetime.fromisoformat(kept["created_at"]) > JOB_LOST_AFTER):
         body = {"status": "failed", "detail": "the job was lost (the service stopped while it ran); start it again"}
-        running = False
     resp = jsonify({"id": kept["id"], "created_at": kept["created_at"], **body})
-    if running:
+    if body.get("status") in ("queued", "running"):
         resp.status_code = 202
-        resp.headers["Retry-After"] = "10"
+        resp.headers["Retry-After"] = "5"
     return resp
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The job endpoints for the OpenAPI document."""
+    errors = problems(401, 403, 404, 429)
+    auth: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
+    job = {"type": "object", "required": ["id", "kind", "status"], "properties": {
+        "id": {"type": "string"}, "kind": {"enum": sorted(KIND_SCOPE)},
+        "status": {"enum": ["queued", "running", "done", "failed", "cancelled"]},
+        "progress": {"type": ["object", "null"], "properties": {
+            "step": {"type": "string"}, "done": {"type": "integer"}, "total": {"type": ["integer", "null"]}}},
+        "attempts": {"type": "integer"}, "detail": {"type": ["string", "null"]}, "result": {"type": "object"},
+        "links": {"type": "object"}}}
+    content = {"application/json": {"schema": job}}
+    param = [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40}}]
+    return {"/api/v1/jobs/{job_id}": {
+        "get": {"summary": "a queued job: status, progress, its result once done (202 while queued or running)",
+                "security": auth, "parameters": param,
+                "responses": {"200": {"description": "ended", "content": content},
+                              "202": {"description": "queued or running", "content": content}, **errors}},
+        "delete": {"summary": "cancel a job (a running one stops at its next progress point)",
+                   "security": auth, "parameters": param,
+                   "responses": {"200": {"description": "cancelled or ended", "content": content},
+                                 "202": {"description": "running; asked to stop", "content": content}, **errors}}}}

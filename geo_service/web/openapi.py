@@ -11,8 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from geo_service.lookup.service import MAX_ADDRESS_CHARS
-from geo_service.siting.request import SitingBody
 from geo_service.version import __version__
+from geo_service.web import jobs
 from geo_service.web.openapi_parts import PROBLEM, ok_json, problems
 from geo_service.web.security import access
 from geo_service.web.views import pages, reach, routes, siting, workload
@@ -26,6 +26,7 @@ from geo_service.web.views.lookup import (
 )
 from geo_service.web.views.reach import MatrixBody
 from geo_service.web.views.routes import PlanBody, ScheduleBody
+from geo_service.web.views.siting import SitingRequest
 from geo_service.web.views.workload import AppealBody, BalanceBody, StatusBody
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -34,7 +35,7 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 def _extra_paths() -> list[Any]:
     """Blueprints that describe their own paths."""
     return [reach.openapi_paths, siting.openapi_paths, routes.openapi_paths, pages.openapi_paths,
-            workload.openapi_paths]
+            workload.openapi_paths, jobs.openapi_paths]
 
 
 INSPECTOR = {"type": "object", "required": ["id", "name", "rank", "phone", "reception_hours"], "properties": {
@@ -144,7 +145,7 @@ def document() -> dict[str, Any]:
         "PointAnswer": POINT_ANSWER, "Candidate": CANDIDATE, "AddressAnswer": ADDRESS_ANSWER,
         "CodeAnswer": CODE_ANSWER, "Feature": FEATURE,
     }
-    for model in (LookupBody, PointLookup, AddressLookup, CodeLookup, BatchBody, MatrixBody, SitingBody, PlanBody,
+    for model in (LookupBody, PointLookup, AddressLookup, CodeLookup, BatchBody, MatrixBody, SitingRequest, PlanBody,
                   ScheduleBody, BalanceBody, AppealBody, StatusBody):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))

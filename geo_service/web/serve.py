@@ -6,10 +6,17 @@ the master's bundle is still the one in service, and loads the current one if no
 (`geo_service.web.views.admin.catch_up`). Each instance has its own gunicorn control
 socket, named after its address (``CONTROL_SOCKET``; ``none`` for no socket), so two
 instances on one machine never answer for each other.
+
+Long jobs (`geo_service.web.jobs`) run outside the web workers. With no ``JOBS_BROKER``,
+`serve` forks one jobs worker from the master once the bundle is loaded (it shares the city
+copy-on-write and dies with the master) on the SQLite queue file beside the store, so
+``geo-service demo`` alone still runs every job; with a broker, ``geo-service worker``
+processes (on this machine or others) run them.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
@@ -20,9 +27,13 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from geo_service.bundle import load_bundle
+from geo_service.bundle import CityBundle, load_bundle
+from geo_service.jobs import Timing
+from geo_service.jobs.worker import fork_embedded, stop_embedded
 from geo_service.lookup.service import Lookup
 from geo_service.web.app import make_app
+from geo_service.web.jobs import real_store
+from geo_service.web.security import setting
 from geo_service.web.views.admin import catch_up, warm_reload
 
 logger = logging.getLogger(__name__)
@@ -89,5 +100,21 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     gc.freeze()
     app = make_app({"CITY": city, "BUNDLE": str(bundle)})
     warm_reload(app)  # opens the store before the workers fork
+    start_jobs_worker(app, city, str(bundle))
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
     GunicornApp(app, gunicorn_options(app, host=host, port=port, workers=workers, threads=threads)).run()
+
+
+def start_jobs_worker(app: Flask, city: CityBundle, bundle: str) -> int | None:
+    """Fork the embedded jobs worker when no broker is configured (``JOBS_WORKER`` unset or
+    ``process``); the web workers then only queue jobs. Returns its pid (None: none forked)."""
+    broker, mode = setting("JOBS_BROKER", app), setting("JOBS_WORKER", app)
+    pid = None
+    if not broker and mode in (None, "", "process"):
+        pid = fork_embedded(bundle, real_store(app), city, broker=None,
+                            tz=str(setting("TIME_ZONE", app) or "UTC"), timing=Timing.from_settings(dict(app.config)))
+        atexit.register(stop_embedded, pid)
+        logger.info("jobs: an embedded worker (pid %d) on the SQLite queue beside the store", pid)
+    if mode in (None, "", "process"):
+        app.config["JOBS_WORKER"] = "external"  # the web workers queue jobs; workers run them
+    return pid

@@ -174,7 +174,7 @@ def test_a_waited_balance_answers_202_past_its_wait(app, client, monkeypatch) ->
     assert workload_view.BALANCE_WAIT_S <= 10
     monkeypatch.setattr(workload_view, "BALANCE_WAIT_S", 0.0)
     resp = client.post("/api/v1/workload/balance", json={"tolerance": 0.2}, headers=planner)
-    assert resp.status_code == 202 and resp.json["status"] == "running"
+    assert resp.status_code == 202 and resp.json["status"] == "queued"
     deadline = time.monotonic() + 120
     while (done := client.get(resp.headers["Location"], headers=planner)).status_code == 202:
         assert time.monotonic() < deadline

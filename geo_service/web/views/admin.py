@@ -30,6 +30,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from geo_service.bundle import CityBundle, load_bundle
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
+from geo_service.jobs.worker import RELOAD_META_KEY
 from geo_service.web.context import EXTENSION, get_store
 from geo_service.web.security import access, audit, setting
 from geo_service.web.validation import bounded_text, parse_json_body
@@ -41,7 +42,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 GENERATION_EXT = "geo_service.bundle_generation"
 ROOT_EXT = "geo_service.bundle_root"
 FAILED_EXT = "geo_service.bundle_failed_target"
-_META_KEY = "bundle_reload"
+_META_KEY = RELOAD_META_KEY  # the workers of geo_service.jobs follow it too
 _reload_lock = threading.Lock()
 
 

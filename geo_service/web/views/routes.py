@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geo_service import clock
 from geo_service.errors import Forbidden, InputError, NotFound
-from geo_service.pages.sheet import to_sheet_html
+from geo_service.jobs.kinds import keep_plan, plan_urls, shift_inputs, visit_inputs
 from geo_service.routes.day import plan_day
-from geo_service.routes.gpx import to_gpx
 from geo_service.routes.model import (
     APPEAL,
     MAX_VISITS,
@@ -30,8 +29,8 @@ from geo_service.routes.model import (
     minutes_of,
 )
 from geo_service.routes.patrol import patrol_fill
-from geo_service.routes.schedule import RecurringVisit, schedule_period
 from geo_service.web.context import appeal_store, get_city, get_store, lookup_service
+from geo_service.web.jobs import finished, start_job
 from geo_service.web.openapi_parts import problems
 from geo_service.web.security import (
     access,
@@ -143,6 +142,14 @@ class ScheduleBody(BaseModel):
     save: bool = Field(default=True, description=(
         "keep every day with visits as a plan (its id and links in the day), its visits recorded as due "
         "on their occurrence's due date"))
+    wait: bool = Field(default=True, description=(
+        "wait up to 9 s for the schedule (200), else answer at once with its job's Location (202; "
+        "GET /api/v1/jobs/<id>: 202 while queued or running, 200 once done, failed or cancelled)"))
+
+
+#: How long ``POST /routes/schedule`` with ``wait: true`` waits for its queued job (seconds); the
+#: schedule's own budget is 8 s, so a schedule answers in the request unless the workers are busy.
+SCHEDULE_WAIT_S = 9.0
 
 
 def _inspector(inspector_id: str) -> tuple[str, tuple[float, float] | None]:
@@ -244,20 +251,8 @@ def plan() -> Response:
 
 
 def _keep(day: Any, result: dict[str, Any], given_due: dict[str, str]) -> str:
-    """Keep a day plan (with its GPX and route sheet) and record its visits as due, on the
-    given date or the plan's (the visits-made-on-time indicator counts them); the plan id."""
-    date, inspector_id, precinct_id = result["date"], result["inspector_id"], result["precinct_id"]
-    title = f"Route {date} · {inspector_id}"
-    due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
-    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date),
-            "sheet_html": to_sheet_html(day, title=title, date=date)}
-    plan_id = get_store().save_plan(precinct_id=precinct_id, inspector_id=inspector_id,
-                                    created_by=current_principal().label, body=kept)
-    appeal_store().record_due({"inspector_id": inspector_id, "visit_ref": s.visit_id, "due_date": due[s.visit_id],
-                               "precinct_id": precinct_id, "priority": s.priority, "plan_id": plan_id}
-                              for s in day.stops if s.kind == "visit")
-    audit("plan.create", record_type="plan", record_id=plan_id, outcome="ok")
-    return plan_id
+    """Keep a day plan (`geo_service.jobs.kinds.keep_plan`: GPX, sheet, due visits, audit); the plan id."""
+    return keep_plan(get_store(), appeal_store(), day, result, given_due, created_by=current_principal().label)
 
 
 class DoneBody(BaseModel):
@@ -270,8 +265,7 @@ class DoneBody(BaseModel):
 
 
 def _links(plan_id: str) -> dict[str, str]:
-    base = f"/api/v1/routes/plans/{plan_id}"
-    return {"self": base, "gpx": f"{base}/gpx", "sheet": f"{base}/sheet"}
+    return plan_urls(plan_id)
 
 
 @bp.get("/plans/<plan_id>")
@@ -357,27 +351,24 @@ def get_sheet(plan_id: str) -> Response:
 @bp.post("/schedule")
 @access("inspector")
 def schedule() -> Response:
-    """Spread recurring visits over a period, balancing the days, and route each day."""
+    """Spread recurring visits over a period, balancing the days, and route each day: a queued
+    job (the visits, addresses resolved, kept in the store for it); with ``wait`` (default) the
+    answer waits at most `SCHEDULE_WAIT_S` for it (200), else 202 with the job's Location."""
     body = validate_body(ScheduleBody, parse_json_body())
     precinct_id, post = _inspector(body.inspector_id)
     warnings: list[str] = []
-    visits = [RecurringVisit(visit=_visit(r.visit, precinct_id=precinct_id, policy="warn", warnings=warnings),
-                             every_days=r.every_days, per_month=r.per_month, due=r.due, min_gap_days=r.min_gap_days)
-              for r in body.visits]
-    result = schedule_period(get_city(), start_date=body.start_date, days=body.days, visits=visits,
-                             post=_start(None, post), shift=body.shift.to_shift(), days_off=body.days_off,
-                             mode=body.mode, reception_weekdays=body.reception_weekdays)
-    audit("schedule.create", record_type="schedule", record_id=precinct_id, outcome="ok")
-    out = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "warnings": warnings, **result.to_dict()}
-    if body.save:  # every day with visits becomes a kept plan the phone can open
-        for day, row in zip(result.days, out["days"]):
-            if day.plan is None or not day.plan.visit_ids:
-                continue
-            plan_id = _keep(day.plan, {"inspector_id": body.inspector_id, "precinct_id": precinct_id,
-                                       "date": day.date.isoformat(), "plan": row["plan"], "warnings": []},
-                            {k: v.isoformat() for k, v in day.due.items()})
-            row["plan_id"], row["links"] = plan_id, _links(plan_id)
-    return jsonify(out)
+    visits = [{"visit": visit_inputs(_visit(r.visit, precinct_id=precinct_id, policy="warn", warnings=warnings)),
+               "every_days": r.every_days, "per_month": r.per_month,
+               "due": r.due.isoformat() if r.due else None, "min_gap_days": r.min_gap_days} for r in body.visits]
+    inputs = {"inspector_id": body.inspector_id, "precinct_id": precinct_id, "post": list(_start(None, post)),
+              "start_date": body.start_date.isoformat(), "days": body.days,
+              "shift": shift_inputs(body.shift.to_shift()),
+              "reception_weekdays": body.reception_weekdays, "days_off": [d.isoformat() for d in body.days_off],
+              "mode": body.mode, "visits": visits, "save": body.save, "warnings": warnings}
+    resp, final = start_job("schedule", inputs, role="inspector", precinct_ids=(precinct_id,),
+                            subject=body.inspector_id, wait_s=SCHEDULE_WAIT_S if body.wait else 0.0)
+    done = finished(resp, final)
+    return resp if done is None else jsonify(done)
 
 
 def openapi_paths() -> dict[str, Any]:
@@ -448,5 +439,7 @@ def openapi_paths() -> dict[str, Any]:
             "summary": "spread recurring visits over a period and route each day", "security": auth,
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/ScheduleBody"}}}},
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}}, **errors}}},
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": obj}}},
+                          "202": {"description": "queued or running: the job is at Location", "content": {
+                              "application/json": {"schema": obj}}}, **errors}}},
     }

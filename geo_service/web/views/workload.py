@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import tempfile
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,7 +14,7 @@ from geo_service.errors import InputError
 from geo_service.jsonsafe import json_safe
 from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.web.context import appeal_store, get_city, lookup_service
-from geo_service.web.jobs import fetch, start_job
+from geo_service.web.jobs import fetch, finished, start_job
 from geo_service.web.openapi_parts import ok_json, problems
 from geo_service.web.security import access, audit, current_principal, require_precinct
 from geo_service.web.validation import Day, Moment, parse_json_body, parse_period, reject_unknown_args, validate_body
@@ -33,9 +32,9 @@ from geo_service.workload.reform import (
 
 bp = Blueprint("workload", __name__, url_prefix="/api/v1")
 
-#: How long ``POST /workload/balance`` with ``wait: true`` waits for its proposal (seconds): a
-#: proposal that takes longer (Almaty's takes about 21 s) answers 202 with its job's Location,
-#: so no request holds a worker over 10 s.
+#: How long ``POST /workload/balance`` with ``wait: true`` waits for its proposal (seconds): the
+#: proposal runs as a queued job in a worker, and one that takes longer (Almaty's takes about
+#: 21 s) answers 202 with its job's Location, so no request holds a web worker over 10 s.
 BALANCE_WAIT_S = 9.0
 
 @bp.get("/workload")
@@ -74,38 +73,27 @@ class BalanceBody(BaseModel):
         description="compactness rule: a block joins a post at most this many minutes' walk farther than its "
                     "nearest post (default 60; null: no rule, which balances better but may place residents "
                     "hours farther from their post than from the nearest one)")
-    wait: bool = Field(default=True, description="answer with the proposal (201), or at once with a job to "
-                                                 "fetch from Location (202: running; 200: done or failed)")
+    wait: bool = Field(default=True, description="wait up to 9 s for the proposal (201), else answer at once with "
+                                                 "its job's Location (202; GET /api/v1/jobs/<id>: 202 while queued "
+                                                 "or running, 200 once done, failed or cancelled)")
 
 
 @bp.post("/workload/balance")
 @access("planner")
 def balance() -> Response:
-    """Propose contiguous precincts with balanced workload; the proposal is kept."""
+    """Propose contiguous precincts with balanced workload, as a queued job; the proposal is kept.
+    With ``wait`` (default) the answer waits at most `BALANCE_WAIT_S` for it (201), else 202."""
     body = validate_body(BalanceBody, parse_json_body(max_bytes=2_000_000))
-    city = get_city()
-
-    def run() -> dict[str, Any]:
-        from geo_service.workload.balance import balance_precincts  # noqa: PLC0415 - scipy.sparse (start-up time)
-
-        return balance_precincts(city, inspectors_per_post=body.inspectors_per_post, hard_borders=body.hard_borders,
-                                 tolerance=body.tolerance, method=body.method,
-                                 max_extra_travel_min=body.max_extra_travel_min).to_dict()
-
-    resp, future = start_job("balance", run, location="/api/v1/workload/balance")
-    if not body.wait:
+    get_city()  # 503 before queueing when no city is loaded
+    inputs = body.model_dump(exclude={"wait"})
+    resp, final = start_job("balance", inputs, role="planner", wait_s=BALANCE_WAIT_S if body.wait else 0.0)
+    done = finished(resp, final)
+    if done is None:
         return resp
-    try:  # a request holds its worker at most BALANCE_WAIT_S: a longer proposal goes on as the job
-        future.result(timeout=BALANCE_WAIT_S)
-    except FutureTimeout:
-        return resp
-    done = fetch("balance", resp.json["id"])  # type: ignore[index]
-    doc = done.json or {}
-    if doc.get("status") == "failed":
-        raise InputError(str(doc.get("detail") or "the proposal failed"))
-    done.status_code = 201
-    done.headers["Location"] = resp.headers["Location"]
-    return done
+    out = jsonify({"id": final["id"], "created_at": final["created_at"], "status": "done", **done})  # type: ignore[index]
+    out.status_code = 201
+    out.headers["Location"] = f"/api/v1/workload/balance/{final['id']}"  # type: ignore[index]
+    return out
 
 
 @bp.get("/workload/balance/<result_id>")

@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from geo_service import progress
 from geo_service.errors import InputError
 from geo_service.workload.balance.blocks import Blocks, border_lines, build_blocks, cut_mask, graph_csr, node_load
 from geo_service.workload.balance.bounds import balance_bound, extra_travel, reachable
@@ -322,6 +323,7 @@ def _refine_starts(starts: list[tuple[str, np.ndarray]], pb: BlockProblem, befor
             left = max(left, 0.25 * local_time_limit)
         cand = refine(name, start, pb, before, insp, time_limit=left)
         candidates.append(cand)
+        progress.report("restarts", k + 1, len(starts) + max(restarts, 0))  # a job's progress; may cancel it
     return candidates
 
 
