@@ -55,7 +55,6 @@ class PrecinctGrid:
         x0, y0 = float(minx), float(miny)
         nx = max(1, int(np.ceil((maxx - minx) / block)))
         ny = max(1, int(np.ceil((maxy - miny) / block)))
-        tree = shapely.STRtree(geoms)
         # Fine cells a border may pass through (widened by one cell each way).
         samples = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms), cell_deg / 2))
         fx = np.floor((samples[:, 0] - x0) / cell_deg).astype(np.int64)
@@ -67,15 +66,17 @@ class PrecinctGrid:
         blocks, inverse = np.unique((fy // BLOCK) * nx + fx // BLOCK, return_inverse=True)
         # Whole blocks: the precinct at the centre (they hold no border).
         by, bx = np.divmod(np.arange(nx * ny), nx)
-        coarse = _label(tree, x0 + (bx + 0.5) * block, y0 + (by + 0.5) * block, len(geoms)).astype(np.int32)
+        coarse = _label(geoms, x0 + (bx + 0.5) * block, y0 + (by + 0.5) * block).astype(np.int32)
         # Blocks with a border: every fine cell by its centre, marked cells -2.
         k = np.arange(len(blocks))
         cy_in, cx_in = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
         gy = (blocks // nx)[:, None] * BLOCK + cy_in[None, :]
         gx = (blocks % nx)[:, None] * BLOCK + cx_in[None, :]
-        fine = _label(tree, x0 + (gx.ravel() + 0.5) * cell_deg, y0 + (gy.ravel() + 0.5) * cell_deg,
-                      len(geoms)).astype(np.int32).reshape(len(blocks), BLOCK, BLOCK)
+        fine = np.zeros((len(blocks), BLOCK, BLOCK), dtype=np.int32)
         fine[inverse, fy % BLOCK, fx % BLOCK] = -2
+        todo = np.flatnonzero(fine.reshape(-1) != -2)  # the marked cells need no label
+        fine.reshape(-1)[todo] = _label(geoms, x0 + (gx.reshape(-1)[todo] + 0.5) * cell_deg,
+                                        y0 + (gy.reshape(-1)[todo] + 0.5) * cell_deg)
         coarse.reshape(-1)[blocks] = -(3 + k)
         return cls(x0, y0, nx, ny, coarse.reshape(ny, nx), fine, cell_deg)
 
@@ -124,16 +125,26 @@ class PrecinctGrid:
         return out, exact
 
 
-def _label(tree: shapely.STRtree, x: np.ndarray, y: np.ndarray, n_geoms: int) -> np.ndarray:
-    """Index of the polygon containing each point (the lowest index on overlaps), -1 for none."""
+def _label(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Index of the polygon containing each point (the lowest index on overlaps), -1 for none.
+
+    Per polygon, the points in its bounding box (found by a sort on x) get the prepared
+    polygon's vectorised ``contains_xy``: about 0.2 µs a point, against 7 µs for a tree
+    query per point on detailed precinct outlines.
+    """
     out = np.full(len(x), -1, dtype=np.int64)
-    step = 1 << 20  # bounded memory for a country's worth of cells
-    for a in range(0, len(x), step):
-        pts = shapely.points(x[a : a + step], y[a : a + step])
-        ip, ig = tree.query(pts, predicate="within")
-        if len(ip):
-            best = np.full(len(pts), n_geoms, dtype=np.int64)
-            np.minimum.at(best, ip, ig)
-            hit = best < n_geoms
-            out[a : a + step][hit] = best[hit]
+    if len(x) == 0:
+        return out
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    shapely.prepare(geoms)
+    for i in range(len(geoms) - 1, -1, -1):  # lowest index written last: it wins overlaps
+        bx0, by0, bx1, by1 = geoms[i].bounds
+        a, b = np.searchsorted(xs, bx0, "left"), np.searchsorted(xs, bx1, "right")
+        if a == b:
+            continue
+        idx = order[a:b]
+        idx = idx[(y[idx] >= by0) & (y[idx] <= by1)]
+        if len(idx):
+            out[idx[shapely.contains_xy(geoms[i], x[idx], y[idx])]] = i
     return out

@@ -304,6 +304,8 @@ class Lookup:
         _ = self.geocoder
         _ = self.grid
         _ = self.codes
+        for mode in ("walk", "drive"):  # travel to the post: the snapping trees and the CCHs
+            self.city.graph(mode).warm()
 
     @property
     def codes(self) -> tuple[pd.Index, np.ndarray]:

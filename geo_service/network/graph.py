@@ -26,6 +26,7 @@ import routingkit_cch as rk
 import shapely
 
 from geo_service.network.geodesy import EARTH_RADIUS_M, haversine_m
+from geo_service.network.npz import mmap_npz
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -87,30 +88,57 @@ class RoadGraph:
     way_id: np.ndarray
     order: np.ndarray
     names: list[str]
-    _strtree: shapely.STRtree = field(init=False, repr=False)
+    _strtree_obj: shapely.STRtree | None = field(init=False, repr=False)
     _kdtree: cKDTree | None = field(init=False, repr=False)
-    _cch: Any = field(init=False, repr=False)
-    _metric: Any = field(init=False, repr=False)
+    _cch_pair: tuple[Any, Any] | None = field(init=False, repr=False)
+    _xy_arr: np.ndarray | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._lat0 = float(np.mean(self.lat)) if len(self.lat) else 0.0
         self._kx = math.cos(math.radians(self._lat0)) * EARTH_RADIUS_M * math.pi / 180
         self._ky = EARTH_RADIUS_M * math.pi / 180
-        # Single snaps use shapely's STRtree (about 15 µs, and no scipy import at start-up);
-        # batches use scipy's cKDTree, built on first use (7x faster per point in bulk).
-        self._xy = np.column_stack([self.lon * self._kx, self.lat * self._ky])
-        self._strtree = shapely.STRtree(shapely.points(self._xy))
+        # The arrays may be memory-mapped from the bundle (shared by the workers); what is
+        # derived from them is built on first use, so a large city loads in milliseconds:
+        # single snaps use shapely's STRtree (about 15 µs, no scipy import at start-up),
+        # batches scipy's cKDTree (7x faster per point in bulk), routes the CCH.
+        self._strtree_obj = None
         self._kdtree = None
-        # routingkit_cch's stub says list[int]; the PyO3 binding takes any int sequence (numpy too).
-        self._cch = rk.CCH(self.order, self.tail, self.head, False)  # type: ignore[arg-type]
-        self._metric = rk.CCHMetric(self._cch, self.time_ms)  # type: ignore[arg-type]
+        self._cch_pair = None
+        self._xy_arr = None
+        self._lock = threading.Lock()
+
+    @property
+    def _strtree(self) -> shapely.STRtree:
+        if self._strtree_obj is None:
+            with self._lock:
+                if self._strtree_obj is None:
+                    self._strtree_obj = shapely.STRtree(shapely.points(self.xy))
+        return self._strtree_obj
+
+    @property
+    def _metric(self) -> Any:
+        """The customised CCH (built on first route, matrix or isochrone of this process)."""
+        if self._cch_pair is None:
+            with self._lock:
+                if self._cch_pair is None:
+                    # routingkit_cch's stub says list[int]; the PyO3 binding takes any int sequence.
+                    cch = rk.CCH(self.order, self.tail, self.head, False)  # type: ignore[arg-type]
+                    self._cch_pair = (cch, rk.CCHMetric(cch, self.time_ms))  # type: ignore[arg-type]
+        return self._cch_pair[1]
+
+    def warm(self) -> None:
+        """Build the snapping tree and the CCH now (a server does it before taking requests)."""
+        _ = self._strtree
+        _ = self._metric
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def from_npz(cls, path: Path, names: list[str]) -> RoadGraph:
-        """Load a graph written by `save_npz`."""
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
+    def from_npz(cls, path: Path, names: list[str], *, mmap: bool = True) -> RoadGraph:
+        """Load a graph written by `save_npz`; its arrays memory-mapped (read-only) when ``mmap``."""
+        arrays = mmap_npz(path) if mmap else None
+        if arrays is None:
+            with np.load(path) as data:
+                arrays = {k: data[k] for k in data.files}
         return cls(mode=str(arrays.pop("mode")), names=names, **arrays)
 
     @staticmethod
@@ -134,7 +162,9 @@ class RoadGraph:
     @property
     def xy(self) -> np.ndarray:
         """Node positions in the graph's local plane, metres: ``(lon * kx, lat * ky)``."""
-        return self._xy
+        if self._xy_arr is None:
+            self._xy_arr = np.column_stack([self.lon * self._kx, self.lat * self._ky])
+        return self._xy_arr
 
     @property
     def n_nodes(self) -> int:
@@ -170,7 +200,7 @@ class RoadGraph:
         if self._kdtree is None:
             from scipy.spatial import cKDTree  # noqa: PLC0415 - scipy loaded on first use (start-up time)
 
-            self._kdtree = cKDTree(self._xy)
+            self._kdtree = cKDTree(self.xy)
         _, idx = self._kdtree.query(np.column_stack([lon * self._kx, lat * self._ky]))
         idx = np.asarray(idx, dtype=np.int64)
         return idx, haversine_m(lon, lat, self.lon[idx], self.lat[idx])
