@@ -145,6 +145,8 @@ def http(method: str, url: str, headers: dict[str, str], body: dict | None = Non
             return resp.status, json.loads(resp.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"{}")
+    except (OSError, urllib.error.URLError):  # not listening (yet)
+        return 0, {}
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
