@@ -177,7 +177,8 @@ def serving(tmp_path: Path) -> Iterator[Callable[[Path, int], subprocess.Popen[b
     procs: list[subprocess.Popen[bytes]] = []
     (tmp_path / "run").mkdir()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "XDG_RUNTIME_DIR": str(tmp_path / "run"),
-           "GEO_SERVICE_DATABASE_URL": f"sqlite:///{tmp_path / 'gs.db'}", "GEO_SERVICE_BUNDLE_POLL_SECONDS": "0"}
+           "GEO_SERVICE_DATABASE_URL": f"sqlite:///{tmp_path / 'gs.db'}", "GEO_SERVICE_BUNDLE_POLL_SECONDS": "0",
+           "GEO_SERVICE_JOBS_WORKER": "external"}  # no embedded jobs worker: the master's children are gunicorn's
 
     def _start(bundle: Path, port: int) -> subprocess.Popen[bytes]:
         log = open(tmp_path / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed with the process
