@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import routingkit_cch as rk
-import shapely
 
 from geo_service.network.geodesy import EARTH_RADIUS_M, haversine_m
 from geo_service.network.npz import mmap_npz
@@ -88,7 +87,6 @@ class RoadGraph:
     way_id: np.ndarray
     order: np.ndarray
     names: list[str]
-    _strtree_obj: shapely.STRtree | None = field(init=False, repr=False)
     _kdtree: cKDTree | None = field(init=False, repr=False)
     _cch_pair: tuple[Any, Any] | None = field(init=False, repr=False)
     _xy_arr: np.ndarray | None = field(init=False, repr=False)
@@ -99,21 +97,22 @@ class RoadGraph:
         self._ky = EARTH_RADIUS_M * math.pi / 180
         # The arrays may be memory-mapped from the bundle (shared by the workers); what is
         # derived from them is built on first use, so a large city loads in milliseconds:
-        # single snaps use shapely's STRtree (about 15 µs, no scipy import at start-up),
-        # batches scipy's cKDTree (7x faster per point in bulk), routes the CCH.
-        self._strtree_obj = None
+        # snaps use scipy's cKDTree, routes the CCH.
         self._kdtree = None
         self._cch_pair = None
         self._xy_arr = None
         self._lock = threading.Lock()
 
     @property
-    def _strtree(self) -> shapely.STRtree:
-        if self._strtree_obj is None:
+    def _tree(self) -> cKDTree:
+        """The KD-tree of the node plane (scipy's: 0.1 s for 376k nodes, 35 µs a single query)."""
+        if self._kdtree is None:
             with self._lock:
-                if self._strtree_obj is None:
-                    self._strtree_obj = shapely.STRtree(shapely.points(self.xy))
-        return self._strtree_obj
+                if self._kdtree is None:
+                    from scipy.spatial import cKDTree  # noqa: PLC0415 - scipy loaded on first use (start-up time)
+
+                    self._kdtree = cKDTree(self.xy)
+        return self._kdtree
 
     @property
     def _metric(self) -> Any:
@@ -128,7 +127,7 @@ class RoadGraph:
 
     def warm(self) -> None:
         """Build the snapping tree and the CCH now (a server does it before taking requests)."""
-        _ = self._strtree
+        _ = self._tree
         _ = self._metric
 
     # -- construction ---------------------------------------------------------------
@@ -189,7 +188,7 @@ class RoadGraph:
     # -- queries --------------------------------------------------------------------
     def snap(self, lat: float, lon: float) -> Snap:
         """Snap one point to the nearest node."""
-        idx = int(self._strtree.query_nearest(shapely.Point(lon * self._kx, lat * self._ky))[0])
+        idx = int(self._tree.query((lon * self._kx, lat * self._ky))[1])
         d = float(haversine_m(np.float64(lon), np.float64(lat), self.lon[idx], self.lat[idx]))
         return Snap(node=idx, distance_m=d)
 
@@ -197,11 +196,7 @@ class RoadGraph:
         """Snap many points: (node indices, distances in metres)."""
         lat = np.asarray(lat, dtype=np.float64)
         lon = np.asarray(lon, dtype=np.float64)
-        if self._kdtree is None:
-            from scipy.spatial import cKDTree  # noqa: PLC0415 - scipy loaded on first use (start-up time)
-
-            self._kdtree = cKDTree(self.xy)
-        _, idx = self._kdtree.query(np.column_stack([lon * self._kx, lat * self._ky]))
+        _, idx = self._tree.query(np.column_stack([lon * self._kx, lat * self._ky]))
         idx = np.asarray(idx, dtype=np.int64)
         return idx, haversine_m(lon, lat, self.lon[idx], self.lat[idx])
 
