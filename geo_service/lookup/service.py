@@ -16,6 +16,7 @@ import logging
 import math
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -304,8 +305,10 @@ class Lookup:
         _ = self.geocoder
         _ = self.grid
         _ = self.codes
-        for mode in ("walk", "drive"):  # travel to the post: the snapping trees and the CCHs
-            self.city.graph(mode).warm()
+        # Travel to the post: the snapping trees and the CCHs, both graphs at once (RoutingKit
+        # releases the interpreter while it builds: 4.7 s -> 3.8 s at 0.9 M edges on a busy machine).
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="warm") as pool:
+            list(pool.map(lambda mode: self.city.graph(mode).warm(), ("walk", "drive")))
 
     @property
     def codes(self) -> tuple[pd.Index, np.ndarray]:
