@@ -33,7 +33,6 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "API_KEY_TTL": (365 * 86400, "default lifetime of an API key, in seconds"),
     "LINK_TTL": (8 * 3600, "default lifetime of a signed route-page link, in seconds"),
     "LINK_TTL_MAX": (24 * 3600, "longest lifetime a signed link may be given, in seconds"),
-    "AUTH_CACHE_SECONDS": (5, "how long a verified token is trusted before the database is asked again"),
     "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
     "JOBS_BROKER": (None, "queue of long jobs: redis://host:6379/0 (several machines; run `geo-service worker`), "
                           "sqlite:///path (one machine), memory:// (one process); unset: serve forks a worker on "
