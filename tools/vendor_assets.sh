@@ -86,6 +86,10 @@ with zipfile.ZipFile(wheel) as zf:
     pathlib.Path(sys.argv[2]).write_bytes(zf.read("folium/templates/leaflet_heat.min.js"))
 PY
 
+# The base map: vector tiles of the bundle (tiles.pmtiles, served as /tiles/...) drawn on a canvas.
+unpack protomaps-leaflet@5.1.0
+take protomaps-leaflet LICENSE dist/protomaps-leaflet.js
+
 # The API docs page (/api/v1/docs). Apache-2.0: NOTICE must travel with the files.
 unpack swagger-ui-dist@5.35.0
 take swagger-ui-dist LICENSE NOTICE swagger-ui-bundle.js swagger-ui.css
@@ -111,6 +115,7 @@ leaflet.markercluster@1.1.0            MIT
 leaflet.heat@0.2.0                     BSD-2-Clause: LICENSE only; leaflet_heat.min.js is folium==$FOLIUM_VERSION's
                                        patched build (Leaflet.heat PR 78), taken from the folium wheel
 swagger-ui-dist@5.35.0                 Apache-2.0 (LICENSE, NOTICE); the API docs page, not folium
+protomaps-leaflet@5.1.0                BSD-3-Clause; the base map's vector tiles, not folium
 awesome-rotate/                        generated .fa-rotate-0..360 rules (folium's CSS is on no registry)
 TXT
 

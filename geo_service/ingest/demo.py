@@ -58,7 +58,8 @@ def demo_posts(extract: OsmExtract) -> pd.DataFrame:
     A precinct is derived per road node a post stands at (posts at the same node would
     share it, and only the first would get a precinct), so a post whose nearest walking
     node is an earlier post's is left out; the node is found as the build finds it.
-    Each post gets the precinct id ``DEMO-01``, ``DEMO-02``, ... in order.
+    Each post gets the precinct id ``DEMO-01``, ``DEMO-02``, ... in order; an unnamed one
+    is called "Пункт полиции N (demo)".
     """
     posts = posts_from_osm(extract.police)
     arrays, _, _ = build_graph(extract.ways, "walk")
@@ -69,7 +70,10 @@ def demo_posts(extract: OsmExtract) -> pd.DataFrame:
         _, node = cKDTree(np.column_stack([lon * kx, lat * ky])).query(
             np.column_stack([posts.lon.to_numpy() * kx, posts.lat.to_numpy() * ky]))
         posts = posts[~pd.Series(node).duplicated().to_numpy()].reset_index(drop=True)
-    return posts.assign(precinct_id=[f"DEMO-{i + 1:02d}" for i in range(len(posts))],
+    # An unnamed police object is called "police <osm type><id>" (posts_from_osm): give it a readable name.
+    names = [f"Пункт полиции {i + 1} (demo)" if name == f"police {pid.removeprefix('OSM-')}" else name
+             for i, (pid, name) in enumerate(zip(posts.post_id, posts.name))]
+    return posts.assign(precinct_id=[f"DEMO-{i + 1:02d}" for i in range(len(posts))], name=names,
                         source="OpenStreetMap amenity=police (2012)")
 
 

@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from geo_service.pages.kit import APP_DIR
+    from geo_service.pages.kit import APP_DIR, city_name
     from geo_service.pages.layers import PALETTE, RoadIndex, precinct_colours, precinct_layer_data, roads_geojson
     from geo_service.pages.precincts import precinct_page
     from geo_service.pages.public import public_precinct_page
@@ -29,6 +29,7 @@ __all__ = [
     "PALETTE",
     "RoadIndex",
     "api_docs_page",
+    "city_name",
     "dashboard_page",
     "error_page",
     "home_page",
@@ -51,6 +52,7 @@ __all__ = [
 #: The module of each public name.
 _MODULE_OF: dict[str, str] = {
     "APP_DIR": "kit",
+    "city_name": "kit",
     **dict.fromkeys(("PALETTE", "RoadIndex", "precinct_colours", "precinct_layer_data", "roads_geojson"), "layers"),
     "precinct_page": "precincts",
     "public_precinct_page": "public",

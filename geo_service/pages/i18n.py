@@ -41,9 +41,9 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "nav_home": {"kk": "Басты бет", "ru": "Главная", "en": "Home"},
     "city": {"kk": "Қала", "ru": "Город", "en": "City"},
     "demo_note": {
-        "kk": "Демо: бекеттер мен инспекторлар ойдан шығарылған.",
-        "ru": "Демо: пункты и инспекторы вымышленные.",
-        "en": "Demo: posts and inspectors are fictitious.",
+        "kk": "Демо: инспекторлар ойдан шығарылған, учаскелер уақытша (бекеттерден есептелген), карта 2012 жылғы.",
+        "ru": "Демо: инспекторы вымышленные, участки предварительные (выведены из пунктов), карта 2012 года.",
+        "en": "Demo: inspectors are fictitious, precincts provisional (derived from the posts), map data of 2012.",
     },
     "language": {"kk": "Тіл", "ru": "Язык", "en": "Language"},
     "precincts_title": {"kk": "Учаскелер", "ru": "Участки", "en": "Precincts"},

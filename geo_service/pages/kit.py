@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -21,6 +21,7 @@ import folium
 import jinja2
 import numpy as np
 from branca.element import Figure, MacroElement
+from folium.elements import JSCSSMixin
 
 from geo_service.pages.assets import VENDOR_DIR, LiteralHtml
 from geo_service.pages.i18n import LANG_NAMES, LANGS
@@ -128,6 +129,51 @@ def road_layer(data: Mapping[str, Any], tr: Mapping[str, str], *, weight: float,
     """The grey, non-interactive road layer under a page's own layers."""
     return folium.GeoJson(data, name=tr["layer_roads"], interactive=False,
                           style_function=lambda _: {"color": "#8a9096", "weight": weight, "opacity": opacity})
+
+
+class VectorBase(JSCSSMixin, MacroElement):
+    """The base map from the bundle's vector tiles (``static/app/basemap.js`` over the vendored
+    protomaps-leaflet): roads, precinct borders and labels, drawn under the page's layers.
+
+    ``tiles`` is what the web layer hands the page: ``url`` (a ``{z}/{x}/{y}`` template),
+    ``max_zoom`` (the archive's deepest zoom; deeper views are drawn from it) and ``bounds``
+    ([minlon, minlat, maxlon, maxlat]); ``keep`` optionally lists tile URLs the service
+    worker stores for offline use.
+    """
+
+    _template = jinja2.Template(
+        "{% macro script(this, kwargs) %}\n"
+        "GeoServiceBase.add({{ this._parent.get_name() }}, {{ this.options_json }});\n"
+        "{% endmacro %}\n")
+
+    def __init__(self, tiles: Mapping[str, Any], *, static_url: str, keep: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._name = "GeoServiceBase"
+        x0, y0, x1, y1 = (float(v) for v in tiles["bounds"])
+        options = {"url": str(tiles["url"]), "maxDataZoom": int(tiles["max_zoom"]),
+                   "bounds": [[y0 - 0.05, x0 - 0.05], [y1 + 0.05, x1 + 0.05]], "keep": list(keep)}
+        self.options_json = json.dumps(options, separators=(",", ":")).replace("<", "\\u003c")
+        self.default_js = [("protomaps_leaflet", f"{static_url}/vendor/protomaps-leaflet/dist/protomaps-leaflet.js"),
+                           ("gs_basemap", f"{static_url}/app/basemap.js")]
+        self.default_css = []
+
+
+def base_layer(m: folium.Map, tr: Mapping[str, str], *, tiles: Mapping[str, Any] | None, static_url: str,
+               roads: Callable[[], Mapping[str, Any]], weight: float, opacity: float,
+               keep: Sequence[str] = ()) -> None:
+    """The map's base: the vector tiles when the bundle has them, else the roads inline (`road_layer`)."""
+    if tiles:
+        m.add_child(VectorBase(tiles, static_url=static_url, keep=keep))
+    else:
+        road_layer(roads(), tr, weight=weight, opacity=opacity).add_to(m)
+
+
+def city_name(manifest: Mapping[str, Any], lang: str) -> str:
+    """The city's name in ``lang`` (``city_names`` of the manifest, from ``build --city-name``),
+    else the bundle's slug."""
+    names = manifest.get("city_names") or {}
+    return str(names.get(lang) or manifest.get("city") or "") if isinstance(names, Mapping) else \
+        str(manifest.get("city") or "")
 
 
 def lang_links() -> list[tuple[str, str]]:

@@ -142,6 +142,19 @@ class RoadIndex:
                 "geometry": {"type": "MultiLineString", "coordinates": [self.lines[i] for i in hits.tolist()]}}
 
 
+def core_bounds(lon: Any, lat: Any, *, share: float = 0.94) -> list[float] | None:
+    """[minlon, minlat, maxlon, maxlat] of the built-up core: the central ``share`` of the
+    points (addresses) along each axis, so a few far-off objects of the extract do not
+    widen the view. None without points."""
+    x, y = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return None
+    q = [(1 - share) / 2, 1 - (1 - share) / 2]
+    (x0, x1), (y0, y1) = np.quantile(x[ok], q), np.quantile(y[ok], q)
+    return [float(x0), float(y0), float(x1), float(y1)]
+
+
 def bbox_of(points: Iterable[Sequence[float]], *, margin_deg: float) -> list[float]:
     """[minlon, minlat, maxlon, maxlat] of (lon, lat) points, widened by ``margin_deg``."""
     xy = np.asarray(list(points), dtype=np.float64).reshape(-1, 2)

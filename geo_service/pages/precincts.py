@@ -11,7 +11,7 @@ from typing import Any
 import folium
 import numpy as np
 import shapely
-from folium.plugins import Fullscreen, LocateControl
+from folium.plugins import Fullscreen, LocateControl, MarkerCluster
 
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import catalog, t
@@ -21,13 +21,24 @@ from geo_service.pages.kit import (
     ScriptInit,
     add_config,
     attribution_of,
+    base_layer,
+    city_name,
     lang_links,
     osm_layer,
     post_marker,
-    road_layer,
     service_worker_url,
 )
-from geo_service.pages.layers import PALETTE, post_layer_data, precinct_colours, precinct_layer_data, roads_geojson
+from geo_service.pages.layers import (
+    PALETTE,
+    core_bounds,
+    post_layer_data,
+    precinct_colours,
+    precinct_layer_data,
+    roads_geojson,
+)
+
+#: Posts are clustered below this zoom (one marker per post from it on).
+CLUSTER_UNTIL_ZOOM = 15
 
 _PANEL = ENV.from_string("""
 <header class="gs-panel" id="gs-panel">
@@ -78,7 +89,8 @@ def _style(colour: str, official: bool) -> dict[str, Any]:
 
 def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static_url: str = "/static",
                   api_url: str = "/api/v1", roads: Mapping[str, Any] | None = None,
-                  register_service_worker: bool = True, public_url: str | None = None) -> str:
+                  register_service_worker: bool = True, public_url: str | None = None,
+                  tiles: Mapping[str, Any] | None = None) -> str:
     """The precinct map: every precinct coloured, posts, roads, search box, inspector card.
 
     Parameters
@@ -103,6 +115,13 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     public_url
         Base of the residents' precinct pages (``/p/``): the inspector card links
         ``<public_url><precinct id>``; None (files opened from disk) shows no link.
+    tiles
+        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`): the base map is
+        drawn from them; without them the roads are put into the page (``roads``).
+
+    The map opens on the built-up core (`core_bounds` of the addresses), posts are
+    clustered below zoom `CLUSTER_UNTIL_ZOOM`, and the title names the city in ``lang``
+    (`geo_service.pages.kit.city_name`).
 
     Notes
     -----
@@ -112,7 +131,7 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
     manifest = city.manifest
-    name = str(manifest.get("city", ""))
+    name = city_name(manifest, lang)
     tr = catalog(lang)
     page = Page(lang=lang, title=f"{tr['precincts_title']} · {name}")
     minlon, minlat, maxlon, maxlat = manifest["bbox"]
@@ -127,17 +146,24 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     precincts = folium.GeoJson(data, name=tr["layer_precincts"],
                                style_function=lambda f: style_by_id.get(f["id"], _style(PALETTE[0], False)))
     precincts.add_to(m)
-    road_data = roads if roads is not None else roads_geojson(city.walk)
-    road_layer(road_data, tr, weight=1.2, opacity=0.75).add_to(m)
-    posts = folium.GeoJson(post_layer_data(collection), name=tr["layer_posts"],
-                           marker=post_marker())
-    posts.add_to(m)
+    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1.2, opacity=0.75,
+               roads=lambda: roads if roads is not None else roads_geojson(city.walk))
+    cluster = MarkerCluster(name=tr["layer_posts"], options={
+        "disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM, "showCoverageOnHover": False, "maxClusterRadius": 48})
+    cluster.add_to(m)
+    posts = folium.GeoJson(post_layer_data(collection), name=tr["layer_posts"], marker=post_marker(),
+                           control=False)
+    posts.add_to(cluster)
     osm = osm_layer(tr)
     osm.add_to(m)
     LocateControl(strings={"title": t("nav_precincts", lang)}, flyTo=True).add_to(m)
     Fullscreen(position="topleft").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
-    if geoms:
+    addresses = getattr(city, "addresses", None)
+    core = core_bounds(addresses.lon, addresses.lat) if addresses is not None and len(addresses) else None
+    if core is not None:
+        m.fit_bounds([[core[1], core[0]], [core[3], core[2]]])
+    elif geoms:
         x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object)).tolist()
         m.fit_bounds([[y0, x0], [y1, x1]])
     m.add_child(ScriptInit("GeoServicePage.init", [precincts, posts, osm], static_url=static_url,

@@ -23,13 +23,14 @@ from geo_service.pages.kit import (
     ScriptInit,
     add_config,
     attribution_of,
+    base_layer,
+    city_name,
     day_text,
     format_number,
     lang_links,
     osm_layer,
     period_text,
     post_marker,
-    road_layer,
     root_of,
 )
 from geo_service.pages.layers import RoadIndex, light_geometry, number_or_none, roads_geojson
@@ -90,7 +91,8 @@ _PUBLIC_BODY = ENV.from_string("""
 
 def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[str, Any],
                          figures: Mapping[str, Any], *, lang: str, period: Sequence[Any], generated: str,
-                         static_url: str = "/static", road_index: RoadIndex | None = None) -> str:
+                         static_url: str = "/static", road_index: RoadIndex | None = None,
+                         tiles: Mapping[str, Any] | None = None) -> str:
     """The residents' page of one precinct (open reporting; printable for a residents' meeting).
 
     Parameters
@@ -110,6 +112,8 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
         The day the page was made (ISO), printed at the foot.
     road_index
         The city's roads (`RoadIndex`); only those around the precinct are drawn.
+    tiles
+        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`), drawn instead of the roads.
     """
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
@@ -117,14 +121,14 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
     name = str(info["precinct"]["name"])
     page = Page(lang=lang, title=f"{name} · {tr['pub_kicker']}", body_class="gs-public-page")
     post = info.get("post")
-    _add_public_map(page, city, precinct, post, tr=tr, road_index=road_index, static_url=static_url)
+    _add_public_map(page, city, precinct, post, tr=tr, road_index=road_index, static_url=static_url, tiles=tiles)
 
     inspectors = [{"name": str(i.get("name") or ""), "rank": str(i.get("rank") or ""),
                    "phone": str(i.get("phone") or ""), "tel": _tel(str(i.get("phone") or "")),
                    "reception_hours": str(i.get("reception_hours") or "")} for i in info.get("inspectors") or []]
     attribution = attribution_of(city.manifest)
     page.html.add_child(LiteralHtml(_PUBLIC_HEAD.render(t=tr, lang=lang, langs=lang_links(), name=name,
-                                                        city=str(city.manifest.get("city") or ""))),
+                                                        city=city_name(city.manifest, lang))),
                         name="gs_head", index=0)
     page.html.add_child(LiteralHtml(_PUBLIC_BODY.render(
         t=tr, lang=lang, inspectors=inspectors,
@@ -138,7 +142,8 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
 
 
 def _add_public_map(page: Page, city: Any, precinct: Mapping[str, Any], post: Mapping[str, Any] | None, *,
-                    tr: Mapping[str, str], road_index: RoadIndex | None, static_url: str) -> None:
+                    tr: Mapping[str, str], road_index: RoadIndex | None, static_url: str,
+                    tiles: Mapping[str, Any] | None) -> None:
     """The map: the precinct boundary, the roads around it and the post."""
     geometry = light_geometry(precinct["geometry"], tolerance=0)
     x0, y0, x1, y1 = shapely.bounds(shapely.geometry.shape(geometry)).tolist()
@@ -147,8 +152,10 @@ def _add_public_map(page: Page, city: Any, precinct: Mapping[str, Any], post: Ma
         x1, y1 = max(x1, float(post["lon"])), max(y1, float(post["lat"]))
     m = offline_map([(y0 + y1) / 2, (x0 + x1) / 2], 14, control_scale=True)
     page.add_child(m)
-    index = road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))
-    road_layer(index.within([x0 - 0.003, y0 - 0.003, x1 + 0.003, y1 + 0.003]), tr, weight=1, opacity=0.7).add_to(m)
+    around = [x0 - 0.003, y0 - 0.003, x1 + 0.003, y1 + 0.003]
+    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1, opacity=0.7,
+               roads=lambda: (road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))).within(
+                   around))
     boundary = folium.GeoJson({"type": "Feature", "properties": {}, "geometry": geometry}, name=tr["layer_precinct"],
                               interactive=False,
                               style_function=lambda _: {"color": "#0b57d0", "weight": 3, "fillColor": "#0b57d0",

@@ -13,6 +13,7 @@ import folium
 import shapely
 from folium.plugins import Fullscreen, LocateControl
 
+from geo_service.ingest.tiles import tiles_of_bbox
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import catalog, t
 from geo_service.pages.kit import (
@@ -22,11 +23,11 @@ from geo_service.pages.kit import (
     ScriptInit,
     add_config,
     attribution_of,
+    base_layer,
     day_text,
     lang_links,
     osm_layer,
     post_marker,
-    road_layer,
     service_worker_url,
 )
 from geo_service.pages.layers import RoadIndex, bbox_of, light_geometry, roads_geojson
@@ -42,6 +43,26 @@ def nav_links(lat: float, lon: float, *, mode: str = "walk") -> dict[str, str]:
     rtt = "auto" if mode == "drive" else "pd"
     return {"geo": f"geo:{la},{lo}?q={la},{lo}", "2gis": f"https://2gis.kz/geo/{lo},{la}",
             "yandex": f"https://yandex.kz/maps/?rtext=~{la},{lo}&rtt={rtt}"}
+
+
+#: The data zooms of a route's area that the service worker keeps (deeper views overzoom the last).
+KEEP_ZOOMS = (12, 13, 14)
+#: At most this many tiles are kept per route (a day's area needs a few dozen).
+KEEP_MAX = 120
+
+
+def tile_urls(tiles: Mapping[str, Any], bbox: list[float]) -> list[str]:
+    """The URLs of the tiles covering ``bbox`` at `KEEP_ZOOMS` (capped at `KEEP_MAX`)."""
+    urls: list[str] = []
+    template = str(tiles["url"])
+    for z in KEEP_ZOOMS:
+        if z > int(tiles["max_zoom"]):
+            continue
+        x0, y0, x1, y1 = tiles_of_bbox(bbox, z)
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                urls.append(template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y)))
+    return urls[:KEEP_MAX]
 
 
 def route_layer_data(plan: Mapping[str, Any], *, lang: str, decimals: int = 6) -> dict[str, Any]:
@@ -149,7 +170,7 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
                precinct: Mapping[str, Any] | None = None, post: Mapping[str, Any] | None = None,
                static_url: str = "/static", road_index: RoadIndex | None = None,
                register_service_worker: bool = True, done_url: str | None = None,
-               made: Mapping[str, str] | None = None) -> str:
+               made: Mapping[str, str] | None = None, tiles: Mapping[str, Any] | None = None) -> str:
     """The inspector's route page for a phone: numbered stops, the path, the precinct, the post.
 
     Parameters
@@ -174,6 +195,10 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
         With ``done_url`` (a prefix: ``<done_url><stop number>/done``), each visit gets a
         "made" button, a plain form POST (no script); ``made`` maps the numbers (as text) of
         stops already marked to the text shown instead (e.g. the time).
+    tiles
+        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`): the base map, and the
+        tiles of the route's area (zooms `KEEP_ZOOMS`) are listed for the service worker
+        to keep offline. Without them the roads near the route are put into the page.
     """
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
@@ -191,7 +216,7 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
     title = t("route_title", lang, date=day_text(date, lang))
     page = Page(lang=lang, title=title, body_class="gs-route-page")
     _add_route_map(page, city, data, tr=tr, precinct=precinct, post=post, road_index=road_index,
-                   static_url=static_url)
+                   static_url=static_url, tiles=tiles)
 
     totals = plan.get("totals") or {}
     first = next((it for it in items if it["kind"] == "start"), items[0] if items else None)
@@ -230,7 +255,7 @@ def _marks(items: list[dict[str, Any]], *, lang: str, done_url: str | None,
 
 def _add_route_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mapping[str, str],
                    precinct: Mapping[str, Any] | None, post: Mapping[str, Any] | None,
-                   road_index: RoadIndex | None, static_url: str) -> None:
+                   road_index: RoadIndex | None, static_url: str, tiles: Mapping[str, Any] | None) -> None:
     """The map: roads near the route, the precinct boundary, the path, the post, numbered stops."""
     items = data["items"]
     points = [(it["lon"], it["lat"]) for it in items]
@@ -248,8 +273,10 @@ def _add_route_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mappin
     if precinct is not None and precinct.get("geometry"):
         pb = shapely.bounds(shapely.geometry.shape(precinct["geometry"])).tolist()
         around = [min(around[0], pb[0]), min(around[1], pb[1]), max(around[2], pb[2]), max(around[3], pb[3])]
-    index = road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))
-    road_layer(index.within(around), tr, weight=1.2, opacity=0.75).add_to(m)
+    keep = tile_urls(tiles, around) if tiles else []
+    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1.2, opacity=0.75, keep=keep,
+               roads=lambda: (road_index if road_index is not None else RoadIndex(roads_geojson(city.walk))).within(
+                   around))
     if precinct is not None and precinct.get("geometry"):
         boundary = {"type": "Feature", "properties": {}, "geometry": light_geometry(precinct["geometry"], tolerance=0)}
         folium.GeoJson(boundary, name=tr["layer_precinct"], interactive=False,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from geo_service.pages.assets import VENDOR_DIR
 from geo_service.pages.i18n import catalog, t
-from geo_service.pages.kit import APP_DIR, ENV, LANG_NAV, attribution_of, lang_links, root_of
+from geo_service.pages.kit import APP_DIR, ENV, LANG_NAV, attribution_of, city_name, lang_links, root_of
 from geo_service.version import __version__
 
 _HOME = ENV.from_string("""<!DOCTYPE html>
@@ -76,7 +76,7 @@ def home_page(*, lang: str, city: Mapping[str, Any] | None, static_url: str = "/
     manifest = city or {}
     return _HOME.render(t=catalog(lang), lang=lang, langs=lang_links(),
                         static=static_url, root=root_of(static_url), api=api_url.rstrip("/"),
-                        city=manifest.get("city"), demo=bool(manifest.get("demo")),
+                        city=city_name(manifest, lang) if manifest else None, demo=bool(manifest.get("demo")),
                         attribution=attribution_of(manifest))
 
 
@@ -115,33 +115,39 @@ def error_page(*, lang: str, message_key: str, static_url: str = "/static") -> s
 
 _SHELL_SUFFIXES: Final[frozenset[str]] = frozenset({".js", ".css", ".png", ".svg", ".woff2"})
 #: Vendored folders the map pages never load (the docs page's Swagger UI is big and online-only).
-_NOT_SHELL: Final[frozenset[str]] = frozenset({"swagger-ui-dist", "leaflet.heat", "leaflet.markercluster"})
+_NOT_SHELL: Final[frozenset[str]] = frozenset({"swagger-ui-dist", "leaflet.heat"})
+#: Fonts no map page draws with (the post marker's icon is Font Awesome's solid face).
+_NOT_SHELL_FILES: Final[frozenset[str]] = frozenset({
+    "fa-brands-400.woff2", "fa-regular-400.woff2", "fa-v4compatibility.woff2"})
 
 
-def shell_files(static_url: str = "/static") -> list[str]:
+def shell_files(static_url: str = "/static", *, url_of: Callable[[str], str | None] | None = None) -> list[str]:
     """URLs of the app shell the service worker stores on install.
 
     The map pages' vendored scripts, styles, images and ``woff2`` fonts, and the
-    pages' own files, sorted.
+    pages' own files, sorted. ``url_of`` maps a path in the static folder to the URL the
+    pages use (the web app's content-hashed URLs); by default ``<static_url>/<path>``.
     """
     static_url = static_url.rstrip("/")
-    files: list[str] = []
+    rels: list[str] = []
     for path in sorted(VENDOR_DIR.rglob("*")):
         rel = path.relative_to(VENDOR_DIR)
-        if path.is_file() and path.suffix in _SHELL_SUFFIXES and rel.parts[0] not in _NOT_SHELL:
-            files.append(f"{static_url}/vendor/{rel.as_posix()}")
-    files += [f"{static_url}/app/{p.name}" for p in sorted(APP_DIR.iterdir())
-              if p.is_file() and p.suffix in (".js", ".css") and p.name != "sw.js"]
-    return files
+        if path.is_file() and path.suffix in _SHELL_SUFFIXES and rel.parts[0] not in _NOT_SHELL \
+                and path.name not in _NOT_SHELL_FILES:
+            rels.append(f"vendor/{rel.as_posix()}")
+    rels += [f"app/{p.name}" for p in sorted(APP_DIR.iterdir())
+             if p.is_file() and p.suffix in (".js", ".css") and p.name != "sw.js"]
+    return [(url_of(rel) if url_of is not None else None) or f"{static_url}/{rel}" for rel in rels]
 
 
-def service_worker_js(*, static_url: str = "/static", extra: Iterable[str] = ()) -> str:
+def service_worker_js(*, static_url: str = "/static", extra: Iterable[str] = (),
+                      url_of: Callable[[str], str | None] | None = None) -> str:
     """The service worker: ``static/app/sw.js`` with the shell list and a version prepended.
 
     The version hashes the package version and the shell files' sizes and times, so
     a deploy with new assets replaces the old cache.
     """
-    files = shell_files(static_url)
+    files = shell_files(static_url, url_of=url_of)
     digest = hashlib.sha256(__version__.encode())
     for path in sorted(VENDOR_DIR.rglob("*")) + sorted(APP_DIR.iterdir()):
         if path.is_file():

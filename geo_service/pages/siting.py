@@ -22,10 +22,11 @@ from geo_service.pages.kit import (
     ScriptInit,
     add_config,
     attribution_of,
+    base_layer,
+    city_name,
     lang_links,
     osm_layer,
     post_marker,
-    road_layer,
     service_worker_url,
 )
 from geo_service.pages.layers import bbox_of, light_geometry, roads_geojson
@@ -79,7 +80,7 @@ _SITING_PANEL = ENV.from_string("""
 
 def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[str, Any] | None], *, lang: str,
                 static_url: str = "/static", roads: Mapping[str, Any] | None = None,
-                register_service_worker: bool = True) -> str:
+                register_service_worker: bool = True, tiles: Mapping[str, Any] | None = None) -> str:
     """The planner's siting page: existing and proposed posts, their service areas,
     uncovered demand as heat, and the marginal-gain table.
 
@@ -91,18 +92,20 @@ def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[st
     areas
         One `geo_service.network.reach.isochrone` Feature per site, existing first then chosen
         (the order of ``existing + chosen``).
+    tiles
+        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`), drawn instead of ``roads``.
     """
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
     tr = catalog(lang)
-    page = Page(lang=lang, title=f"{tr['siting_title']} · {city.manifest.get('city', '')}",
+    page = Page(lang=lang, title=f"{tr['siting_title']} · {city_name(city.manifest, lang)}",
                 body_class="gs-siting-page")
     request = result.get("request") or {}
     minutes = float(request.get("minutes") or (float(result.get("service_time") or 0) / 60))
     sites = [("existing", s) for s in result.get("existing") or []] + \
             [("proposed", s) for s in result.get("chosen") or []]
     heat = _add_siting_map(page, city, result, sites, areas, tr=tr, lang=lang, minutes=minutes, roads=roads,
-                           static_url=static_url)
+                           static_url=static_url, tiles=tiles)
 
     rows, share = _marginal_rows(result, sites)
     cov = result.get("coverage")
@@ -149,7 +152,7 @@ def _site_features(sites: Sequence[tuple[str, Mapping[str, Any]]], areas: Sequen
 
 def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping[str, Any]]],
                     areas: Sequence[Mapping[str, Any] | None], *, tr: Mapping[str, str], lang: str, minutes: float,
-                    roads: Mapping[str, Any] | None, static_url: str) -> bool:
+                    roads: Mapping[str, Any] | None, static_url: str, tiles: Mapping[str, Any] | None) -> bool:
     """The map: roads, service areas, uncovered demand as heat, the sites. True when there is heat."""
     site_features, area_features, points = _site_features(sites, areas)
     if not points:
@@ -158,8 +161,8 @@ def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Seq
     view = bbox_of(points, margin_deg=0.001)
     m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 13, control_scale=True)
     page.add_child(m)
-    road_data = roads if roads is not None else roads_geojson(city.walk)
-    road_layer(road_data, tr, weight=1, opacity=0.6).add_to(m)
+    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1, opacity=0.6,
+               roads=lambda: roads if roads is not None else roads_geojson(city.walk))
     area_layer = None
     if area_features:
         area_layer = folium.GeoJson({"type": "FeatureCollection", "features": area_features},

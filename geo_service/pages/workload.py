@@ -23,11 +23,12 @@ from geo_service.pages.kit import (
     ScriptInit,
     add_config,
     attribution_of,
+    base_layer,
+    city_name,
     format_number,
     lang_links,
     osm_layer,
     period_text,
-    road_layer,
     root_of,
     service_worker_url,
 )
@@ -110,7 +111,7 @@ _WORKLOAD_PANEL = ENV.from_string("""
 
 def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping[str, Any], *, lang: str,
                   period: Sequence[Any], static_url: str = "/static", roads: Mapping[str, Any] | None = None,
-                  register_service_worker: bool = True) -> str:
+                  register_service_worker: bool = True, tiles: Mapping[str, Any] | None = None) -> str:
     """The planner's workload page: a precinct choropleth of an indicator chosen with a
     selector (with its scale), the indicator card of a clicked precinct, the table of
     precincts sorted by the workload index per inspector, and the imbalance summary.
@@ -126,11 +127,13 @@ def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping
         `geo_service.workload.indicators.summary` of ``workload_per_inspector`` (``max_min_ratio``, ``gini``).
     period
         [first, last] day of the appeals counted.
+    tiles
+        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`), drawn instead of ``roads``.
     """
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
     tr = catalog(lang)
-    name = str(city.manifest.get("city", ""))
+    name = city_name(city.manifest, lang)
     page = Page(lang=lang, title=f"{tr['workload_title']} · {name}", body_class="gs-workload-page")
     data = workload_layer_data(city.precincts, rows)
     geoms = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
@@ -140,8 +143,8 @@ def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping
         x0, y0, x1, y1 = city.manifest["bbox"]
     m = offline_map([(y0 + y1) / 2, (x0 + x1) / 2], 13, control_scale=True)
     page.add_child(m)
-    road_data = roads if roads is not None else roads_geojson(city.walk)
-    road_layer(road_data, tr, weight=1, opacity=0.6).add_to(m)
+    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1, opacity=0.6,
+               roads=lambda: roads if roads is not None else roads_geojson(city.walk))
     # Coloured by the page script (the indicator is chosen in the page); grey until then.
     precincts = folium.GeoJson(data, name=tr["layer_precincts"],
                                style_function=lambda _: {"color": "#555555", "weight": 1.5, "fillColor": "#d0d4d8",

@@ -17,6 +17,7 @@ from geo_service.web.context import EXTENSION, problem
 from geo_service.web.jobs import bp as jobs_bp
 from geo_service.web.openapi import bp as openapi_bp
 from geo_service.web.security import init_security
+from geo_service.web.static_assets import init_static
 from geo_service.web.views.admin import bp as admin_bp
 from geo_service.web.views.admin import init_reload
 from geo_service.web.views.health import bp as health_bp
@@ -40,6 +41,10 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
         city = load_bundle(settings["BUNDLE"])
     app.extensions[EXTENSION] = city
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # The base map's tiles are static data, like /static: a page asks for a dozen at once.
+    exempt = str(app.config.get("RATELIMIT_EXEMPT") or "")
+    app.config["RATELIMIT_EXEMPT"] = ",".join(e for e in (exempt, "pages.tiles") if e)
+    init_static(app)  # hashed, compressed static files; compressed answers (before the security headers)
     _register_errors(app)
     for bp in (health_bp, lookup_bp, openapi_bp, reach_bp, siting_bp, routes_bp, pages_bp, workload_bp, jobs_bp):
         app.register_blueprint(bp)

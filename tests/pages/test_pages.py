@@ -61,6 +61,16 @@ def _keys(value: Any) -> set[str]:
     return set()
 
 
+def _static_path(link: str) -> Path:
+    """The static file a page's link names (``/static/h/<digest>/<path>`` or ``/static/<path>``)."""
+    return STATIC / re.sub(r"^/static/(h/[0-9a-f]{12}/)?", "", link)
+
+
+def _plain(text: str) -> str:
+    """``text`` with the content-hashed static URLs written as plain ``/static/<path>``."""
+    return re.sub(r"/static/h/[0-9a-f]{12}/", "/static/", text)
+
+
 # -- the precinct page ---------------------------------------------------------------------
 @pytest.mark.parametrize("lang", LANGS)
 def test_precinct_page_loads_nothing_from_outside(pclient: Any, lang: str) -> None:
@@ -71,7 +81,7 @@ def test_precinct_page_loads_nothing_from_outside(pclient: Any, lang: str) -> No
     assert set(URL.findall(html)) <= ALLOWED_URLS, set(URL.findall(html)) - ALLOWED_URLS
     for link in re.findall(r'(?:src|href)="([^"]+)"', html):
         if link.startswith("/static/"):
-            assert (STATIC / link.removeprefix("/static/")).is_file(), link
+            assert _static_path(link).is_file(), link
         else:
             assert link.startswith(("?lang=", "https://www.openstreetmap.org/")), link
     assert f'<html lang="{lang}">' in html
@@ -87,7 +97,7 @@ def test_precinct_page_has_no_inline_event_handlers(pclient: Any) -> None:
 def test_layers_carry_only_what_the_page_shows(pclient: Any) -> None:
     html = pclient.get("/precincts/map?lang=en").get_data(as_text=True)
     layers = _layers(html)
-    assert set(layers) == {"precincts", "posts", "roads"}
+    assert set(layers) == {"precincts", "posts"}  # the roads are the base map's tiles, not in the page
     precincts = layers["precincts"]["features"]
     assert {f["id"] for f in precincts} == {"P-01", "P-02"}
     for f in precincts:
@@ -102,9 +112,10 @@ def test_layers_carry_only_what_the_page_shows(pclient: Any) -> None:
     # Posts are markers: a name and the precinct to open, no phone, no roster column.
     for f in layers["posts"]["features"]:
         assert set(f["properties"]) == {"name", "precinct"}
-    assert "phone" not in _keys(layers["posts"]) and "phone" not in _keys(layers["roads"])
-    roads = layers["roads"]["features"] if "features" in layers["roads"] else [layers["roads"]]
-    assert [f["properties"] for f in roads] == [{}]
+    assert "phone" not in _keys(layers["posts"])
+    # The roads are drawn from the bundle's tiles (the page names their URL), not put in the page.
+    config = json.loads(re.search(r"GeoServiceBase\.add\([^,]+, (\{.*?\})\);", html).group(1))
+    assert re.fullmatch(r"/tiles/[^/]+/\{z\}/\{x\}/\{y\}\.mvt", config["url"]) and config["maxDataZoom"] == 14
     # Roster-internal columns and ids appear nowhere in the page.
     for internal in ("inspector_id", "post_id", "post_lat", "post_lon", "post_address", "precinct_id",
                      "UI-1", "UI-2", "POST-P-01", "osm_id"):
@@ -222,9 +233,9 @@ def test_api_docs_page_uses_vendored_swagger_ui(pclient: Any) -> None:
     html = pclient.get("/api/v1/docs").get_data(as_text=True)
     assert not URL.search(html)
     links = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-    assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in links
+    assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in [_plain(x) for x in links]
     for link in links:
-        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+        assert _static_path(link).is_file(), link
     assert 'data-spec="/api/v1/openapi.json"' in html
     for name in ("LICENSE", "NOTICE", "swagger-ui.css"):
         assert (STATIC / "vendor" / "swagger-ui-dist" / name).is_file()
@@ -241,8 +252,9 @@ def test_service_worker(pclient: Any) -> None:
     assert resp.headers["Service-Worker-Allowed"] == "/" and resp.headers["Cache-Control"] == "no-cache"
     body = resp.get_data(as_text=True)
     shell = json.loads(re.search(r"const GS_SHELL = (\[.*?\]);", body).group(1))
-    assert shell == shell_files("/static")
-    assert "/static/vendor/leaflet/dist/leaflet.js" in shell and "/static/app/precincts.js" in shell
+    plain = [_plain(u) for u in shell]
+    assert plain == shell_files("/static") and all(u.startswith("/static/h/") for u in shell)
+    assert "/static/vendor/leaflet/dist/leaflet.js" in plain and "/static/app/precincts.js" in plain
     assert not [u for u in shell if "swagger" in u]
     for url in shell:
         with pclient.get(url) as asset:
@@ -308,7 +320,7 @@ def _check_links(html: str) -> None:
     loose = {u for u in URL.findall(html) if not u.startswith(NAV_HOSTS)}
     assert loose <= ALLOWED_URLS, loose - ALLOWED_URLS
     for link in re.findall(r'(?:src)="([^"]+)"', html) + re.findall(r'<link [^>]*href="([^"]+)"', html):
-        assert link.startswith("/static/") and (STATIC / link.removeprefix("/static/")).is_file(), link
+        assert link.startswith("/static/") and _static_path(link).is_file(), link
     assert not _handler_attributes(html) and "javascript:" not in html
 
 
@@ -358,7 +370,8 @@ def test_route_page_embeds_only_what_it_shows(pages_app: Any, pclient: Any, plan
     assert len(posts) == 1 and set(posts[0]["properties"]) == {"name"}
     features = [f for d in layers for f in d.get("features", [d])]
     lines = [f for f in features if f["geometry"]["type"] == "MultiLineString"]
-    assert len(lines) == 2 and all(f["properties"] == {} for f in lines)  # roads and the route
+    assert len(lines) == 1 and all(f["properties"] == {} for f in lines)  # the route (roads come as tiles)
+    assert "GeoServiceBase.add(" in html and "/tiles/" in html
     polygons = [f for f in features if f["geometry"]["type"] in ("Polygon", "MultiPolygon")]
     assert len(polygons) == 1 and polygons[0]["properties"] == {}  # the precinct's boundary, no card
     for internal in ("UI-1", "inspector_id", "visit_id", "priority", "time_windows", "Участок", "+7 727", "slack",
@@ -527,8 +540,8 @@ def test_siting_page(pages_app: Any, pclient: Any, siting_id: str) -> None:
     html = resp.get_data(as_text=True)
     assert not {u for u in URL.findall(html)} - ALLOWED_URLS
     for link in re.findall(r'src="([^"]+)"', html):
-        assert (STATIC / link.removeprefix("/static/")).is_file(), link
-    assert "/static/vendor/leaflet.heat/leaflet_heat.min.js" in html
+        assert _static_path(link).is_file(), link
+    assert "/static/vendor/leaflet.heat/leaflet_heat.min.js" in _plain(html)
     assert t("marginal_title", "ru") in html and t("existing_posts", "ru") in html
     layers = [json.loads(text) for _, text in GEOJSON_ADD.findall(html)]
     areas = [f for d in layers for f in d.get("features", []) if f["geometry"]["type"] in ("Polygon", "MultiPolygon")]
@@ -602,8 +615,8 @@ def test_workload_page(pages_app: Any, pclient: Any) -> None:
     html = resp.get_data(as_text=True)
     assert not set(URL.findall(html)) - ALLOWED_URLS
     for link in re.findall(r'src="([^"]+)"', html):
-        assert (STATIC / link.removeprefix("/static/")).is_file(), link
-    assert "/static/app/workload.js" in html and not _handler_attributes(html)
+        assert _static_path(link).is_file(), link
+    assert "/static/app/workload.js" in _plain(html) and not _handler_attributes(html)
     # The selector offers the indicators, the workload index per inspector first.
     options = re.findall(r'<option value="([a-z0-9_]+)"( selected)?>', html)
     assert [o for o, _ in options] == ["workload_per_inspector", "residents", "area_km2", "walk_mean_min", "appeals"]
@@ -650,7 +663,7 @@ def test_public_precinct_page(pages_app: Any, pclient: Any, lang: str) -> None:
     assert f'<html lang="{lang}">' in html
     assert not set(URL.findall(html)) - ALLOWED_URLS
     for link in re.findall(r'src="([^"]+)"', html):
-        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+        assert _static_path(link).is_file(), link
     assert not _handler_attributes(html) and "javascript:" not in html
     # The inspector (name, rank, work phone as tel:, reception hours) and the post.
     assert 'href="tel:+77270000001"' in html
@@ -726,7 +739,7 @@ def test_dashboard_page(pages_app: Any, pclient: Any, lang: str) -> None:
     assert not URL.findall(html)
     assert "<script" not in html and not _handler_attributes(html)
     for link in re.findall(r'href="(/static/[^"]+)"', html):
-        assert (STATIC / link.removeprefix("/static/")).is_file(), link
+        assert _static_path(link).is_file(), link
     for key in ("dash_title", "dash_chart_appeals", "dash_chart_contact", "dash_chart_trust", "dash_chart_visits",
                 "dash_table", "dash_csv"):
         assert t(key, lang) in html, key

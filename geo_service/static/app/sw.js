@@ -2,7 +2,10 @@
  * prepended by geo_service.render.service_worker_js).
  *
  * - install: store the app shell (vendored scripts, styles, fonts, images; the pages' own files);
- * - static files: cache first (they are versioned with the deploy);
+ * - static files: cache first (their URLs carry their content's hash);
+ * - base map tiles (/tiles/<bundle version>/z/x/y.mvt): cache first, kept across versions of
+ *   this worker; a page asks the worker to keep the tiles of a route's area ("gs-keep-tiles",
+ *   basemap.js), so the route's map still draws offline; tiles of older bundles are dropped;
  * - pages (navigations): network first, the answer stored, the stored copy when offline,
  *   so a page opened once still shows when the connection drops;
  * - "made"/"undo" marks of the route page (form POSTs to /r/<link>/stops/<n>/done|undo):
@@ -15,6 +18,50 @@
 
 var SHELL_CACHE = "gs-shell-" + GS_VERSION;
 var PAGE_CACHE = "gs-pages-" + GS_VERSION;
+// Not named "gs-...": tiles are versioned by their bundle, not by this worker.
+var TILE_CACHE = "gst-tiles";
+var TILE_PATH = /\/tiles\/([^/]+)\/\d+\/\d+\/\d+\.mvt$/;
+
+function isTile(url) {
+  return url.origin === self.location.origin && TILE_PATH.test(url.pathname);
+}
+
+function storeTile(cache, request, resp) {
+  if (resp.ok) { cache.put(request, resp.clone()); }
+  return resp;
+}
+
+function keepTiles(urls) {
+  var version = null;
+  return caches.open(TILE_CACHE).then(function (cache) {
+    var wanted = urls.filter(function (u) {
+      var url = new URL(u, self.location.origin);
+      var m = TILE_PATH.exec(url.pathname);
+      if (m && url.origin === self.location.origin) { version = m[1]; return true; }
+      return false;
+    });
+    return Promise.all(wanted.map(function (u) {
+      return cache.match(u).then(function (hit) {
+        return hit || fetch(u).then(function (resp) { return storeTile(cache, u, resp); }).catch(function () { return null; });
+      });
+    })).then(function () {
+      if (!version) { return null; }
+      return cache.keys().then(function (keys) {
+        return Promise.all(keys.filter(function (k) {
+          var m = TILE_PATH.exec(new URL(k.url).pathname);
+          return m && m[1] !== version;
+        }).map(function (k) { return cache.delete(k); }));
+      });
+    });
+  });
+}
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type === "gs-keep-tiles" && Array.isArray(data.urls)) {
+    event.waitUntil(keepTiles(data.urls.slice(0, 500)));
+  }
+});
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
@@ -113,7 +160,13 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (request.method !== "GET") { return; }
-  if (isStatic(url)) {
+  if (isTile(url)) {
+    event.respondWith(caches.open(TILE_CACHE).then(function (cache) {
+      return cache.match(request).then(function (hit) {
+        return hit || fetch(request).then(function (resp) { return storeTile(cache, request, resp); });
+      });
+    }));
+  } else if (isStatic(url)) {
     event.respondWith(caches.match(request).then(function (hit) {
       return hit || fetch(request).then(function (resp) {
         if (resp.ok) {

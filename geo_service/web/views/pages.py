@@ -18,15 +18,18 @@ A refused or unknown page is told on a readable page in the user's language.
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo_service import clock, pages
 from geo_service.errors import GeoServiceError, InputError, LinkRefused, NotFound
+from geo_service.ingest.tiles import TILES_FILE
 from geo_service.lookup.service import Lookup
 from geo_service.network.reach import isochrone
 from geo_service.pages.i18n import choose_lang
@@ -34,6 +37,7 @@ from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.web.context import appeal_store, get_city, get_store
 from geo_service.web.openapi_parts import problems
 from geo_service.web.security import access, audit, load_plan, load_plan_by_link, make_link, setting
+from geo_service.web.static_assets import IMMUTABLE, STATIC_EXT, TileArchive, accepts
 from geo_service.web.validation import parse_json_body
 from geo_service.workload import indicators as workload
 from geo_service.workload.reform import city_trends, visits_on_time
@@ -54,6 +58,24 @@ def _lang() -> str:
 def _static_url() -> str:
     """Where the app serves its static folder (``/static`` unless mounted under a prefix)."""
     return url_for("static", filename="").rstrip("/")
+
+
+def _archive(city: Any) -> TileArchive | None:
+    """The city's base map tiles (read once per loaded bundle), or None for a bundle without them."""
+    return city.cached("tiles_archive", lambda: (TileArchive.open(city.path / TILES_FILE),))[0]
+
+
+def _version(city: Any) -> str:
+    return quote(str(city.manifest.get("bundle_version") or "0"), safe="")
+
+
+def _tiles(city: Any) -> dict[str, Any] | None:
+    """What a page needs to draw the base map from the tiles (URL template, zooms, bounds)."""
+    archive = _archive(city)
+    if archive is None:
+        return None
+    url = f"{request.script_root}/tiles/{_version(city)}/{{z}}/{{x}}/{{y}}.mvt"
+    return {"url": url, "max_zoom": archive.max_zoom, "bounds": archive.bounds}
 
 
 def _page(body: str, lang: str, status: int = 200) -> Response:
@@ -96,13 +118,13 @@ def precincts_map() -> Response:
     static_url = _static_url()
     api_url = request.script_root + API_URL
 
-    # Fetched before the page's factory runs: city.cached's lock is not re-entrant.
     lookup = city.cached("lookup", lambda: Lookup(city))
-    roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
     public_url = request.script_root + "/p/"
+    tiles = _tiles(city)
     body = city.cached(f"page:precincts:{lang}:{static_url}:{api_url}", lambda: pages.precinct_page(
-        city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url, roads=roads,
-        public_url=public_url))
+        city, lookup.precincts_geojson(), lang=lang, static_url=static_url, api_url=api_url,
+        roads=None if tiles else city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk)),
+        public_url=public_url, tiles=tiles))
     return _page(body, lang)
 
 
@@ -128,9 +150,37 @@ def favicon() -> Response:
 @access("public")
 def service_worker() -> Response:
     """The service worker: keeps the app shell and opened pages for offline use (scope ``/``)."""
-    resp = Response(pages.service_worker_js(static_url=_static_url()), mimetype="text/javascript")
+    hashed = current_app.extensions[STATIC_EXT]
+    resp = Response(pages.service_worker_js(static_url=_static_url(), url_of=hashed.url), mimetype="text/javascript")
     resp.headers["Service-Worker-Allowed"] = "/"
     resp.headers["Cache-Control"] = "no-cache"  # browsers must see a new version at once
+    return resp
+
+
+@bp.get("/tiles/<version>/<int:z>/<int:x>/<int:y>.mvt")
+@access("public")
+def tiles(version: str, z: int, x: int, y: int) -> Response:
+    """A base map tile (Mapbox Vector Tile; 204 where the city has no data).
+
+    The bundle's version is in the URL, so a tile is cached for a year; a page of an older
+    bundle gets the current tile, revalidated.
+    """
+    city = get_city()
+    archive = _archive(city)
+    if archive is None:
+        msg = "this bundle has no base map tiles; fix: rebuild it with geo-service build"
+        raise NotFound(msg)
+    data = archive.tile(z, x, y)
+    resp = Response(status=204 if data is None else 200, mimetype="application/vnd.mapbox-vector-tile")
+    resp.headers["Cache-Control"] = IMMUTABLE if quote(version, safe="") == _version(city) else "no-cache"
+    resp.headers["Vary"] = "Accept-Encoding"
+    resp.headers["Access-Control-Allow-Origin"] = "*"  # public data, for other map clients too
+    if data is not None:
+        if accepts("gzip"):
+            resp.headers["Content-Encoding"] = "gzip"
+        else:
+            data = gzip.decompress(data)
+        resp.set_data(data)
     return resp
 
 
@@ -149,8 +199,9 @@ def _by_link(token: str) -> Plan:
 def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url: str | None = None) -> Response:
     city = get_city()
     lookup = city.cached("lookup", lambda: Lookup(city))
-    roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
-    index = city.cached("roads_index", lambda: pages.RoadIndex(roads))
+    tiles = _tiles(city)
+    index = None if tiles else city.cached("roads_index", lambda: pages.RoadIndex(
+        city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))))
     precinct = post = None
     try:
         i = lookup.index_of(kept.precinct_id)
@@ -171,7 +222,7 @@ def _route_page(kept: Plan, *, lang: str, gpx_url: str, sheet_url: str, done_url
     body = pages.route_page(city, kept.body["plan"], lang=lang, date=str(kept.body.get("date") or ""),
                             gpx_url=gpx_url, sheet_url=sheet_url, precinct=precinct, post=post,
                             static_url=_static_url(), road_index=index,
-                            done_url=done_url, made=made)
+                            done_url=done_url, made=made, tiles=tiles)
     return _page(body, lang)
 
 
@@ -327,14 +378,15 @@ def siting_map(result_id: str) -> Response:
             raise NotFound(msg)
         result = kept["body"]
         city = get_city()
-        roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
+        tiles = _tiles(city)
+        roads = None if tiles else city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
         request_ = result.get("request") or {}
         minutes = float(request_.get("minutes") or float(result.get("service_time") or 0) / 60)
         graph = city.graph(str(request_.get("mode") or result.get("mode") or "walk"))
         sites = [*(result.get("existing") or []), *(result.get("chosen") or [])]
         areas = [isochrone(graph, float(s["lat"]), float(s["lon"]), minutes) if s.get("lat") is not None else None
                  for s in sites] if minutes > 0 else []
-        body = pages.siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads)
+        body = pages.siting_page(city, result, areas, lang=lang, static_url=_static_url(), roads=roads, tiles=tiles)
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)
@@ -353,7 +405,8 @@ def workload_map() -> Response:
     lang = _lang()
     try:
         city = get_city()
-        roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
+        tiles = _tiles(city)
+        roads = None if tiles else city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
         frame = city.cached("workload:indicators", lambda: workload.indicators(city)).copy()
         start, end = _last_month()
         times = appeal_store().processing_times(start=start, end=end)
@@ -362,7 +415,7 @@ def workload_map() -> Response:
         summary = workload.summary(frame)
         body = pages.workload_page(city, frame.to_dict("records"), summary, lang=lang,
                                    period=(start, end - timedelta(days=1)), static_url=_static_url(),
-                                   roads=roads)
+                                   roads=roads, tiles=tiles)
     except GeoServiceError as exc:
         return _error_page(exc, lang)
     return _page(body, lang)
@@ -394,7 +447,7 @@ def workload_dashboard() -> Response:
                          **{k: r.get(k) for k in ("first_contact_median_h", "first_contact_p90_h",
                                                    "close_median_h", "close_p90_h")},
                          "visits_on_time": share.get(pid)})
-        body = pages.dashboard_page(lang=lang, city=str(city.manifest.get("city") or ""), trends=trends,
+        body = pages.dashboard_page(lang=lang, city=pages.city_name(city.manifest, lang), trends=trends,
                                     rows=rows, csv_url=request.script_root + API_URL + "/workload/indicators.csv",
                                     static_url=_static_url())
     except GeoServiceError as exc:
@@ -420,8 +473,9 @@ def public_precinct(precinct_id: str) -> Response:
         lookup = city.cached("lookup", lambda: Lookup(city))
         i = lookup.index_of(precinct_id)
         pid = str(lookup.ids[i])
-        roads = city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
-        index = city.cached("roads_index", lambda: pages.RoadIndex(roads))
+        tiles = _tiles(city)
+        index = None if tiles else city.cached("roads_index", lambda: pages.RoadIndex(
+            city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))))
         start, end = _last_month()
         store = appeal_store()
         appeals = store.frame(start=start, end=end, precinct_id=pid)
@@ -437,7 +491,7 @@ def public_precinct(precinct_id: str) -> Response:
         body = pages.public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
                                           lang=lang, period=(start, end - timedelta(days=1)),
                                           generated=clock.today().isoformat(), static_url=_static_url(),
-                                          road_index=index)
+                                          road_index=index, tiles=tiles)
     except GeoServiceError as exc:
         return _error_page(exc, lang, not_found="err_precinct_not_found")
     return _page(body, lang)
