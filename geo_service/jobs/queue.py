@@ -310,8 +310,8 @@ def _finish(queue: JobQueue, job: dict[str, Any], claim: str, status: str, detai
             if not queue.jobs.finish(job_id, claim, status, detail=detail, progress=state.progress):
                 return
             body: dict[str, Any] = {"status": status}
-            if outcome is not None:
-                body.update(outcome.keep(outcome.body) if outcome.keep else outcome.body)
+            if outcome is not None:  # a result's own "status" (a solver's) wins: the job's is in its row
+                body = {**body, **(outcome.keep(outcome.body) if outcome.keep else outcome.body)}
             elif detail:
                 body["detail"] = detail
                 if extra:

@@ -46,6 +46,8 @@ JOB_LOST_AFTER = dt.timedelta(minutes=30)
 #: Jobs queued or running in the store (every instance's); one more is refused (503) until one
 #: ends, so a burst of calls cannot queue hours of work.
 MAX_PENDING_JOBS = 16
+#: A waited-for job that no worker has taken after this many seconds is answered 202 at once.
+WAIT_START_S = 2.0
 #: The scope a credential limited to scopes needs to read a job of each kind, and the URL of its result.
 KIND_SCOPE = {"balance": "workload", "siting": "siting", "schedule": "routes"}
 RESULT_URL = {"balance": "/api/v1/workload/balance", "siting": "/api/v1/siting/results"}
@@ -133,15 +135,19 @@ def start_job(kind: str, inputs: dict[str, Any], *, role: str, precinct_ids: tup
 
 
 def _wait(queue: JobQueue, rid: str, wait_s: float) -> dict[str, Any] | None:
-    deadline, pause = time.monotonic() + wait_s, 0.02
+    """The job's kept result once it ended within ``wait_s``; None when it did not, or when no
+    worker took it within `WAIT_START_S` (the workers are busy: the request stops holding on)."""
+    t0 = time.monotonic()
+    deadline, start_by, pause = t0 + wait_s, t0 + min(wait_s, WAIT_START_S), 0.02
     while True:
         job = queue.jobs.get(rid)
         if job is not None and job["status"] in FINAL:
             kept = get_store().get_result(rid)
-            if kept is not None and kept["body"].get("status") in FINAL:
-                return kept
-        left = deadline - time.monotonic()
-        if left <= 0:
+            if kept is not None and kept["body"].get("status") not in ("queued", "running"):
+                return {**kept, "job": job}
+        now = time.monotonic()
+        left = deadline - now
+        if left <= 0 or (job is not None and job["status"] == "queued" and now > start_by):
             return None
         time.sleep(min(pause, left))
         pause = min(pause * 1.5, 0.25)
@@ -152,10 +158,11 @@ def finished(resp: Response, final: dict[str, Any] | None) -> dict[str, Any] | N
     reason when it failed; None when it is still running or was cancelled (answer ``resp``)."""
     if final is None:
         return None
-    body = dict(final["body"])
-    status = body.pop("status", None)
+    body, status = dict(final["body"]), final["job"]["status"]
     if status == "failed":
         raise InputError(str(body.get("detail") or "the job failed"), **dict(body.get("problem") or {}))
+    if body.get("status") == status:
+        body.pop("status")
     return body if status == "done" else None
 
 
@@ -200,7 +207,10 @@ def _job_doc(job: dict[str, Any]) -> Response:
         doc["detail"] = job["detail"]
     if job["status"] == "done":
         kept = get_store().get_result(job["id"])
-        doc["result"] = {k: v for k, v in (kept or {"body": {}})["body"].items() if k != "status"}
+        result = dict((kept or {"body": {}})["body"])
+        if result.get("status") == "done":
+            result.pop("status")
+        doc["result"] = result
     resp = jsonify(doc)
     if job["status"] in ("queued", "running"):
         resp.status_code = 202
