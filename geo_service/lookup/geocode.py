@@ -57,7 +57,7 @@ from geo_service.lookup.shortlist import Shortlist
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["AddressIndex", "Candidate"]
+__all__ = ["AddressIndex", "Candidate", "display_name"]
 
 # --------------------------------------------------------------------------- index
 
@@ -83,6 +83,17 @@ class Candidate:
         ``addr_id`` of the address row (``None`` unless ``match == "house"``).
     address_id : str or None
         The address register's code of that row (``None`` for OpenStreetMap addresses).
+    house_asked : str or None
+        The house number the query was read with, as typed (``None``: no house asked).
+    house_found : bool or None
+        ``True`` when that very house is the candidate, ``False`` when a house was asked
+        but the candidate is another number (``"150"`` asked, ``"150а"`` shown) or the
+        street's / place's middle, ``None`` when no house was asked.
+    street_length_m : float or None
+        For a street's middle: the length of the street (all its ways of that name).
+    road : str or None
+        For a street's middle: the street's name as the road graph spells it (the raw
+        OpenStreetMap value), to find the precincts it crosses.
     """
 
     lat: float
@@ -93,6 +104,10 @@ class Candidate:
     housenumber: str | None
     addr_id: int | None
     address_id: str | None = None
+    house_asked: str | None = None
+    house_found: bool | None = None
+    street_length_m: float | None = None
+    road: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of the fields."""
@@ -350,7 +365,11 @@ class AddressIndex:
             if old is None or cand.score > old.score:
                 best[key] = cand
 
-        for hyp in hypotheses(text):
+        readings = hypotheses(text)
+        # The house the query names (its first reading with one): a street's middle found by a
+        # reading without a house still answers a query that asked for that house.
+        query_house = next(((h.parsed.house or "").strip() for h in readings if h.parsed.house_key), "") or None
+        for hyp in readings:
             p = hyp.parsed
             # Street group -> best similarity, and its best-matching road row.
             group_score: dict[int, float] = {}
@@ -366,26 +385,33 @@ class AddressIndex:
                         cand_row = (s, self._row_points[row][3], -row)
                         if cand_row > group_row.get(g, (-1.0, 0.0, 0)):
                             group_row[g] = cand_row
+            asked = ((p.house or "").strip() or None) if p.house_key else None
             for g, s in group_score.items():
                 if p.house_key:
                     found = self._group_houses[g].get(p.house_key, [])
                     for i in found:
-                        add(("house", i), self._house_candidate(i, s))
+                        add(("house", i), self._house_candidate(i, s, asked, found=True))
                     if found:
                         continue
                     for i in self._group_bases[g].get(house_base(p.house_key), []):
-                        add(("house", i), self._house_candidate(i, s - _HOUSE_BASE_PENALTY))
+                        add(("house", i), self._house_candidate(i, s - _HOUSE_BASE_PENALTY, asked, found=False))
                 # The house is unknown or was not asked: the street's / place's middle.
                 kind = "place" if self._group_is_mkr[g] else "street"
                 drop = _NO_HOUSE_PENALTY if p.house_key else 0.0
+                points: list[tuple[float, float, str, float, float | None, str | None]]
                 if g in group_row:
                     rs, _, neg_row = group_row[g]
-                    lat, lon, name, _ = self._row_points[-neg_row]
-                    points = [(lat, lon, name, rs)]
+                    r_lat, r_lon, r_name, r_length = self._row_points[-neg_row]
+                    points = [(r_lat, r_lon, r_name, rs, r_length, r_name)]
                 else:
-                    points = [(lat, lon, name, s) for lat, lon, name in self._group_centers[g]]
-                for lat, lon, name, ps in points:
-                    add((kind, round(lat, 5), round(lon, 5)), _fallback(lat, lon, ps - drop, kind, name))
+                    points = [(lat, lon, name, s, None, None) for lat, lon, name in self._group_centers[g]]
+                for c_lat, c_lon, name, ps, length, road in points:
+                    missed = asked or (query_house if query_house and not _names_number(name, query_house) else None)
+                    add((kind, round(c_lat, 5), round(c_lon, 5)),
+                        Candidate(lat=c_lat, lon=c_lon, score=_clamp(ps - drop), match=kind, street=display_name(name),
+                                  housenumber=None, addr_id=None, house_asked=missed,
+                                  house_found=False if missed else None,
+                                  street_length_m=round(length) if length else None, road=road or None))
 
         if not best:
             return []
@@ -393,16 +419,18 @@ class AddressIndex:
         top = ranked[0].score
         return [c for c in ranked if c.score >= max(_MIN_SCORE, top - _WINDOW)][:limit]
 
-    def _house_candidate(self, i: int, score: float) -> Candidate:
+    def _house_candidate(self, i: int, score: float, asked: str | None, *, found: bool) -> Candidate:
         return Candidate(
             lat=float(self._lat[i]),
             lon=float(self._lon[i]),
             score=_clamp(score),
             match="house",
-            street=self._addr_street[i],
+            street=display_name(self._addr_street[i]),
             housenumber=self._housenumber[i],
             addr_id=int(self._addr_id[i]),
             address_id=self._codes[i] or None,
+            house_asked=asked,
+            house_found=found,
         )
 
 
@@ -433,7 +461,19 @@ def _clamp(score: float) -> float:
     return round(min(100.0, max(0.0, score)), 1)
 
 
-def _fallback(lat: float, lon: float, score: float, kind: str, name: str) -> Candidate:
-    return Candidate(
-        lat=lat, lon=lon, score=_clamp(score), match=kind, street=name, housenumber=None, addr_id=None
-    )
+def _names_number(name: str, house: str) -> bool:
+    """Whether a street's name holds the house's number ("Самал-2" holds the 2 of "Самал 2")."""
+    digits = re.match(r"\d+", house.lstrip("№# "))
+    return digits is not None and re.search(rf"(?<!\d){digits.group(0)}(?!\d)", name) is not None
+
+
+def display_name(name: str) -> str:
+    """A street name fit to show: the first of an OpenStreetMap ``;`` list, spaces tidied.
+
+    ``"ул. Джандосова;ул.Джандосова"`` -> ``"ул. Джандосова"`` (OSM keeps several values of a
+    tag in one string separated by ``;``; a citizen should read one name).
+    """
+    if not name or ";" not in name:
+        return name
+    parts = [" ".join(part.split()) for part in name.split(";")]
+    return next((part for part in parts if part), name.strip())

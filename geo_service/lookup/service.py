@@ -26,7 +26,7 @@ import shapely
 
 from geo_service.bundle import CityBundle
 from geo_service.errors import InputError, NotFound
-from geo_service.lookup.geocode import AddressIndex
+from geo_service.lookup.geocode import AddressIndex, Candidate
 from geo_service.network.geodesy import haversine_m
 from geo_service.network.graph import WALK_SPEED_KPH
 from geo_service.precinct_grid import PrecinctGrid
@@ -43,6 +43,39 @@ EXTENT_MARGIN_DEG = 0.05
 AMBIGUITY_MARGIN = 3.0
 #: Close candidates nearer than this (an address node and its building outline) are one place.
 SAME_PLACE_M = 100.0
+
+
+def _length_text(metres: float | None) -> str:
+    if not metres:
+        return ""
+    return f" ({metres:,.0f} m long)" if metres < 1000 else f" ({metres / 1000:.1f} km long)"
+
+
+def match_note(item: dict[str, Any]) -> str | None:
+    """A readable note on how sure a candidate is (``None`` for the very house asked).
+
+    Built from the candidate's fields (``match``, ``house_asked``, ``house_found``,
+    ``street``, ``housenumber``, ``street_length_m``, ``street_precincts``), so a page
+    can translate from the fields instead.
+    """
+    asked, street, match = item.get("house_asked"), item.get("street") or "", item["match"]
+    if match == "house":
+        if item.get("house_found") is False and asked:
+            return f"house {asked} not found on {street}; the point is house {item.get('housenumber')}"
+        return None
+    where = "the street's middle" if match == "street" else "the middle of the place"
+    length = _length_text(item.get("street_length_m")) if match == "street" else ""
+    if asked:
+        note = f"house {asked} not found {'on' if match == 'street' else 'in'} {street}; the point is {where}{length}"
+    else:
+        note = f"no house number given; the point is {where} of {street}{length}".replace(
+            "the street's middle of", "the middle of").replace("the middle of the place of", "the middle of")
+    crossed = item.get("street_precincts") or []
+    if len(crossed) > 1:
+        ids = ", ".join(p["id"] for p in crossed[:8]) + (", ..." if len(crossed) > 8 else "")
+        note += (f"; the street crosses {len(crossed)} precincts ({ids}): the street alone does not "
+                 "determine the precinct, give the house number or choose the point on the map")
+    return note
 
 
 class OutsidePrecincts(NotFound):
@@ -144,6 +177,8 @@ class Lookup:
         self._grid: PrecinctGrid | None = PrecinctGrid.load(city.path)
         self._codes: tuple[pd.Index, np.ndarray] | None = None
         self._geocoder_lock = threading.Lock()
+        self._name_ids: dict[str, int] | None = None
+        self._street_precincts: dict[str, list[int]] = {}
 
     # -- facts ------------------------------------------------------------------------
     @staticmethod
@@ -354,33 +389,78 @@ class Lookup:
     def by_address(self, text: Any, *, limit: int = 5, travel: bool = True) -> dict[str, Any]:
         """Ranked candidates for an address text, each with its precinct answer.
 
+        Every candidate and the answer say how sure they are: ``match`` (``house``, ``street``:
+        the street's middle, ``place``: a microdistrict's middle), ``house_found`` (``false``
+        when the asked house is not in the data), ``precinct_determined`` (``false`` when a
+        street's middle stands for a street that crosses several precincts, listed in
+        ``street_precincts``) and a readable ``note``.
+
         ``ambiguous`` is true when more than one candidate scores within
-        `AMBIGUITY_MARGIN` of the best and they fall in different places: the caller
-        must choose, the service does not guess.
+        `AMBIGUITY_MARGIN` of the best and they fall in different places, or when the best
+        is a street's middle and the street crosses several precincts: the caller must
+        choose, the service does not guess.
         """
         query = check_address(text)
         candidates = self.geocoder.search(query, limit=limit)
         if not candidates:
             msg = "no address or street matches this text"
             raise NotFound(msg, query=query)
-        results = []
-        for cand in candidates:
-            item: dict[str, Any] = {"score": round(float(cand.score), 1), "match": cand.match,
-                                    "street": cand.street, "housenumber": cand.housenumber,
-                                    "address_id": cand.address_id,
-                                    "lat": round(float(cand.lat), 7), "lon": round(float(cand.lon), 7)}
-            found = self.locate(cand.lat, cand.lon)
-            if found is None:
-                i, dist = self.nearest(cand.lat, cand.lon)
-                item.update(precinct=None, inspectors=[], post=None,
-                            nearest_precinct={"id": str(self.ids[i]), "distance_m": round(dist, 1)})
-            else:
-                item.update(self.precinct_info(found.index), on_border=found.on_border)
-            results.append(item)
-        ambiguous = self._ambiguous(results)
+        results = [self._candidate(cand) for cand in candidates]
+        ambiguous = self._ambiguous(results) or results[0]["precinct_determined"] is False
         if travel and not ambiguous and results[0].get("post"):
             results[0]["travel_to_post"] = self.travel_to_post(results[0]["lat"], results[0]["lon"], results[0]["post"])
-        return {"query": query, "ambiguous": ambiguous, "candidates": results}
+        best = results[0]
+        note = best["note"]
+        if ambiguous and best["precinct_determined"] is not False:
+            note = ((note + "; ") if note else "") + "several candidates fit about equally: choose one"
+        return {"query": query, "ambiguous": ambiguous, "match": best["match"], "house_found": best["house_found"],
+                "precinct_determined": best["precinct_determined"] and not ambiguous, "note": note,
+                "candidates": results}
+
+    def _candidate(self, cand: Candidate) -> dict[str, Any]:
+        """One geocoder candidate with its precinct answer and how sure it is."""
+        item: dict[str, Any] = {"score": round(float(cand.score), 1), "match": cand.match,
+                                "street": cand.street, "housenumber": cand.housenumber,
+                                "address_id": cand.address_id, "house_asked": cand.house_asked,
+                                "house_found": cand.house_found, "street_length_m": cand.street_length_m,
+                                "lat": round(float(cand.lat), 7), "lon": round(float(cand.lon), 7)}
+        found = self.locate(cand.lat, cand.lon)
+        if found is None:
+            i, dist = self.nearest(cand.lat, cand.lon)
+            item.update(precinct=None, inspectors=[], post=None,
+                        nearest_precinct={"id": str(self.ids[i]), "distance_m": round(dist, 1)})
+        else:
+            item.update(self.precinct_info(found.index), on_border=found.on_border)
+        crossed = self.street_precincts(cand.road) if cand.match != "house" and cand.road else None
+        item["street_precincts"] = (None if crossed is None else
+                                    [{"id": str(self.ids[i]), "name": self._precincts[i]["name"]} for i in crossed])
+        item["precinct_determined"] = (True if cand.match == "house" else
+                                       None if not crossed else len(crossed) == 1)
+        item["note"] = match_note(item)
+        return item
+
+    def street_precincts(self, road: str) -> list[int]:
+        """Rows of the precincts a street crosses: those its walking-graph edges (ends and
+        middles) touch, in id order; empty when the graph has no street of that name.
+        Computed once per street name."""
+        cached = self._street_precincts.get(road)
+        if cached is not None:
+            return cached
+        graph = self.city.graph("walk")
+        if self._name_ids is None:
+            self._name_ids = {name: k for k, name in enumerate(graph.names) if name}
+        k = self._name_ids.get(road)
+        rows: list[int] = []
+        if k is not None:
+            edges = np.flatnonzero(np.asarray(graph.name_id) == k)
+            tail, head = np.asarray(graph.tail)[edges], np.asarray(graph.head)[edges]
+            lat, lon = np.asarray(graph.lat), np.asarray(graph.lon)
+            pts = shapely.points(np.concatenate([lon[tail], lon[head], (lon[tail] + lon[head]) / 2]),
+                                 np.concatenate([lat[tail], lat[head], (lat[tail] + lat[head]) / 2]))
+            _, idx = self.tree.query(pts, predicate="intersects")
+            rows = sorted({int(i) for i in idx}, key=lambda i: str(self.ids[i]))
+        self._street_precincts[road] = rows
+        return rows
 
     @staticmethod
     def _ambiguous(results: list[dict[str, Any]]) -> bool:

@@ -59,8 +59,27 @@ POINT_ANSWER = {"type": "object", "required": ["point", "precinct", "inspectors"
                   "description": "the point is on a shared border; the precinct whose id sorts first was chosen"},
     "travel_to_post": {"$ref": "#/components/schemas/Travel"}}}
 CANDIDATE = {"type": "object", "required": ["score", "match", "lat", "lon"], "properties": {
-    "score": {"type": "number"}, "match": {"enum": ["house", "street", "place"]},
-    "street": {"type": "string"}, "housenumber": {"type": ["string", "null"]},
+    "score": {"type": "number"},
+    "match": {"enum": ["house", "street", "place"], "description": (
+        "house: an address point of the data; street: the middle of a street (the house is unknown or "
+        "was not given); place: the middle of a microdistrict")},
+    "street": {"type": "string", "description": "the street as shown (one name, no OpenStreetMap ';' list)"},
+    "housenumber": {"type": ["string", "null"], "description": "the house of the point (null unless match is house)"},
+    "house_asked": {"type": ["string", "null"], "description": "the house number the query asked for, as typed"},
+    "house_found": {"type": ["boolean", "null"], "description": (
+        "true: the house asked is this point; false: it is not in the data (another number or the "
+        "street's middle is shown); null: no house was asked")},
+    "street_length_m": {"type": ["number", "null"], "description": "for a street's middle: how long the street is"},
+    "street_precincts": {"type": ["array", "null"], "description": (
+        "for a street's middle: the precincts the street crosses (from the walking graph), in id order"),
+        "items": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}},
+    "precinct_determined": {"type": ["boolean", "null"], "description": (
+        "true for a house, or a street inside one precinct; false when the street crosses several "
+        "(the street alone does not say which precinct); null when unknown")},
+    "note": {"type": ["string", "null"], "description": (
+        "how sure the candidate is, in English, e.g. 'house 1 not found on ул. Джандосова; the point is "
+        "the street's middle (4.0 km long)'; null for the very house asked")},
+    "address_id": {"type": ["string", "null"]},
     "lat": {"type": "number"}, "lon": {"type": "number"},
     "precinct": {"oneOf": [{"$ref": "#/components/schemas/Precinct"}, {"type": "null"}]},
     "inspectors": {"type": "array", "items": {"$ref": "#/components/schemas/Inspector"}},

@@ -304,7 +304,8 @@ def test_limit_and_order(index: AddressIndex) -> None:
 def test_candidate_to_dict(index: AddressIndex) -> None:
     d = top(index, "Абая 150").to_dict()
     assert d == {"lat": 43.24, "lon": 76.88, "score": 100.0, "match": "house", "street": "пр. Абая",
-                 "housenumber": "150", "addr_id": 1, "address_id": None}
+                 "housenumber": "150", "addr_id": 1, "address_id": None, "house_asked": "150",
+                 "house_found": True, "street_length_m": None, "road": None}
 
 
 def test_without_streets_table(addresses: pd.DataFrame) -> None:
