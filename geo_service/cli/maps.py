@@ -96,7 +96,8 @@ DEMO_VISITS = 10
 
 
 def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
-    """A kept plan of ``DEMO-UI-01`` (about ten visits at demo addresses in its precinct), a
+    """A kept plan of a demo inspector (``DEMO-UI-01``, or the one whose precinct has most
+    addresses; about ten visits at addresses in that precinct), a
     signed link to it, and a kept MCLP result, made in-process through the API.
 
     Returns
@@ -106,30 +107,39 @@ def demo_plan_and_siting(app: Any, city: Any) -> dict[str, Any]:
         ``precinct_id`` (the demo inspector's precinct, for its public page).
     """
     store = app.extensions[STORE_EXT]
-    row = city.roster[city.roster.inspector_id == DEMO_INSPECTOR].iloc[0]
-    precinct_id = str(row.precinct_id)
+    lookup = Lookup(city)
+    addresses = city.addresses
+    rows = addresses[(addresses.street.fillna("") != "") & (addresses.housenumber.fillna("") != "")]
+    rows = rows.sort_values(["street", "housenumber"])
+    where = [(r, lookup.locate(float(r.lat), float(r.lon))) for r in rows.itertuples()]
+    by_precinct: dict[str, list[Any]] = {}
+    for r, found in where:
+        if found is not None:
+            by_precinct.setdefault(str(lookup.ids[found.index]), []).append(r)
+    staffed = city.roster[city.roster.precinct_id.astype(str).isin(by_precinct)]
+    if len(staffed) == 0:
+        msg = "the demo city has no staffed precinct with addresses"
+        raise RuntimeError(msg)
+    # The demo inspector: DEMO-UI-01 if their precinct has addresses, else the one whose precinct has most.
+    best = staffed.assign(n=[len(by_precinct[str(p)]) for p in staffed.precinct_id]).sort_values(
+        "n", ascending=False, kind="stable")
+    pick = best[best.inspector_id == DEMO_INSPECTOR]
+    row = (pick if len(pick) and int(pick.n.iloc[0]) >= DEMO_VISITS else best).iloc[0]
+    inspector_id, precinct_id = str(row.inspector_id), str(row.precinct_id)
     _, token = store.create_credential(name="maps-inspector", role="inspector", kind="user_token",
-                                       subject=DEMO_INSPECTOR, precinct_ids=(precinct_id,), expires_in=3600)
+                                       subject=inspector_id, precinct_ids=(precinct_id,), expires_in=3600)
     inspector = {"Authorization": f"Bearer {token}"}
     _, token = store.create_credential(name="maps-planner", role="planner", kind="user_token", subject="maps",
                                        expires_in=3600)
     planner = {"Authorization": f"Bearer {token}"}
 
-    lookup = Lookup(city)
-    addresses = city.addresses
-    rows = addresses[(addresses.street.fillna("") != "") & (addresses.housenumber.fillna("") != "")]
-    rows = rows.sort_values(["street", "housenumber"])
-    inside = []
-    for r in rows.itertuples():
-        found = lookup.locate(float(r.lat), float(r.lon))
-        if found is not None and lookup.ids[found.index] == precinct_id:
-            inside.append(r)
+    inside = by_precinct[precinct_id]
     step = max(1, len(inside) // DEMO_VISITS)
     visits = [{"id": f"d{k + 1}", "lat": float(r.lat), "lon": float(r.lon), "minutes": 10,
                "label": f"{r.street} {r.housenumber}"} for k, r in enumerate(inside[::step][:DEMO_VISITS])]
     client = app.test_client()
     resp = client.post("/api/v1/routes/plan", headers=inspector, json={
-        "inspector_id": DEMO_INSPECTOR, "date": "2026-12-01", "visits": visits,
+        "inspector_id": inspector_id, "date": "2026-12-01", "visits": visits,
         "shift": {"start": "09:00", "end": "18:00", "reception": True}})
     if resp.status_code != 201:
         msg = f"the demo plan failed: {resp.get_json()}"

@@ -25,7 +25,7 @@ from geo_service.pages.kit import (
     city_name,
     lang_links,
     osm_layer,
-    post_marker,
+    post_pin,
     service_worker_url,
 )
 from geo_service.pages.layers import (
@@ -151,12 +151,12 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     cluster = MarkerCluster(name=tr["layer_posts"], options={
         "disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM, "showCoverageOnHover": False, "maxClusterRadius": 48})
     cluster.add_to(m)
-    posts = folium.GeoJson(post_layer_data(collection), name=tr["layer_posts"], marker=post_marker(),
+    posts = folium.GeoJson(post_layer_data(collection), name=tr["layer_posts"], marker=post_pin(),
                            control=False)
     posts.add_to(cluster)
     osm = osm_layer(tr)
     osm.add_to(m)
-    LocateControl(strings={"title": t("nav_precincts", lang)}, flyTo=True).add_to(m)
+    LocateControl(strings={"title": t("nav_precincts", lang)}, flyTo=True, icon="gs-locate-icon").add_to(m)
     Fullscreen(position="topleft").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     addresses = getattr(city, "addresses", None)

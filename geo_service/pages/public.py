@@ -30,7 +30,7 @@ from geo_service.pages.kit import (
     lang_links,
     osm_layer,
     period_text,
-    post_marker,
+    post_pin,
     root_of,
 )
 from geo_service.pages.layers import RoadIndex, light_geometry, number_or_none, roads_geojson
@@ -166,7 +166,7 @@ def _add_public_map(page: Page, city: Any, precinct: Mapping[str, Any], post: Ma
         post_layer = folium.GeoJson(
             {"type": "Feature", "properties": {"name": str(post.get("name") or "")}, "geometry": {
                 "type": "Point", "coordinates": [round(float(post["lon"]), 6), round(float(post["lat"]), 6)]}},
-            name=tr["post"], marker=post_marker())
+            name=tr["post"], marker=post_pin())
         post_layer.add_to(m)
     osm = osm_layer(tr)
     osm.add_to(m)

@@ -27,7 +27,7 @@ from geo_service.pages.kit import (
     day_text,
     lang_links,
     osm_layer,
-    post_marker,
+    post_pin,
     service_worker_url,
 )
 from geo_service.pages.layers import RoadIndex, bbox_of, light_geometry, roads_geojson
@@ -292,7 +292,7 @@ def _add_route_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mappin
             {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
                 "name": str(post.get("name") or "")}, "geometry": {"type": "Point", "coordinates": [
                     round(float(post["lon"]), 6), round(float(post["lat"]), 6)]}}]},
-            name=tr["post"], marker=post_marker())
+            name=tr["post"], marker=post_pin())
         post_layer.add_to(m)
     # One marker per visit; the number is the feature's own style (a digit string, nothing else).
     icon = folium.DivIcon(html="", icon_size=(36, 36), icon_anchor=(18, 18), class_name="gs-stop-icon")
@@ -301,7 +301,8 @@ def _add_route_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mappin
     stops.add_to(m)
     osm = osm_layer(tr)
     osm.add_to(m)
-    LocateControl(strings={"title": tr["show_on_map"]}, flyTo=True, keepCurrentZoomLevel=True).add_to(m)
+    LocateControl(strings={"title": tr["show_on_map"]}, flyTo=True, keepCurrentZoomLevel=True,
+                  icon="gs-locate-icon").add_to(m)
     Fullscreen(position="topleft").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
