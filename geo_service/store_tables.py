@@ -172,10 +172,28 @@ def schema_ready(conn: Any, tables: dict[str, Table], schema: str | None) -> boo
     return conn.execute(select(tables["audit_head"].c.id)).first() is not None
 
 
+#: The advisory lock that serialises table creation across processes on one PostgreSQL.
+DDL_LOCK_KEY = 0x67656F5F646466  # "geo_ddf"
+
+
+def lock_ddl(conn: Any) -> None:
+    """Serialise creating tables with every other instance (until this transaction ends).
+
+    Two servers starting at once on one PostgreSQL both see a table missing and both create
+    it: the second fails ("duplicate key value violates unique constraint
+    pg_type_typname_nsp_index"). Taken first in the creating transaction, with ``create_all``
+    checking again after it, the second waits and then finds the tables. SQLite serialises
+    writers itself.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DDL_LOCK_KEY})
+
+
 def create_schema(conn: Any, md: MetaData, tables: dict[str, Table], schema: str | None) -> None:
     """Create what is missing (needs the tables' owner): tables, the chain columns of an
     audit log from before the chain, the guards, and the chain head."""
     sqlite = conn.dialect.name == "sqlite"
+    lock_ddl(conn)
     if schema:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     md.create_all(conn)
@@ -221,4 +239,5 @@ def grant_app_role(conn: Any, tables: dict[str, Table], schema: str | None, role
         conn.execute(text(f'GRANT USAGE ON SEQUENCE {q}"{seq}" TO {r}'))
 
 
-__all__ = ["GENESIS", "MAX_TEXT", "create_schema", "grant_app_role", "metadata", "schema_ready"]
+__all__ = ["DDL_LOCK_KEY", "GENESIS", "MAX_TEXT", "create_schema", "grant_app_role", "lock_ddl", "metadata",
+           "schema_ready"]

@@ -43,6 +43,7 @@ from geo_service.clock import as_datetime, as_utc
 from geo_service.errors import InputError, InputFileError, NotFound
 from geo_service.lookup.service import Lookup, check_point
 from geo_service.routes.model import PREVENTIVE_REGISTER
+from geo_service.store_tables import lock_ddl
 from geo_service.unit import begin, connect, detached
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ class AppealStore:
             ready = all(conn.dialect.has_table(conn, table.name, schema=self.schema) for table in t.values())
         if not ready:
             with detached(), begin(self.engine) as conn:  # never rolled back with a failed request
+                lock_ddl(conn)  # another instance may be creating them now
                 if self.schema and self.engine.dialect.name == "postgresql":
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 self._md.create_all(conn)

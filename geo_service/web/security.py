@@ -54,6 +54,7 @@ from geo_service.errors import (
     NotFound,
     Unauthorized,
 )
+from geo_service.store_tables import lock_ddl
 from geo_service.unit import begin, detached, unit_of_work
 from geo_service.web.access_log import install_link_mask
 from geo_service.web.context import STORE_EXT, get_store, problem
@@ -305,6 +306,7 @@ def _create_appeal_tables(store: Store) -> None:
         missing = [t for t in md.sorted_tables if not conn.dialect.has_table(conn, t.name, schema=store.schema)]
     if missing:
         with detached(), begin(store.engine) as conn:
+            lock_ddl(conn)  # another instance may be creating them now; create_all checks again
             md.create_all(conn, tables=missing)
 
 
