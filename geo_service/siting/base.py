@@ -66,7 +66,6 @@ CandidateKind = Literal["nodes", "buildings", "grid"]
 #: Above this many constraint-matrix non-zeros, ``method="auto"`` uses the heuristic.
 MAX_MIP_SIZE = 4_000_000
 
-
 # ----------------------------------------------------------------------------- data
 @dataclass
 class Sites:
