@@ -14,6 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
+from geo_service.cli.export import add_export_parser
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="address register (CSV, GeoPackage, GeoParquet, GeoJSON): address_id, street, house, point")
     b.add_argument("--clip", help="minlon,minlat,maxlon,maxlat or a polygon file: build only this area")
     b.add_argument("--city", help="city name (default: the OSM file name)")
+    b.add_argument("--city-name", help="the city's name per language for the pages, e.g. kk=Алматы,ru=Алматы,en=Almaty")
     b.add_argument("--out", required=True, type=Path, help="bundle folder to write")
     b.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -113,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     mp = sub.add_parser("maps", help="render the demo city's pages to maps/ (HTML and Chromium screenshots)")
     mp.add_argument("--out", type=Path, default=Path("maps"))
 
+    add_export_parser(sub)
+
     i = sub.add_parser("info", help="print a bundle's manifest summary")
     i.add_argument("--bundle", required=True)
     return p
@@ -165,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
 
         opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
                             posts=args.posts, addresses=args.addresses, clip=args.clip, city=args.city,
-                            precincts_crs=args.precincts_crs)
+                            precincts_crs=args.precincts_crs, extra_manifest=_city_names(args.city_name))
         manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
         for line in manifest["problems"]:
             print(line, file=sys.stderr)
@@ -253,6 +257,10 @@ def _run(args: argparse.Namespace) -> int:
         for path in render_maps(args.out) or []:
             print(path)
         return 0
+    if args.command == "export":
+        from geo_service.cli.export import run_export  # noqa: PLC0415 - per command, see docstring
+
+        return run_export(args)
     if args.command == "info":
         from geo_service.bundle import load_bundle  # noqa: PLC0415 - per command, see docstring
 
@@ -261,3 +269,17 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+
+
+def _city_names(text: str | None) -> dict[str, object]:
+    """``--city-name kk=Алматы,ru=Алматы,en=Almaty`` as the manifest's ``city_names`` (empty without it)."""
+    if not text:
+        return {}
+    names: dict[str, str] = {}
+    for part in text.split(","):
+        lang, sep, name = part.partition("=")
+        if not sep or not lang.strip() or not name.strip():
+            msg = f"--city-name: {part!r} is not LANG=NAME (e.g. kk=Алматы,ru=Алматы,en=Almaty)"
+            raise InputError(msg)
+        names[lang.strip().lower()] = name.strip()
+    return {"city_names": names}
