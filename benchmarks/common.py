@@ -68,5 +68,6 @@ def city_bundle(name: str) -> Path:
         osm = SHARED_DATA / CITIES[name]
         if not osm.exists():
             raise FileNotFoundError(osm)
-        build_city(BuildOptions(osm=osm, out=out, city=name))
+        # all_police: the README's figures were measured with every amenity=police object a post.
+        build_city(BuildOptions(osm=osm, out=out, city=name, all_police=True))
     return out

@@ -69,6 +69,8 @@ class BuildOptions:
     #: An extract already read from ``osm`` (the demo reads it to place its posts).
     extract: OsmExtract | None = None
     extra_manifest: dict[str, Any] = field(default_factory=dict)
+    #: Keep every amenity=police object as a post (traffic police, exam centres too).
+    all_police: bool = False
 
     def __post_init__(self) -> None:
         for name in ("osm", "out", "precincts", "roster", "posts", "addresses"):
@@ -293,7 +295,8 @@ def _posts(opts: BuildOptions, roster: pd.DataFrame, extract: OsmExtract, report
         return read_posts(opts.posts, report)
     if len(roster) and roster.post_lat.notna().any():
         return posts_from_roster(roster)
-    return posts_from_osm(extract.police)
+    return posts_from_osm(extract.police, ways=extract.ways, report=report, source=opts.osm.name,
+                          keep_all=opts.all_police)
 
 
 def _attach_posts(posts: pd.DataFrame, precincts: pd.DataFrame) -> pd.DataFrame:

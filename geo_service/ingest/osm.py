@@ -162,8 +162,7 @@ class _Collector:
             self.addresses.append(("n", o.id, tags.get("addr:street", ""), tags.get("addr:place", ""),
                                    tags.get("addr:housenumber", ""), loc.lon, loc.lat))
         if tags.get("amenity") == "police":
-            self.police.append(("n", o.id, tags.get("name", ""), tags.get("name:kk", ""),
-                                tags.get("name:ru", ""), _address_text(tags), loc.lon, loc.lat))
+            self.police.append(("n", o.id, *_police_fields(tags), loc.lon, loc.lat))
 
     def _in_box(self, lon: float, lat: float) -> bool:
         minlon, minlat, maxlon, maxlat = self.box  # type: ignore[misc]
@@ -222,8 +221,7 @@ class _Collector:
             self.way_addresses.append((ring, ("w", o.id, tags.get("addr:street", ""), tags.get("addr:place", ""),
                                               tags.get("addr:housenumber", ""))))
         if is_police:
-            self.way_police.append((ring, ("w", o.id, tags.get("name", ""), tags.get("name:kk", ""),
-                                           tags.get("name:ru", ""), _address_text(tags))))
+            self.way_police.append((ring, ("w", o.id, *_police_fields(tags))))
 
     def finish_rings(self) -> None:
         """Make the closed ways' polygons (valid ones) and points, and add their rows."""
@@ -250,6 +248,26 @@ class _Collector:
             self.addresses.append((*row, float(points[r, 0]), float(points[r, 1])))
         for r, row in self.way_police:
             self.police.append((*row, float(points[r, 0]), float(points[r, 1])))
+
+
+#: Columns of the police table after ``osm_type, osm_id`` and before ``lon, lat``.
+POLICE_COLUMNS = ("name", "name_kk", "name_ru", "address", "official_name", "ref", "police", "street",
+                  "housenumber", "text")
+#: Tags whose words say what a police object is (a traffic-police watch point often says what it
+#: watches in ``attention``/``description``/``note``); address and technical keys are left out.
+_POLICE_TEXT_SKIP = ("addr:", "amenity", "building", "source", "opening_hours", "phone", "contact:",
+                     "website", "email", "wikidata", "wikipedia", "check_date", "fixme")
+
+
+def _police_fields(tags: osmium.osm.TagList) -> tuple[str, ...]:
+    """The police object's names, address and descriptive text, in `POLICE_COLUMNS` order."""
+    text = " | ".join(t.v for t in tags if t.v and not t.k.startswith(_POLICE_TEXT_SKIP))
+    values = [tags.get(k, "") or "" for k in ("name", "name:kk", "name:ru")]
+    values.append(_address_text(tags))
+    values += [tags.get(k, "") or "" for k in ("official_name", "ref", "police")]
+    values += [tags.get("addr:street", "") or tags.get("addr:place", "") or "", tags.get("addr:housenumber", "") or "",
+               text]
+    return tuple(values)
 
 
 def _address_text(tags: osmium.osm.TagList) -> str:
@@ -324,8 +342,7 @@ def read_osm(path: Path, *, clip: BaseGeometry | None = None,
                                                      "housenumber", "lon", "lat"])
     buildings = pd.DataFrame(col.buildings, columns=["osm_id", "building", "levels", "street",
                                                      "housenumber", "wkb"])
-    police = pd.DataFrame(col.police, columns=["osm_type", "osm_id", "name", "name_kk", "name_ru",
-                                               "address", "lon", "lat"])
+    police = pd.DataFrame(col.police, columns=["osm_type", "osm_id", *POLICE_COLUMNS, "lon", "lat"])
     if clip is not None:
         ways, addresses, buildings, police = _apply_clip(clip, ways, addresses, buildings, police)
     if col.stats["nodes"] == 0:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from geo_service.errors import InputFileError
+from geo_service.ingest.osm import HighwayWays
+from geo_service.ingest.police import not_a_post, post_names
 from geo_service.ingest.problems import ProblemReport
 
 logger = logging.getLogger(__name__)
@@ -148,16 +150,37 @@ def posts_from_roster(roster: pd.DataFrame) -> pd.DataFrame:
     }).reset_index(drop=True)
 
 
-def posts_from_osm(police: pd.DataFrame) -> pd.DataFrame:
-    """Posts from the extract's ``amenity=police`` objects."""
-    names = [n or ru or kk or f"police {t}{i}" for n, ru, kk, t, i in
-             zip(police.name, police.name_ru, police.name_kk, police.osm_type, police.osm_id)]
+def posts_from_osm(police: pd.DataFrame, *, ways: HighwayWays | None = None, report: ProblemReport | None = None,
+                   source: str = "OpenStreetMap", keep_all: bool = False) -> pd.DataFrame:
+    """Posts from the extract's ``amenity=police`` objects that are precinct posts.
+
+    Traffic police, driving-exam centres, ambush points and ``police=*`` kinds that receive
+    no residents are left out unless ``keep_all`` (`geo_service.ingest.police.not_a_post`),
+    each with a warning in ``report`` naming ``source``; unnamed posts are named after their
+    address or the nearest street of ``ways`` (`geo_service.ingest.police.post_names`).
+    """
+    kept = []
+    for k, row in enumerate(police.to_dict("records")):
+        reason = None if keep_all else not_a_post(row)
+        if reason is None:
+            kept.append(k)
+        elif report is not None:
+            label = _first_name(row)
+            record = f"amenity=police {row['osm_type']}{row['osm_id']}" + (f" ({label})" if label else "")
+            report.warning(source, record,
+                           f"{reason}, not a precinct post: left out",
+                           "give --posts (or the roster's post columns) to choose the posts yourself")
+    police = police.iloc[kept].reset_index(drop=True)
     return pd.DataFrame({
         "post_id": [f"OSM-{t}{i}" for t, i in zip(police.osm_type, police.osm_id)],
-        "name": names, "address": police.address.to_numpy(),
+        "name": post_names(police, ways), "address": police.address.to_numpy(),
         "lat": police.lat.to_numpy(dtype=float), "lon": police.lon.to_numpy(dtype=float),
         "precinct_id": "", "source": "OpenStreetMap amenity=police",
     }).reset_index(drop=True)
+
+
+def _first_name(row: dict) -> str:
+    return next((str(row.get(k) or "") for k in ("name", "name_ru", "name_kk", "official_name") if row.get(k)), "")
 
 
 def check_roster_precincts(roster: pd.DataFrame, precinct_ids: list[str], *, roster_name: str,
