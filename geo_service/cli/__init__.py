@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from geo_service.cli.export import add_export_parser
+from geo_service.cli.export import add_export_parser, run_export
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
-        return _run(args)
+        return run_export(args) if args.command == "export" else _run(args)
     except ValidationFailed as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
@@ -257,10 +257,6 @@ def _run(args: argparse.Namespace) -> int:
         for path in render_maps(args.out) or []:
             print(path)
         return 0
-    if args.command == "export":
-        from geo_service.cli.export import run_export  # noqa: PLC0415 - per command, see docstring
-
-        return run_export(args)
     if args.command == "info":
         from geo_service.bundle import load_bundle  # noqa: PLC0415 - per command, see docstring
 
