@@ -47,6 +47,7 @@ OPERATIONS = [
     ("POST", "/api/v1/appeals"), ("GET", "/api/v1/appeals"), ("POST", "/api/v1/appeals/{appeal_id}/status"),
     ("GET", "/api/v1/appeals/indicators"), ("POST", "/api/v1/workload/trust"), ("POST", "/api/v1/workload/pilots"),
     ("GET", "/api/v1/workload/pilots/evaluation"), ("GET", "/api/v1/workload/indicators.csv"),
+    ("GET", "/api/v1/jobs/{job_id}"), ("DELETE", "/api/v1/jobs/{job_id}"),
 ]
 
 
