@@ -24,7 +24,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                            "redis://127.0.0.1:6379 (shared by workers and instances)"),
     "RATELIMIT_STRATEGY": ("fixed-window",
                            "rate-limit algorithm: fixed-window, moving-window or sliding-window-counter"),
-    "RATELIMIT_PUBLIC": ("60/minute", "limit per client address for requests without credentials"),
+    "RATELIMIT_PUBLIC": ("60/minute", "limit per client address for API requests without credentials"),
+    "RATELIMIT_PAGES": ("600/minute", "limit per client address for HTML pages without credentials, counted "
+                                      "apart from RATELIMIT_PUBLIC (static files and tiles are not limited)"),
+    "TRUSTED_PROXIES": (0, "reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host/-Port "
+                           "are trusted (werkzeug ProxyFix); 0: none, the client address is the socket's"),
     "RATELIMIT_EXTERNAL": ("6000/minute", "limit per API key of an external system (a key's own rate_limit wins)"),
     "RATELIMIT_USER": ("600/minute", "limit per inspector, planner or admin credential"),
     "RATELIMIT_EXEMPT": ("health.livez,health.readyz", "endpoints never rate limited (probes), comma-separated"),

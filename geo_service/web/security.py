@@ -54,10 +54,12 @@ from geo_service.errors import (
     NotFound,
     Unauthorized,
 )
+from geo_service.pages.i18n import choose_lang
 from geo_service.store_tables import lock_ddl
 from geo_service.unit import begin, detached, unit_of_work
 from geo_service.web.access_log import install_link_mask
 from geo_service.web.context import STORE_EXT, get_store, problem
+from geo_service.web.limits import is_page_request, too_many_page, trust_proxies
 
 if TYPE_CHECKING:
     from geo_service.store import Plan, Store
@@ -387,7 +389,7 @@ def revoke_link(link_id: str) -> dict[str, Any]:
 def _limit_key() -> str:
     p = current_principal()
     if p.kind == "anonymous":
-        return f"ip:{request.remote_addr or '?'}"
+        return f"{'page-ip' if is_page_request() else 'ip'}:{request.remote_addr or '?'}"
     return f"cred:{p.credential_id}"
 
 
@@ -396,7 +398,7 @@ def _limit_value() -> str:
     if p.rate_limit:
         return p.rate_limit
     if p.kind == "anonymous":
-        return setting("RATELIMIT_PUBLIC")
+        return setting("RATELIMIT_PAGES") if is_page_request() else setting("RATELIMIT_PUBLIC")
     if p.role == "external_system":
         return setting("RATELIMIT_EXTERNAL")
     return setting("RATELIMIT_USER")
@@ -423,6 +425,8 @@ def _init_limiter(app: Flask) -> Limiter:
     def _too_many(exc: RateLimitExceeded) -> Response:
         lim = limiter.current_limit
         retry = max(1, math.ceil(lim.window[0] - clock.timestamp())) if lim is not None else 60
+        if is_page_request() and request.method in ("GET", "HEAD"):
+            return too_many_page(choose_lang(request.args.get("lang"), request.headers.get("Accept-Language")), retry)
         resp = problem(429, "Too many requests", f"the rate limit ({exc.description}) is used up; "
                         f"retry in {retry} s")
         resp.headers["Retry-After"] = str(retry)
@@ -441,6 +445,7 @@ def init_security(app: Flask) -> None:
 
         url = f"sqlite:///{default_sqlite_path(app.instance_path)}"
     app.extensions[STORE_EXT] = LazyStore(url)
+    trust_proxies(app, setting("TRUSTED_PROXIES", app))
     install_link_mask()  # no link token in the access log (gunicorn's and werkzeug's)
 
     @app.before_request
