@@ -25,6 +25,7 @@ from geo_service.appeals.store import AppealStore
 from geo_service.appeals.tables import tables as appeal_tables
 from geo_service.cli.keys import cli_store
 from geo_service.errors import InputError
+from geo_service.jobs.table import JobStore
 from geo_service.store import Store
 from geo_service.store_tables import grant_app_role
 
@@ -54,8 +55,9 @@ def cli_db_init(*, url: str, app_role: str, schema: str | None = None, out: Any 
         raise InputError(msg)
     store = Store(url, schema=schema)
     try:
-        AppealStore(store)  # the appeals store's tables, created as the owner too
-        more = list(appeal_tables(MetaData()))
+        AppealStore(store)  # the appeals store's and the jobs' tables, created as the owner too
+        jobs = JobStore(store)
+        more = [*appeal_tables(MetaData()), jobs.table.name]
         password = None
         with store.engine.begin() as conn:
             owner = conn.execute(text("SELECT current_user")).scalar()

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, func, insert, select, update
 
 from geo_service.store import Store
+from geo_service.store_tables import lock_ddl
 from geo_service.unit import begin, connect, detached
 
 #: A job's states; the last three are final.
@@ -78,8 +79,12 @@ class JobStore:
         self.store = store
         self.engine = store.engine
         self.md, self.table = jobs_table(store.schema)
-        with _create_lock, detached(), begin(self.engine) as conn:  # never rolled back with a request
-            self.md.create_all(conn, checkfirst=True)
+        with detached(), self.engine.connect() as conn:  # only read: the app role may not create tables
+            ready = conn.dialect.has_table(conn, self.table.name, schema=store.schema)
+        if not ready:
+            with _create_lock, detached(), begin(self.engine) as conn:  # never rolled back with a request
+                lock_ddl(conn)  # another instance may be creating it now; create_all checks again
+                self.md.create_all(conn, checkfirst=True)
 
     # -- the web side ------------------------------------------------------------------
     def create(self, job_id: str, *, kind: str, created_by: str, role: str, inputs: dict[str, Any],

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from geo_service.appeals.store import AppealStore
 from geo_service.cli import main
+from geo_service.jobs.table import JobStore
 from geo_service.store import Store
 from tests.conftest import pg_url
 
@@ -90,6 +91,9 @@ def test_db_init_creates_an_app_role_that_may_only_read_and_append_audit_rows(
         appeals.record_due([{"inspector_id": "UI-1", "visit_ref": "v0", "due_date": "2026-11-20",
                              "precinct_id": "P-01", "priority": 2, "plan_id": pid}])
         assert appeals.unmark_done(inspector_id="UI-1", visit_ref="v0", due_date="2026-11-20", plan_id=pid)
+        jobs = JobStore(store)  # the jobs table is made and granted by db init too
+        jobs.create("job-1", kind="balance", created_by="x", role="planner", inputs={})
+        assert jobs.table.name == "jobs"
         for stmt in ("DELETE FROM audit_log", "UPDATE audit_log SET outcome = 'x'", "TRUNCATE audit_log",
                      "DROP TRIGGER audit_log_append_only ON audit_log", "ALTER TABLE audit_log DISABLE TRIGGER ALL",
                      "DELETE FROM audit_head", "CREATE TABLE x (a int)"):
