@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,14 +115,14 @@ def test_precinct_page(guarded_page: Callable[..., Any], pages_url: str, shots_d
     g = _open(guarded_page, f"{pages_url}/precincts/map?lang=ru", device)
     page = g.page
     assert page.evaluate("L.version") == "1.9.3"
-    # Two precincts drawn (roads are not interactive), one post marker, the controls.
+    # Two precincts drawn, the base map's vector tiles on canvases, one post marker, the controls.
     assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 2
-    assert page.locator(".leaflet-overlay-pane path:not(.leaflet-interactive)").count() >= 1
-    assert page.locator(".leaflet-marker-pane .awesome-marker").count() == 1
+    _wait(page, "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
+    assert page.locator(".leaflet-marker-pane .gs-post-icon").count() == 1
     assert page.locator(".leaflet-control-locate").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
     assert "OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
-    assert page.locator(".leaflet-tile").count() == 0  # no tiles until a person asks for them
+    assert page.locator("img.leaflet-tile").count() == 0  # no raster tiles until a person asks for them
     page.screenshot(path=str(shots_dir / f"precincts-{device}.png"))
 
     # A click on a precinct shows its inspector card.
@@ -244,8 +245,8 @@ def test_page_opened_once_shows_offline(browser: Any, pages_url: str) -> None:
         page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
         assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 2
         assert page.evaluate("L.version") == "1.9.3"
-        assert page.evaluate(
-            """() => [...document.fonts].some(f => f.family.includes("Font Awesome") && f.status === "loaded")""")
+        # The base map's tiles come from the worker's store.
+        _wait(page, "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
         # Searching offline says so in the page's language.
         page.fill("#gs-q", "Abaya 150")
         page.click("#gs-go")
@@ -303,7 +304,7 @@ def test_route_page(guarded_page: Callable[..., Any], pages_url: str, route_link
     assert page.locator(".leaflet-overlay-pane path[stroke='#0b57d0']").count() == 1
     numbers = page.locator(".leaflet-marker-pane .gs-stop-icon").all_inner_texts()
     assert sorted(int(n) for n in numbers) == [1, 2, 3, 4, 5]
-    assert page.locator(".leaflet-marker-pane .awesome-marker").count() == 1
+    assert page.locator(".leaflet-marker-pane .gs-post-icon").count() == 1
     assert page.locator(".leaflet-control-locate").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
     assert "OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
@@ -593,3 +594,67 @@ def test_dashboard_page(guarded_page: Callable[..., Any], pages_server: tuple[An
     assert page.get_attribute("#gs-csv", "href").endswith("/api/v1/workload/indicators.csv")
     page.screenshot(path=str(shots_dir / f"dashboard-{device}.png"), full_page=True)
     assert g.problems() == {}
+
+
+def _received(context: Any, url: str, ready: str) -> tuple[int, list[dict[str, Any]]]:
+    """Bytes Chromium received opening ``url`` in a new tab until the network is idle (headers and
+    compressed bodies; nothing for what its cache answered), and the responses' url/headers."""
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    sizes: dict[str, int] = {}
+    responses: list[dict[str, Any]] = []
+    cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], int(e["encodedDataLength"])))
+    cdp.on("Network.responseReceived", lambda e: responses.append(
+        {"url": e["response"]["url"], "headers": {k.lower(): v for k, v in e["response"]["headers"].items()},
+         "cached": e["response"].get("fromDiskCache") or e["response"].get("fromMemoryCache")}))
+    page.goto(url, wait_until="load")
+    page.wait_for_selector(ready, state="attached")
+    page.wait_for_load_state("networkidle")
+    page.close()
+    return sum(sizes.values()), responses
+
+
+def test_route_page_is_light_on_a_phone(browser: Any, pages_url: str, route_link: dict[str, str]) -> None:
+    """Issue 21: compressed, hashed static files cached for a year, tiles from the bundle; the
+    first load within 300 KB, a repeat load within 30 KB (only the page itself comes again)."""
+    context = browser.new_context(service_workers="block", **PHONE)
+    try:
+        url = f"{pages_url}{route_link['url']}?lang=ru"
+        first, responses = _received(context, url, ".leaflet-marker-pane .gs-stop-icon")
+        assert first <= 300_000, first
+        static = [r for r in responses if "/static/" in r["url"]]
+        assert static and all("/static/h/" in r["url"] for r in static)
+        assert all(r["headers"]["cache-control"] == "public, max-age=31536000, immutable" for r in static)
+        big = [r for r in static if r["url"].endswith((".js", ".css")) and "leaflet.js" in r["url"]]
+        assert big and big[0]["headers"]["content-encoding"] == "br"
+        tiles = [r for r in responses if "/tiles/" in r["url"]]
+        assert tiles and all(r["headers"]["cache-control"].endswith("immutable") for r in tiles)
+        page = next(r for r in responses if "/r/" in r["url"])
+        assert page["headers"]["content-encoding"] == "br" and page["headers"]["cache-control"] == "no-cache"
+        repeat, again = _received(context, url, ".leaflet-marker-pane .gs-stop-icon")
+        assert repeat <= 30_000, repeat
+        assert all(r["cached"] for r in again if "/static/" in r["url"] or "/tiles/" in r["url"])
+    finally:
+        context.close()
+
+
+def test_route_area_tiles_are_kept_for_offline_use(browser: Any, pages_url: str, route_link: dict[str, str]) -> None:
+    """The route page asks the service worker to keep its area's tiles; offline, the map still draws them."""
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        url = f"{pages_url}{route_link['url']}?lang=ru"
+        page.goto(url, wait_until="load")
+        _wait(page, "navigator.serviceWorker.controller !== null", timeout_s=15)
+        page.reload(wait_until="load")  # controlled now: the page is stored and asks for its tiles
+        keep = json.loads(re.search(r"GeoServiceBase\.add\([^,]+, (\{.*?\})\);", page.content()).group(1))["keep"]
+        assert keep and all("/tiles/" in u for u in keep)
+        _wait(page, f"caches.open('gst-tiles').then(c => c.keys()).then(k => k.length >= {len(keep)})",
+              timeout_s=15)
+        context.set_offline(True)
+        page.reload(wait_until="load")
+        page.wait_for_selector(".leaflet-marker-pane .gs-stop-icon", state="attached")
+        _wait(page, "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
+    finally:
+        context.close()
