@@ -17,7 +17,7 @@ the base map's tiles.
   GeoJSON, CSV, GPX answers are compressed by Flask-Compress. Pages and API answers keep
   their own Cache-Control (``no-cache`` for pages, ``no-store`` for any answer to
   credentials: `geo_service.web.security`); nothing here is cached for a caller.
-- `TileArchive`: the bundle's ``tiles.pmtiles`` read into memory, one tile at a time out.
+- `TileArchive`: the bundle's ``tiles.pmtiles``, memory-mapped, one tile at a time out.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import mmap
 import re
 import threading
 from dataclasses import dataclass
@@ -174,9 +175,12 @@ class HashedStatic:
 
 
 class TileArchive:
-    """A bundle's ``tiles.pmtiles``, read into memory (the bundle's folder may move later)."""
+    """A bundle's ``tiles.pmtiles``, memory-mapped: the workers share its pages, a country's
+    archive is not copied into each process, and the mapping stays valid when the bundle's
+    folder is moved or a later build removes it (Linux keeps an unlinked file while mapped)."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | mmap.mmap) -> None:
+        self._data = data
         self._reader = Reader(MemorySource(data))
         self.header: dict[str, Any] = self._reader.header()
         self.meta: dict[str, Any] = self._reader.metadata()
@@ -184,7 +188,10 @@ class TileArchive:
     @classmethod
     def open(cls, path: Path) -> TileArchive | None:
         """The archive at ``path``, or None when the bundle has none (built before tiles)."""
-        return cls(path.read_bytes()) if path.is_file() else None
+        if not path.is_file():
+            return None
+        with open(path, "rb") as f:
+            return cls(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
 
     @property
     def max_zoom(self) -> int:

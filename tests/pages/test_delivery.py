@@ -171,3 +171,20 @@ def test_city_name_in_the_page_language(app: Any, client: Any, lang: str, name: 
     city.manifest.pop("city_names")
     city._cache.clear()
     assert "· tiny</title>" in client.get(f"/precincts/map?lang={lang}").get_data(as_text=True)
+
+
+def test_tiles_still_serve_after_the_bundle_folder_is_gone(app: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from geo_service import create_app
+
+    city = app.extensions["geo_service"]
+    copy = tmp_path / "copy"
+    shutil.copytree(city.path, copy)
+    client = create_app({"BUNDLE": str(copy), "TESTING": True}).test_client()
+    template = _tile_url(client)
+    x0, y0, _, _ = tiles_of_bbox(city.manifest["bbox"], 14)
+    before = client.get(template.format(z=14, x=x0, y=y0), headers=BR)
+    shutil.rmtree(copy)
+    after = client.get(template.format(z=14, x=x0, y=y0), headers=BR)
+    assert before.status_code == after.status_code == 200 and after.data == before.data
