@@ -84,7 +84,12 @@ def gunicorn_options(app: Flask, *, host: str, port: int, workers: int, threads:
             # Only the path is logged, never the query string (it may hold an address).
             "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms',
             "post_fork": post_fork,
-            "control_socket": ctl, "control_socket_disable": ctl is None}
+            "control_socket": ctl, "control_socket_disable": ctl is None,
+            # gunicorn trusts headers with underscores (a SCRIPT_NAME request header becomes the
+            # app's mount point in every link of a page) and X-Forwarded-Proto from these
+            # addresses, 127.0.0.1 by default: any local client. Nobody is trusted here; a real
+            # proxy in front is declared to the app itself (its proxy setting, README).
+            "forwarded_allow_ips": ""}
 
 
 def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,

@@ -301,3 +301,27 @@ def test_a_read_only_disk_answers_503(built_tiny: Path, small_disk: Path) -> Non
     assert listed.status_code == 200 and first in {k["id"] for k in listed.json["keys"]}
     assert "refused" not in {k["name"] for k in listed.json["keys"]}
     get_store(app).engine.dispose()
+
+
+# -- headers gunicorn would trust from a local proxy ------------------------------------------
+
+def test_a_script_name_header_does_not_reach_the_pages(build: Callable[..., Path], tmp_path: Path,
+                                                       serving: Callable[[Path, int], subprocess.Popen[bytes]]) -> None:
+    """gunicorn takes a ``SCRIPT_NAME`` request header from 127.0.0.1 as the app's mount point,
+    so any local client could put text into every link of a public page. `serve` trusts no
+    forwarding address (the app's own proxy setting does that job), so the header is dropped."""
+    port = _free_port()
+    serving(build(tmp_path / "live", "first"), port)
+    _ready(port)
+    for path in ("/zz49zz/", "/zz49zz/precincts/map"):
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"SCRIPT_NAME": "/zz49zz"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                body = resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode("utf-8", "replace")
+            assert exc.code == 404  # /zz49zz/... is no page of ours: not a mount point
+        assert "zz49zz" not in body.replace(path, "")
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"SCRIPT_NAME": "/zz49zz"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert "zz49zz" not in resp.read().decode("utf-8", "replace")
