@@ -35,7 +35,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "SECRET_KEY": (None, "signing key of route links; generated once and kept in the database when unset"),
     "TOKEN_TTL": (30 * 86400, "default lifetime of a user token, in seconds"),
     "API_KEY_TTL": (365 * 86400, "default lifetime of an API key, in seconds"),
-    "LINK_TTL": (8 * 3600, "default lifetime of a signed route-page link, in seconds"),
+    "LINK_TTL": (8 * 3600, "least default lifetime of a route-page link, in seconds (all of it for a plan "
+                           "without a shift); a default link lives until the plan's shift end plus LINK_GRACE"),
+    "LINK_GRACE": (2 * 3600, "how long after the plan's shift end a default route-page link still opens, in seconds"),
     "LINK_TTL_MAX": (24 * 3600, "longest lifetime a signed link may be given, in seconds"),
     "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
     "JOBS_BROKER": (None, "queue of long jobs: redis://host:6379/0 (several machines; run `geo-service worker`), "

@@ -467,13 +467,18 @@ def _names_number(name: str, house: str) -> bool:
     return digits is not None and re.search(rf"(?<!\d){digits.group(0)}(?!\d)", name) is not None
 
 
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,9}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+
+
 def display_name(name: str) -> str:
     """A street name fit to show: the first of an OpenStreetMap ``;`` list, spaces tidied.
 
     ``"ул. Джандосова;ул.Джандосова"`` -> ``"ул. Джандосова"`` (OSM keeps several values of a
-    tag in one string separated by ``;``; a citizen should read one name).
+    tag in one string separated by ``;``; a citizen should read one name). A ``;`` ending a
+    character reference (``&amp;``) is text, not a separator.
     """
     if not name or ";" not in name:
         return name
-    parts = [" ".join(part.split()) for part in name.split(";")]
+    masked = _ENTITY.sub(lambda m: m.group(0).replace(";", "\0"), name)
+    parts = [" ".join(part.replace("\0", ";").split()) for part in masked.split(";")]
     return next((part for part in parts if part), name.strip())

@@ -39,7 +39,9 @@ import logging
 import math
 import threading
 from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_limiter import Limiter, RateLimitExceeded
@@ -312,12 +314,39 @@ def _create_appeal_tables(store: Store) -> None:
             md.create_all(conn, tables=missing)
 
 
+def shift_end(plan: Plan, tz: str) -> datetime | None:
+    """When the plan's shift ends (its ``date`` and ``shift.end`` in the city's time zone ``tz``),
+    or None for a plan without them."""
+    body = plan.body if isinstance(plan.body, dict) else {}
+    shift = body.get("shift") or (body.get("plan") or {}).get("shift") or {}  # a kept plan: body["plan"]["shift"]
+    day, end = body.get("date"), shift.get("end")
+    try:
+        hours, minutes = (int(x) for x in str(end).split(":"))
+        start = datetime.combine(date.fromisoformat(str(day)), time(0), tzinfo=ZoneInfo(tz))
+    except (TypeError, ValueError, KeyError):
+        return None
+    return start + timedelta(minutes=hours * 60 + minutes)
+
+
+def link_lifetime(plan: Plan) -> float:
+    """Seconds a new link to ``plan`` lives when none is asked: until its shift ends plus
+    ``LINK_GRACE`` on the plan's day (``TIME_ZONE``), at least ``LINK_TTL``, at most
+    ``LINK_TTL_MAX`` (a 09:00-20:00 shift linked at 08:00 lives until 22:00)."""
+    least, most = float(setting("LINK_TTL")), float(setting("LINK_TTL_MAX"))
+    end = shift_end(plan, str(setting("TIME_ZONE") or "UTC"))
+    if end is None:
+        return min(least, most)
+    left = (end + timedelta(seconds=float(setting("LINK_GRACE"))) - clock.now()).total_seconds()
+    return min(max(least, left), most)
+
+
 def make_link(plan: Plan, ttl_s: float | None = None) -> tuple[str, str, Any]:
     """A route page link to a kept plan for the current principal: ``(link id, token,
     expires_at)``. The token is random and kept only hashed; the link lives ``ttl_s``
-    seconds (default `LINK_TTL`, at most `LINK_TTL_MAX`), never past its creator's
-    credential, and dies when that credential or the link itself is revoked."""
-    ttl_s, ttl_max = (setting("LINK_TTL") if ttl_s is None else ttl_s), setting("LINK_TTL_MAX")
+    seconds (default `link_lifetime`: the plan's shift and a grace; at most `LINK_TTL_MAX`),
+    never past its creator's credential, and dies when that credential or the link itself
+    is revoked."""
+    ttl_s, ttl_max = (link_lifetime(plan) if ttl_s is None else ttl_s), setting("LINK_TTL_MAX")
     if not 0 < float(ttl_s) <= ttl_max:
         msg = f"expires_in: a link lives between 1 and {ttl_max} seconds"
         raise InputError(msg)
@@ -338,20 +367,30 @@ def sign_link(plan_id: str, ttl_s: float | None = None) -> str:
     return make_link(plan, ttl_s)[1]
 
 
-def _refusal(why: str) -> LinkRefused:
+def renew_hint(plan_id: str) -> dict[str, str]:
+    """How the creator of an expired link gets a fresh one for the same plan (the ``renew``
+    member of the refusal): the endpoint, its method, and who may call it."""
+    root = request.script_root if has_request_context() else ""
+    return {"method": "POST", "href": f"{root}/api/v1/routes/plans/{plan_id}/link",
+            "who": "the plan's inspector or a planner, with their own credential (a link is not one)"}
+
+
+def _refusal(why: str, token: str = "") -> LinkRefused:
     if why == "expired":
-        return LinkRefused("this link has expired; ask for a new one")
+        link = get_store().get_link(token.split(".", 1)[0]) if token else None
+        extra: dict[str, Any] = {"renew": renew_hint(link["plan_id"])} if link else {}
+        return LinkRefused("this link has expired; ask for a new one", reason="expired", **extra)
     if why in ("revoked", "creator_revoked"):
-        return LinkRefused("this link has been revoked; ask for a new one")
-    return LinkRefused("this link is not valid")
+        return LinkRefused("this link has been revoked; ask for a new one", reason="revoked")
+    return LinkRefused("this link is not valid", reason="invalid")
 
 
 def verify_link(token: str) -> str:
     """The plan id of a live link; `LinkRefused` (403) when unknown, revoked, expired or its
-    creator's credential is revoked."""
+    creator's credential is revoked (an expired one carries a ``renew`` hint)."""
     plan_id, why = get_store().open_link(token)
     if plan_id is None:
-        raise _refusal(why)
+        raise _refusal(why, token)
     return plan_id
 
 
@@ -360,7 +399,7 @@ def load_plan_by_link(token: str) -> Plan:
     plan_id, why = get_store().open_link(token)
     if plan_id is None:
         audit("read_link", record_type="link", record_id=token.split(".", 1)[0][:40], outcome=f"denied:{why}")
-        raise _refusal(why)
+        raise _refusal(why, token)
     plan = get_store().get_plan(plan_id)
     audit("read_link", record_type="plan", record_id=plan_id, outcome="ok" if plan else "not_found")
     if plan is None:

@@ -34,6 +34,7 @@ def test_display_name_takes_one_value_of_a_list() -> None:
     assert display_name("ул. Джандосова;ул.Джандосова") == "ул. Джандосова"
     assert display_name(" ;ул.  Абая") == "ул. Абая"
     assert display_name("пр. Абая") == "пр. Абая"
+    assert display_name("Tom &amp; Jerry") == "Tom &amp; Jerry"  # a character reference is text
 
 
 def test_known_house_is_a_sure_house_match(service: Lookup) -> None:
