@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from geo_service.cli.export import add_export_parser, run_export
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
@@ -25,19 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = p.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("build", help="build a city bundle from an OSM extract, precincts and a roster")
-    b.add_argument("--osm", required=True, type=Path, help="OSM extract (.osm.pbf, .osm, .osm.bz2)")
-    b.add_argument("--precincts", type=Path, help="precinct polygons (GeoJSON, GeoPackage, Shapefile)")
-    b.add_argument("--precincts-crs", help="CRS to assume when the precinct file has none, e.g. EPSG:32643")
-    b.add_argument("--roster", type=Path, help="inspector roster CSV")
-    b.add_argument("--posts", type=Path, help="precinct posts (CSV post_id,name,lat,lon or a point layer)")
-    b.add_argument("--addresses", type=Path,
-                   help="address register (CSV, GeoPackage, GeoParquet, GeoJSON): address_id, street, house, point")
-    b.add_argument("--clip", help="minlon,minlat,maxlon,maxlat or a polygon file: build only this area")
-    b.add_argument("--city", help="city name (default: the OSM file name)")
-    b.add_argument("--city-name", help="the city's name per language for the pages, e.g. kk=Алматы,ru=Алматы,en=Almaty")
-    b.add_argument("--out", required=True, type=Path, help="bundle folder to write")
-    b.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_build(sub)
 
     s = sub.add_parser("serve", help="serve a city bundle with gunicorn")
     s.add_argument("--bundle", required=True, help="bundle folder")
@@ -165,17 +154,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "build":
-        from geo_service.ingest.build import BuildOptions, Progress, build_city  # noqa: PLC0415 - per command, see docstring
-
-        opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
-                            posts=args.posts, addresses=args.addresses, clip=args.clip, city=args.city,
-                            precincts_crs=args.precincts_crs, extra_manifest=_city_names(args.city_name))
-        manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
-        for line in manifest["problems"]:
-            print(line, file=sys.stderr)
-        print(f"built {args.out} ({manifest['bundle_version']}) in {manifest['build_seconds']} s: "
-              + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items()))
-        return 0
+        return _run_build(args)
     if args.command == "serve":
         from geo_service.web.serve import serve  # noqa: PLC0415 - per command, see docstring
 
@@ -265,6 +244,39 @@ def _run(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
+
+
+def _add_build(sub: Any) -> None:
+    b = sub.add_parser("build", help="build a city bundle from an OSM extract, precincts and a roster")
+    b.add_argument("--osm", required=True, type=Path, help="OSM extract (.osm.pbf, .osm, .osm.bz2)")
+    b.add_argument("--precincts", type=Path, help="precinct polygons (GeoJSON, GeoPackage, Shapefile)")
+    b.add_argument("--precincts-crs", help="CRS to assume when the precinct file has none, e.g. EPSG:32643")
+    b.add_argument("--roster", type=Path, help="inspector roster CSV")
+    b.add_argument("--all-police", action="store_true",
+                   help="keep every amenity=police object as a post (traffic police, exam centres included)")
+    b.add_argument("--posts", type=Path, help="precinct posts (CSV post_id,name,lat,lon or a point layer)")
+    b.add_argument("--addresses", type=Path,
+                   help="address register (CSV, GeoPackage, GeoParquet, GeoJSON): address_id, street, house, point")
+    b.add_argument("--clip", help="minlon,minlat,maxlon,maxlat or a polygon file: build only this area")
+    b.add_argument("--city", help="city name (default: the OSM file name)")
+    b.add_argument("--city-name", help="the city's name per language for the pages, e.g. kk=Алматы,ru=Алматы,en=Almaty")
+    b.add_argument("--out", required=True, type=Path, help="bundle folder to write")
+    b.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from geo_service.ingest.build import BuildOptions, Progress, build_city  # noqa: PLC0415 - per command, see docstring
+
+    opts = BuildOptions(osm=args.osm, out=args.out, precincts=args.precincts, roster=args.roster,
+                        posts=args.posts, addresses=args.addresses, clip=args.clip, city=args.city,
+                        precincts_crs=args.precincts_crs, extra_manifest=_city_names(args.city_name),
+                        all_police=args.all_police)
+    manifest = build_city(opts, progress=Progress(enabled=not args.quiet))
+    for line in manifest["problems"]:
+        print(line, file=sys.stderr)
+    print(f"built {args.out} ({manifest['bundle_version']}) in {manifest['build_seconds']} s: "
+          + ", ".join(f"{k} {v}" for k, v in manifest["counts"].items()))
+    return 0
 
 
 def _city_names(text: str | None) -> dict[str, object]:

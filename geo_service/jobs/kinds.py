@@ -109,7 +109,7 @@ def keep_plan(store: Store, appeals: AppealStore, day: Any, result: dict[str, An
     date, inspector_id, precinct_id = result["date"], result["inspector_id"], result["precinct_id"]
     title = f"Route {date} · {inspector_id}"
     due = {s.visit_id: given_due.get(s.visit_id, date) for s in day.stops if s.kind == "visit"}
-    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date),
+    kept = {**result, "due": due, "gpx": to_gpx(day, name=title, date=date, tz=str(appeals.tz)),  # the city's zone
             "sheet_html": to_sheet_html(day, title=title, date=date)}
     plan_id = store.save_plan(precinct_id=precinct_id, inspector_id=inspector_id, created_by=created_by, body=kept)
     appeals.record_due({"inspector_id": inspector_id, "visit_ref": s.visit_id, "due_date": due[s.visit_id],
