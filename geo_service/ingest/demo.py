@@ -2,8 +2,9 @@
 
 ``geo_service/data/almaty/almaty-2012.osm.pbf`` is OpenStreetMap's Almaty as of
 2012-03-13 (728 KB; CC BY-SA 2.0, "© OpenStreetMap contributors", see the ``ATTRIBUTION``
-file beside it). Its 40 ``amenity=police`` objects are the demo's posts (those that would
-share a road node with an earlier one are left out, `demo_posts`), the precincts are
+file beside it). Its ``amenity=police`` objects that receive residents are the demo's posts
+(`geo_service.ingest.roster.posts_from_osm`; those that would share a road node with an
+earlier one are left out, `demo_posts`), the precincts are
 derived from them by walking time and labelled provisional (derived, not the police's),
 and a clearly labelled fictitious roster (`demo_roster`) staffs each one. The city's
 name is given in Kazakh, Russian and English (`DEMO_CITY_NAMES`).
@@ -53,13 +54,12 @@ def demo_cache_dir() -> Path:
 
 
 def demo_posts(extract: OsmExtract) -> pd.DataFrame:
-    """The demo's posts: the extract's ``amenity=police`` objects, one per road node.
+    """The demo's posts: the extract's police posts (`posts_from_osm`), one per road node.
 
     A precinct is derived per road node a post stands at (posts at the same node would
     share it, and only the first would get a precinct), so a post whose nearest walking
     node is an earlier post's is left out; the node is found as the build finds it.
-    Each post gets the precinct id ``DEMO-01``, ``DEMO-02``, ... in order; an unnamed one
-    is called "Пункт полиции N (demo)".
+    Each post gets the precinct id ``DEMO-01``, ``DEMO-02``, ... in order.
     """
     posts = posts_from_osm(extract.police)
     arrays, _, _ = build_graph(extract.ways, "walk")
@@ -70,10 +70,7 @@ def demo_posts(extract: OsmExtract) -> pd.DataFrame:
         _, node = cKDTree(np.column_stack([lon * kx, lat * ky])).query(
             np.column_stack([posts.lon.to_numpy() * kx, posts.lat.to_numpy() * ky]))
         posts = posts[~pd.Series(node).duplicated().to_numpy()].reset_index(drop=True)
-    # An unnamed police object is called "police <osm type><id>" (posts_from_osm): give it a readable name.
-    names = [f"Пункт полиции {i + 1} (demo)" if name == f"police {pid.removeprefix('OSM-')}" else name
-             for i, (pid, name) in enumerate(zip(posts.post_id, posts.name))]
-    return posts.assign(precinct_id=[f"DEMO-{i + 1:02d}" for i in range(len(posts))], name=names,
+    return posts.assign(precinct_id=[f"DEMO-{i + 1:02d}" for i in range(len(posts))],
                         source="OpenStreetMap amenity=police (2012)")
 
 
