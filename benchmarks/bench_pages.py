@@ -222,7 +222,7 @@ def main() -> int:
              ("API docs", "/api/v1/docs?lang=en", ".swagger-ui .info", None),
              ("public precinct page", f"/p/{demo['precinct_id']}?lang=ru", ".leaflet-overlay-pane path", None),
              ("demo route (10 stops)", f"{demo['link']}?lang=kk", ".leaflet-marker-pane .gs-stop-icon", None),
-             ("siting (planner)", f"/siting/{demo['siting_id']}/map?lang=en", ".leaflet-marker-pane .awesome-marker",
+             ("siting (planner)", f"/siting/{demo['siting_id']}/map?lang=en", ".leaflet-marker-pane .gs-post-icon",
               planner),
              ("workload (planner)", "/workload/map?lang=ru", "#gs-scale-items li", planner),
              ("dashboard (planner)", "/workload/dashboard?lang=ru", None, planner)]

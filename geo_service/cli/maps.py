@@ -272,7 +272,7 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                 elif path.startswith("/p/"):
                     page.wait_for_selector(".leaflet-overlay-pane path")
                 elif path.startswith("/siting/"):
-                    page.wait_for_selector(".leaflet-marker-pane .awesome-marker")
+                    page.wait_for_selector(".leaflet-marker-pane .gs-post-icon")
                     page.wait_for_timeout(300)  # the heat layer draws after the map settles
                 elif "docs" in path:
                     page.wait_for_selector(".swagger-ui .info", timeout=15000)

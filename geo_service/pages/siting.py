@@ -18,6 +18,7 @@ from geo_service.pages.i18n import catalog, t
 from geo_service.pages.kit import (
     ENV,
     LANG_NAV,
+    POST_PIN_SVG,
     Page,
     ScriptInit,
     add_config,
@@ -26,7 +27,7 @@ from geo_service.pages.kit import (
     city_name,
     lang_links,
     osm_layer,
-    post_marker,
+    post_pin,
     service_worker_url,
 )
 from geo_service.pages.layers import bbox_of, light_geometry, roads_geojson
@@ -37,9 +38,14 @@ SITE_STYLES: Final[dict[str, dict[str, Any]]] = {
 }
 
 
+#: The sites' pins (inline SVG, as the other pages' posts): an existing post's shield, a proposed post's plus.
+_PROPOSED_PIN: Final[str] = (
+    '<svg viewBox="0 0 30 40" width="30" height="40" aria-hidden="true" focusable="false">'
+    '<path d="M15 39C15 39 2 24 2 14.5a13 13 0 0 1 26 0C28 24 15 39 15 39z" fill="#1d7a35" stroke="#fff"'
+    ' stroke-width="2"/><path d="M13.2 8h3.6v5.7h5.7v3.6h-5.7V23h-3.6v-5.7H7.5v-3.6h5.7z" fill="#fff"/></svg>')
 _SITE_ICONS: Final[dict[str, dict[str, str]]] = {
-    "existing": {"markerColor": "darkblue", "icon": "shield-halved"},
-    "proposed": {"markerColor": "green", "icon": "plus"},
+    "existing": {"html": POST_PIN_SVG, "className": "gs-post-icon gs-site-existing"},
+    "proposed": {"html": _PROPOSED_PIN, "className": "gs-post-icon gs-site-proposed"},
 }
 
 
@@ -177,7 +183,7 @@ def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Seq
                 name=tr["uncovered_demand"], radius=18, blur=14, min_opacity=0.35, max_zoom=16).add_to(m)
     site_layer = folium.GeoJson({"type": "FeatureCollection", "features": site_features},
                                 name=f"{tr['existing_posts']} / {tr['proposed_posts']}",
-                                marker=post_marker(),
+                                marker=post_pin(),
                                 style_function=lambda f: _SITE_ICONS[f["properties"]["kind"]])
     site_layer.add_to(m)
     osm = osm_layer(tr)

@@ -499,13 +499,13 @@ def test_siting_page(guarded_page: Callable[..., Any], pages_url: str, siting_au
     g = guarded_page(**DEVICES[device], extra_http_headers={"Authorization": siting_auth["Authorization"]})
     page = g.page
     page.goto(f"{pages_url}/siting/{siting_auth['id']}/map?lang=en", wait_until="load")
-    page.wait_for_selector(".leaflet-marker-pane .awesome-marker", state="attached")
+    page.wait_for_selector(".leaflet-marker-pane .gs-post-icon", state="attached")
     page.evaluate("document.fonts.ready.then(() => true)")
     # Three service areas (one existing post, two proposed), three markers, the heat layer, the table.
     assert page.locator(".leaflet-overlay-pane path[fill='#59a14f']").count() == 2
     assert page.locator(".leaflet-overlay-pane path[fill='#4e79a7']").count() == 1
-    assert page.locator(".leaflet-marker-pane .awesome-marker").count() == 3
-    assert page.locator(".leaflet-marker-pane .awesome-marker-icon-green").count() == 2
+    assert page.locator(".leaflet-marker-pane .gs-post-icon").count() == 3
+    assert page.locator(".leaflet-marker-pane .gs-site-proposed").count() == 2
     assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
     assert page.locator("#gs-marginal tbody tr").count() == 2
     assert "Gain" in page.inner_text("#gs-marginal thead")
