@@ -99,18 +99,21 @@ _ERROR = ENV.from_string("""<!DOCTYPE html>
 """ + LANG_NAV + """
   <h1>{{ t.err_page_title }}</h1>
   <p class="gs-error-text" role="alert">{{ message }}</p>
-  <ul class="gs-links"><li><a class="gs-button gs-secondary" href="{{ root }}?lang={{ lang }}">{{ t.nav_home }}</a></li></ul>
+{% if hint %}  <p class="gs-error-hint">{{ hint }}</p>
+{% endif %}  <ul class="gs-links"><li><a class="gs-button gs-secondary" href="{{ root }}?lang={{ lang }}">{{ t.nav_home }}</a></li></ul>
 </main>
 </body>
 </html>
 """)  # noqa: E501 - template markup: one line per element, as the page reads
 
 
-def error_page(*, lang: str, message_key: str, static_url: str = "/static") -> str:
-    """A readable error page (an expired link, another inspector's plan, ...) in ``lang``."""
+def error_page(*, lang: str, message_key: str, static_url: str = "/static", hint_key: str | None = None) -> str:
+    """A readable error page (an expired link, another inspector's plan, ...) in ``lang``;
+    ``hint_key`` adds a second sentence (how to renew an expired link)."""
     static_url = static_url.rstrip("/")
     return _ERROR.render(t=catalog(lang), lang=lang, langs=lang_links(), static=static_url,
-                         root=root_of(static_url), message=t(message_key, lang))
+                         root=root_of(static_url), message=t(message_key, lang),
+                         hint=t(hint_key, lang) if hint_key else "")
 
 
 _SHELL_SUFFIXES: Final[frozenset[str]] = frozenset({".js", ".css", ".png", ".svg", ".woff2"})

@@ -505,8 +505,25 @@ def test_expired_link_gets_a_403_page(pages_app: Any, pclient: Any, plan_id: str
             assert resp.status_code == 403 and resp.mimetype == "text/html"
             html = resp.get_data(as_text=True)
             assert t("err_link_expired", lang) in html and "Дом 1" not in html
+            assert t("err_link_renew", lang) in html and "Bearer" not in html and "/api/v1" not in html
             assert resp.headers["Cache-Control"] == "no-store"
         assert pclient.get(f"{url}/gpx").status_code == 403 and pclient.get(f"{url}/sheet").status_code == 403
+
+
+@pytest.mark.now("2026-12-01T08:00:00+05:00")  # the plan's morning
+def test_a_link_made_over_http_lasts_the_shift(pages_app: Any, pclient: Any, plan_id: str) -> None:
+    from geo_service import clock
+    from geo_service.web.security import link_lifetime
+
+    ui1 = _auth(pages_app, "inspector", subject="UI-1", precincts=("P-01",))
+    resp = pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1)
+    with pages_app.app_context(), clock.frozen_at(clock.now(), ticking=False):
+        plan = pages_app.extensions["geo_service.store"].get_plan(plan_id)
+        want = link_lifetime(plan)
+    assert resp.status_code == 201 and want > 8 * 3600
+    assert abs(resp.json["expires_in"] - want) <= 2  # the shift end and a grace, not LINK_TTL
+    assert pclient.post(f"/api/v1/routes/plans/{plan_id}/link", headers=ui1,
+                        json={"expires_in": 600}).json["expires_in"] == 600
 
 
 def test_nav_links() -> None:

@@ -36,7 +36,7 @@ from geo_service.pages.i18n import choose_lang
 from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.web.context import appeal_store, get_city, get_store
 from geo_service.web.openapi_parts import problems
-from geo_service.web.security import access, audit, load_plan, load_plan_by_link, make_link, setting
+from geo_service.web.security import access, audit, load_plan, load_plan_by_link, make_link
 from geo_service.web.static_assets import IMMUTABLE, STATIC_EXT, TileArchive, accepts
 from geo_service.web.validation import parse_json_body
 from geo_service.workload import indicators as workload
@@ -91,10 +91,13 @@ def _error_page(exc: GeoServiceError, lang: str, *, not_found: str = "err_page_n
     """The refusal or failure of a page view as a page a person reads (not problem+json);
     ``not_found`` is the text key of a 404."""
     if isinstance(exc, LinkRefused):
-        key = "err_link_expired" if "expired" in exc.user_message else "err_link_invalid"
+        key = "err_link_expired" if exc.extra.get("reason") == "expired" \
+            else "err_link_invalid"
     else:
         key = {403: "err_forbidden", 404: not_found}.get(exc.status, "err_server")
-    resp = _page(pages.error_page(lang=lang, message_key=key, static_url=_static_url()), lang, exc.status)
+    hint = "err_link_renew" if key == "err_link_expired" else None
+    resp = _page(pages.error_page(lang=lang, message_key=key, static_url=_static_url(), hint_key=hint), lang,
+                 exc.status)
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -358,9 +361,9 @@ def route_link(plan_id: str) -> Response:
         if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, (int, float))):
             msg = "expires_in must be a number of seconds"
             raise InputError(msg)
-    ttl = float(setting("LINK_TTL")) if ttl is None else float(ttl)
-    link_id, token, _ = make_link(kept, ttl)
-    resp = jsonify({"id": link_id, "url": f"{request.script_root}/r/{token}", "expires_in": int(ttl)})
+    link_id, token, expires = make_link(kept, None if ttl is None else float(ttl))
+    lifetime = round((expires - clock.now()).total_seconds())  # what make_link chose: the shift and a grace
+    resp = jsonify({"id": link_id, "url": f"{request.script_root}/r/{token}", "expires_in": int(lifetime)})
     resp.status_code = 201
     return resp
 
@@ -507,7 +510,7 @@ def openapi_paths() -> dict[str, Any]:
         "requestBody": {"required": False, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": False,
             "properties": {"expires_in": {"type": "number", "exclusiveMinimum": 0,
-                                          "description": "seconds the link lives (default LINK_TTL)"}}}}}},
+                                          "description": "seconds the link lives (default: until the plan's shift end plus LINK_GRACE, between LINK_TTL and LINK_TTL_MAX)"}}}}}},
         "responses": {"201": {"description": "the link", "content": {"application/json": {"schema": {
             "type": "object", "required": ["id", "url", "expires_in"],
             "properties": {"id": {"type": "string", "description": "the link's id (to revoke it)"},
