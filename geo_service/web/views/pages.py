@@ -510,7 +510,7 @@ def openapi_paths() -> dict[str, Any]:
         "requestBody": {"required": False, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": False,
             "properties": {"expires_in": {"type": "number", "exclusiveMinimum": 0,
-                                          "description": "seconds the link lives (default: until the plan's shift end plus LINK_GRACE, between LINK_TTL and LINK_TTL_MAX)"}}}}}},
+                                          "description": "seconds (default: shift end + grace)"}}}}}},
         "responses": {"201": {"description": "the link", "content": {"application/json": {"schema": {
             "type": "object", "required": ["id", "url", "expires_in"],
             "properties": {"id": {"type": "string", "description": "the link's id (to revoke it)"},
