@@ -6,6 +6,7 @@ Its script is ``static/app/route.js``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,20 +66,46 @@ def tile_urls(tiles: Mapping[str, Any], bbox: list[float]) -> list[str]:
     return urls[:KEEP_MAX]
 
 
-def route_layer_data(plan: Mapping[str, Any], *, lang: str, decimals: int = 6) -> dict[str, Any]:
+_APPEAL_LABEL = re.compile(r"^appeal ([a-z][a-z0-9_]{1,39})$")
+
+
+def stop_label(kind: str, label: str, lang: str) -> str:
+    """A stop's name on a page in ``lang``: the service's own names (start, end, break,
+    reception at the post, "appeal <category>") translated; the caller's labels as given."""
+    if kind != "visit":
+        return t(f"stop_{kind}", lang) if f"stop_{kind}" in catalog(lang) else (label or kind)
+    m = _APPEAL_LABEL.match(label or "")
+    if m:
+        code = m.group(1)
+        category = t(f"cat_{code}", lang) if f"cat_{code}" in catalog(lang) else code.replace("_", " ")
+        return t("appeal_label", lang, category=category)
+    return label or t("stop_visit", lang)
+
+
+def visit_type(priority: Any, lang: str) -> str:
+    """The visit's type (its priority class) in ``lang``; empty when unknown."""
+    key = f"vtype_{priority}"
+    return t(key, lang) if key in catalog(lang) else ""
+
+
+def route_layer_data(plan: Mapping[str, Any], *, lang: str, decimals: int = 6,
+                     made: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What the route page shows of a day plan (`geo_service.routes.day.DayPlan.to_dict`).
 
     Returns
     -------
     dict
         ``items``: every stop in visiting order (visits numbered from 1) with its kind,
-        label, times and point; ``stops``: the visits as a FeatureCollection (feature id
-        ``s<n>``, properties ``n`` and ``label`` only); ``route``: the legs' paths as one
+        label (translated: `stop_label`), address (when the stop has one), times, time
+        windows (``HH:MM–HH:MM`` texts), visit type (translated) and point; ``stops``: the
+        visits as a FeatureCollection (feature id ``s<n>``, properties ``n`` and ``label``,
+        and ``made: 1`` for a stop in ``made``); ``route``: the legs' paths as one
         MultiLineString Feature without properties; ``unassigned``: labels and reason
-        codes. Priorities, visit ids, windows and everything else are left out.
+        codes. Priority numbers, visit ids and everything else are left out.
     """
     items: list[dict[str, Any]] = []
     features: list[dict[str, Any]] = []
+    made = made or {}
     n = 0
     for stop in plan.get("stops") or []:
         kind = str(stop["kind"])
@@ -86,20 +113,27 @@ def route_layer_data(plan: Mapping[str, Any], *, lang: str, decimals: int = 6) -
         if kind == "visit":
             n += 1
             number = n
-        label = str(stop.get("label") or "") or t(f"stop_{kind}", lang)
+        label = stop_label(kind, str(stop.get("label") or ""), lang)
         lat, lon = round(float(stop["lat"]), decimals), round(float(stop["lon"]), decimals)
+        windows = [f"{a}–{b}" for a, b in stop.get("time_windows") or []] if kind == "visit" else []
         items.append({"n": number, "kind": kind, "label": label, "lat": lat, "lon": lon,
+                      "address": str(stop.get("address") or "") if kind == "visit" else "",
+                      "windows": windows, "vtype": visit_type(stop.get("priority"), lang) if kind == "visit" else "",
+                      "made": number is not None and str(number) in made,
                       "arrival": str(stop.get("arrival") or ""), "start": str(stop.get("start") or ""),
                       "departure": str(stop.get("departure") or "")})
         if number is not None:
+            props: dict[str, Any] = {"n": number, "label": label}
+            if str(number) in made:
+                props["made"] = 1
             features.append({"type": "Feature", "id": f"s{number}", "geometry": {"type": "Point",
-                             "coordinates": [lon, lat]}, "properties": {"n": number, "label": label}})
+                             "coordinates": [lon, lat]}, "properties": props})
     lines = []
     for leg in plan.get("legs") or []:
         geom = leg.get("geometry") or {}
         if geom.get("type") == "LineString" and len(geom.get("coordinates") or []) >= 2:
             lines.append([[round(float(x), decimals), round(float(y), decimals)] for x, y in geom["coordinates"]])
-    unassigned = [{"label": str(u.get("label") or "") or t("stop_visit", lang), "code": str(u.get("code") or "")}
+    unassigned = [{"label": stop_label("visit", str(u.get("label") or ""), lang), "code": str(u.get("code") or "")}
                   for u in plan.get("unassigned") or []]
     return {"items": items, "stops": {"type": "FeatureCollection", "features": features},
             "route": {"type": "Feature", "properties": {}, "geometry": {"type": "MultiLineString",
@@ -127,12 +161,15 @@ _ROUTE_LIST = ENV.from_string("""
   <summary>{{ t.stops }} ({{ items|length }})</summary>
   <ol class="gs-stop-list">
     {% for it in items %}
-    <li class="gs-stop-item gs-kind-{{ it.kind }}"{% if it.n %} id="gs-stop-{{ it.n }}"{% endif %}>
+    <li class="gs-stop-item gs-kind-{{ it.kind }}{% if it.made %} gs-stop-made{% endif %}"{% if it.n %} id="gs-stop-{{ it.n }}"{% endif %}>
       <button type="button" class="gs-stop-go" data-lat="{{ it.lat }}" data-lon="{{ it.lon }}"
               {% if it.n %}data-stop="{{ it.n }}"{% endif %} aria-label="{{ t.show_on_map }}: {{ it.label }}">
         <span class="gs-num{% if not it.n %} gs-num-other{% endif %}">{{ it.n or "" }}</span>
         <span class="gs-stop-label">{{ it.label }}</span>
       </button>
+      {% if it.vtype %}<p class="gs-vtype">{{ it.vtype }}</p>{% endif %}
+      {% if it.address %}<p class="gs-address">{{ t.stop_address }}: {{ it.address }}</p>{% endif %}
+      {% if it.windows %}<p class="gs-window">{{ t.stop_window }}: <b>{{ it.windows|join(", ") }}</b></p>{% endif %}
       <p class="gs-times">
         {% if it.kind != "start" %}{{ t.time_arrive }} <b>{{ it.arrival }}</b>{% endif %}
         {% if it.kind not in ("start", "end") and it.start != it.arrival %} · {{ t.time_start }} <b>{{ it.start }}</b>{% endif %}
@@ -203,7 +240,7 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
     tr = catalog(lang)
-    data = route_layer_data(plan, lang=lang)
+    data = route_layer_data(plan, lang=lang, made=made)
     items = data["items"]
     marks = _marks(items, lang=lang, done_url=done_url, made=made)
     mode = str(plan.get("mode") or "walk")
@@ -230,8 +267,8 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
                         name="gs_panel", index=0)
     page.html.add_child(LiteralHtml(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
                                                        attribution=attribution, marks=marks)), name="gs_stops")
-    config = {"lang": lang, "t": {k: tr[k] for k in ("show_on_map", "post", "stop", "mark_made", "undo_made",
-                                                     "marks_refused", "marks_forget")}, "attribution": attribution,
+    keys = ("show_on_map", "post", "stop", "mark_made", "undo_made", "marks_refused", "marks_forget", "stop_made_map")
+    config = {"lang": lang, "t": {k: tr[k] for k in keys}, "attribution": attribution,
               "sw": service_worker_url(static_url, register_service_worker)}
     add_config(page, config)
     return page.render()

@@ -93,7 +93,13 @@
       var p = layer.feature.properties;
       S.byNumber[p.n] = layer;
       layer.setZIndexOffset(1000 - p.n);  // numbers above the post's pin, the first stop on top
-      layer.bindTooltip(el("span", null, p.n + ". " + p.label), { direction: "top", offset: [0, -18] });
+      var tip = p.n + ". " + p.label + (p.made ? " · " + cfg().t.stop_made_map : "");
+      layer.bindTooltip(el("span", null, tip), { direction: "top", offset: [0, -18] });
+      if (p.made) {  // a made stop: grey with a check, as in the list
+        var made = function () { var e = layer.getElement && layer.getElement(); if (e) { e.classList.add("gs-made-icon"); } };
+        made();
+        layer.on("add", made);
+      }
       layer.on("click", function () {
         var details = document.getElementById("gs-stops");
         details.open = true;
