@@ -180,6 +180,9 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
                             "Отметьте их снова по новой ссылке:",
                       "en": "The server refused these marks made offline (the link may have expired). "
                             "Mark them again from a new link:"},
+    "marks_pending": {"kk": "Жіберуді күтуде: байланыс қалпына келгенде белгі жіберіледі",
+                      "ru": "Ждёт отправки: отметка уйдёт, когда появится связь",
+                      "en": "Waiting to send: the mark goes when the connection is back"},
     "marks_forget": {"kk": "Тізімді жабу", "ru": "Скрыть список", "en": "Dismiss"},
     "stop": {"kk": "Нүкте", "ru": "Точка", "en": "Stop"},
     "nav_open": {"kk": "Жолды қосымшада ашу", "ru": "Открыть путь в приложении", "en": "Open the way in an app"},

@@ -267,7 +267,8 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
                         name="gs_panel", index=0)
     page.html.add_child(LiteralHtml(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
                                                        attribution=attribution, marks=marks)), name="gs_stops")
-    keys = ("show_on_map", "post", "stop", "mark_made", "undo_made", "marks_refused", "marks_forget", "stop_made_map")
+    keys = ("show_on_map", "post", "stop", "mark_made", "undo_made", "marks_refused", "marks_forget", "stop_made_map",
+            "marks_pending")
     config = {"lang": lang, "t": {k: tr[k] for k in keys}, "attribution": attribution,
               "sw": service_worker_url(static_url, register_service_worker)}
     add_config(page, config)

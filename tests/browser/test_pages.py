@@ -445,6 +445,51 @@ def test_mark_made_offline_is_sent_when_back_online(browser: Any, pages_server: 
         context.close()
 
 
+def test_offline_mark_waits_visibly_and_goes_when_online(browser: Any, pages_server: tuple[Any, str],
+                                                         route_link: dict[str, str], shots_dir: Path) -> None:
+    """A mark pressed offline shows "waiting to send" on its stop, also after a reload of the
+    cached page, and is sent when the connection returns (the page's ``online``), with no navigation."""
+    from geo_service.web.context import appeal_store
+
+    app, pages_url = pages_server
+    plan = app.test_client().get(f"/api/v1/routes/plans/{route_link['plan_id']}",
+                                 headers={"Authorization": route_link["auth"]}).json
+    fifth = [s["visit_id"] for s in plan["plan"]["stops"] if s["kind"] == "visit"][4]
+
+    def made() -> dict[str, Any]:
+        with app.app_context():
+            return appeal_store().done_in_plan(inspector_id="UI-1", due={fifth: plan["due"][fifth]})
+
+    context = browser.new_context(**PHONE)
+    try:
+        page = _route_page_under_worker(context, pages_url, route_link)
+        context.set_offline(True)
+        page.locator("#gs-stop-5 .gs-made-btn").click()
+        page.wait_for_selector("h1.gs-saved")
+        page.click("#gs-back")  # offline: the cached route page
+        page.wait_for_selector("#gs-stop-5 .gs-pending")
+        assert "Waiting to send" in page.inner_text("#gs-stop-5 .gs-pending")
+        assert page.locator("#gs-stop-5 .gs-made-btn").is_hidden()
+        assert page.locator("#gs-stop-4 .gs-pending").count() == 0
+        page.reload(wait_until="load")  # still offline: kept across a reload of the cached page
+        page.wait_for_selector("#gs-stop-5 .gs-pending")
+        page.locator("#gs-stop-5").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots_dir / "route-phone-pending-offline.png"))
+        assert fifth not in made()
+        context.set_offline(False)  # no navigation by the test: the page's "online" sends it
+        deadline = time.monotonic() + 15
+        while fifth not in made() and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        assert fifth in made()
+        page.wait_for_selector("#gs-stop-5 .gs-made")
+        assert page.locator("#gs-stop-5 .gs-pending").count() == 0
+        assert page.evaluate("caches.open('gsq-marks').then(c => c.keys()).then(k => k.length)") == 0
+        page.locator("#gs-stop-5 .gs-undo-btn").click()  # leave the plan as the other tests expect
+        page.wait_for_selector("#gs-stop-5 .gs-made-btn")
+    finally:
+        context.close()
+
+
 def test_a_refused_offline_mark_is_shown_not_lost(browser: Any, pages_url: str, route_link: dict[str, str],
                                                    shots_dir: Path) -> None:
     """A mark kept offline that the server refuses when it is sent (here: through a link that

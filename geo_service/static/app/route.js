@@ -87,6 +87,57 @@
     }).catch(function () { /* no cache: nothing to show */ });
   }
 
+  // Marks kept offline and not yet sent, for this link's page: the stop shows "waiting to send"
+  // (also on the cached page after a reload) instead of its button.
+  function pendingMarks() {
+    if (!("caches" in window)) { return Promise.resolve([]); }
+    var prefix = location.pathname.replace(/\/$/, "") + "/stops/";
+    return caches.open(QUEUE).then(function (cache) {
+      return cache.keys().then(function (keys) {
+        return Promise.all(keys.map(function (k) {
+          return cache.match(k).then(function (r) { return r.json(); });
+        }));
+      });
+    }).then(function (all) {
+      return all.filter(function (m) {
+        var path = new URL(m.url).pathname;
+        return !m.refused && path.indexOf(prefix) === 0 && MARK.test(path);
+      }).map(function (m) { return MARK.exec(new URL(m.url).pathname)[1]; });
+    }).catch(function () { return []; });
+  }
+
+  function showPending() {
+    return pendingMarks().then(function (numbers) {
+      numbers.forEach(function (n) {
+        var item = document.getElementById("gs-stop-" + n);
+        if (!item || item.querySelector(".gs-pending")) { return; }
+        item.classList.add("gs-stop-pending");
+        Array.prototype.forEach.call(item.querySelectorAll(".gs-made-form, .gs-undo-form, .gs-made"), function (f) {
+          f.hidden = true;
+        });
+        var note = el("p", "gs-pending", "⏳ " + cfg().t.marks_pending);
+        note.setAttribute("role", "status");
+        var times = item.querySelector(".gs-times");
+        item.insertBefore(note, times ? times.nextSibling : null);
+      });
+      return numbers;
+    });
+  }
+
+  // Back online: the service worker sends the kept marks now; the page then shows the server's state.
+  function sendPending() {
+    var sw = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (!sw || !navigator.onLine) { return; }
+    pendingMarks().then(function (numbers) {
+      if (!numbers.length) { return; }
+      var channel = new MessageChannel();
+      channel.port1.onmessage = function () {
+        pendingMarks().then(function (left) { if (left.length < numbers.length) { location.reload(); } });
+      };
+      sw.postMessage({ type: "gs-flush-marks" }, [channel.port2]);
+    });
+  }
+
   function init(map, stops, route, post, osm) {
     S.map = map;
     stops.eachLayer(function (layer) {
@@ -129,6 +180,8 @@
     resize();
     registerServiceWorker();
     showRefused();
+    showPending().then(sendPending);
+    window.addEventListener("online", sendPending);
   }
 
   window.GeoServiceRoute = { init: init, show: showStop };

@@ -10,7 +10,8 @@
  *   so a page opened once still shows when the connection drops;
  * - "made"/"undo" marks of the route page (form POSTs to /r/<link>/stops/<n>/done|undo):
  *   to the network; offline, the mark is kept on the phone (its time included) and sent,
- *   in order, before the next page is fetched; a short page says so meanwhile; a mark the
+ *   in order, before the next page is fetched, when the route page sees the connection come
+ *   back ("gs-flush-marks"), or on Background Sync; a short page says so meanwhile; a mark the
  *   server refuses stays kept, marked, and the route page lists it (route.js);
  * - the JSON API and everything else: straight to the network (never stored).
  */
@@ -101,7 +102,17 @@ function queueMark(url, at) {
   });
 }
 
+var flushing = null;
+
+// One flush at a time (a page's "online" message and a navigation may ask together).
 function flushMarks() {
+  if (!flushing) {
+    flushing = sendMarks().then(function () { flushing = null; }, function () { flushing = null; });
+  }
+  return flushing;
+}
+
+function sendMarks() {
   return caches.open(MARK_QUEUE).then(function (cache) {
     return cache.keys().then(function (keys) {
       keys.sort(function (a, b) { return a.url < b.url ? -1 : 1; });
@@ -140,6 +151,25 @@ function savedOffline(url) {
   return new Response(html, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
+// The route page asks for kept marks to be sent when the connection is back ("online"), and
+// Background Sync, where the browser has it, does the same without the page.
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type !== "gs-flush-marks") { return; }
+  var port = event.ports && event.ports[0];
+  event.waitUntil(flushMarks().then(function () { if (port) { port.postMessage({ type: "gs-marks-flushed" }); } }));
+});
+
+self.addEventListener("sync", function (event) {
+  if (event.tag === "gs-marks") { event.waitUntil(flushMarks()); }
+});
+
+function askSync() {
+  var sync = self.registration && self.registration.sync;
+  if (sync) { return sync.register("gs-marks").catch(function () { return null; }); }
+  return Promise.resolve(null);
+}
+
 function isStatic(url) {
   return url.origin === self.location.origin && url.pathname.indexOf("/static/") !== -1;
 }
@@ -155,7 +185,7 @@ self.addEventListener("fetch", function (event) {
   if (isMark(request, url)) {
     var at = Date.now();
     event.respondWith(fetch(request.clone()).catch(function () {
-      return queueMark(request.url, at).then(function () { return savedOffline(url); });
+      return queueMark(request.url, at).then(askSync).then(function () { return savedOffline(url); });
     }));
     return;
   }
