@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 from sqlalchemy import (
     MetaData,
+    Table,
     delete,
     func,
     insert,
@@ -37,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from geo_service import clock
-from geo_service.appeals.tables import tables
+from geo_service.appeals.tables import LEGACY_VISITS, VISITS, tables
 from geo_service.appeals.times import check_done_at, checked_appeal_times, plausible, plausible_done_sql
 from geo_service.clock import as_datetime, as_utc
 from geo_service.errors import InputError, InputFileError, NotFound
@@ -136,7 +137,20 @@ class AppealStore:
                 lock_ddl(conn)  # another instance may be creating them now
                 if self.schema and self.engine.dialect.name == "postgresql":
                     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                fresh = not conn.dialect.has_table(conn, VISITS, schema=self.schema)
                 self._md.create_all(conn)
+                if fresh and conn.dialect.has_table(conn, LEGACY_VISITS, schema=self.schema):
+                    self._copy_legacy_visits(conn)
+
+    def _copy_legacy_visits(self, conn: Any) -> None:
+        """Copy the visits of the table keyed without the plan (it stays as it was)."""
+        old = Table(LEGACY_VISITS, MetaData(schema=self.schema), autoload_with=conn)
+        cols = ("inspector_id", "visit_ref", "due_date", "precinct_id", "priority", "done_at")
+        rows = [{**{c: r[c] for c in cols}, "plan_id": r.get("plan_id") or ""}
+                for r in conn.execute(select(old)).mappings()]
+        if rows:
+            conn.execute(insert(self.visits), rows)
+        logger.info("visits: %d rows copied from %s into %s", len(rows), LEGACY_VISITS, VISITS)
 
     def drop_all(self) -> None:
         """Drop this module's tables (tests only)."""
@@ -295,13 +309,15 @@ class AppealStore:
                 raise InputError(msg)
             clean.append({"inspector_id": str(r["inspector_id"]), "visit_ref": ref,
                           "due_date": _as_date(r["due_date"], "due_date"), "precinct_id": str(r["precinct_id"]),
-                          "priority": int(r["priority"]), "plan_id": r.get("plan_id")})
+                          "priority": int(r["priority"]), "plan_id": str(r.get("plan_id") or "")})
         with begin(self.engine) as conn:
             for r in clean:
                 key = (v.c.inspector_id == r["inspector_id"], v.c.visit_ref == r["visit_ref"],
                        v.c.due_date == r["due_date"])
                 done = conn.execute(select(v.c.done_at).where(*key, v.c.plan_id == r["plan_id"])).scalar()
-                conn.execute(delete(v).where(*key))
+                # This plan's row again, and another plan's visit of that id and day not made:
+                # superseded (a replanned day). A visit another plan made stays made.
+                conn.execute(delete(v).where(*key, (v.c.plan_id == r["plan_id"]) | v.c.done_at.is_(None)))
                 conn.execute(insert(v).values(**r, done_at=done))
         return len(clean)
 
@@ -465,7 +481,7 @@ def _visit_record(r: Any, tz: ZoneInfo) -> dict[str, Any]:
     due = r["due_date"]
     local = done.astimezone(tz) if done else None
     return {"visit_id": r["visit_ref"], "inspector_id": r["inspector_id"], "precinct_id": r["precinct_id"],
-            "priority": int(r["priority"]), "due_date": due.isoformat(), "plan_id": r["plan_id"],
+            "priority": int(r["priority"]), "due_date": due.isoformat(), "plan_id": r["plan_id"] or None,
             "done_at": local.isoformat() if local else None,
             "on_time": (local.date() <= due) if local else None}
 

@@ -52,16 +52,24 @@ def tables(md: MetaData) -> dict[str, Table]:
         Column("start", Date, nullable=False),
         Column("note", String(200)),
     )
+    # One row per plan's visit: a visit id names a visit within its plan only (a replanned day
+    # may give "v1" to another person). Rows of `LEGACY_VISITS` (keyed without the plan) are
+    # copied in once, their plan "" (`AppealStore` does it).
     visits = Table(
-        "visit_records", md,
+        VISITS, md,
         Column("inspector_id", String(200), primary_key=True),
         Column("visit_ref", String(64), primary_key=True),
         Column("due_date", Date, primary_key=True),
+        Column("plan_id", String(40), primary_key=True, default=""),
         Column("precinct_id", String(200), nullable=False),
         Column("priority", Integer, nullable=False),
-        Column("plan_id", String(40)),
         Column("done_at", DateTime(timezone=True)),
-        Index("ix_visit_records_precinct_due", "precinct_id", "due_date"),
+        Index("ix_plan_visits_precinct_due", "precinct_id", "due_date"),
     )
     return {"appeals": appeals, "appeal_events": events, "trust_scores": trust, "pilots": pilots,
             "visit_records": visits}
+
+
+#: The visits table, keyed by plan, and the table before it (keyed by inspector, visit, due date).
+VISITS = "plan_visits"
+LEGACY_VISITS = "visit_records"

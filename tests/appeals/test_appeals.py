@@ -296,3 +296,56 @@ def test_stored_times_that_break_the_rules_are_not_counted(appeals: AppealStore)
     assert appeals.visits_made(start=date(2000, 1, 1), end=date(2100, 12, 31), priority=2) == 1
     made = appeals.visits_made_by_precinct(priority=2).set_index("precinct_id")["count"].to_dict()
     assert made == {"P-01": 1}
+
+
+def test_a_replanned_day_keeps_what_was_made_and_supersedes_the_rest(appeals: AppealStore) -> None:
+    """Visit ids name visits within a plan. Replanning a day with the same ids: the new plan's
+    visits start unmarked, a visit the old plan made stays made (counted once), the old plan's
+    visits not made are superseded (not counted as due twice)."""
+    due = date(2026, 3, 10)
+    old = [{"inspector_id": "UI-1", "visit_ref": f"v{k}", "due_date": due, "precinct_id": "P-01",
+            "priority": 2, "plan_id": "pl_old"} for k in range(3)]
+    appeals.record_due(old)
+    appeals.mark_done(inspector_id="UI-1", visit_ref="v0", due_date=due, done_at="2026-03-10T10:00:00+05:00",
+                      plan_id="pl_old")
+    appeals.record_due([{**r, "plan_id": "pl_new"} for r in old])  # the day replanned, ids reused
+    assert appeals.done_in_plan(inspector_id="UI-1", due={f"v{k}": due for k in range(3)}, plan_id="pl_new") == {}
+    assert set(appeals.done_in_plan(inspector_id="UI-1", due={"v0": due}, plan_id="pl_old")) == {"v0"}
+    frame = appeals.visit_frame(start=date(2026, 3, 1), end=date(2026, 4, 1))
+    assert len(frame) == 4  # the old plan's made v0 and the new plan's three; v1, v2 of the old plan superseded
+    assert int(frame["done_at"].notna().sum()) == 1
+    assert appeals.visits_made(start=T0.replace(day=1), end=T0.replace(month=4, day=1), priority=None) == 1
+    done = appeals.mark_done(inspector_id="UI-1", visit_ref="v0", due_date=due, done_at="2026-03-10T15:00:00+05:00",
+                             plan_id="pl_new")
+    assert done["plan_id"] == "pl_new"
+    assert appeals.visits_made(start=T0.replace(day=1), end=T0.replace(month=4, day=1), priority=None) == 2
+
+
+def test_visits_kept_before_the_plan_key_are_copied(tmp_path: Path, city) -> None:
+    """A store from before visits were keyed by plan: its rows are copied into the new table
+    once (plan ""), and the old table is left as it was."""
+    import sqlite3  # noqa: PLC0415 - only this test writes the old table by hand
+
+    db = tmp_path / "old.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE visit_records (inspector_id VARCHAR(200) NOT NULL, visit_ref VARCHAR(64) NOT NULL, "
+                "due_date DATE NOT NULL, precinct_id VARCHAR(200) NOT NULL, priority INTEGER NOT NULL, "
+                "plan_id VARCHAR(40), done_at DATETIME, PRIMARY KEY (inspector_id, visit_ref, due_date))")
+    con.execute("INSERT INTO visit_records VALUES ('UI-1', 'a', '2026-03-10', 'P-01', 1, NULL, "
+                "'2026-03-10 05:00:00.000000')")
+    con.execute("INSERT INTO visit_records VALUES ('UI-1', 'b', '2026-03-10', 'P-01', 1, 'pl_x', NULL)")
+    con.commit()
+    con.close()
+    store = Store(f"sqlite:///{db}")
+    try:
+        appeals = AppealStore(store, city=city)
+        frame = appeals.visit_frame(start=date(2026, 3, 1), end=date(2026, 4, 1))
+        assert len(frame) == 2 and int(frame["done_at"].notna().sum()) == 1
+        assert set(appeals.done_in_plan(inspector_id="UI-1", due={"b": "2026-03-10"}, plan_id="pl_x")) == set()
+        AppealStore(store, city=city)  # again: nothing copied twice
+        assert len(appeals.visit_frame(start=date(2026, 3, 1), end=date(2026, 4, 1))) == 2
+    finally:
+        store.close()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM visit_records").fetchone() == (2,)
+    con.close()
