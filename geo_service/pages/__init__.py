@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from geo_service.pages.precincts import precinct_page
     from geo_service.pages.public import public_precinct_page
     from geo_service.pages.route import nav_links, route_layer_data, route_page
+    from geo_service.pages.sheet import sheet_html
     from geo_service.pages.shell import api_docs_page, error_page, home_page, service_worker_js, shell_files
     from geo_service.pages.siting import siting_page
     from geo_service.pages.workload import dashboard_page, trend_svg, workload_layer_data, workload_page
@@ -42,6 +43,7 @@ __all__ = [
     "route_layer_data",
     "route_page",
     "service_worker_js",
+    "sheet_html",
     "shell_files",
     "siting_page",
     "trend_svg",
@@ -59,6 +61,7 @@ _MODULE_OF: dict[str, str] = {
     **dict.fromkeys(("nav_links", "route_layer_data", "route_page"), "route"),
     **dict.fromkeys(("api_docs_page", "error_page", "home_page", "service_worker_js", "shell_files"), "shell"),
     "siting_page": "siting",
+    "sheet_html": "sheet",
     **dict.fromkeys(("dashboard_page", "trend_svg", "workload_layer_data", "workload_page"), "workload"),
 }
 

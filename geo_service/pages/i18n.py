@@ -10,9 +10,10 @@ Framework-free: the pages blueprint passes the raw query value and header.
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from typing import Any, Final
 
-__all__ = ["DEFAULT_LANG", "LANGS", "LANG_NAMES", "STRINGS", "catalog", "choose_lang", "t"]
+__all__ = ["DEFAULT_LANG", "LANGS", "LANG_NAMES", "STRINGS", "catalog", "choose_lang", "stop_label", "t", "visit_type"]
 
 LANGS: Final[tuple[str, ...]] = ("kk", "ru", "en")
 DEFAULT_LANG: Final[str] = "ru"
@@ -180,6 +181,17 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
                             "Отметьте их снова по новой ссылке:",
                       "en": "The server refused these marks made offline (the link may have expired). "
                             "Mark them again from a new link:"},
+    "sheet_title": {"kk": "Маршрут {date} · {inspector}", "ru": "Маршрут {date} · {inspector}",
+                    "en": "Route {date} · {inspector}"},
+    "sheet_meta": {"kk": "Ауысым {start}–{end} · {visits} бару · жол {travel} мин · орында {service} мин · {km} км",
+                   "ru": "Смена {start}–{end} · посещений: {visits} · в пути {travel} мин · на месте {service} мин · "
+                         "{km} км",
+                   "en": "Shift {start}–{end} · {visits} visits · travel {travel} min · on site {service} min · "
+                         "{km} km"},
+    "sheet_cols": {"kk": "#|Бару|Түрі|Келу|Басы|Кету|Уақыт аралығы|Мекенжай|Ескертпе",
+                   "ru": "#|Посещение|Вид|Прибытие|Начало|Уход|Окно|Адрес|Заметки",
+                   "en": "#|Visit|Kind|Arrive|Start|Leave|Window|Address|Notes"},
+    "sheet_left": {"kk": "Бүгінгі маршрутқа кірмегендер", "ru": "Не вошли в маршрут", "en": "Not in today's route"},
     "marks_pending": {"kk": "Жіберуді күтуде: байланыс қалпына келгенде белгі жіберіледі",
                       "ru": "Ждёт отправки: отметка уйдёт, когда появится связь",
                       "en": "Waiting to send: the mark goes when the connection is back"},
@@ -464,3 +476,25 @@ def choose_lang(query: str | None, accept_language: str | None) -> str:
         if primary in LANGS:
             return primary
     return DEFAULT_LANG
+
+
+_APPEAL_LABEL = re.compile(r"^appeal ([a-z][a-z0-9_]{1,39})$")
+
+
+def stop_label(kind: str, label: str, lang: str) -> str:
+    """A stop's name on a page in ``lang``: the service's own names (start, end, break,
+    reception at the post, "appeal <category>") translated; the caller's labels as given."""
+    if kind != "visit":
+        return t(f"stop_{kind}", lang) if f"stop_{kind}" in catalog(lang) else (label or kind)
+    m = _APPEAL_LABEL.match(label or "")
+    if m:
+        code = m.group(1)
+        category = t(f"cat_{code}", lang) if f"cat_{code}" in catalog(lang) else code.replace("_", " ")
+        return t("appeal_label", lang, category=category)
+    return label or t("stop_visit", lang)
+
+
+def visit_type(priority: Any, lang: str) -> str:
+    """The visit's type (its priority class) in ``lang``; empty when unknown."""
+    key = f"vtype_{priority}"
+    return t(key, lang) if key in catalog(lang) else ""

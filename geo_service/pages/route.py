@@ -6,7 +6,6 @@ Its script is ``static/app/route.js``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +15,7 @@ from folium.plugins import Fullscreen, LocateControl
 
 from geo_service.ingest.tiles import tiles_of_bbox
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
-from geo_service.pages.i18n import catalog, t
+from geo_service.pages.i18n import catalog, stop_label, t, visit_type
 from geo_service.pages.kit import (
     ENV,
     LANG_NAV,
@@ -64,28 +63,6 @@ def tile_urls(tiles: Mapping[str, Any], bbox: list[float]) -> list[str]:
             for y in range(y0, y1 + 1):
                 urls.append(template.replace("{z}", str(z)).replace("{x}", str(x)).replace("{y}", str(y)))
     return urls[:KEEP_MAX]
-
-
-_APPEAL_LABEL = re.compile(r"^appeal ([a-z][a-z0-9_]{1,39})$")
-
-
-def stop_label(kind: str, label: str, lang: str) -> str:
-    """A stop's name on a page in ``lang``: the service's own names (start, end, break,
-    reception at the post, "appeal <category>") translated; the caller's labels as given."""
-    if kind != "visit":
-        return t(f"stop_{kind}", lang) if f"stop_{kind}" in catalog(lang) else (label or kind)
-    m = _APPEAL_LABEL.match(label or "")
-    if m:
-        code = m.group(1)
-        category = t(f"cat_{code}", lang) if f"cat_{code}" in catalog(lang) else code.replace("_", " ")
-        return t("appeal_label", lang, category=category)
-    return label or t("stop_visit", lang)
-
-
-def visit_type(priority: Any, lang: str) -> str:
-    """The visit's type (its priority class) in ``lang``; empty when unknown."""
-    key = f"vtype_{priority}"
-    return t(key, lang) if key in catalog(lang) else ""
 
 
 def route_layer_data(plan: Mapping[str, Any], *, lang: str, decimals: int = 6,

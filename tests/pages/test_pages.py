@@ -410,7 +410,10 @@ def test_signed_link(pages_app: Any, pclient: Any, plan_id: str) -> None:
     assert f'href="{url}/gpx"' in html and f'href="{url}/sheet"' in html and "Дом 1" in html
     gpx = pclient.get(f"{url}/gpx")
     assert gpx.status_code == 200 and gpx.mimetype == "application/gpx+xml" and b"<gpx" in gpx.data
-    assert pclient.get(f"{url}/sheet").status_code == 200
+    sheet = pclient.get(f"{url}/sheet?lang=kk")
+    text = sheet.get_data(as_text=True)
+    assert sheet.status_code == 200 and '<html lang="kk">' in text
+    assert t("sheet_cols", "kk").split("|")[1] in text and "Дом 1" in text
     # A forged or damaged link: a readable page, 403.
     bad = pclient.get(url[:-3] + "xyz?lang=en")
     assert bad.status_code == 403 and t("err_link_invalid", "en") in bad.get_data(as_text=True)

@@ -66,3 +66,21 @@ def test_layer_data_keeps_no_priority_number_or_visit_id() -> None:
     assert "priority" not in visit and "visit_id" not in visit
     assert data["items"][2]["label"] == "Break" and data["items"][3]["label"] == "Appeal: noise"
     assert set(data["stops"]["features"][0]["properties"]) == {"n", "label"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_sheet_in_the_page_language_with_addresses(lang: str) -> None:
+    from geo_service.pages import sheet_html
+
+    sheet = sheet_html(_plan(), lang=lang, date="2026-12-01", inspector="UI-1")
+    assert f'<html lang="{lang}">' in sheet and "@media print" in sheet
+    assert "ул. Абая 10" in sheet and t("stop_break", lang) in sheet and t("vtype_1", lang) in sheet
+    assert t("sheet_cols", lang).split("|")[7] in sheet and "09:00–11:00" in sheet
+    lat, lon = grid_latlon(0.5, 0.2)
+    assert f"{lat:.5f}, {lon:.5f}" not in sheet  # the visit with an address is listed by it
+    lat, lon = grid_latlon(1.5, 0.5)
+    assert f"{lat:.5f}, {lon:.5f}" in sheet  # the one without: its coordinates
+    if lang != "en":
+        text = re.sub(r"<[^>]+>|<style>.*?</style>", " ", sheet.split("</style>", 1)[1])
+        for word in ("Break", "Visit", "Arrive", "Leave", "Notes", "Shift", "visits", "appeal noise", "Reception"):
+            assert word not in text, word

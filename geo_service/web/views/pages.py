@@ -341,8 +341,10 @@ def route_sheet_by_link(token: str) -> Response:
         kept = _by_link(token)
     except GeoServiceError as exc:
         return _error_page(exc, _lang())
-    resp = Response(kept.body["sheet_html"], mimetype="text/html")
-    resp.headers["Cache-Control"] = "no-cache"
+    lang = _lang()
+    body = pages.sheet_html(kept.body["plan"], lang=lang, date=kept.body.get("date"),
+                            inspector=str(kept.inspector_id or ""))
+    resp = _page(body, lang)  # in the page's language (?lang), addresses where the visits have them
     return resp
 
 
