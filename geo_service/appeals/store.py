@@ -129,7 +129,7 @@ class AppealStore:
         self._md = MetaData(schema=self.schema)
         t = tables(self._md)
         self.appeals, self.events, self.trust, self.pilots, self.visits = (
-            t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t["visit_records"])
+            t["appeals"], t["appeal_events"], t["trust_scores"], t["pilots"], t[VISITS])
         with detached(), self.engine.connect() as conn:  # only read: no write lock while a request holds it
             ready = all(conn.dialect.has_table(conn, table.name, schema=self.schema) for table in t.values())
         if not ready:

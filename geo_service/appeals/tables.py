@@ -67,7 +67,7 @@ def tables(md: MetaData) -> dict[str, Table]:
         Index("ix_plan_visits_precinct_due", "precinct_id", "due_date"),
     )
     return {"appeals": appeals, "appeal_events": events, "trust_scores": trust, "pilots": pilots,
-            "visit_records": visits}
+            VISITS: visits}
 
 
 #: The visits table, keyed by plan, and the table before it (keyed by inspector, visit, due date).

@@ -57,7 +57,7 @@ def cli_db_init(*, url: str, app_role: str, schema: str | None = None, out: Any 
     try:
         AppealStore(store)  # the appeals store's and the jobs' tables, created as the owner too
         jobs = JobStore(store)
-        more = [*appeal_tables(MetaData()), jobs.table.name]
+        more = [t.name for t in appeal_tables(MetaData()).values()] + [jobs.table.name]
         password = None
         with store.engine.begin() as conn:
             owner = conn.execute(text("SELECT current_user")).scalar()

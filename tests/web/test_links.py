@@ -144,8 +144,13 @@ def test_marks_belong_to_one_plans_visit(app) -> None:
     assert made == {}
     undone = client.delete(f"/api/v1/routes/plans/{second}/visits/v0/done", headers=ui1)
     assert undone.status_code == 200 and undone.json["done_at"] is None
-    # The older plan's mark does not reach the newer plan's visit.
-    assert client.post(f"/api/v1/routes/plans/{first}/visits/v0/done", headers=ui1).status_code == 404
+    # The older plan's visit it made stays its own (marked again: still that plan's row), and its
+    # mark does not reach the newer plan's visit.
+    assert client.post(f"/api/v1/routes/plans/{first}/visits/v0/done", headers=ui1).status_code == 200
+    with app.test_request_context():
+        assert appeal_store().done_in_plan(inspector_id="UI-1", due=kept.body["due"], plan_id=second) == {}
+        assert set(appeal_store().done_in_plan(inspector_id="UI-1", due={"v0": kept.body["due"]["v0"]},
+                                               plan_id=first)) == {"v0"}
 
 
 # -- the access log ---------------------------------------------------------------------------
