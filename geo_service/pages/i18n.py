@@ -357,6 +357,13 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     },
     # -- public precinct page -----------------------------------------------------------------
     "public_page": {"kk": "Ашық бет", "ru": "Открытая страница", "en": "Public page"},
+    "pub_provisional": {"kk": "Учаске шекаралары уақытша: олар полиция бекеттерінен есептелген, ресми емес.",
+                        "ru": "Границы участка предварительные: рассчитаны по пунктам полиции, не официальные.",
+                        "en": "The precinct boundary is provisional: derived from the police posts, not official."},
+    "pub_directions": {"kk": "Бекетке жол", "ru": "Как добраться до пункта", "en": "Directions to the post"},
+    "pub_no_address": {"kk": "Мекенжайы белгісіз: картадағы белгіні қараңыз.",
+                       "ru": "Адрес неизвестен: смотрите отметку на карте.",
+                       "en": "Address unknown: see the pin on the map."},
     "pub_kicker": {
         "kk": "Учаскелік инспектордың ашық есебі",
         "ru": "Открытый отчёт участкового инспектора",

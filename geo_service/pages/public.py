@@ -34,6 +34,7 @@ from geo_service.pages.kit import (
     root_of,
 )
 from geo_service.pages.layers import RoadIndex, light_geometry, number_or_none, roads_geojson
+from geo_service.pages.route import nav_links
 
 
 def _tel(phone: str) -> str:
@@ -48,9 +49,10 @@ _PUBLIC_HEAD = ENV.from_string("""
 """ + LANG_NAV + """
   </div>
   <h1 class="gs-pub-title">{{ name }}</h1>
+  {% if provisional %}<p class="gs-pub-provisional"><span class="gs-badge gs-badge-derived">{{ t.derived }}</span> {{ t.pub_provisional }}</p>{% endif %}
   <button type="button" class="gs-button gs-print" id="gs-print">{{ t.print }}</button>
 </header>
-""")
+""")  # noqa: E501 - template markup: one line per element, as the page reads
 
 
 _PUBLIC_BODY = ENV.from_string("""
@@ -70,7 +72,14 @@ _PUBLIC_BODY = ENV.from_string("""
   </section>
   <section class="gs-pub-section" id="gs-pub-post">
     <h2 class="gs-card-sub">{{ t.post }}</h2>
-    {% if post %}<p class="gs-pub-name">{{ post.name }}</p>{% if post.address %}<p class="gs-pub-address">{{ post.address }}</p>{% endif %}
+    {% if post %}<p class="gs-pub-name">{{ post.name }}</p>
+    <p class="gs-pub-address">{% if post.address %}{{ t.stop_address }}: {{ post.address }}{% else %}{{ t.pub_no_address }}{% endif %}</p>
+    {% if post.nav %}<p class="gs-card-sub gs-no-print">{{ t.pub_directions }}</p>
+    <div class="gs-nav-links gs-no-print" role="group" aria-label="{{ t.pub_directions }}">
+      <a class="gs-nav gs-nav-geo" href="{{ post.nav.geo }}">{{ t.nav_geo }}</a>
+      <a class="gs-nav gs-nav-2gis" href="{{ post.nav['2gis'] }}" target="_blank" rel="noopener noreferrer">{{ t.nav_2gis }}</a>
+      <a class="gs-nav gs-nav-yandex" href="{{ post.nav.yandex }}" target="_blank" rel="noopener noreferrer">{{ t.nav_yandex }}</a>
+    </div>{% endif %}
     {% else %}<p class="gs-note">{{ t.no_post }}</p>{% endif %}
   </section>
   <section class="gs-pub-section" id="gs-pub-figures">
@@ -127,18 +136,29 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
                    "phone": str(i.get("phone") or ""), "tel": _tel(str(i.get("phone") or "")),
                    "reception_hours": str(i.get("reception_hours") or "")} for i in info.get("inspectors") or []]
     attribution = attribution_of(city.manifest)
+    official = info["precinct"].get("source") == "official" or info["precinct"].get("official") is True
     page.html.add_child(LiteralHtml(_PUBLIC_HEAD.render(t=tr, lang=lang, langs=lang_links(), name=name,
-                                                        city=city_name(city.manifest, lang))),
+                                                        city=city_name(city.manifest, lang),
+                                                        provisional=not official)),
                         name="gs_head", index=0)
     page.html.add_child(LiteralHtml(_PUBLIC_BODY.render(
         t=tr, lang=lang, inspectors=inspectors,
-        post={"name": str(post.get("name") or ""), "address": str(post.get("address") or "")} if post else None,
+        post=_post_card(post),
         figures=_figure_rows(figures, tr=tr, lang=lang), received=int(figures.get("received") or 0),
         figures_title=t("pub_figures", lang, period=period_text(period, lang)),
         generated=t("pub_generated", lang, date=day_text(generated, lang)), attribution=attribution,
         root=root_of(static_url))), name="gs_body")
     add_config(page, {"lang": lang, "attribution": attribution, "t": {}, "sw": None})
     return page.render()
+
+
+def _post_card(post: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The post's name, address and directions links (built from its coordinates only)."""
+    if not post:
+        return None
+    nav = nav_links(float(post["lat"]), float(post["lon"])) if post.get("lat") is not None and \
+        post.get("lon") is not None else None
+    return {"name": str(post.get("name") or ""), "address": str(post.get("address") or ""), "nav": nav}
 
 
 def _add_public_map(page: Page, city: Any, precinct: Mapping[str, Any], post: Mapping[str, Any] | None, *,

@@ -609,6 +609,48 @@ def test_public_precinct_page(guarded_page: Callable[..., Any], pages_url: str, 
     assert g.blocked == [] and g.page_errors == []
 
 
+OVERFLOW_JS = """() => {
+  const bad = [];
+  document.querySelectorAll('.gs-pub-head, .gs-pub-head *, .gs-pub-body, .gs-pub-body *').forEach(e => {
+    if (getComputedStyle(e).display === 'inline' || e.clientWidth === 0) { return; }
+    if (e.scrollWidth > e.clientWidth + 1) {
+      bad.push((e.className || e.tagName) + ' ' + e.scrollWidth + '>' + e.clientWidth);
+    }
+  });
+  document.querySelectorAll('.gs-figure').forEach(f => {
+    const box = f.getBoundingClientRect();
+    f.querySelectorAll('dt, dd').forEach(x => {
+      const r = x.getBoundingClientRect();
+      if (r.right > box.right + 1 || r.left < box.left - 1) { bad.push('figure text ' + x.textContent); }
+    });
+  });
+  const page = document.documentElement.scrollWidth;
+  if (page > window.innerWidth) { bad.push('page ' + page); }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 320])
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_public_page_has_directions_and_no_overflow(guarded_page: Callable[..., Any], pages_url: str,
+                                                    shots_dir: Path, width: int, lang: str) -> None:
+    g = guarded_page(**{**PHONE, "viewport": {"width": width, "height": 844}})
+    page = g.page
+    page.goto(f"{pages_url}/p/P-01?lang={lang}", wait_until="load")
+    page.wait_for_selector(".leaflet-overlay-pane path", state="attached")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    post = page.inner_text("#gs-pub-post")
+    assert "Абая 150" in post
+    hrefs = page.eval_on_selector_all("#gs-pub-post a.gs-nav", "as => as.map(a => a.getAttribute('href'))")
+    assert len(hrefs) == 3 and hrefs[0].startswith("geo:") and all("P-01" not in h for h in hrefs)
+    heights = page.eval_on_selector_all("#gs-pub-post a.gs-nav", "as => as.map(a => a.getBoundingClientRect().height)")
+    assert min(heights) >= 44
+    assert page.evaluate(OVERFLOW_JS) == []
+    if width == 390 and lang == "kk":
+        page.screenshot(path=str(shots_dir / "public-precinct-phone-390-kk.png"), full_page=True)
+    assert g.problems() == {}
+
+
 # -- the reform dashboard -----------------------------------------------------------------------
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 def test_dashboard_page(guarded_page: Callable[..., Any], pages_server: tuple[Any, str], shots_dir: Path,

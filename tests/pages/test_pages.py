@@ -681,7 +681,10 @@ def test_public_precinct_page(pages_app: Any, pclient: Any, lang: str) -> None:
     assert resp.status_code == 200 and resp.headers["Content-Language"] == lang
     html = resp.get_data(as_text=True)
     assert f'<html lang="{lang}">' in html
-    assert not set(URL.findall(html)) - ALLOWED_URLS
+    assert not {u for u in URL.findall(html) if not u.startswith(NAV_HOSTS)} - ALLOWED_URLS
+    # The post's address and the ways to it, built from its coordinates only.
+    assert t("pub_directions", lang) in html and html.count('class="gs-nav gs-nav-geo" href="geo:') == 1
+    assert t("pub_provisional", lang) not in html  # official precincts here
     for link in re.findall(r'src="([^"]+)"', html):
         assert _static_path(link).is_file(), link
     assert not _handler_attributes(html) and "javascript:" not in html
