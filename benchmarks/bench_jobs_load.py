@@ -27,7 +27,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.common import SHARED_DATA, machine
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import SHARED_DATA, machine  # noqa: E402
 
 
 def _port() -> int:
@@ -100,7 +104,7 @@ def main() -> None:
     from geo_service.store import Store
 
     city = load_bundle(bundle)
-    lon0, lat0, lon1, lat1 = (float(v) for v in city.precincts.total_bounds)
+    lon0, lat0, lon1, lat1 = (float(v) for v in shapely.total_bounds(city.precincts.geometry.to_numpy()))
     tmp = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     db = f"sqlite:///{tmp / 'gs.db'}"
     store = Store(db)
