@@ -131,6 +131,32 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "ru": "Карта OpenStreetMap (интернет)",
         "en": "OpenStreetMap tiles (online)",
     },
+    "match_house": {"kk": "Үй табылды", "ru": "Дом найден", "en": "House found"},
+    "match_house_not_found": {
+        "kk": "{house} үйі табылмады: картада ең жақын белгілі нүкте — {where}. Үйіңізді картадан таңдаңыз.",
+        "ru": "Дом {house} не найден: на карте ближайшая известная точка — {where}. Выберите свой дом на карте.",
+        "en": "House {house} not found: the map shows the nearest known point, {where}. Choose your house on the map.",
+    },
+    "match_street_middle": {"kk": "көшенің ортасы", "ru": "середина улицы", "en": "the middle of the street"},
+    "match_street_only": {
+        "kk": "Үй нөмірі берілмеген: картада көшенің ортасы. Нөмірді жазыңыз немесе үйді картадан таңдаңыз.",
+        "ru": "Номер дома не указан: на карте середина улицы. Укажите номер или выберите дом на карте.",
+        "en": "No house number given: the map shows the middle of the street. Add the number or choose on the map.",
+    },
+    "match_place": {
+        "kk": "Картада шағын ауданның ортасы. Үйді нақтылаңыз немесе картадан таңдаңыз.",
+        "ru": "На карте середина микрорайона. Уточните дом или выберите его на карте.",
+        "en": "The map shows the middle of the microdistrict. Give the house or choose it on the map.",
+    },
+    "precinct_undetermined": {
+        "kk": "Көше {count} учаскені кесіп өтеді ({names}): учаске анықталмады. Үй нөмірін жазыңыз немесе "
+              "картадан нүктені таңдаңыз.",
+        "ru": "Улица проходит через {count} участка ({names}): участок не определён. Укажите номер дома "
+              "или выберите точку на карте.",
+        "en": "The street crosses {count} precincts ({names}): the precinct is not determined. Give the house "
+              "number or choose the point on the map.",
+    },
+    "precinct_maybe": {"kk": "Мүмкін учаске", "ru": "Возможный участок", "en": "Possible precinct"},
     "your_address": {"kk": "Іздеген мекенжай", "ru": "Найденный адрес", "en": "Found address"},
     "docs_title": {"kk": "API құжаттамасы", "ru": "Документация API", "en": "API documentation"},
     "map_data": {"kk": "Карта деректері", "ru": "Данные карты", "en": "Map data"},

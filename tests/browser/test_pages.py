@@ -167,6 +167,7 @@ def test_search_calls_the_lookup(guarded_page: Callable[..., Any], pages_url: st
     text = page.inner_text("#gs-card")
     assert "Іздеген мекенжай: Абая 150" in text and "Серік Ахметов" in text
     assert "Жаяу:" in text  # travel time to the post, in Kazakh
+    assert page.locator("#gs-card .gs-warn").count() == 0  # the very house: a confident card
     assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() >= 3  # + the found address
     page.screenshot(path=str(shots_dir / f"precincts-{device}-search.png"))
     assert g.problems() == {}
@@ -196,6 +197,43 @@ def test_ambiguous_answer_offers_a_choice(guarded_page: Callable[..., Any], page
     page.wait_for_selector("#gs-card:not([hidden])")
     assert "Айгүл Сейітова" in page.inner_text("#gs-card")
     assert page.locator("#gs-candidates").is_hidden()
+    assert g.problems() == {}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_an_unsure_answer_says_so(guarded_page: Callable[..., Any], pages_url: str, shots_dir: Path,
+                                  lang: str) -> None:
+    """House not found, the street's middle, a street across two precincts: the card says so in the
+    page's language (from the fields, not the English note) and gives no travel time."""
+    from geo_service.pages.i18n import t
+
+    g = _open(guarded_page, f"{pages_url}/precincts/map?lang={lang}", "phone")
+    page = g.page
+    lat, lon = grid_latlon(1.0, 0.5)
+    note = "house 1 not found on Абая; the point is the street's middle (1.2 km long)"
+    cand = {"score": 70.0, "match": "street", "street": "Абая", "housenumber": None, "house_asked": "1",
+            "house_found": False, "precinct_determined": False, "street_length_m": 1200.0,
+            "street_precincts": [{"id": "P-01", "name": "Участок P-01"}, {"id": "P-02", "name": "Участок P-02"}],
+            "note": note, "lat": lat, "lon": lon, "on_border": False, "inspectors": [], "post": None,
+            "travel_to_post": {"walk": {"minutes": 7}},
+            "precinct": {"id": "P-01", "name": "Участок P-01", "source": "official", "official": True}}
+    body = {"query": "Абая 1", "ambiguous": False, "match": "street", "house_found": False,
+            "precinct_determined": False, "note": note, "candidates": [cand]}
+    page.route("**/api/v1/lookup?*", lambda r: r.fulfill(status=200, content_type="application/json",
+                                                         body=json.dumps(body)))
+    page.fill("#gs-q", "Абая 1")
+    page.press("#gs-q", "Enter")
+    page.wait_for_selector("#gs-card .gs-warn")
+    text = page.inner_text("#gs-card")
+    assert t("match_house_not_found", lang, house="1", where=t("match_street_middle", lang)) in text
+    assert t("precinct_undetermined", lang, count=2, names="Участок P-01, Участок P-02") in text
+    assert t("precinct_maybe", lang) in page.inner_text("#gs-card .gs-card-title")
+    assert page.locator("#gs-card .gs-travel").count() == 0 and note not in text
+    if lang != "en":
+        for word in ("not found", "street", "precinct", "House"):
+            assert word not in text, word
+    if lang == "ru":
+        page.screenshot(path=str(shots_dir / "precincts-phone-unsure.png"))
     assert g.problems() == {}
 
 

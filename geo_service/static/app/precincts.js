@@ -58,7 +58,7 @@
     var card = document.getElementById("gs-card");
     card.textContent = "";
     var head = el("div", "gs-card-head");
-    var title = el("h2", "gs-card-title", props.name);
+    var title = el("h2", "gs-card-title", (extra && extra.unsure ? tr("precinct_maybe") + ": " : "") + props.name);
     head.appendChild(title);
     var close = el("button", "gs-close", "\u00d7");
     close.type = "button";
@@ -71,6 +71,13 @@
       official ? tr("official") : tr("derived")));
     if (extra && extra.address) {
       card.appendChild(el("p", "gs-found", tr("your_address") + ": " + extra.address));
+    }
+    if (extra && extra.sureness) {
+      extra.sureness.forEach(function (w) {
+        var p = el("p", "gs-warn", w);
+        p.setAttribute("role", "status");
+        card.appendChild(p);
+      });
     }
     if (extra && extra.on_border) {
       card.appendChild(el("p", "gs-note", tr("on_border")));
@@ -161,9 +168,31 @@
   }
 
   function candidateLabel(c) {
-    var text = [c.street, c.housenumber].filter(Boolean).join(" ") || c.match || "";
+    var text = [c.street, c.housenumber].filter(Boolean).join(" ") || "";
+    if (c.match === "street" && !c.housenumber) { text += (text ? ", " : "") + tr("match_street_middle"); }
     var where = c.precinct ? c.precinct.name : tr("no_precinct");
     return text + " \u2014 " + where;
+  }
+
+  // How sure the answer is, from its fields (never the English note): the lines the card shows,
+  // and whether the precinct is a guess.
+  function sureness(c) {
+    var lines = [];
+    var where = c.match === "place" ? null : tr("match_street_middle");
+    if (c.house_found === false) {
+      lines.push(tr("match_house_not_found", { house: c.house_asked || "", where: c.match === "house" ?
+        [c.street, c.housenumber].filter(Boolean).join(" ") : where }));
+    } else if (c.match === "street") {
+      lines.push(tr("match_street_only"));
+    } else if (c.match === "place") {
+      lines.push(tr("match_place"));
+    }
+    var crossed = c.street_precincts || [];
+    if (c.precinct_determined === false) {
+      lines.push(tr("precinct_undetermined", { count: crossed.length,
+        names: crossed.map(function (p) { return p.name || p.id; }).join(", ") }));
+    }
+    return { lines: lines, unsure: c.precinct_determined === false };
   }
 
   function showCandidate(c) {
@@ -174,11 +203,14 @@
     S.found = L.circleMarker(ll, { radius: 11, color: "#ffffff", weight: 3, fillColor: "#b00020", fillOpacity: 1 });
     S.found.addTo(S.map);
     var address = [c.street, c.housenumber].filter(Boolean).join(" ");
+    var sure = sureness(c);
+    var extra = { address: address, on_border: c.on_border, travel_to_post: sure.unsure ? null : c.travel_to_post,
+      sureness: sure.lines, unsure: sure.unsure };
     if (c.precinct && S.byId[c.precinct.id]) {
-      selectPrecinct(c.precinct.id, { address: address, on_border: c.on_border, travel_to_post: c.travel_to_post }, false);
+      selectPrecinct(c.precinct.id, extra, false);
     } else if (c.precinct) {
       showCard({ id: c.precinct.id, name: c.precinct.name, source: c.precinct.source, inspectors: c.inspectors, post: c.post },
-        { address: address, on_border: c.on_border, travel_to_post: c.travel_to_post });
+        extra);
     } else {
       hideCard();
       var near = c.nearest_precinct || {};
