@@ -151,7 +151,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "precinct_undetermined": {
         "kk": "Көше {count} учаскені кесіп өтеді ({names}): учаске анықталмады. Үй нөмірін жазыңыз немесе "
               "картадан нүктені таңдаңыз.",
-        "ru": "Улица проходит через {count} участка ({names}): участок не определён. Укажите номер дома "
+        "ru": "Улица проходит через несколько участков ({count}: {names}): участок не определён. Укажите номер дома "
               "или выберите точку на карте.",
         "en": "The street crosses {count} precincts ({names}): the precinct is not determined. Give the house "
               "number or choose the point on the map.",
