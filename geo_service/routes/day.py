@@ -261,6 +261,7 @@ def _build_stops_and_legs(sol: dict[str, Any], p: Problem, net: Network, lat: np
         if kind == "visit":
             v = visits[int(st["id"])]
             stop.visit_id, stop.label, stop.priority, stop.time_windows = v.id, v.label, v.priority, v.time_windows
+            stop.address = v.address
         elif kind == "reception":
             stop.label = "reception at the post"
         elif kind == "break":

@@ -59,6 +59,8 @@ class Visit:
         must *start*; empty means any time in the shift.
     label
         The caller's free text, shown on the route sheet; never logged.
+    address
+        The address the visit was given by (shown to the inspector at the door); never logged.
     """
 
     id: str
@@ -68,6 +70,7 @@ class Visit:
     priority: int = 3
     time_windows: list[tuple[int, int]] = field(default_factory=list)
     label: str = ""
+    address: str = ""
 
 
 @dataclass
@@ -110,10 +113,12 @@ class Stop:
     priority: int | None = None
     time_windows: list[tuple[int, int]] = field(default_factory=list)
     snap_m: float = 0.0
+    address: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind, "visit_id": self.visit_id, "label": self.label, "priority": self.priority,
+            "address": self.address,
             "lat": round(self.lat, 7), "lon": round(self.lon, 7),
             "arrival_min": round(self.arrival_min, 1), "start_min": round(self.start_min, 1),
             "departure_min": round(self.departure_min, 1), "slack_min": round(self.slack_min, 1),

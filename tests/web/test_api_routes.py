@@ -42,6 +42,8 @@ def test_plan_keep_and_read_back(app, client, ui1) -> None:
     assert sorted(visited) == ["addr", "v0", "v1", "v2", "v3"]  # each once
     addr = next(s for s in plan["stops"] if s["visit_id"] == "addr")
     assert "10:00" <= addr["start"] <= "12:00"
+    assert addr["address"] == "Пушкина 13/1"  # shown to the inspector at the door
+    assert all(s["address"] == "" for s in plan["stops"] if s["visit_id"] != "addr")
     assert plan["stops"][0]["kind"] == "start" and plan["stops"][-1]["kind"] == "end"
     assert all(leg["geometry"]["type"] == "LineString" for leg in plan["legs"])
     plan_id = body["id"]

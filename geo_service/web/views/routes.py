@@ -193,7 +193,8 @@ def _visit(v: VisitIn, *, precinct_id: str, policy: str, warnings: list[str]) ->
         warnings.append(f"visit {v.id} is outside precinct {precinct_id}")
     priority = PRIORITY_NAMES.get(v.priority, v.priority) if isinstance(v.priority, str) else v.priority
     return Visit(id=v.id, lat=lat, lon=lon, service_min=v.minutes, priority=int(priority),
-                 time_windows=[(minutes_of(a), minutes_of(b)) for a, b in v.windows], label=v.label)
+                 time_windows=[(minutes_of(a), minutes_of(b)) for a, b in v.windows], label=v.label,
+                 address=(v.address or "").strip())
 
 
 def _open_appeals(inspector_id: str, *, taken: set[str]) -> list[Visit]:
