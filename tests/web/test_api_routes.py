@@ -56,6 +56,12 @@ def test_plan_keep_and_read_back(app, client, ui1) -> None:
     assert len(root.findall("{http://www.topografix.com/GPX/1/1}wpt")) >= 6
     sheet = client.get(f"/api/v1/routes/plans/{plan_id}/sheet", headers=ui1).get_data(as_text=True)
     assert "&lt;b&gt;appeal&lt;/b&gt;" in sheet and "<b>appeal</b>" not in sheet
+    kk = client.get(f"/api/v1/routes/plans/{plan_id}/sheet?lang=kk", headers=ui1)
+    assert kk.headers["Content-Language"] == "kk"
+    assert "Мекенжай" in kk.get_data(as_text=True) and "Пушкина 13/1" in kk.get_data(as_text=True)
+    en = client.get(f"/api/v1/routes/plans/{plan_id}/sheet?lang=en", headers=ui1).get_data(as_text=True)
+    assert "Address" in en and "Мекенжай" not in en
+    assert client.get(f"/api/v1/routes/plans/{plan_id}/sheet?x=1", headers=ui1).status_code == 400
     records = app.extensions[STORE_EXT].audit_records()
     assert any(r["action"] == "plan.read" and r["record_id"] == plan_id and r["outcome"] == "ok" for r in records)
 

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from geo_service import clock
 from geo_service.errors import Forbidden, InputError, NotFound
 from geo_service.jobs.kinds import keep_plan, plan_urls, shift_inputs, visit_inputs
+from geo_service.pages.i18n import choose_lang
+from geo_service.pages.sheet import sheet_html
 from geo_service.routes.day import plan_day
 from geo_service.routes.model import (
     APPEAL,
@@ -40,7 +42,7 @@ from geo_service.web.security import (
     require_precinct,
     revoke_link,
 )
-from geo_service.web.validation import Day, LatLon, Moment, parse_json_body, validate_body
+from geo_service.web.validation import Day, LatLon, Moment, parse_json_body, reject_unknown_args, validate_body
 
 bp = Blueprint("routes", __name__, url_prefix="/api/v1/routes")
 
@@ -344,9 +346,15 @@ def get_gpx(plan_id: str) -> Response:
 @bp.get("/plans/<plan_id>/sheet")
 @access("inspector")
 def get_sheet(plan_id: str) -> Response:
-    """The printable one-page route sheet."""
+    """The printable one-page route sheet, in ``?lang`` (kk, ru, en) or the browser's language,
+    with each visit's address where it has one."""
+    reject_unknown_args("lang")
     kept = load_plan(plan_id, action="plan.sheet")
-    return Response(kept.body["sheet_html"], mimetype="text/html")
+    lang = choose_lang(request.args.get("lang"), request.headers.get("Accept-Language"))
+    body = sheet_html(kept.body["plan"], lang=lang, date=kept.body.get("date"), inspector=str(kept.inspector_id or ""))
+    resp = Response(body, mimetype="text/html")
+    resp.headers["Content-Language"] = lang
+    return resp
 
 
 @bp.post("/schedule")
@@ -433,7 +441,9 @@ def openapi_paths() -> dict[str, Any]:
             "responses": {"200": {"description": "OK", "content": {"application/gpx+xml": {"schema": {
                 "type": "string"}}}}, **errors}}},
         "/api/v1/routes/plans/{plan_id}/sheet": {"get": {
-            "summary": "the printable route sheet", "security": auth, "parameters": plan_id,
+            "summary": "the printable route sheet", "security": auth,
+            "parameters": [*plan_id, {"name": "lang", "in": "query", "required": False,
+                                      "schema": {"type": "string", "enum": ["kk", "ru", "en"]}}],
             "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}},
                           **errors}}},
         "/api/v1/routes/schedule": {"post": {
