@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from geo_service.pages import strings_maps, strings_planner, strings_public, strings_signin
+
 __all__ = ["DEFAULT_LANG", "LANGS", "LANG_NAMES", "STRINGS", "catalog", "choose_lang", "stop_label", "t", "visit_type"]
 
 LANGS: Final[tuple[str, ...]] = ("kk", "ru", "en")
@@ -449,6 +451,19 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "en": "The route or result asked for was not found.",
     },
 }
+
+
+def _merge(*tables: dict[str, dict[str, str]]) -> None:
+    """Add each area's table to `STRINGS`; a key used twice is a bug (raised at import)."""
+    for table in tables:
+        repeated = STRINGS.keys() & table.keys()
+        if repeated:
+            msg = f"text keys defined twice: {', '.join(sorted(repeated))}"
+            raise RuntimeError(msg)
+        STRINGS.update(table)
+
+
+_merge(strings_signin.STRINGS, strings_public.STRINGS, strings_planner.STRINGS, strings_maps.STRINGS)
 
 
 def t(key: str, lang: str, /, **values: object) -> str:
