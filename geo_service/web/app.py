@@ -18,7 +18,12 @@ from geo_service.web.jobs import bp as jobs_bp
 from geo_service.web.openapi import bp as openapi_bp
 from geo_service.web.security import init_security
 from geo_service.web.static_assets import init_static
-from geo_service.web.views import map_pages, planner_pages, public_pages  # noqa: F401 - their routes join pages_bp
+from geo_service.web.views import (  # noqa: F401 - their routes join pages_bp
+    balance_page,
+    map_pages,
+    planner_pages,
+    public_pages,
+)
 from geo_service.web.views.admin import bp as admin_bp
 from geo_service.web.views.admin import init_reload
 from geo_service.web.views.health import bp as health_bp
