@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import folium
 import shapely
@@ -50,6 +50,11 @@ _PUBLIC_HEAD = ENV.from_string("""
   </div>
   <h1 class="gs-pub-title">{{ name }}</h1>
   {% if provisional %}<p class="gs-pub-provisional"><span class="gs-badge gs-badge-derived">{{ t.derived }}</span> {{ t.pub_provisional }}</p>{% endif %}
+  <aside class="gs-pub-emergency" id="gs-pub-emergency" aria-labelledby="gs-emergency-title">
+    <p class="gs-pub-emergency-title" id="gs-emergency-title">{{ t.pub_emergency_title }}</p>
+    <a class="gs-pub-102" id="gs-pub-102" href="tel:102">{{ t.pub_emergency_call }}</a>
+    <p class="gs-pub-emergency-note">{{ t.pub_emergency_note }}</p>
+  </aside>
   <button type="button" class="gs-button gs-print" id="gs-print">{{ t.print }}</button>
 </header>
 """)  # noqa: E501 - template markup: one line per element, as the page reads
@@ -57,6 +62,12 @@ _PUBLIC_HEAD = ENV.from_string("""
 
 _PUBLIC_BODY = ENV.from_string("""
 <main class="gs-pub-body">
+  <section class="gs-pub-section gs-no-print" id="gs-pub-locate">
+    <h2 class="gs-card-sub">{{ t.pub_locate_title }}</h2>
+    <button type="button" class="gs-button gs-pub-locate" id="gs-locate">{{ t.pub_locate_button }}</button>
+    <p class="gs-note">{{ t.pub_locate_note }}</p>
+    <div class="gs-pub-locate-result" id="gs-locate-result" role="status" aria-live="polite"></div>
+  </section>
   <section class="gs-pub-section" id="gs-pub-inspectors">
     <h2 class="gs-card-sub">{{ t.pub_inspectors }}</h2>
     {% for ins in inspectors %}
@@ -74,6 +85,9 @@ _PUBLIC_BODY = ENV.from_string("""
     <h2 class="gs-card-sub">{{ t.post }}</h2>
     {% if post %}<p class="gs-pub-name">{{ post.name }}</p>
     <p class="gs-pub-address">{% if post.address %}{{ t.stop_address }}: {{ post.address }}{% else %}{{ t.pub_no_address }}{% endif %}</p>
+    <p class="gs-card-sub">{{ t.pub_post_hours }}</p>
+    {% if hours %}<ul class="gs-pub-hours" id="gs-pub-hours">{% for h in hours %}<li>{{ h }}</li>{% endfor %}</ul>
+    {% else %}<p class="gs-pub-hours gs-note" id="gs-pub-hours">{{ t.pub_hours_not_given }}</p>{% endif %}
     {% if post.nav %}<p class="gs-card-sub gs-no-print">{{ t.pub_directions }}</p>
     <div class="gs-nav-links gs-no-print" role="group" aria-label="{{ t.pub_directions }}">
       <a class="gs-nav gs-nav-geo" href="{{ post.nav.geo }}">{{ t.nav_geo }}</a>
@@ -92,7 +106,7 @@ _PUBLIC_BODY = ENV.from_string("""
   <footer class="gs-pub-foot">
     <p>{{ generated }}</p>
     <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
-    <p class="gs-no-print"><a href="{{ root }}precincts/map?lang={{ lang }}">{{ t.nav_precincts }}</a></p>
+    <p class="gs-no-print"><a id="gs-pub-map-link" href="{{ root }}precincts/map?lang={{ lang }}">{{ t.nav_precincts }}</a></p>
   </footer>
 </main>
 """)  # noqa: E501 - template markup: one line per element, as the page reads
@@ -101,7 +115,7 @@ _PUBLIC_BODY = ENV.from_string("""
 def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[str, Any],
                          figures: Mapping[str, Any], *, lang: str, period: Sequence[Any], generated: str,
                          static_url: str = "/static", road_index: RoadIndex | None = None,
-                         tiles: Mapping[str, Any] | None = None) -> str:
+                         tiles: Mapping[str, Any] | None = None, api_url: str = "/api/v1") -> str:
     """The residents' page of one precinct (open reporting; printable for a residents' meeting).
 
     Parameters
@@ -123,6 +137,9 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
         The city's roads (`RoadIndex`); only those around the precinct are drawn.
     tiles
         The bundle's vector tiles (`geo_service.pages.kit.VectorBase`), drawn instead of the roads.
+    api_url
+        Where the public lookup API is: "use my location" posts the browser's position to
+        ``<api_url>/lookup`` (in the body, never in a URL) and links the precinct it falls in.
     """
     static_url = static_url.rstrip("/")
     configure_folium(f"{static_url}/vendor")
@@ -143,13 +160,38 @@ def public_precinct_page(city: Any, info: Mapping[str, Any], precinct: Mapping[s
                         name="gs_head", index=0)
     page.html.add_child(LiteralHtml(_PUBLIC_BODY.render(
         t=tr, lang=lang, inspectors=inspectors,
-        post=_post_card(post),
+        post=_post_card(post), hours=reception_hours(post, info.get("inspectors") or []),
         figures=_figure_rows(figures, tr=tr, lang=lang), received=int(figures.get("received") or 0),
         figures_title=t("pub_figures", lang, period=period_text(period, lang)),
         generated=t("pub_generated", lang, date=day_text(generated, lang)), attribution=attribution,
         root=root_of(static_url))), name="gs_body")
-    add_config(page, {"lang": lang, "attribution": attribution, "t": {}, "sw": None})
+    add_config(page, {"lang": lang, "attribution": attribution, "sw": None, "api": api_url.rstrip("/"),
+                      "precinct": str(info["precinct"].get("id") or ""), "root": root_of(static_url),
+                      "t": {k: tr[k] for k in _SCRIPT_KEYS}})
     return page.render()
+
+
+#: Texts the page script shows ("use my location").
+_SCRIPT_KEYS: Final[tuple[str, ...]] = (
+    "pub_locating", "pub_locate_checking", "pub_locate_here", "pub_locate_other", "pub_locate_other_link",
+    "pub_locate_outside", "pub_locate_accuracy", "pub_locate_denied", "pub_locate_unavailable",
+    "pub_locate_unsupported", "pub_locate_failed", "pub_locate_you", "pub_search_map")
+
+
+def reception_hours(post: Mapping[str, Any] | None, inspectors: Sequence[Mapping[str, Any]]) -> list[str]:
+    """When the post receives residents: the post's own ``reception_hours`` when its data
+    has them, else each distinct ``reception_hours`` of the precinct's inspectors (the roster's
+    column: they receive at the post), in roster order. Empty when nothing says (the page then
+    says the hours are not given; it never invents them)."""
+    own = str((post or {}).get("reception_hours") or "").strip()
+    if own:
+        return [own]
+    out: list[str] = []
+    for ins in inspectors:
+        h = str(ins.get("reception_hours") or "").strip()
+        if h and h.lower() not in ("nan", "none") and h not in out:
+            out.append(h)
+    return out
 
 
 def _post_card(post: Mapping[str, Any] | None) -> dict[str, Any] | None:

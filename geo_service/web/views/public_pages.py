@@ -6,7 +6,7 @@ import math
 import re
 from datetime import timedelta
 
-from flask import Response
+from flask import Response, request
 
 from geo_service import clock, pages
 from geo_service.errors import GeoServiceError, NotFound
@@ -14,6 +14,7 @@ from geo_service.lookup.service import Lookup
 from geo_service.web.context import appeal_store, get_city
 from geo_service.web.security import access
 from geo_service.web.views.page_kit import (
+    API_URL,
     base_tiles,
     bp,
     error_page,
@@ -59,7 +60,7 @@ def public_precinct(precinct_id: str) -> Response:
         body = pages.public_precinct_page(city, lookup.precinct_info(i), lookup.precinct_feature(i), figures,
                                           lang=lang, period=(start, end - timedelta(days=1)),
                                           generated=clock.today().isoformat(), static_url=static_url(),
-                                          road_index=index, tiles=tiles)
+                                          road_index=index, tiles=tiles, api_url=request.script_root + API_URL)
     except GeoServiceError as exc:
         return error_page(exc, lang, not_found="err_precinct_not_found")
     return html_page(body, lang)
