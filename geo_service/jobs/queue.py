@@ -42,6 +42,7 @@ from geo_service.errors import InputError
 from geo_service.jobs.kinds import RUNNERS, Outcome, Runtime
 from geo_service.jobs.table import JobStore
 from geo_service.jsonsafe import json_safe
+from geo_service.solvers import highs
 from geo_service.store import Store
 from geo_service.unit import unit_of_work
 
@@ -51,6 +52,9 @@ TASK_NAME = "geo_service.run_job"
 FAILED = "the job failed; the worker's log has the details"
 #: A job thread (`JobQueue.start_thread`) ends after this many seconds without a job.
 THREAD_IDLE_S = 5.0
+#: How often (seconds) a running job reads whether it was cancelled, between heartbeats: a
+#: solver running (HiGHS's interrupt callback) stops within about this long plus its poll.
+CANCEL_POLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -247,9 +251,16 @@ class _State:
 
 
 def _beat(queue: JobQueue, job_id: str, claim: str, state: _State) -> None:
-    while not state.done.wait(queue.timing.heartbeat_s):
+    """Beat every ``heartbeat_s``, and read the cancel flag every `CANCEL_POLL_S` in between."""
+    every = queue.timing.heartbeat_s
+    next_beat = time.monotonic() + every
+    while not state.done.wait(min(every, CANCEL_POLL_S)):
         try:
-            asked = queue.jobs.beat(job_id, claim, state.progress)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + every
+                asked = queue.jobs.beat(job_id, claim, state.progress)
+            else:
+                asked = queue.jobs.cancel_asked(job_id, claim)
         except Exception:  # noqa: BLE001 - the store down for a moment: beat again next time
             logger.exception("job %s: heartbeat failed", job_id)
             continue
@@ -282,10 +293,10 @@ def execute(queue: JobQueue, rt: Runtime, job_id: str) -> None:
     detail: str | None = FAILED
     try:
         queue.store.update_result(job_id, body={"status": "running"})
-        with progress.reporting(reporter):
+        with progress.reporting(reporter), highs.interrupting(lambda: state.cancel or state.lost):
             outcome = RUNNERS[job["kind"]](rt, job, queue.jobs.inputs(job_id))
         status, detail = "done", None
-    except progress.JobCancelled:
+    except (progress.JobCancelled, highs.Interrupted):  # at a progress point, or HiGHS stopped mid-run
         status, detail = "cancelled", "cancelled while it ran"
     except InputError as exc:
         detail = " ".join(str(exc).split())[:400]

@@ -160,6 +160,15 @@ class JobStore:
                 return None
             return bool(conn.execute(select(t.c.cancel_requested).where(t.c.id == job_id)).scalar())
 
+    def cancel_asked(self, job_id: str, claim: str) -> bool | None:
+        """Whether the running job held by ``claim`` was asked to cancel (None: the claim no
+        longer holds it); a read, between the heartbeats that write."""
+        t = self.table
+        with connect(self.engine) as conn:
+            row = conn.execute(select(t.c.cancel_requested).where(
+                t.c.id == job_id, t.c.claim == claim, t.c.status == "running")).first()
+        return None if row is None else bool(row.cancel_requested)
+
     def finish(self, job_id: str, claim: str, status: str, *, detail: str | None = None,
                progress: dict[str, Any] | None = None) -> bool:
         """End the running job held by ``claim``; False when the claim no longer holds it."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from geo_service import progress
 from geo_service.errors import InputError
 from geo_service.jsonsafe import json_safe
 from geo_service.siting import MODELS
@@ -88,6 +89,7 @@ def run_siting(city: CityBundle, body: SitingBody, *, budget_s: float | None = R
     existing: Any = {"posts": "posts", "none": None}.get(body.existing, body.existing) \
         if isinstance(body.existing, str) else body.existing
     deadline = None if budget_s is None else t0 + MATRIX_SHARE * budget_s
+    progress.report("siting", 0, 2)  # a job's progress (travel times, then the solver); may cancel it
     model = MODELS[body.model].from_city(
         city, minutes=body.minutes, p=body.p, mode=body.mode, candidates=body.candidates,
         max_candidates=body.max_candidates, existing=existing,
@@ -95,7 +97,9 @@ def run_siting(city: CityBundle, body: SitingBody, *, budget_s: float | None = R
         demand_source=body.demand_source, time_limit=body.time_limit, deadline=deadline)
     if budget_s is not None:  # the solver gets what the budget leaves
         model.time_limit = min(body.time_limit, max(MIN_SOLVE_S, t0 + budget_s - time.perf_counter()))
-    result = model.solve().to_dict()
+    progress.report("siting", 1, 2)
+    result = model.solve().to_dict()  # HiGHS stops mid-run when the job is cancelled (`solvers.highs`)
+    progress.report("siting", 2, 2)
     result["request"] = body.model_dump(exclude={"region"}) | {"region": body.region is not None}
     result["bundle_version"] = city.manifest["bundle_version"]
     return json_safe(result)

@@ -1,14 +1,65 @@
 """HiGHS (highspy) glue shared by siting, balancing and scheduling: a silent instance, a sparse
-(MI)LP run with a warm start, and the relative gap between an objective and its bound."""
+(MI)LP run with a warm start, and the relative gap between an objective and its bound.
+
+A run can be stopped from outside (a cancelled job): inside `interrupting(check)`,
+`run_highs` asks HiGHS for its interrupt callbacks (MIP, simplex, IPM) and sets
+``user_interrupt`` once ``check()`` says so (asked at most every `INTERRUPT_POLL_S`);
+the run then ends in HiGHS's next callback and `run_highs` raises `Interrupted`. The
+time limit applies as before."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
+
+
+#: How often (seconds) a run inside `interrupting` asks its ``check``.
+INTERRUPT_POLL_S = 0.1
+
+_CHECK: ContextVar[Callable[[], bool] | None] = ContextVar("geo_service_highs_interrupt", default=None)
+
+
+class Interrupted(Exception):  # noqa: N818 - a signal to stop, not an error of the caller
+    """A `run_highs` stopped by its `interrupting` check (a cancelled job)."""
+
+
+@contextlib.contextmanager
+def interrupting(check: Callable[[], bool]) -> Iterator[None]:
+    """Run a block whose HiGHS runs stop (`Interrupted`) soon after ``check()`` is true."""
+    token = _CHECK.set(check)
+    try:
+        yield
+    finally:
+        _CHECK.reset(token)
+
+
+def _watch(h: Any, check: Callable[[], bool]) -> list[bool]:
+    """Set HiGHS's interrupt callbacks on ``h``; the list's one flag tells whether it fired."""
+    import highspy  # noqa: PLC0415 - loaded on first solve (start-up time)
+
+    fired, next_at = [False], [0.0]
+
+    def callback(_kind: int, _message: str, _out: Any, data_in: Any, _user: Any) -> None:
+        now = time.monotonic()
+        if fired[0] or now >= next_at[0]:
+            next_at[0] = now + INTERRUPT_POLL_S
+            if fired[0] or check():
+                fired[0] = True
+                data_in.user_interrupt = True
+
+    h.setCallback(callback, None)
+    kinds = highspy.cb.HighsCallbackType
+    for kind in (kinds.kCallbackMipInterrupt, kinds.kCallbackSimplexInterrupt, kinds.kCallbackIpmInterrupt):
+        h.startCallback(kind)
+    return fired
 
 
 def silent_highs() -> Any:
@@ -61,7 +112,13 @@ def run_highs(num_col: int, cost: np.ndarray, lower: np.ndarray, upper: np.ndarr
         sol.col_value = np.asarray(start, dtype=np.float64).tolist()
         sol.value_valid = True
         h.setSolution(sol)
+    check = _CHECK.get()
+    fired = _watch(h, check) if check is not None else [False]
+    if check is not None and check():
+        raise Interrupted
     h.run()
+    if fired[0]:
+        raise Interrupted
     status = h.getModelStatus()
     ms = highspy.HighsModelStatus
     info = h.getInfo()
