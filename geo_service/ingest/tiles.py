@@ -25,16 +25,18 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-import mapbox_vector_tile  # type: ignore[import-untyped]  # no type information
 import numpy as np
 import pandas as pd
 import shapely
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
+
+from geo_service.ingest.mvt import LINE, POINT, POLYGON, encode_layer, encode_tile
 
 __all__ = ["MAX_ZOOM", "MIN_ZOOM", "TILES_FILE", "road_features", "tile_bounds", "tiles_of_bbox", "write_tiles"]
 
@@ -157,48 +159,38 @@ def _clip(geoms: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.nda
 
 
 def _zoom_layers(roads: pd.DataFrame, road_geoms: np.ndarray, polygons: np.ndarray, labels: np.ndarray,
-                 precincts: pd.DataFrame, z: int) -> dict[tuple[int, int], list[dict[str, Any]]]:
-    """Every tile of zoom ``z``: its layers as `mapbox_vector_tile.encode` takes them."""
+                 precincts: pd.DataFrame, z: int) -> dict[tuple[int, int], list[bytes]]:
+    """Every tile of zoom ``z``: its encoded layers (`geo_service.ingest.mvt.encode_layer`)."""
     unit = _WORLD / (1 << z) / EXTENT
-    tiles: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    tiles: dict[tuple[int, int], list[bytes]] = {}
+
+    def add(name: str, geoms: np.ndarray, kind: int, props: dict[str, np.ndarray], *, clip: bool = True) -> None:
+        for x, y, hits in _layer_tiles(geoms, z):
+            bounds = tile_bounds(z, x, y)
+            if clip:
+                cut, pos = _clip(geoms[hits], z, x, y)
+            else:  # points: each in the one tile that holds it
+                cut, pos = geoms[hits], np.arange(len(hits))
+                px, py = shapely.get_x(cut), shapely.get_y(cut)
+                inside = (px >= bounds[0]) & (px < bounds[2]) & (py >= bounds[1]) & (py < bounds[3])
+                cut, pos = cut[inside], pos[inside]
+            if not len(cut):
+                continue
+            layer = encode_layer(name, cut, kind, {k: v[hits[pos]] for k, v in props.items()}, bounds,
+                                 extent=EXTENT)
+            if layer:
+                tiles.setdefault((x, y), []).append(layer)
+
     shown = np.flatnonzero([KIND_MIN_ZOOM[k] <= z for k in roads.kind.to_numpy()]) if len(roads) else np.zeros(0, int)
     simple = shapely.simplify(road_geoms[shown], unit) if len(shown) else road_geoms[:0]
-    names, kinds = roads.name.to_numpy()[shown], roads.kind.to_numpy()[shown]
-    for x, y, hits in _layer_tiles(simple, z):
-        cut, pos = _clip(simple[hits], z, x, y)
-        feats = [{"geometry": g, "properties": {"name": str(names[hits[p]]), "kind": str(kinds[hits[p]])}}
-                 for g, p in zip(cut, pos)]
-        if feats:
-            tiles.setdefault((x, y), []).append({"name": "roads", "features": feats})
-    ids, pnames = precincts.precinct_id.astype(str).to_numpy(), precincts.name.astype(str).to_numpy()
+    add("roads", simple, LINE, {"name": roads.name.to_numpy()[shown], "kind": roads.kind.to_numpy()[shown]})
+    props = {"id": precincts.precinct_id.astype(str).to_numpy(), "name": precincts.name.astype(str).to_numpy(),
+             "source": (precincts.source.astype(str).to_numpy() if "source" in precincts
+                        else np.full(len(precincts), "derived", dtype=object))}
     simple_poly = shapely.make_valid(shapely.simplify(polygons, unit)) if len(polygons) else polygons
-    for x, y, hits in _layer_tiles(simple_poly, z):
-        cut, pos = _clip(simple_poly[hits], z, x, y)
-        feats = [{"geometry": g, "properties": {"id": str(ids[hits[p]]), "name": str(pnames[hits[p]])}}
-                 for g, p in zip(cut, pos) if g.geom_type in ("Polygon", "MultiPolygon")]
-        if feats:
-            tiles.setdefault((x, y), []).append({"name": "precincts", "features": feats})
-    for x, y, hits in _layer_tiles(labels, z):
-        minx, miny, maxx, maxy = tile_bounds(z, x, y)
-        inside = [int(i) for i in hits if minx <= labels[i].x < maxx and miny <= labels[i].y < maxy]
-        feats = [{"geometry": labels[i], "properties": {"id": str(ids[i]), "name": str(pnames[i])}} for i in inside]
-        if feats:
-            tiles.setdefault((x, y), []).append({"name": "labels", "features": feats})
+    add("precincts", simple_poly, POLYGON, props)
+    add("labels", labels, POINT, props, clip=False)
     return tiles
-
-
-def _in_tile_units(layers: list[dict[str, Any]], z: int, x: int, y: int) -> list[dict[str, Any]]:
-    """The layers with their geometries in the tile's own units (0..EXTENT, y down)."""
-    minx, _, maxx, maxy = tile_bounds(z, x, y)
-    k = EXTENT / (maxx - minx)
-    offset, scale = np.array([minx, maxy]), np.array([k, -k])
-    out = []
-    for layer in layers:
-        geoms = shapely.transform(np.asarray([f["geometry"] for f in layer["features"]], dtype=object),
-                                  lambda c: np.round((c - offset) * scale))
-        out.append({"name": layer["name"], "features": [{"geometry": g, "properties": f["properties"]}
-                                                         for g, f in zip(geoms, layer["features"])]})
-    return out
 
 
 def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.ndarray], list[str], Any]],
@@ -217,6 +209,7 @@ def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.nda
     min_zoom, max_zoom
         The zooms written.
     """
+    t0 = time.perf_counter()
     roads = road_features(graph_arrays)
     road_geoms = _to_mercator(roads.geometry.to_numpy())
     polys = _to_mercator(np.asarray(precincts.geometry.to_numpy(), dtype=object)) if len(precincts) else \
@@ -232,8 +225,7 @@ def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.nda
         for z in range(min_zoom, max_zoom + 1):
             tiles = _zoom_layers(roads, road_geoms, polys, labels, precincts, z)
             for (x, y), layers in tiles.items():
-                data = mapbox_vector_tile.encode(_in_tile_units(layers, z, x, y), default_options={
-                    "y_coord_down": True, "extents": EXTENT})
+                data = encode_tile(layers)
                 entries.append((zxy_to_tileid(z, x, y), gzip.compress(data, compresslevel=9, mtime=0)))
             counts[str(z)] = len(tiles)
         for tile_id, data in sorted(entries):
@@ -242,7 +234,7 @@ def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.nda
         centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
         facts: dict[str, Any] = {"layers": ["roads", "precincts", "labels"], "bounds": [round(v, 6) for v in bounds],
                  "min_zoom": min_zoom, "max_zoom": max_zoom, "tiles": counts, "bytes": total,
-                 "roads": len(roads)}
+                 "roads": len(roads), "seconds": round(time.perf_counter() - t0, 2)}
         writer.finalize({
             "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
             "min_zoom": min_zoom, "max_zoom": max_zoom,
@@ -251,6 +243,8 @@ def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.nda
             "center_zoom": max(min_zoom, min(max_zoom, 12)),
             "center_lon_e7": int(centre[0] * 1e7), "center_lat_e7": int(centre[1] * 1e7),
         }, {"name": "geo-service base map", "format": "pbf", "attribution": "© OpenStreetMap contributors",
-            "vector_layers": [{"id": n, "fields": {"name": "String"}} for n in facts["layers"]],
+            "vector_layers": [{"id": "roads", "fields": {"name": "String", "kind": "String"}},
+                              *({"id": n, "fields": {"id": "String", "name": "String", "source": "String"}}
+                                for n in ("precincts", "labels"))],
             "geo_service": json.loads(json.dumps(facts))})
     return facts
