@@ -127,4 +127,34 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "ru": "Этот расчёт не завершился (ошибка или отмена). Запустите его заново.",
         "en": "This run did not finish (it failed or was cancelled). Start it again.",
     },
+    # -- siting map job's waiting page (#20; keys prefixed siting_) ----------------------------------
+    "siting_wait_title": {"kk": "Орналастыру картасы салынуда", "ru": "Карта размещения строится",
+                          "en": "The siting map is being drawn"},
+    "siting_wait_text": {
+        "kk": "Әр бекет {minutes} минутта жететін аймақ есептелуде (бекеттер: {posts}). Олар дайын болғанда карта "
+              "осы жерде өзі ашылады.",
+        "ru": "Вычисляются зоны, куда каждый пункт доходит за {minutes} мин (пунктов: {posts}). Карта откроется "
+              "здесь сама, когда они будут готовы.",
+        "en": "The area each post reaches within {minutes} min is being computed ({posts} posts). The map opens "
+              "here by itself when they are ready.",
+    },
+    "siting_wait_run": {
+        "kk": "Орналастыру есебі әлі шешілуде; ол аяқталғанда карта осы жерде өзі ашылады.",
+        "ru": "Расчёт размещения ещё выполняется; карта откроется здесь сама, когда он завершится.",
+        "en": "The siting run is still being solved; its map opens here by itself when it ends.",
+    },
+    "siting_wait_queued": {"kk": "Кезекте тұр…", "ru": "В очереди…", "en": "Waiting in the queue…"},
+    "siting_wait_progress": {"kk": "{total} ішінен {done} дайын", "ru": "Готово: {done} из {total}",
+                             "en": "{done} of {total} done"},
+    "siting_wait_failed": {
+        "kk": "Картаны салу мүмкін болмады (тапсырма қатемен аяқталды). Қайталау үшін бетті жаңартыңыз.",
+        "ru": "Не удалось построить карту (задание завершилось ошибкой). Обновите страницу, чтобы попробовать снова.",
+        "en": "The map could not be drawn (its job failed). Reload this page to try again.",
+    },
+    "siting_wait_cancelled": {
+        "kk": "Картаны салу тапсырмасы тоқтатылды. Қайта іске қосу үшін бетті жаңартыңыз.",
+        "ru": "Задание на построение карты отменено. Обновите страницу, чтобы запустить его снова.",
+        "en": "The map's job was cancelled. Reload this page to start it again.",
+    },
+    "siting_wait_reload": {"kk": "Жаңарту", "ru": "Обновить", "en": "Reload"},
 }
