@@ -24,6 +24,7 @@ import shapely
 from geo_service import clock
 from geo_service.bundle import FORMAT_VERSION, atomic_folder, write_geoparquet, write_table
 from geo_service.ingest.addresses import merge_addresses, osm_addresses, read_register
+from geo_service.ingest.node_order import PendingOrder
 from geo_service.ingest.osm import OsmExtract, parse_clip, read_osm, street_table
 from geo_service.ingest.precincts import derive_precincts, read_precincts, validate_precincts
 from geo_service.ingest.problems import ProblemReport
@@ -163,23 +164,31 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
                      "to derive precincts from", "pass --precincts, --posts, or a roster with post_lat/post_lon")
     report.raise_if_fatal()
 
-    progress.step(2)
     graph_arrays: _Graphs = {}
-    graph_arrays["walk"] = build_graph(extract.ways, "walk")
-    progress.step(3)
-    graph_arrays["drive"] = build_graph(extract.ways, "drive")
-    for mode in MODES:
-        if graph_arrays[mode][2]["nodes"] == 0:
-            report.error(opts.osm.name, "extract", f"no {mode} roads in the extract",
-                         "give an extract (or --clip area) that contains the city's streets")
-    report.raise_if_fatal()
+    orders: dict[str, PendingOrder] = {}  # each graph's CCH order, computed beside the next steps
+    try:
+        for i, mode in enumerate(MODES):
+            progress.step(2 + i)
+            graph_arrays[mode] = build_graph(extract.ways, mode, with_order=False)
+            orders[mode] = PendingOrder(graph_arrays[mode][0])
+        for mode in MODES:
+            if graph_arrays[mode][2]["nodes"] == 0:
+                report.error(opts.osm.name, "extract", f"no {mode} roads in the extract",
+                             "give an extract (or --clip area) that contains the city's streets")
+        report.raise_if_fatal()
 
-    progress.step(4)
-    streets = street_table(extract.ways)
+        progress.step(4)
+        streets = street_table(extract.ways)
 
-    progress.step(5)
-    walk = RoadGraph(mode="walk", names=graph_arrays["walk"][1], **graph_arrays["walk"][0])
-    precincts, posts, precinct_source = _precincts(opts, walk, official, posts, roster, built, crs, report)
+        progress.step(5)
+        walk = RoadGraph(mode="walk", names=graph_arrays["walk"][1], order=np.zeros(0, dtype=np.int32),
+                         **graph_arrays["walk"][0])  # no CCH query here: its order is not needed yet
+        precincts, posts, precinct_source = _precincts(opts, walk, official, posts, roster, built, crs, report)
+        for mode in MODES:
+            graph_arrays[mode][0]["order"] = orders[mode].wait()
+    finally:
+        for pending in orders.values():
+            pending.cancel()
 
     progress.step(6)
     manifest = _manifest(opts, extract, crs, precinct_source, graph_arrays, report)

@@ -62,7 +62,7 @@ def demo_posts(extract: OsmExtract) -> pd.DataFrame:
     Each post gets the precinct id ``DEMO-01``, ``DEMO-02``, ... in order.
     """
     posts = posts_from_osm(extract.police)
-    arrays, _, _ = build_graph(extract.ways, "walk")
+    arrays, _, _ = build_graph(extract.ways, "walk", with_order=False)  # only the nodes
     lat, lon = np.asarray(arrays["lat"], dtype=np.float64), np.asarray(arrays["lon"], dtype=np.float64)
     if len(posts) and len(lat):
         kx = math.cos(math.radians(float(np.mean(lat)))) * EARTH_RADIUS_M * math.pi / 180

@@ -7,10 +7,10 @@ import logging
 import re
 
 import numpy as np
-import routingkit_cch as rk
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from geo_service.ingest.node_order import compute_order
 from geo_service.ingest.osm import HighwayWays
 from geo_service.network.geodesy import haversine_m
 from geo_service.network.graph import WALK_SPEED_KPH, Mode
@@ -98,9 +98,17 @@ def oneway_direction(tags: dict[str, str]) -> int:
     return 0
 
 
-def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_SPEED_KPH
+def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_SPEED_KPH,
+                with_order: bool = True
                 ) -> tuple[dict[str, np.ndarray], list[str], dict[str, int]]:
     """Build the arrays of one graph from highway ways.
+
+    Parameters
+    ----------
+    with_order
+        Compute the CCH node order here (``order`` in the arrays). False leaves it out, for a
+        caller that orders the graph beside other work (`geo_service.ingest.node_order`) or
+        does not need it.
 
     Returns
     -------
@@ -151,14 +159,14 @@ def build_graph(ways: HighwayWays, mode: Mode, *, walk_speed_kph: float = WALK_S
     tail, head = new_id[tail[keep_edge]], new_id[head[keep_edge]]
     time_ms, length, name_id, way_id = (a[keep_edge] for a in (time_ms, length, name_id, way_id))
     node_osm, lat, lon = node_osm[keep_node], lat[keep_node], lon[keep_node]
-    node_order = np.asarray(rk.compute_order_inertial(len(node_osm), tail.astype(np.uint32),
-                                                      head.astype(np.uint32), lat, lon), dtype=np.int64)
     arrays = {
         "node_osm": node_osm, "lat": lat, "lon": lon,
         "tail": tail.astype(np.int32), "head": head.astype(np.int32),
         "time_ms": time_ms.astype(np.int32), "length_m": length.astype(np.float32),
-        "name_id": name_id.astype(np.int32), "way_id": way_id, "order": node_order.astype(np.int32),
+        "name_id": name_id.astype(np.int32), "way_id": way_id,
     }
+    if with_order:
+        arrays["order"] = compute_order(len(node_osm), tail, head, lat, lon)
     stats = {"ways": used_ways, "nodes": len(node_osm), "edges": len(tail),
              "pieces_dropped": int(n_comp - 1), "nodes_dropped": int(n - len(node_osm))}
     logger.info("%s graph: %d nodes, %d edges from %d ways; %d disconnected pieces (%d nodes) dropped",
