@@ -1,6 +1,6 @@
 """HTML pages people read (Folium maps and small pages), framework-free; translations; vendored assets.
 
-One module per page (`precincts`, `route`, `siting`, `workload`, `public`, `shell`), built
+One module per page (`precincts`, `route`, `siting`, `workload`, `balance`, `public`, `shell`), built
 from `kit` (the figure, the template environment, formats) and `layers` (what each map layer
 carries). The names below are the pages' public surface; ``from geo_service.pages import
 route_page`` works.
@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from geo_service.pages.balance import balance_page
     from geo_service.pages.kit import APP_DIR, city_name
     from geo_service.pages.layers import PALETTE, RoadIndex, precinct_colours, precinct_layer_data, roads_geojson
     from geo_service.pages.precincts import precinct_page
@@ -30,6 +31,7 @@ __all__ = [
     "PALETTE",
     "RoadIndex",
     "api_docs_page",
+    "balance_page",
     "city_name",
     "dashboard_page",
     "error_page",
@@ -54,6 +56,7 @@ __all__ = [
 #: The module of each public name.
 _MODULE_OF: dict[str, str] = {
     "APP_DIR": "kit",
+    "balance_page": "balance",
     "city_name": "kit",
     **dict.fromkeys(("PALETTE", "RoadIndex", "precinct_colours", "precinct_layer_data", "roads_geojson"), "layers"),
     "precinct_page": "precincts",

@@ -18,7 +18,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "balance_summary": {"kk": "{moved} квартал ({residents} тұрғын) басқа учаскеге өтеді.",
                         "ru": "Кварталов, переходящих в другой участок: {moved} (жителей: {residents}).",
                         "en": "{moved} blocks ({residents} residents) change precinct."},
-    "balance_created": {"kk": "Есептелген: {date}", "ru": "Рассчитано: {date}", "en": "Computed: {date}"},
+    "balance_param_created": {"kk": "Есептелген уақыты", "ru": "Дата расчёта", "en": "Computed at"},
     "balance_note": {
         "kk": "Бұл тек ұсыныс: департамент жаңа шекараларды бекітпейінше ештеңе өзгермейді. «Бұрын» — әр орын ең "
               "жақын бекетке тиесілі бөлу.",
