@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import sys
 import tempfile
@@ -47,17 +48,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "tiles.pmtiles"
         prof = cProfile.Profile() if args.profile else None
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         if prof:
             prof.enable()
         facts = write_tiles(out, graphs, precincts)
         if prof:
             prof.disable()
-        wall = time.perf_counter() - t
+        wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         size = out.stat().st_size
     print(f"{args.bundle.name}: walk edges {len(graphs['walk'][0]['tail']):,}, precincts {len(precincts):,}: "
-          f"tile step {wall:.1f} s, {sum(facts['tiles'].values()):,} tiles, archive {size / 1e6:.2f} MB")
-    print("tiles per zoom:", facts["tiles"], "seconds:", facts.get("seconds"))
+          f"tile step {wall:.1f} s ({cpu:.1f} s CPU), {sum(facts['tiles'].values()):,} tiles, archive {size / 1e6:.2f} MB")
+    print("tiles per zoom:", facts["tiles"], "seconds:", facts.get("seconds"), "load:", os.getloadavg()[0])
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 

@@ -36,7 +36,7 @@ import shapely
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
 
-from geo_service.ingest.mvt import LINE, POINT, POLYGON, encode_layer, encode_tile
+from geo_service.ingest.mvt import LINE, POINT, POLYGON, encode_layers, encode_tile
 
 __all__ = ["MAX_ZOOM", "MIN_ZOOM", "TILES_FILE", "road_features", "tile_bounds", "tiles_of_bbox", "write_tiles"]
 
@@ -144,9 +144,12 @@ def _layer_tiles(geoms: np.ndarray, z: int) -> Iterator[tuple[int, int, np.ndarr
     rects = shapely.box(*np.array([tile_bounds(z, x, y) for x, y in boxes]).T)
     left, right = tree.query(shapely.buffer(rects, pad, cap_style="square", join_style="mitre"),
                              predicate="intersects")
-    for k in np.unique(left).tolist():
+    order = np.argsort(left, kind="stable")
+    left, right = left[order], right[order]
+    tiles, first = np.unique(left, return_index=True)
+    for k, hits in zip(tiles.tolist(), np.split(right, first[1:])):
         x, y = boxes[k]
-        yield x, y, right[left == k]
+        yield x, y, hits
 
 
 def _clip(geoms: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
@@ -160,29 +163,43 @@ def _clip(geoms: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.nda
 
 def _zoom_layers(roads: pd.DataFrame, road_geoms: np.ndarray, polygons: np.ndarray, labels: np.ndarray,
                  precincts: pd.DataFrame, z: int) -> dict[tuple[int, int], list[bytes]]:
-    """Every tile of zoom ``z``: its encoded layers (`geo_service.ingest.mvt.encode_layer`)."""
+    """Every tile of zoom ``z``: its encoded layers (`geo_service.ingest.mvt.encode_layers`, one call
+    per layer for all the zoom's tiles)."""
     unit = _WORLD / (1 << z) / EXTENT
     tiles: dict[tuple[int, int], list[bytes]] = {}
 
     def add(name: str, geoms: np.ndarray, kind: int, props: dict[str, np.ndarray], *, clip: bool = True) -> None:
+        cuts: list[np.ndarray] = []
+        sources: list[np.ndarray] = []
+        numbers: list[np.ndarray] = []
+        where: list[tuple[int, int, float, float]] = []
         for x, y, hits in _layer_tiles(geoms, z):
             bounds = tile_bounds(z, x, y)
             if clip:
                 cut, pos = _clip(geoms[hits], z, x, y)
             else:  # points: each in the one tile that holds it
-                cut, pos = geoms[hits], np.arange(len(hits))
-                px, py = shapely.get_x(cut), shapely.get_y(cut)
-                inside = (px >= bounds[0]) & (px < bounds[2]) & (py >= bounds[1]) & (py < bounds[3])
-                cut, pos = cut[inside], pos[inside]
-            if not len(cut):
-                continue
-            layer = encode_layer(name, cut, kind, {k: v[hits[pos]] for k, v in props.items()}, bounds,
-                                 extent=EXTENT)
-            if layer:
-                tiles.setdefault((x, y), []).append(layer)
+                px, py = shapely.get_x(geoms[hits]), shapely.get_y(geoms[hits])
+                pos = np.flatnonzero((px >= bounds[0]) & (px < bounds[2]) & (py >= bounds[1]) & (py < bounds[3]))
+                cut = geoms[hits[pos]]
+            if len(cut):
+                cuts.append(cut)
+                sources.append(hits[pos])
+                numbers.append(np.full(len(cut), len(where)))
+                where.append((x, y, bounds[0], bounds[3]))
+        if not where:
+            return
+        source = np.concatenate(sources)
+        layers = encode_layers(name, np.concatenate(cuts), kind, np.concatenate(numbers),
+                               np.array([w[2:] for w in where]), {k: v[source] for k, v in props.items()},
+                               scale=1 / unit, extent=EXTENT)
+        for number, layer in layers.items():
+            tiles.setdefault(where[number][:2], []).append(layer)
 
     shown = np.flatnonzero([KIND_MIN_ZOOM[k] <= z for k in roads.kind.to_numpy()]) if len(roads) else np.zeros(0, int)
-    simple = shapely.simplify(road_geoms[shown], unit) if len(shown) else road_geoms[:0]
+    # Lines need no topology kept (plain Douglas-Peucker, several times faster); polygons do.
+    simple = shapely.simplify(road_geoms[shown], unit, preserve_topology=False) if len(shown) else road_geoms[:0]
+    drawn = ~shapely.is_empty(simple)
+    simple, shown = simple[drawn], shown[drawn]
     add("roads", simple, LINE, {"name": roads.name.to_numpy()[shown], "kind": roads.kind.to_numpy()[shown]})
     props = {"id": precincts.precinct_id.astype(str).to_numpy(), "name": precincts.name.astype(str).to_numpy(),
              "source": (precincts.source.astype(str).to_numpy() if "source" in precincts
