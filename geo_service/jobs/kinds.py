@@ -1,4 +1,4 @@
-"""What each kind of job does with its inputs, in a worker: balance, schedule, siting.
+"""What each kind of job does with its inputs, in a worker: balance, schedule, siting, siting map.
 
 A runner gets the worker's `Runtime` (its store, the city it serves, the city's time zone),
 the job's row and the inputs the request checked and kept, and returns an `Outcome`: the
@@ -11,6 +11,7 @@ solver when it runs (scipy, HiGHS: a web process that only queues jobs never loa
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -66,11 +67,45 @@ def run_balance(rt: Runtime, job: dict[str, Any], inputs: dict[str, Any]) -> Out
 
 
 def run_siting(rt: Runtime, job: dict[str, Any], inputs: dict[str, Any]) -> Outcome:
-    """A siting run (`geo_service.siting.request.run_siting`) with the job's budget."""
+    """A siting run (`geo_service.siting.request.run_siting`) with the job's budget; then its
+    map's service areas (`geo_service.siting.map_layers`), kept beside it when the job ends,
+    so the planner's first open of the map page is served at once."""
+    from geo_service.siting import map_layers  # noqa: PLC0415 - with the solver
     from geo_service.siting.request import SitingBody, run_siting  # noqa: PLC0415 - HiGHS (start-up time)
 
     body = SitingBody(**inputs["body"])
-    return Outcome(run_siting(rt.city(), body, budget_s=float(inputs.get("budget_s") or 60.0)))
+    city = rt.city()
+    out = run_siting(city, body, budget_s=float(inputs.get("budget_s") or 60.0))
+    try:
+        layers = map_layers.layers_body(city, job["id"], out)
+    except InputError:  # the map page draws (or queues) them itself
+        return Outcome(out)
+
+    def keep(result: dict[str, Any]) -> dict[str, Any]:
+        ref = rt.store.save_result(kind=map_layers.KIND, created_by=job["created_by"],
+                                   body={"status": "done", **json_safe(layers)})
+        rt.store.set_meta(map_layers.pointer_name(job["id"], layers["key"]), json.dumps({"id": ref}))
+        return result
+
+    return Outcome(out, keep)
+
+
+def run_siting_map(rt: Runtime, job: dict[str, Any], inputs: dict[str, Any]) -> Outcome:
+    """A kept siting result's service areas (`geo_service.siting.map_layers.layers_body`), for
+    its map page; the store's pointer for their key names this job's result when it ends."""
+    from geo_service.siting import map_layers  # noqa: PLC0415 - the road graph's isochrones
+
+    result_id = str(inputs["result_id"])
+    kept = rt.store.get_result(result_id, kind="siting")
+    if kept is None:
+        raise InputError("the siting result of this map is gone")
+    layers = json_safe(map_layers.layers_body(rt.city(), result_id, kept["body"]))
+
+    def keep(body: dict[str, Any]) -> dict[str, Any]:
+        rt.store.set_meta(map_layers.pointer_name(result_id, layers["key"]), json.dumps({"id": job["id"]}))
+        return body
+
+    return Outcome(layers, keep)
 
 
 def visit_inputs(v: Visit) -> dict[str, Any]:
@@ -159,6 +194,6 @@ def run_schedule(rt: Runtime, job: dict[str, Any], inputs: dict[str, Any]) -> Ou
 
 #: kind -> runner
 RUNNERS: dict[str, Callable[[Runtime, dict[str, Any], dict[str, Any]], Outcome]] = {
-    "balance": run_balance, "schedule": run_schedule, "siting": run_siting}
+    "balance": run_balance, "schedule": run_schedule, "siting": run_siting, "siting_map": run_siting_map}
 
 __all__ = ["RUNNERS", "Outcome", "Runtime", "keep_plan", "plan_urls", "shift_inputs", "visit_inputs"]

@@ -1,7 +1,8 @@
 """The planner's siting page: existing and proposed posts, the areas they reach within the
 service time, uncovered demand as heat, and the marginal-gain table.
 
-Its script is ``static/app/siting.js``.
+Its script is ``static/app/siting.js``; so is the waiting page's (`siting_waiting_page`), shown
+while a job draws the map's service areas.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from geo_service.pages.kit import (
     lang_links,
     osm_layer,
     post_pin,
+    root_of,
     service_worker_url,
 )
 from geo_service.pages.layers import bbox_of, light_geometry, roads_geojson
@@ -214,3 +216,43 @@ def _marginal_rows(result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping
             "gain": f"{gain * 100:+.1f}" if share else f"{gain / 60:+.1f}",
         })
     return rows, share
+
+
+_WAITING = ENV.from_string("""<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{ t.siting_wait_title }}</title>
+<link rel="stylesheet" href="{{ static }}/app/pages.css">
+</head>
+<body class="gs-plain">
+<main class="gs-home gs-siting-wait" id="gs-siting-wait" data-job="{{ job_url }}" data-status="{{ status }}"
+      data-progress="{{ t.siting_wait_progress }}" data-queued="{{ t.siting_wait_queued }}">
+""" + LANG_NAV + """
+  <h1>{{ t.siting_wait_title }}</h1>
+  <p class="gs-wait-text">{{ text }}</p>
+  <p class="gs-wait-progress" id="gs-wait-progress" role="status" aria-live="polite">{{ t.siting_wait_queued }}</p>
+  <p class="gs-error-text" id="gs-wait-failed" role="alert" hidden>{{ t.siting_wait_failed }}</p>
+  <p class="gs-error-text" id="gs-wait-cancelled" role="alert" hidden>{{ t.siting_wait_cancelled }}</p>
+  <ul class="gs-links"><li><a class="gs-button gs-secondary" id="gs-wait-reload" href="?lang={{ lang }}">{{ t.siting_wait_reload }}</a></li>
+    <li><a class="gs-button gs-secondary" href="{{ root }}?lang={{ lang }}">{{ t.nav_home }}</a></li></ul>
+</main>
+<script src="{{ static }}/app/siting.js"></script>
+</body>
+</html>
+""")  # noqa: E501 - template markup: one line per element, as the page reads
+
+
+def siting_waiting_page(*, lang: str, job_url: str, status: str, posts: int, minutes: float,
+                        static_url: str = "/static", solving: bool = False) -> str:
+    """The light page a planner sees while a job draws a siting map's service areas (or, with
+    ``solving``, while the siting run itself is solved): it polls ``job_url`` (the page's own
+    credentials) and reloads into the map when the job is done, or says that it failed or was
+    cancelled. Nothing personal in it: the job's URL, counts and texts."""
+    static_url = static_url.rstrip("/")
+    text = t("siting_wait_run", lang) if solving else t("siting_wait_text", lang, minutes=f"{minutes:g}",
+                                                         posts=str(posts))
+    return _WAITING.render(t=catalog(lang), lang=lang, langs=lang_links(), static=static_url,
+                           root=root_of(static_url), job_url=job_url, status=status, text=text)

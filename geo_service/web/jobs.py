@@ -18,8 +18,10 @@ processes run them, on any machine sharing the database and the broker.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
@@ -30,6 +32,7 @@ from geo_service.errors import Forbidden, GeoServiceError, InputError, NotFound,
 from geo_service.jobs import JobQueue, Runtime, Timing
 from geo_service.jobs.table import FINAL
 from geo_service.jsonsafe import json_safe
+from geo_service.siting import map_layers
 from geo_service.store import Store
 from geo_service.unit import checkpoint
 from geo_service.web.context import EXTENSION, get_store
@@ -49,7 +52,7 @@ MAX_PENDING_JOBS = 16
 #: A waited-for job that no worker has taken after this many seconds is answered 202 at once.
 WAIT_START_S = 2.0
 #: The scope a credential limited to scopes needs to read a job of each kind, and the URL of its result.
-KIND_SCOPE = {"balance": "workload", "siting": "siting", "schedule": "routes"}
+KIND_SCOPE = {"balance": "workload", "siting": "siting", "schedule": "routes", "siting_map": "siting"}
 RESULT_URL = {"balance": "/api/v1/workload/balance", "siting": "/api/v1/siting/results"}
 
 
@@ -258,6 +261,54 @@ def fetch(kind: str, result_id: str) -> Response:
         resp.status_code = 202
         resp.headers["Retry-After"] = "5"
     return resp
+
+
+# -- a siting result's map layers ---------------------------------------------------------------
+@dataclass(frozen=True)
+class MapLayers:
+    """Where a siting result's map layers stand for the city loaded now: ``kept`` (``areas``),
+    ``pending`` (``job``: queued or running), ``ended`` (``job`` failed or was cancelled) or
+    ``none``; ``ref`` names the kept layers' result (a map job's id, or the siting job's)."""
+
+    state: str
+    key: str
+    ref: str | None = None
+    areas: list[Any] | None = None
+    job: dict[str, Any] | None = None
+
+
+def siting_map_layers(result_id: str, result: dict[str, Any], city: Any) -> MapLayers:
+    """The kept layers (or the job making them) of a siting result, for its key (the result,
+    the bundle version, its minutes, mode and posts): a reload makes older layers stale."""
+    key = map_layers.layers_key(result_id, result, str(city.manifest.get("bundle_version") or "0"))
+    store = get_store()
+    raw = store.get_meta(map_layers.pointer_name(result_id, key))
+    ref = json.loads(raw).get("id") if raw else None
+    kept = store.get_result(ref, kind=map_layers.KIND) if isinstance(ref, str) else None
+    if kept is None:
+        return MapLayers("none", key)
+    body = kept["body"]
+    if body.get("status") == "done" and body.get("key") == key:
+        return MapLayers("kept", key, ref, areas=list(body.get("areas") or []))
+    job = job_queue().jobs.get(kept["id"])
+    if job is not None and job["status"] in ("queued", "running"):
+        return MapLayers("pending", key, ref, job=job)
+    return MapLayers("ended" if job is not None else "none", key, ref, job=job)
+
+
+def start_siting_map(result_id: str, layers: MapLayers) -> dict[str, Any]:
+    """Queue a job making a siting result's map layers (the store's pointer for their key names
+    it at once, so the next request finds it); the job's row."""
+    resp, _ = start_job(map_layers.KIND, {"result_id": result_id}, role="planner")
+    job_id = str(resp.json["id"])  # type: ignore[index]
+    get_store().set_meta(map_layers.pointer_name(result_id, layers.key), json.dumps({"id": job_id}))
+    checkpoint()
+    return job_queue().jobs.get(job_id) or {"id": job_id, "kind": map_layers.KIND, "status": "queued"}
+
+
+def job_links(kind: str, rid: str) -> dict[str, str]:
+    """A job's links (``self``; ``result`` when its kind has a result URL)."""
+    return _links(kind, rid)
 
 
 def openapi_paths() -> dict[str, Any]:

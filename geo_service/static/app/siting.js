@@ -1,5 +1,8 @@
 /* Siting page: existing and proposed posts, their service areas, uncovered demand, marginal gains.
  * Loaded in <head>; folium's inline script calls GeoServiceSiting.init(map, sites, areas, osm).
+ * On the waiting page (#gs-siting-wait, while a job draws the areas) it polls the job's URL with
+ * the page's own credentials and reloads into the map once the job is done; a job that failed or
+ * was cancelled is said so; a refused poll (another sign-in) falls back to reloading the page.
  * No inline event handlers; data is put into the page with textContent only. */
 (function () {
   "use strict";
@@ -44,6 +47,42 @@
       navigator.serviceWorker.register(sw, { scope: "/" }).catch(function () { /* offline use only */ });
     }
   }
+
+  function wait(box) {
+    var url = box.getAttribute("data-job"), delay = 700, line = document.getElementById("gs-wait-progress");
+    function again() { setTimeout(poll, delay); delay = Math.min(delay * 1.4, 5000); }
+    function show(doc) {
+      var p = doc.progress;
+      if (doc.status === "running" && p && p.total) {
+        line.textContent = box.getAttribute("data-progress").replace("{done}", String(p.done))
+          .replace("{total}", String(p.total));
+      } else if (doc.status === "queued") {
+        line.textContent = box.getAttribute("data-queued");
+      }
+    }
+    function ended(doc) {
+      if (doc.status === "done") { window.location.reload(); return; }
+      line.hidden = true;
+      document.getElementById(doc.status === "cancelled" ? "gs-wait-cancelled" : "gs-wait-failed").hidden = false;
+    }
+    function poll() {
+      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (r) {
+          if (r.status === 202) { return r.json().then(function (doc) { show(doc); again(); }); }
+          if (r.status === 200) { return r.json().then(ended); }
+          setTimeout(function () { window.location.reload(); }, 5000);  // refused or gone: the page decides
+          return null;
+        })
+        .catch(again);
+    }
+    poll();
+  }
+
+  function start() {
+    var box = document.getElementById("gs-siting-wait");
+    if (box) { wait(box); }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 
   window.GeoServiceSiting = { init: init };
 }());

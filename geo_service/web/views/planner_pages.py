@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Response, request
 
 from geo_service import pages
 from geo_service.errors import GeoServiceError, NotFound
-from geo_service.network.reach import isochrone
+from geo_service.pages.siting import siting_waiting_page
 from geo_service.routes.model import PREVENTIVE_REGISTER
+from geo_service.siting import map_layers
 from geo_service.web.context import appeal_store, get_city, get_store
-from geo_service.web.security import access
+from geo_service.web.jobs import authorize_job, job_queue, siting_map_layers, start_siting_map
+from geo_service.web.security import access, setting
 from geo_service.web.views.page_kit import (
     API_URL,
     base_tiles,
@@ -30,7 +33,14 @@ from geo_service.workload.reform import city_trends, visits_on_time
 @bp.get("/siting/<result_id>/map")
 @access("planner")
 def siting_map(result_id: str) -> Response:
-    """A kept siting result: posts, the areas they reach within T, uncovered demand, marginal gains."""
+    """A kept siting result: posts, the areas they reach within T, uncovered demand, marginal gains.
+
+    The areas (one isochrone per post) are the slow part: served at once when kept for this
+    result and bundle version (`geo_service.web.jobs.siting_map_layers`: made by the siting
+    job or a ``siting_map`` job); drawn in the request when posts x minutes are at most
+    ``SITING_MAP_INLINE_WORK``; else a ``siting_map`` job is queued (once) and a light waiting
+    page (202) polls it and turns into the map. A result whose own job is still solving gets
+    the waiting page on that job."""
     lang = page_lang()
     try:
         kept = get_store().get_result(result_id, kind="siting")
@@ -38,19 +48,37 @@ def siting_map(result_id: str) -> Response:
             msg = "no siting result with this id"
             raise NotFound(msg)
         result = kept["body"]
+        if result.get("status") in ("queued", "running"):
+            job = job_queue().jobs.get(kept["id"])
+            if job is not None and job["status"] in ("queued", "running"):
+                authorize_job(job, action="siting.read")
+                return _waiting(job, result, lang, solving=True)
         city = get_city()
+        layers = siting_map_layers(kept["id"], result, city)
+        if layers.state == "kept":
+            areas: list[Any] = layers.areas or []
+        elif map_layers.work(result) <= float(setting("SITING_MAP_INLINE_WORK")):
+            areas = map_layers.service_areas(city, result)
+        else:
+            job = layers.job if layers.state == "pending" and layers.job else start_siting_map(kept["id"], layers)
+            return _waiting(job, result, lang)
         tiles = base_tiles(city)
         roads = None if tiles else city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
-        request_ = result.get("request") or {}
-        minutes = float(request_.get("minutes") or float(result.get("service_time") or 0) / 60)
-        graph = city.graph(str(request_.get("mode") or result.get("mode") or "walk"))
-        sites = [*(result.get("existing") or []), *(result.get("chosen") or [])]
-        areas = [isochrone(graph, float(s["lat"]), float(s["lon"]), minutes) if s.get("lat") is not None else None
-                 for s in sites] if minutes > 0 else []
         body = pages.siting_page(city, result, areas, lang=lang, static_url=static_url(), roads=roads, tiles=tiles)
     except GeoServiceError as exc:
         return error_page(exc, lang)
     return html_page(body, lang)
+
+
+def _waiting(job: dict[str, Any], result: dict[str, Any], lang: str, *, solving: bool = False) -> Response:
+    minutes, _mode, sites = map_layers.params(result)
+    body = siting_waiting_page(lang=lang, job_url=f"{request.script_root}/api/v1/jobs/{job['id']}",
+                               status=str(job["status"]), posts=len(sites), minutes=minutes,
+                               static_url=static_url(), solving=solving)
+    resp = html_page(body, lang, 202)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["Retry-After"] = "2"
+    return resp
 
 
 # -- workload page ------------------------------------------------------------------------------

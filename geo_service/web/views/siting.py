@@ -4,6 +4,10 @@ A run over at most `SYNC_MAX_CANDIDATES` candidate sites is solved in the reques
 its 8 s budget) and answered 201; a larger one, or one asked with ``wait: false``, runs as a
 queued job in a worker (budget `JOB_BUDGET_S`), the answer waiting at most `SITING_WAIT_S`
 for it (201) before answering 202 with the job's Location.
+
+``POST /results/<id>/map`` makes the result's map layers (the area each post reaches) a
+queued ``siting_map`` job: 202 with the job's Location, the same job while it is queued or
+running, 200 when the layers are kept already (the map page then opens at once).
 """
 
 from __future__ import annotations
@@ -13,9 +17,19 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from pydantic import Field
 
+from geo_service.errors import InputError, NotFound
 from geo_service.siting.request import SitingBody, run_siting
-from geo_service.web.context import get_city
-from geo_service.web.jobs import fetch, finished, keep, start_job
+from geo_service.web.context import get_city, get_store
+from geo_service.web.jobs import (
+    authorize_job,
+    fetch,
+    finished,
+    job_links,
+    keep,
+    siting_map_layers,
+    start_job,
+    start_siting_map,
+)
 from geo_service.web.openapi_parts import problems
 from geo_service.web.security import access
 from geo_service.web.validation import parse_json_body, validate_body
@@ -70,10 +84,42 @@ def result(result_id: str) -> Response:
     return fetch("siting", result_id)
 
 
+@bp.post("/results/<result_id>/map")
+@access("planner")
+def map_layers_job(result_id: str) -> Response:
+    """Queue (once) the job drawing a kept result's map layers; 200 when they are kept already."""
+    kept = get_store().get_result(result_id, kind="siting")
+    if kept is None:
+        msg = "no siting result with this id"
+        raise NotFound(msg)
+    if kept["body"].get("status") in ("queued", "running", "failed", "cancelled"):
+        msg = "this siting run has no result to draw (it is still solving, failed or was cancelled)"
+        raise InputError(msg, field="result_id")
+    layers = siting_map_layers(kept["id"], kept["body"], get_city())
+    page = f"/siting/{kept['id']}/map"
+    if layers.state == "kept":
+        return jsonify({"id": layers.ref, "kind": "siting_map", "status": "done", "links": {"map": page}})
+    if layers.state == "pending" and layers.job is not None:
+        authorize_job(layers.job, action="siting_map.read")
+        job = layers.job
+    else:
+        job = start_siting_map(kept["id"], layers)
+    resp = jsonify({"id": job["id"], "kind": "siting_map", "status": job["status"],
+                    "links": {**job_links("siting_map", job["id"]), "map": page}})
+    resp.status_code = 202
+    resp.headers["Location"] = f"/api/v1/jobs/{job['id']}"
+    resp.headers["Retry-After"] = "2"
+    return resp
+
+
 def openapi_paths() -> dict[str, Any]:
     """The paths of this blueprint for the OpenAPI document."""
     errors = problems(400, 401, 403, 404, 429, 503)
     ok = {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}
+    map_doc = {"type": "object", "required": ["id", "kind", "status", "links"], "properties": {
+        "id": {"type": "string"}, "kind": {"const": "siting_map"},
+        "status": {"enum": ["queued", "running", "done"]}, "links": {"type": "object", "properties": {
+            "self": {"type": "string"}, "map": {"type": "string"}}}}}
     return {
         "/api/v1/siting/solve": {"post": {
             "summary": "choose new post sites (MCLP, LSCP, p-median, backup coverage)",
@@ -90,4 +136,15 @@ def openapi_paths() -> dict[str, Any]:
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": ok}}},
                           "202": {"description": "its job is queued or running", "content": {
                               "application/json": {"schema": ok}}}, **errors}}},
+        "/api/v1/siting/results/{result_id}/map": {"post": {
+            "summary": "draw a kept result's map layers (each post's service area) as a queued job",
+            "description": ("202 with the siting_map job's Location (the same job while it is queued or running); "
+                            "200 when the layers are kept for this result and bundle version already. The map "
+                            "page /siting/{result_id}/map then opens at once."),
+            "security": [{"bearer": []}, {"apiKey": []}],
+            "parameters": [{"name": "result_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the layers are kept", "content": {"application/json": {
+                "schema": map_doc}}},
+                "202": {"description": "a queued siting_map job: its Location answers", "content": {
+                    "application/json": {"schema": map_doc}}}, **errors}}},
     }
