@@ -39,6 +39,12 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                            "without a shift); a default link lives until the plan's shift end plus LINK_GRACE"),
     "LINK_GRACE": (2 * 3600, "how long after the plan's shift end a default route-page link still opens, in seconds"),
     "LINK_TTL_MAX": (24 * 3600, "longest lifetime a signed link may be given, in seconds"),
+    "SESSION_TTL": (12 * 3600, "longest life of a browser sign-in session, in seconds (never past its credential's "
+                               "expiry; revoking the credential ends it at once)"),
+    "SESSION_COOKIE_SECURE": (False, "send the session cookie with Secure even on plain http (set it behind a TLS "
+                                     "proxy that TRUSTED_PROXIES does not cover); https requests always get Secure"),
+    "SIGNIN_RATE_LIMIT": ("10/minute", "sign-in attempts (POST /sign-in) per client address, on top of "
+                                        "RATELIMIT_PAGES"),
     "ACCESS_DEFAULT_DENY": (True, "refuse (403) any view that declares no role with @access"),
     "JOBS_BROKER": (None, "queue of long jobs: redis://host:6379/0 (several machines; run `geo-service worker`), "
                           "sqlite:///path (one machine), memory:// (one process); unset: serve forks a worker on "

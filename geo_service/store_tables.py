@@ -2,7 +2,9 @@
 
 Tables: ``credentials``, ``audit_log`` (hash-chained rows: `geo_service.audit_chain`),
 ``audit_head`` (one row: the chain's last id and hash; appending locks it), ``route_links``
-(a route page link's hashed token, its plan, its creator), ``plans``, ``results``, ``meta``.
+(a route page link's hashed token, its plan, its creator), ``plans``, ``results``, ``meta``,
+``sessions`` (a browser sign-in: the session id's SHA-256, its credential, its expiry) and
+``passwords`` (a salted scrypt hash an admin set for a user credential).
 
 The audit log refuses UPDATE, DELETE and TRUNCATE by triggers (both dialects) and, on
 PostgreSQL, by privileges: `geo_service.cli.audit` (``geo-service db init``) creates the
@@ -110,7 +112,24 @@ def metadata(schema: str | None) -> tuple[MetaData, dict[str, Table]]:
         Column("name", String(64), primary_key=True),
         Column("value", Text, nullable=False),
     )
-    return md, {t.name: t for t in (credentials, audit, head, links, plans, results, meta)}
+    sessions = Table(
+        "sessions", md,
+        Column("id", String(40), primary_key=True),  # not secret: names the session in the audit log
+        Column("token_hash", String(64), nullable=False, unique=True),
+        Column("credential_id", String(40), nullable=False),
+        Column("method", String(16), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("expires_at", DateTime(timezone=True), nullable=False),
+        Index("ix_sessions_credential", "credential_id"),
+        Index("ix_sessions_expires", "expires_at"),
+    )
+    passwords = Table(
+        "passwords", md,
+        Column("credential_id", String(40), primary_key=True),
+        Column("hash", String(MAX_TEXT), nullable=False),
+        Column("set_at", DateTime(timezone=True), nullable=False),
+    )
+    return md, {t.name: t for t in (credentials, audit, head, links, plans, results, meta, sessions, passwords)}
 
 
 _TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_head_no_delete")

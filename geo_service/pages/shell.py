@@ -38,6 +38,7 @@ _HOME = ENV.from_string("""<!DOCTYPE html>
   <ul class="gs-links">
     <li><a class="gs-button" href="{{ root }}precincts/map?lang={{ lang }}">{{ t.nav_precincts }}</a></li>
     <li><a class="gs-button gs-secondary" href="{{ api }}/docs?lang={{ lang }}">{{ t.nav_docs }}</a></li>
+    <li><a class="gs-button gs-secondary" href="{{ root }}sign-in?lang={{ lang }}">{{ t.signin_link }}</a></li>
   </ul>
   <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
 </main>
@@ -100,20 +101,31 @@ _ERROR = ENV.from_string("""<!DOCTYPE html>
   <h1>{{ t.err_page_title }}</h1>
   <p class="gs-error-text" role="alert">{{ message }}</p>
 {% if hint %}  <p class="gs-error-hint">{{ hint }}</p>
-{% endif %}  <ul class="gs-links"><li><a class="gs-button gs-secondary" href="{{ root }}?lang={{ lang }}">{{ t.nav_home }}</a></li></ul>
+{% endif %}
+{% if renew %}
+  <style>.gs-renew button{font:inherit;font-weight:600;width:100%;min-height:44px;cursor:pointer;border:0}</style>
+  <form class="gs-renew" method="post" action="{{ renew.url }}">
+    <input type="hidden" name="csrf_token" value="{{ renew.csrf }}">
+    <p class="gs-error-hint">{{ t.renew_hint_signed_in if renew.signed_in else t.renew_hint_sign_in }}</p>
+    <button type="submit" class="gs-button">{{ t.renew_button }}</button>
+  </form>
+{% endif %}
+  <ul class="gs-links"><li><a class="gs-button gs-secondary" href="{{ root }}?lang={{ lang }}">{{ t.nav_home }}</a></li></ul>
 </main>
 </body>
 </html>
 """)  # noqa: E501 - template markup: one line per element, as the page reads
 
 
-def error_page(*, lang: str, message_key: str, static_url: str = "/static", hint_key: str | None = None) -> str:
+def error_page(*, lang: str, message_key: str, static_url: str = "/static", hint_key: str | None = None,
+               renew: Mapping[str, Any] | None = None) -> str:
     """A readable error page (an expired link, another inspector's plan, ...) in ``lang``;
-    ``hint_key`` adds a second sentence (how to renew an expired link)."""
+    ``hint_key`` adds a second sentence (how to renew an expired link); ``renew`` (``url``,
+    ``csrf``, ``signed_in``) adds the expired link's "Get a new link" form."""
     static_url = static_url.rstrip("/")
     return _ERROR.render(t=catalog(lang), lang=lang, langs=lang_links(), static=static_url,
                          root=root_of(static_url), message=t(message_key, lang),
-                         hint=t(hint_key, lang) if hint_key else "")
+                         hint=t(hint_key, lang) if hint_key else "", renew=renew)
 
 
 _SHELL_SUFFIXES: Final[frozenset[str]] = frozenset({".js", ".css", ".png", ".svg", ".woff2"})

@@ -23,6 +23,7 @@ from geo_service.web.views import (  # noqa: F401 - their routes join pages_bp
     map_pages,
     planner_pages,
     public_pages,
+    session,
 )
 from geo_service.web.views.admin import bp as admin_bp
 from geo_service.web.views.admin import init_reload

@@ -59,12 +59,13 @@ from geo_service.errors import (
 from geo_service.pages.i18n import choose_lang
 from geo_service.store_tables import lock_ddl
 from geo_service.unit import begin, detached, unit_of_work
+from geo_service.web import sessions
 from geo_service.web.access_log import install_link_mask
 from geo_service.web.context import STORE_EXT, get_store, problem
 from geo_service.web.limits import is_page_request, too_many_page, trust_proxies
 
 if TYPE_CHECKING:
-    from geo_service.store import Plan, Store
+    from geo_service.store import Credential, Plan, Store
 
 logger = logging.getLogger(__name__)
 
@@ -119,16 +120,24 @@ def current_principal() -> Principal:
     token = _credentials_from_request()
     p = ANONYMOUS
     g._gs_auth_failed = False
+    cred = None
     if token is not None:
         cred = get_store().verify(token) if token else None
-        if cred is None:
-            g._gs_auth_failed = True
-        else:
-            p = Principal(kind="api_key" if cred.kind == "api_key" else "user",
-                          id=cred.subject or cred.id, role=cred.role, precinct_ids=cred.precinct_ids,
-                          scopes=cred.scopes, credential_id=cred.id, rate_limit=cred.rate_limit)
+        g._gs_auth_failed = cred is None
+    elif request.cookies.get(sessions.COOKIE) is not None and not g.get("_gs_csrf_failed"):
+        sess = sessions.request_session(get_store())  # no header: the browser's session, if live
+        cred = sess.credential if sess is not None else None
+    if cred is not None:
+        p = principal_of(cred)
     g._gs_principal = p
     return p
+
+
+def principal_of(cred: Credential) -> Principal:
+    """The principal a credential makes (by its header or its session)."""
+    return Principal(kind="api_key" if cred.kind == "api_key" else "user",
+                     id=cred.subject or cred.id, role=cred.role, precinct_ids=cred.precinct_ids,
+                     scopes=cred.scopes, credential_id=cred.id, rate_limit=cred.rate_limit)
 
 
 def endpoint_scope(explicit: str | None = None) -> str:
@@ -497,10 +506,29 @@ def init_security(app: Flask) -> None:
             return problem(403, "Forbidden", "this endpoint declares no access rule")
         return None
 
+    @app.before_request
+    def _csrf() -> Response | None:
+        # Before the limiter: a cookie that fails CSRF must not even name the rate-limit key.
+        refused = sessions.csrf_refusal(get_store(), app.view_functions.get(request.endpoint or ""))
+        if refused is not None:
+            audit("csrf", record_type="endpoint", record_id=request.endpoint, outcome="denied:csrf")
+        return refused
+
     app.extensions[LIMITER_EXT] = _init_limiter(app)
+    sessions.init_sessions(app)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response:
+        if sessions.wants_page():  # a signed-in browser with too low a role: a page it can read
+            return sessions.forbidden_page(exc)
+        doc = exc.to_problem()
+        return problem(doc.pop("status"), doc.pop("title"), doc.pop("detail"),
+                       **{k: v for k, v in doc.items() if k != "type"})
 
     @app.errorhandler(Unauthorized)
     def _unauthorized(exc: Unauthorized) -> Response:
+        if not exc.invalid and sessions.wants_page():
+            return sessions.sign_in_redirect()  # a browser without credentials: sign in, then back
         resp = problem(401, exc.title, exc.user_message)
         challenge = 'Bearer realm="geo-service"'
         if exc.invalid:
@@ -525,11 +553,11 @@ def init_security(app: Flask) -> None:
         if (p is not None and p.kind != "anonymous") or request.headers.get("Authorization") \
                 or request.headers.get("X-API-Key"):
             h["Cache-Control"] = "no-store"  # answers to credentials may hold personal data
-            h.add("Vary", "Authorization, X-API-Key")
+            resp.vary.update(("Authorization", "X-API-Key", "Cookie"))  # one Vary header: compression rewrites it
         return resp
 
 
 __all__ = ["DEFAULT_CSP", "LIMITER_EXT", "LazyStore", "access", "assert_every_route_declares_access", "audit",
-           "authorize_plan", "current_principal", "endpoint_scope", "init_security", "load_plan",
+           "authorize_plan", "current_principal", "principal_of", "endpoint_scope", "init_security", "load_plan",
            "load_plan_by_link", "make_link", "require_precinct", "revoke_link", "setting", "sign_link",
            "verify_link"]

@@ -15,14 +15,15 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from geo_service import clock, pages
-from geo_service.errors import GeoServiceError, InputError, NotFound
+from geo_service.errors import GeoServiceError, InputError, LinkRefused, NotFound
 from geo_service.lookup.service import Lookup
-from geo_service.web.context import appeal_store, get_city
+from geo_service.web import sessions
+from geo_service.web.context import appeal_store, get_city, get_store
 from geo_service.web.openapi_parts import problems
-from geo_service.web.security import access, audit, load_plan, load_plan_by_link, make_link
+from geo_service.web.security import access, audit, current_principal, load_plan, load_plan_by_link, make_link
 from geo_service.web.validation import parse_json_body
 from geo_service.web.views.page_kit import API_URL, base_tiles, bp, error_page, html_page, page_lang, static_url
 
@@ -95,8 +96,68 @@ def route_by_link(token: str) -> Response:
         base = f"{request.script_root}/r/{token}"
         return _route_page(kept, lang=lang, gpx_url=f"{base}/gpx", sheet_url=f"{base}/sheet",
                            done_url=f"{base}/stops/")
+    except LinkRefused as exc:
+        if exc.extra.get("reason") != "expired":
+            return error_page(exc, lang)
+        return _expired_page(token, lang)
     except GeoServiceError as exc:
         return error_page(exc, lang)
+
+
+def _expired_page(token: str, lang: str) -> Response:
+    """The expired link's page with its "Get a new link" form (the session's CSRF token in it
+    when signed in; without a session the form leads to the sign-in page)."""
+    sess = sessions.request_session(get_store()) if request.cookies.get(sessions.COOKIE) else None
+    renew = {"url": f"{request.script_root}/r/{token}/renew?lang={lang}", "csrf": sess.csrf if sess else "",
+             "signed_in": sess is not None}
+    body = pages.error_page(lang=lang, message_key="err_link_expired", static_url=static_url(), renew=renew,
+                            hint_key=None if sess else "err_link_renew")
+    resp = html_page(body, lang, 403)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/r/<token>/renew")
+@access("public")
+def renew_link(token: str) -> Response:
+    """A new link for an expired one, for a signed-in principal who may read its plan (its
+    inspector, a planner, an admin: `load_plan`), then 303 to it; without a session, 303 to
+    the sign-in page and back. An unknown or revoked link is not renewed; a live one needs
+    no renewal (303 back to it). Audited as ``link.renew`` with the link ids, never the token."""
+    lang = page_lang()
+    here = f"{request.script_root}/r/{token}?lang={lang}"
+    plan_id, why = get_store().open_link(token) if _TOKEN.match(token) else (None, "unknown")
+    link_id = token.split(".", 1)[0][:40]
+    if plan_id is not None:
+        return _see_other(here)
+    if why != "expired":
+        audit("link.renew", record_type="link", record_id=link_id, outcome=f"denied:{why}")
+        return html_page(pages.error_page(lang=lang, message_key="renew_err_dead", static_url=static_url()),
+                         lang, 404 if why == "unknown" else 403)
+    if g.get("_gs_csrf_failed"):
+        # The cookie came without its CSRF token (a page opened cross-site, where a SameSite=Strict
+        # cookie is not sent, has none in its form): back to the page, which now has it. Nothing changed.
+        return _see_other(here)
+    if current_principal().kind == "anonymous":
+        return sessions.sign_in_redirect(f"{request.script_root}/r/{token}?lang={lang}")
+    try:
+        old = get_store().get_link(link_id)
+        if old is None:
+            raise NotFound("no such link")
+        kept = load_plan(old["plan_id"], action="plan.link")  # audited as a link asked for
+        new_id, new_token, _ = make_link(kept)
+    except GeoServiceError as exc:
+        audit("link.renew", record_type="link", record_id=link_id, outcome=f"denied:{exc.status}")
+        return error_page(exc, lang)
+    audit("link.renew", record_type="link", record_id=f"{link_id}>{new_id}", outcome="ok")
+    return _see_other(f"{request.script_root}/r/{new_token}?lang={lang}")
+
+
+def _see_other(url: str) -> Response:
+    resp = Response(status=303)
+    resp.headers["Location"] = url
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _visit_ids(kept: Plan) -> list[str]:
