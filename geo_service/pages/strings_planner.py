@@ -13,19 +13,20 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "balance_layer_proposed": {"kk": "Ұсынылған учаскелер", "ru": "Предлагаемые участки", "en": "Proposed precincts"},
     "balance_layer_current": {"kk": "Қазіргі учаске шекаралары", "ru": "Текущие границы участков",
                               "en": "Current precinct borders"},
-    "balance_layer_moved": {"kk": "Басқа учаскеге өтетін кварталдар", "ru": "Кварталы, переходящие в другой участок",
-                            "en": "Blocks that change precinct"},
-    "balance_summary": {"kk": "{moved} квартал ({residents} тұрғын) басқа учаскеге өтеді.",
-                        "ru": "Кварталов, переходящих в другой участок: {moved} (жителей: {residents}).",
-                        "en": "{moved} blocks ({residents} residents) change precinct."},
+    "balance_layer_moved": {"kk": "Ең жақын емес бекетке берілген кварталдар",
+                            "ru": "Кварталы, отданные не ближайшему пункту",
+                            "en": "Blocks given to another post than the nearest"},
+    "balance_summary": {"kk": "{moved} квартал ({residents} тұрғын) ең жақын емес бекетке беріледі.",
+                        "ru": "Кварталов, отданных не ближайшему пункту: {moved} (жителей: {residents}).",
+                        "en": "{moved} blocks ({residents} residents) go to another post than the nearest."},
     "balance_param_created": {"kk": "Есептелген уақыты", "ru": "Дата расчёта", "en": "Computed at"},
     "balance_note": {
         "kk": "Бұл тек ұсыныс: департамент жаңа шекараларды бекітпейінше ештеңе өзгермейді. «Бұрын» — әр орын ең "
-              "жақын бекетке тиесілі бөлу.",
+              "жақын бекетте (есептелген учаскелер сияқты); қазіргі шекаралар үзік сызықпен.",
         "ru": "Это только предложение: ничего не меняется, пока департамент не утвердит новые границы. «До» — "
-              "распределение по ближайшему пункту.",
+              "каждое место у ближайшего пункта (как выведенные участки); текущие границы — пунктиром.",
         "en": "A proposal only: nothing changes until the department approves new borders. \"Before\" gives each "
-              "place to its nearest post.",
+              "place to its nearest post (as derived precincts do); the current borders are dashed.",
     },
     "balance_imbalance": {"kk": "Теңгерімсіздік", "ru": "Дисбаланс", "en": "Imbalance"},
     "balance_col_figure": {"kk": "Көрсеткіш", "ru": "Показатель", "en": "Figure"},
@@ -144,6 +145,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "en": "The siting run is still being solved; its map opens here by itself when it ends.",
     },
     "siting_wait_queued": {"kk": "Кезекте тұр…", "ru": "В очереди…", "en": "Waiting in the queue…"},
+    "siting_wait_running": {"kk": "Есептелуде…", "ru": "Выполняется…", "en": "Running…"},
     "siting_wait_progress": {"kk": "{total} ішінен {done} дайын", "ru": "Готово: {done} из {total}",
                              "en": "{done} of {total} done"},
     "siting_wait_failed": {
