@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     kc.add_argument("--expires-in", type=float, help="seconds (default: API_KEY_TTL or TOKEN_TTL)")
     kc.add_argument("--rate-limit", help='e.g. "120/minute" for this key')
     kc.add_argument("--database-url")
+    kp = k.add_parser("password", help="set the sign-in password of a user token (kept as a salted scrypt hash)")
+    kp.add_argument("credential_id", help="the id `keys create` printed (u_...)")
+    kp.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    kp.add_argument("--database-url")
     _audit_and_db(sub)
 
     wl = sub.add_parser("workload", help="indicators and the workload index per precinct (CSV)")
@@ -200,6 +204,10 @@ def _run(args: argparse.Namespace) -> int:
         from geo_service.cli.site import run_site  # noqa: PLC0415 - per command, see docstring
 
         return run_site(args)
+    if args.command == "keys" and args.keys_cmd == "password":
+        from geo_service.cli.keys import cli_set_password  # noqa: PLC0415 - per command, see docstring
+
+        return cli_set_password(args.credential_id, from_stdin=args.password_stdin, database_url=args.database_url)
     if args.command == "keys":
         from geo_service.cli.keys import cli_create_key  # noqa: PLC0415 - per command, see docstring
 

@@ -1,4 +1,5 @@
-"""``geo-service keys create`` and ``geo-service audit export``: credentials and the audit log,
+"""``geo-service keys create``, ``keys password`` and ``audit export``: credentials, sign-in
+passwords and the audit log,
 straight on the store (no app, no request). A key and its audit row are written in one
 transaction (`geo_service.unit`)."""
 
@@ -45,6 +46,52 @@ def cli_create_key(*, name: str, role: str, kind: str = "api_key", subject: str 
     finally:
         store.close()
     print(f"id: {cid}\ntoken: {token}\n(the token is shown only now; keep it in a secret store)", file=out)
+    return 0
+
+
+#: The shortest sign-in password `cli_set_password` accepts.
+MIN_PASSWORD = 12
+
+
+def cli_set_password(credential_id: str, *, from_stdin: bool = False, database_url: str | None = None,
+                     out: Any = None, read: Any = None) -> int:
+    """Set the browser sign-in password of a user credential (`geo_service.web.sessions.set_password`:
+    a salted scrypt hash; the password is never printed, logged or audited). Asked twice on the
+    terminal, or read from stdin's first line with ``from_stdin``."""
+    from geo_service.web.sessions import set_password  # noqa: PLC0415 - Flask only for this command
+
+    out = out or sys.stdout
+    if read is not None:
+        password = read()
+    elif from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        import getpass  # noqa: PLC0415 - only here
+
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != password:
+            msg = "the two passwords differ; nothing was changed"
+            raise InputError(msg)
+    if not MIN_PASSWORD <= len(password) <= 200:
+        msg = f"the password must be {MIN_PASSWORD} to 200 characters long"
+        raise InputError(msg)
+    store = cli_store(database_url)
+    try:
+        cred = store.get_credential(credential_id)
+        if cred is None or not cred.active():
+            msg = f"no active credential {credential_id[:40]!r} (see GET /admin/keys)"
+            raise InputError(msg)
+        if cred.kind != "user_token" or cred.role == "external_system":
+            msg = "a password is for a person's user token (inspector, planner, admin), not an API key"
+            raise InputError(msg)
+        with unit_of_work():
+            set_password(store, cred.id, password)
+            store.audit(principal="cli", action="set_password", record_type="credential", record_id=cred.id,
+                        outcome="ok")
+    finally:
+        store.close()
+    print(f"password set for {cred.id} ({cred.role}); sign in at /sign-in with "
+          f"{cred.subject or cred.name!r} and it", file=out)
     return 0
 
 

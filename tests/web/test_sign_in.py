@@ -360,3 +360,79 @@ def test_renewal_is_refused_to_others_and_for_revoked_or_unknown_links(app: Any)
     outcomes = [r["outcome"] for r in _audit(app, "link.renew")]
     assert outcomes == ["denied:403", "ok", "denied:revoked", "denied:unknown"]
     assert pid
+
+
+def test_keys_password_sets_a_password_an_inspector_signs_in_with(app: Any, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    from geo_service.cli import main
+    from geo_service.errors import InputError
+
+    url = f"sqlite:///{tmp_path / 'gs.db'}"
+    cid, _ = _cred(app, "inspector", subject="UI-3", precincts=("P-01",), name="Inspector Three")
+    key_id, _ = _cred(app, "external_system", kind="api_key")
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough secret\n"))
+    assert main(["keys", "password", cid, "--password-stdin", "--database-url", url]) == 0
+    said = capsys.readouterr().out
+    assert "UI-3" in said and "secret" not in said
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    with pytest.raises(InputError):
+        from geo_service.cli.keys import cli_set_password
+
+        cli_set_password(cid, from_stdin=True, database_url=url)
+    with pytest.raises(InputError, match="API key"):
+        cli_set_password(key_id, database_url=url, read=lambda: "a long enough secret")
+    assert _sign_in(app.test_client(), login="UI-3", password="a long enough secret").status_code == 303
+    rows = [r for r in app.extensions[STORE_EXT].audit_records() if r["action"] == "set_password"]
+    assert [(r["principal"], r["record_id"]) for r in rows] == [("cli", cid)]
+
+
+def test_sessions_and_passwords_work_as_the_least_privileged_role_on_postgresql(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import secrets
+
+    import sqlalchemy
+    from flask import Flask
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from geo_service.cli import main
+    from geo_service.store import Store
+    from geo_service.web.sessions import create_session, end_session, open_session, password_credential
+    from tests.conftest import pg_url
+
+    base = pg_url()
+    name, role = f"gs_si_{secrets.token_hex(4)}", f"gs_si_app_{secrets.token_hex(4)}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        owner_url = make_url(base).set(database=name).render_as_string(hide_password=False)
+        assert main(["db", "init", "--url", owner_url, "--app-role", role]) == 0
+        out = capsys.readouterr().out
+        app_url = next(line.split("=", 1)[1] for line in out.splitlines() if line.startswith("DATABASE_URL="))
+        store = Store(app_url, create=False)  # the app role: no DDL, the tables db init made and granted
+        try:
+            with Flask("t").app_context():
+                cid, _ = store.create_credential(name="Planner", role="planner", kind="user_token", subject="PL-1")
+                cred = store.get_credential(cid)
+                sess, cookie = create_session(store, cred, method="token")
+                assert open_session(store, cookie).id == sess.id
+                set_password(store, cid, "a long enough secret")
+                set_password(store, cid, "another long secret")  # replaced, not added
+                assert password_credential(store, "PL-1", "another long secret").id == cid
+                assert password_credential(store, "PL-1", "a long enough secret") is None
+                store.revoke(cid)
+                assert open_session(store, cookie) is None
+                end_session(store, sess.id)
+                with store.engine.connect() as conn:
+                    assert conn.execute(text("SELECT count(*) FROM sessions")).scalar() == 0
+        finally:
+            store.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
