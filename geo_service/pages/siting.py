@@ -229,11 +229,12 @@ _WAITING = ENV.from_string("""<!DOCTYPE html>
 </head>
 <body class="gs-plain">
 <main class="gs-home gs-siting-wait" id="gs-siting-wait" data-job="{{ job_url }}" data-status="{{ status }}"
-      data-progress="{{ t.siting_wait_progress }}" data-queued="{{ t.siting_wait_queued }}">
+      data-progress="{{ t.siting_wait_progress }}" data-queued="{{ t.siting_wait_queued }}"
+      data-running="{{ t.siting_wait_running }}">
 """ + LANG_NAV + """
   <h1>{{ t.siting_wait_title }}</h1>
   <p class="gs-wait-text">{{ text }}</p>
-  <p class="gs-wait-progress" id="gs-wait-progress" role="status" aria-live="polite">{{ t.siting_wait_queued }}</p>
+  <p class="gs-wait-progress" id="gs-wait-progress" role="status" aria-live="polite">{{ t.siting_wait_queued if status == "queued" else t.siting_wait_running }}</p>
   <p class="gs-error-text" id="gs-wait-failed" role="alert" hidden>{{ t.siting_wait_failed }}</p>
   <p class="gs-error-text" id="gs-wait-cancelled" role="alert" hidden>{{ t.siting_wait_cancelled }}</p>
   <ul class="gs-links"><li><a class="gs-button gs-secondary" id="gs-wait-reload" href="?lang={{ lang }}">{{ t.siting_wait_reload }}</a></li>

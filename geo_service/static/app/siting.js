@@ -56,8 +56,8 @@
       if (doc.status === "running" && p && p.total) {
         line.textContent = box.getAttribute("data-progress").replace("{done}", String(p.done))
           .replace("{total}", String(p.total));
-      } else if (doc.status === "queued") {
-        line.textContent = box.getAttribute("data-queued");
+      } else {
+        line.textContent = box.getAttribute(doc.status === "queued" ? "data-queued" : "data-running");
       }
     }
     function ended(doc) {
