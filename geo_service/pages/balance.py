@@ -147,7 +147,8 @@ def _pct(x: Any, lang: str, *, signed: bool = True) -> str:
 
 
 def _two(before: str, after: str) -> str:
-    return f"{before} → {after}"
+    """``before → after``; a narrow column breaks the line after the arrow only."""
+    return f"{before}\u00a0→ {after}"
 
 
 def _table_rows(city: Any, result: Mapping[str, Any], data: Mapping[str, Any], *, lang: str) -> list[dict[str, Any]]:
@@ -285,20 +286,20 @@ _BALANCE_PANEL = ENV.from_string("""
   <summary>{{ t.balance_table }} ({{ rows|length }})</summary>
   <div class="gs-scroll">
   <table class="gs-marginal gs-wl-table gs-bal-table" id="gs-bal-table">
-    <thead><tr><th scope="col">{{ t.col_precinct }}</th><th scope="col">{{ t.balance_col_posts }}</th>
+    <thead><tr><th scope="col">{{ t.col_precinct }}</th>
       <th scope="col" class="gs-num-cell" title="{{ t.balance_col_inspectors_title }}">{{ t.balance_col_inspectors }}</th>
       <th scope="col" class="gs-num-cell" title="{{ t.balance_col_per_insp_title }}">{{ t.balance_col_per_insp }}</th>
       <th scope="col" class="gs-num-cell" title="{{ t.balance_col_dev_title }}">{{ t.balance_col_dev }}</th>
       <th scope="col" class="gs-num-cell">{{ t.balance_col_residents }}</th>
-      <th scope="col" class="gs-num-cell">{{ t.balance_col_blocks }}</th>
-      <th scope="col">{{ t.balance_col_status }}</th></tr></thead>
+      <th scope="col" class="gs-num-cell">{{ t.balance_col_blocks }}</th></tr></thead>
     <tbody>
       {% for r in rows %}
       <tr data-precinct="{{ r.id }}" class="gs-bal-{{ r.status }}">
-        <th scope="row"><button type="button" class="gs-wl-go" data-precinct="{{ r.id }}"><span class="gs-swatch" style="background-color: {{ r.colour }}"></span>{{ r.name }}</button></th>
-        <td>{{ r.posts }}</td><td class="gs-num-cell">{{ r.inspectors }}</td><td class="gs-num-cell">{{ r.per }}</td>
-        <td class="gs-num-cell">{{ r.dev }}</td><td class="gs-num-cell">{{ r.residents }}</td><td class="gs-num-cell">{{ r.blocks }}</td>
-        <td class="gs-bal-status">{{ r.status_text }}{% if r.reason %}<br><small>{{ r.reason }}</small>{% endif %}</td></tr>
+        <th scope="row"><button type="button" class="gs-wl-go" data-precinct="{{ r.id }}"><span class="gs-swatch" style="background-color: {{ r.colour }}"></span>{{ r.name }}</button>
+          {% if r.posts %}<span class="gs-bal-post" title="{{ t.balance_col_posts }}">{{ r.posts }}</span>{% endif %}
+          <span class="gs-bal-status">{{ r.status_text }}</span>{% if r.reason %}<small class="gs-bal-reason">{{ r.reason }}</small>{% endif %}</th>
+        <td class="gs-num-cell">{{ r.inspectors }}</td><td class="gs-num-cell">{{ r.per }}</td>
+        <td class="gs-num-cell">{{ r.dev }}</td><td class="gs-num-cell">{{ r.residents }}</td><td class="gs-num-cell">{{ r.blocks }}</td></tr>
       {% endfor %}
     </tbody>
   </table>

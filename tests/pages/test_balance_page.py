@@ -69,11 +69,12 @@ def test_page_draws_the_proposal_and_its_table(balanced: dict[str, Any], lang: s
     rows = re.findall(r'<tr data-precinct="([^"]+)" class="gs-bal-(ok|out|held)">(.*?)</tr>', html, re.S)
     assert [r[0] for r in rows] == sorted(u["precinct_id"] for u in body["precincts"])
     for (pid, status, cells), u in zip(rows, sorted(body["precincts"], key=lambda u: u["precinct_id"])):
-        per = (f"{format_number(u['per_inspector_before'], 2, lang)} → "
+        per = (f"{format_number(u['per_inspector_before'], 2, lang)}\u00a0→ "
                f"{format_number(u['per_inspector_after'], 2, lang)}")
         assert per in cells, (pid, per)
-        assert f"{format_number(u['residents_before'], 0, lang)} → {format_number(u['residents_after'], 0, lang)}" \
-            in cells
+        residents = (f"{format_number(u['residents_before'], 0, lang)}\u00a0→ "
+                     f"{format_number(u['residents_after'], 0, lang)}")
+        assert residents in cells
         assert status == "ok"  # both within ±10% after (the run reaches the band)
     # The imbalance figures before and after, from the summary.
     s = body["summary"]

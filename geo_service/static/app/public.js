@@ -23,13 +23,27 @@
     return node;
   }
 
+  // A text with its {name} kept on one line where it fits (a precinct name such as "P-01" unbroken).
+  function named(key, values) {
+    var p = el("p", "gs-pub-locate-text");
+    var parts = tr(key, Object.assign({}, values, { name: "\u0000" })).split("\u0000");
+    parts.forEach(function (part, i) {
+      if (i > 0) {
+        var short = String(values.name).length <= 24;  // a long name may still wrap at 320 px
+        p.appendChild(el("span", short ? "gs-pub-locate-name gs-nowrap" : "gs-pub-locate-name", values.name));
+      }
+      p.appendChild(document.createTextNode(part));
+    });
+    return p;
+  }
+
   function show(kind, text, extra) {
     var box = document.getElementById("gs-locate-result");
     if (!box) { return; }
     box.textContent = "";
     box.className = "gs-pub-locate-result gs-" + kind;
     box.setAttribute("data-state", kind);
-    box.appendChild(el("p", "gs-pub-locate-text", text));
+    box.appendChild(typeof text === "string" ? el("p", "gs-pub-locate-text", text) : text);
     (extra || []).forEach(function (node) { box.appendChild(node); });
   }
 
@@ -67,15 +81,15 @@
     if (resp.ok && body.precinct && body.precinct.id !== undefined) {
       var name = body.precinct.name || body.precinct.id;
       if (String(body.precinct.id) === S.cfg.precinct) {
-        show("here", tr("pub_locate_here", { name: name }), extra);
+        show("here", named("pub_locate_here", { name: name }), extra);
       } else {
-        show("other", tr("pub_locate_other", { name: name }), [pageLink(String(body.precinct.id))].concat(extra));
+        show("other", named("pub_locate_other", { name: name }), [pageLink(String(body.precinct.id))].concat(extra));
       }
       return;
     }
     if (resp.status === 404 && body.nearest_precinct) {
       var near = body.nearest_precinct;
-      show("outside", tr("pub_locate_outside", { name: near.name || near.id, distance: Math.round(body.distance_m || 0) }),
+      show("outside", named("pub_locate_outside", { name: near.name || near.id, distance: Math.round(body.distance_m || 0) }),
         [pageLink(String(near.id)), mapLink()].concat(extra));
       return;
     }
