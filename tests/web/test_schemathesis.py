@@ -37,6 +37,7 @@ OPERATIONS = [
     ("POST", "/api/v1/lookup/batch"), ("GET", "/api/v1/precincts"), ("GET", "/api/v1/precincts/{precinct_id}"),
     ("GET", "/api/v1/route"), ("POST", "/api/v1/matrix"), ("GET", "/api/v1/isochrone"),
     ("POST", "/api/v1/siting/solve"), ("GET", "/api/v1/siting/results/{result_id}"),
+    ("POST", "/api/v1/siting/results/{result_id}/map"),
     ("POST", "/api/v1/routes/plan"), ("GET", "/api/v1/routes/plans/{plan_id}"),
     ("GET", "/api/v1/routes/plans/{plan_id}/gpx"), ("GET", "/api/v1/routes/plans/{plan_id}/sheet"),
     ("POST", "/api/v1/routes/schedule"), ("POST", "/api/v1/routes/plans/{plan_id}/link"),
