@@ -153,7 +153,9 @@ class VectorBase(JSCSSMixin, MacroElement):
     ``tiles`` is what the web layer hands the page: ``url`` (a ``{z}/{x}/{y}`` template),
     ``max_zoom`` (the archive's deepest zoom; deeper views are drawn from it) and ``bounds``
     ([minlon, minlat, maxlon, maxlat]); ``keep`` optionally lists tile URLs the service
-    worker stores for offline use.
+    worker stores for offline use. With ``fill`` the precincts of the tiles are filled in a
+    colour derived from their id and their names drawn (the precinct map); else only their
+    borders are drawn.
     """
 
     _template = jinja2.Template(
@@ -161,12 +163,15 @@ class VectorBase(JSCSSMixin, MacroElement):
         "GeoServiceBase.add({{ this._parent.get_name() }}, {{ this.options_json }});\n"
         "{% endmacro %}\n")
 
-    def __init__(self, tiles: Mapping[str, Any], *, static_url: str, keep: Sequence[str] = ()) -> None:
+    def __init__(self, tiles: Mapping[str, Any], *, static_url: str, keep: Sequence[str] = (),
+                 fill: bool = False) -> None:
         super().__init__()
         self._name = "GeoServiceBase"
         x0, y0, x1, y1 = (float(v) for v in tiles["bounds"])
         options = {"url": str(tiles["url"]), "maxDataZoom": int(tiles["max_zoom"]),
                    "bounds": [[y0 - 0.05, x0 - 0.05], [y1 + 0.05, x1 + 0.05]], "keep": list(keep)}
+        if fill:
+            options["fill"] = True
         self.options_json = json.dumps(options, separators=(",", ":")).replace("<", "\\u003c")
         self.default_js = [("protomaps_leaflet", f"{static_url}/vendor/protomaps-leaflet/dist/protomaps-leaflet.js"),
                            ("gs_basemap", f"{static_url}/app/basemap.js")]
@@ -175,10 +180,12 @@ class VectorBase(JSCSSMixin, MacroElement):
 
 def base_layer(m: folium.Map, tr: Mapping[str, str], *, tiles: Mapping[str, Any] | None, static_url: str,
                roads: Callable[[], Mapping[str, Any]], weight: float, opacity: float,
-               keep: Sequence[str] = ()) -> None:
-    """The map's base: the vector tiles when the bundle has them, else the roads inline (`road_layer`)."""
+               keep: Sequence[str] = (), fill: bool = False) -> None:
+    """The map's base: the vector tiles when the bundle has them, else the roads inline (`road_layer`).
+
+    ``fill``: the tiles' precincts are filled and named (`VectorBase`)."""
     if tiles:
-        m.add_child(VectorBase(tiles, static_url=static_url, keep=keep))
+        m.add_child(VectorBase(tiles, static_url=static_url, keep=keep, fill=fill))
     else:
         road_layer(roads(), tr, weight=weight, opacity=opacity).add_to(m)
 

@@ -56,13 +56,38 @@ _PANEL = ENV.from_string("""
     <input id="gs-q" name="address" type="search" autocomplete="street-address" enterkeyhint="search"
            maxlength="200" placeholder="{{ t.search_placeholder }}">
     <button type="submit" id="gs-go">{{ t.search_button }}</button>
+    <button type="button" id="gs-here" class="gs-here" title="{{ t.my_location_title }}">
+      <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><circle cx="12" cy="12"
+        r="4" fill="currentColor"/><path d="M12 2v4M12 18v4M2 12h4M18 12h4" stroke="currentColor" stroke-width="2"
+        fill="none"/><circle cx="12" cy="12" r="7" stroke="currentColor" stroke-width="2" fill="none"/></svg>
+      <span>{{ t.my_location }}</span></button>
   </form>
   <div class="gs-status" id="gs-status" role="status" aria-live="polite"></div>
   <ul class="gs-candidates" id="gs-candidates" hidden></ul>
   {% if demo %}<p class="gs-demo">{{ t.demo_note }}</p>{% endif %}
 </header>
 <section class="gs-card" id="gs-card" aria-live="polite" hidden></section>
+<style>
+  .gs-search .gs-here { display: inline-flex; align-items: center; gap: .35em; min-height: 44px; min-width: 44px;
+    padding: 0 .7em; background: #fff; color: #1f3f77; border: 1px solid #1f3f77; border-radius: 6px;
+    font: inherit; cursor: pointer; }
+  .gs-search .gs-here[aria-busy="true"] { opacity: .6; }
+  .gs-legend-note { margin: .3em 0; }
+  .gs-legend-key { list-style: none; padding: 0; margin: .3em 0; }
+  .gs-key-line { display: inline-block; width: 2em; vertical-align: middle; border-top: 3px solid #4e79a7; }
+  .gs-key-derived { border-top-style: dashed; }
+  @media (max-width: 480px) { .gs-search .gs-here span { position: absolute; width: 1px; height: 1px;
+    overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; } }
+</style>
 <details class="gs-legend" id="gs-legend">
+  {% if tiles %}
+  <summary>{{ t.legend }}</summary>
+  <p class="gs-legend-note">{{ t.legend_tiles_note }}</p>
+  <ul class="gs-legend-key">
+    <li><span class="gs-key-line"></span> {{ t.official }}</li>
+    <li><span class="gs-key-line gs-key-derived"></span> {{ t.derived }}</li>
+  </ul>
+  {% else %}
   <summary>{{ t.legend }} ({{ items|length }})</summary>
   <ul>
     {% for it in items %}
@@ -74,6 +99,7 @@ _PANEL = ENV.from_string("""
     </button></li>
     {% endfor %}
   </ul>
+  {% endif %}
   <p class="gs-attrib">{{ t.map_data }}: {{ attribution }}</p>
 </details>
 """)
@@ -100,7 +126,9 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
         not given, ``city.walk`` for the road layer are used.
     collection
         The precinct FeatureCollection of `geo_service.lookup.service.Lookup.precincts_geojson`;
-        it is cut to the shown properties by `precinct_layer_data`.
+        it is cut to the shown properties by `precinct_layer_data`. With ``tiles`` only each
+        feature's ``properties`` (``id`` and ``post``: the post markers) are read, so the
+        caller may leave out the geometries.
     lang
         ``kk``, ``ru`` or ``en``.
     static_url
@@ -116,8 +144,12 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
         Base of the residents' precinct pages (``/p/``): the inspector card links
         ``<public_url><precinct id>``; None (files opened from disk) shows no link.
     tiles
-        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`): the base map is
-        drawn from them; without them the roads are put into the page (``roads``).
+        The bundle's vector tiles (`geo_service.pages.kit.VectorBase`): the base map and
+        the precincts (filled in a colour derived from the id, borders, names) are drawn
+        from them, and a click asks the lookup API by point for the card, so the page's
+        weight does not grow with the number of precincts (only the post markers are in
+        it). Without tiles the roads (``roads``) and every precinct polygon with its card
+        are put into the page.
 
     The map opens on the built-up core (`core_bounds` of the addresses), posts are
     clustered below zoom `CLUSTER_UNTIL_ZOOM`, and the title names the city in ``lang``
@@ -138,15 +170,14 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     m = offline_map([(minlat + maxlat) / 2, (minlon + maxlon) / 2], 13, control_scale=True, prefer_canvas=False)
     page.add_child(m)
 
-    data = precinct_layer_data(collection)
-    geoms = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
-    colours = precinct_colours(geoms) if geoms else []
-    style_by_id = {f["id"]: _style(c, f["properties"]["source"] == "official")
-                   for f, c in zip(data["features"], colours)}
-    precincts = folium.GeoJson(data, name=tr["layer_precincts"],
-                               style_function=lambda f: style_by_id.get(f["id"], _style(PALETTE[0], False)))
-    precincts.add_to(m)
-    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1.2, opacity=0.75,
+    precincts: folium.GeoJson | None = None
+    items: list[dict[str, Any]] = []
+    extent: list[float] | None = None
+    if tiles:  # the precincts are drawn from the tiles; the card comes from the lookup API
+        extent = [float(v) for v in tiles.get("bounds") or manifest["bbox"]]
+    else:
+        precincts, items, extent = _inline_precincts(m, collection, tr)
+    base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1.2, opacity=0.75, fill=bool(tiles),
                roads=lambda: roads if roads is not None else roads_geojson(city.walk))
     cluster = MarkerCluster(name=tr["layer_posts"], options={
         "disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM, "showCoverageOnHover": False, "maxClusterRadius": 48})
@@ -161,21 +192,36 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     folium.LayerControl(collapsed=True).add_to(m)
     addresses = getattr(city, "addresses", None)
     core = core_bounds(addresses.lon, addresses.lat) if addresses is not None and len(addresses) else None
+    core = core or extent
     if core is not None:
         m.fit_bounds([[core[1], core[0]], [core[3], core[2]]])
-    elif geoms:
-        x0, y0, x1, y1 = shapely.total_bounds(np.asarray(geoms, dtype=object)).tolist()
-        m.fit_bounds([[y0, x0], [y1, x1]])
     m.add_child(ScriptInit("GeoServicePage.init", [precincts, posts, osm], static_url=static_url,
                            script="precincts.js"))
 
-    items = [{"id": f["id"], "name": f["properties"]["name"], "colour": c,
-              "official": f["properties"]["source"] == "official"} for f, c in zip(data["features"], colours)]
     attribution = attribution_of(manifest)
     page.html.add_child(LiteralHtml(_PANEL.render(
-        t=tr, lang=lang, langs=lang_links(), city=name, items=items,
+        t=tr, lang=lang, langs=lang_links(), city=name, items=items, tiles=bool(tiles),
         demo=bool(manifest.get("demo")), attribution=attribution)), name="gs_panel", index=0)
     config = {"lang": lang, "api": api_url.rstrip("/"), "t": tr, "attribution": attribution,
-              "public": public_url, "sw": service_worker_url(static_url, register_service_worker)}
+              "public": public_url, "sw": service_worker_url(static_url, register_service_worker),
+              "tiles": bool(tiles)}
     add_config(page, config)
     return page.render()
+
+
+def _inline_precincts(m: folium.Map, collection: Mapping[str, Any],
+                      tr: Mapping[str, str]) -> tuple[folium.GeoJson, list[dict[str, Any]], list[float] | None]:
+    """Every precinct put into the page as GeoJSON (a bundle without tiles): the layer, the
+    legend's items and the precincts' extent [minlon, minlat, maxlon, maxlat]."""
+    data = precinct_layer_data(collection)
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
+    colours = precinct_colours(geoms) if geoms else []
+    style_by_id = {f["id"]: _style(c, f["properties"]["source"] == "official")
+                   for f, c in zip(data["features"], colours)}
+    precincts = folium.GeoJson(data, name=tr["layer_precincts"],
+                               style_function=lambda f: style_by_id.get(f["id"], _style(PALETTE[0], False)))
+    precincts.add_to(m)
+    items = [{"id": f["id"], "name": f["properties"]["name"], "colour": c,
+              "official": f["properties"]["source"] == "official"} for f, c in zip(data["features"], colours)]
+    extent = shapely.total_bounds(np.asarray(geoms, dtype=object)).tolist() if geoms else None
+    return precincts, items, extent

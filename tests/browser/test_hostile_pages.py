@@ -58,7 +58,7 @@ def test_precinct_map_card_and_search(guarded_page: Callable[..., Any], hostile_
     _, url = hostile_server
     g, page, dialogs = _guarded(guarded_page)
     page.goto(f"{url}/precincts/map?lang=ru", wait_until="load")
-    page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
+    page.wait_for_selector(".leaflet-tile-pane canvas.leaflet-tile-loaded", state="attached")  # precincts: tiles
     # The inspector card of a precinct: its name, the inspector's name, rank, hours, post address.
     lat, lon = grid_latlon(1.0, 0.5)
     box = page.locator(".folium-map").bounding_box()

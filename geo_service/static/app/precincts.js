@@ -1,11 +1,16 @@
-/* Precinct page: search box, inspector card, legend, service worker.
+/* Precinct page: search box, "use my location", inspector card, legend, service worker.
  * Loaded in <head>; folium's inline script calls GeoServicePage.init(map, precincts, posts, osm).
+ * Two ways the precincts come: drawn from the bundle's vector tiles (basemap.js; `precincts` is
+ * null): a click asks the lookup API by point (POST, so no place is in a URL) and the chosen
+ * precinct's outline comes from /precincts/<id>; or put into the page as GeoJSON (a bundle
+ * without tiles): a click reads the feature.
  * Texts come from the page's JSON config (#gs-config). No inline event handlers; data is
  * put into the page with textContent only. */
 (function () {
   "use strict";
 
-  var S = { map: null, precincts: null, byId: {}, selected: null, found: null, cfg: null };
+  var S = { map: null, precincts: null, byId: {}, selected: null, found: null, cfg: null, outline: null,
+    asked: 0 };
 
   function cfg() {
     if (!S.cfg) {
@@ -72,6 +77,9 @@
     if (extra && extra.address) {
       card.appendChild(el("p", "gs-found", tr("your_address") + ": " + extra.address));
     }
+    if (extra && extra.here) {
+      card.appendChild(el("p", "gs-found", tr("your_location")));
+    }
     if (extra && extra.sureness) {
       extra.sureness.forEach(function (w) {
         var p = el("p", "gs-warn", w);
@@ -135,6 +143,7 @@
   }
 
   function highlight(id) {
+    if (S.outline) { S.map.removeLayer(S.outline); S.outline = null; }
     if (S.selected && S.byId[S.selected]) {
       S.precincts.resetStyle(S.byId[S.selected]);
     }
@@ -146,7 +155,23 @@
     }
   }
 
+  // Tiles: the chosen precinct's outline (and, for a post's or legend's click, its card) from the API.
+  function remotePrecinct(id, extra, withCard, fit) {
+    highlight(null);
+    S.selected = id;
+    var asked = ++S.asked;
+    fetch(cfg().api + "/precincts/" + encodeURIComponent(id), { headers: { Accept: "application/geo+json" } })
+      .then(function (resp) { return resp.ok ? resp.json() : null; }).then(function (f) {
+        if (!f || asked !== S.asked) { return; }
+        if (withCard) { showCard(f.properties, extra); }
+        S.outline = L.geoJSON(f, { interactive: false, style: { color: "#1f3f77", weight: 4, fill: false } });
+        S.outline.addTo(S.map);
+        if (fit) { S.map.fitBounds(S.outline.getBounds(), { padding: [16, 16] }); }
+      }).catch(function () { if (withCard) { status(tr("err_offline"), true); } });
+  }
+
   function selectPrecinct(id, extra, fit) {
+    if (!S.precincts) { remotePrecinct(id, extra, true, fit); return; }
     var layer = S.byId[id];
     if (!layer) { return; }
     highlight(id);
@@ -211,10 +236,12 @@
     } else if (c.precinct) {
       showCard({ id: c.precinct.id, name: c.precinct.name, source: c.precinct.source, inspectors: c.inspectors, post: c.post },
         extra);
+      // Tiles: the card again from /precincts/<id> (the precinct's own inspectors and post), with its outline.
+      if (!S.precincts) { remotePrecinct(c.precinct.id, extra, true, false); }
     } else {
       hideCard();
       var near = c.nearest_precinct || {};
-      var nearName = (S.byId[near.id] && S.byId[near.id].feature.properties.name) || near.id || "";
+      var nearName = (S.byId[near.id] && S.byId[near.id].feature.properties.name) || near.name || near.id || "";
       status(tr("err_outside", { name: nearName, distance: Math.round(near.distance_m || 0) }), true);
     }
     S.map.setView(ll, Math.max(S.map.getZoom(), 16));
@@ -265,6 +292,49 @@
     }).catch(function () { status(tr("err_offline"), true); });
   }
 
+  // -- a point: a click on the tiles' map, or "use my location" ---------------------------------
+  function mark(ll) {
+    if (S.found) { S.map.removeLayer(S.found); }
+    S.found = L.circleMarker(ll, { radius: 11, color: "#ffffff", weight: 3, fillColor: "#b00020", fillOpacity: 1 });
+    S.found.addTo(S.map);
+  }
+
+  // The answer for a point (POST: the place stays out of URLs and logs); extra.here: the person's own place.
+  function lookupPoint(lat, lon, extra) {
+    if (!/^https?:$/.test(location.protocol)) { status(tr("err_offline"), true); return Promise.resolve(); }
+    var asked = ++S.asked;
+    return fetch(cfg().api + "/lookup", { method: "POST", body: JSON.stringify({ lat: lat, lon: lon }),
+      headers: { Accept: "application/json", "Content-Type": "application/json" } }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (body) {
+        if (asked !== S.asked) { return; }
+        if (!resp.ok) { hideCard(); status(problemText(resp.status, body), true); return; }
+        status("");
+        var p = body.precinct || {};
+        var more = { on_border: body.on_border, travel_to_post: body.travel_to_post, here: extra && extra.here };
+        showCard({ id: p.id, name: p.name, source: p.source, inspectors: body.inspectors, post: body.post }, more);
+        if (!S.precincts && p.id) { remotePrecinct(p.id, more, false, false); }
+      });
+    }).catch(function () { status(tr("err_offline"), true); });
+  }
+
+  function useMyLocation() {
+    var button = document.getElementById("gs-here");
+    clearCandidates();
+    if (!navigator.geolocation || !window.isSecureContext) { status(tr("geo_unavailable"), true); return; }
+    status(tr("locating"));
+    button.setAttribute("aria-busy", "true");
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      button.removeAttribute("aria-busy");
+      var ll = [pos.coords.latitude, pos.coords.longitude];
+      mark(ll);
+      S.map.setView(ll, Math.max(S.map.getZoom(), 16));
+      lookupPoint(ll[0], ll[1], { here: true });
+    }, function (err) {
+      button.removeAttribute("aria-busy");
+      status(tr(err && err.code === 1 ? "geo_denied" : "geo_unavailable"), true);
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
   // -- start ----------------------------------------------------------------------------------
   function registerServiceWorker() {
     var sw = cfg().sw;
@@ -275,13 +345,21 @@
   function init(map, precincts, posts, osm) {
     S.map = map;
     S.precincts = precincts;
-    precincts.eachLayer(function (layer) {
-      S.byId[layer.feature.properties.id] = layer;
-    });
-    precincts.on("click", function (e) {
-      L.DomEvent.stopPropagation(e);
-      selectPrecinct(e.layer.feature.properties.id, null, false);
-    });
+    if (precincts) {
+      precincts.eachLayer(function (layer) {
+        S.byId[layer.feature.properties.id] = layer;
+      });
+      precincts.on("click", function (e) {
+        L.DomEvent.stopPropagation(e);
+        selectPrecinct(e.layer.feature.properties.id, null, false);
+      });
+    } else {
+      map.on("click", function (e) {
+        clearCandidates();
+        mark(e.latlng);
+        lookupPoint(e.latlng.lat, e.latlng.lng, null);
+      });
+    }
     posts.eachLayer(function (layer) {
       var p = layer.feature.properties;
       var tip = el("span", null, p.name);
@@ -299,6 +377,7 @@
       if (e.layer === osm) { map.attributionControl.addAttribution(credit); }
     });
     document.getElementById("gs-search").addEventListener("submit", search);
+    document.getElementById("gs-here").addEventListener("click", useMyLocation);
     Array.prototype.forEach.call(document.querySelectorAll(".gs-legend-item"), function (b) {
       b.addEventListener("click", function () { selectPrecinct(b.getAttribute("data-precinct"), null, true); });
     });
@@ -314,5 +393,5 @@
     registerServiceWorker();
   }
 
-  window.GeoServicePage = { init: init, select: selectPrecinct };
+  window.GeoServicePage = { init: init, select: selectPrecinct, lookupPoint: lookupPoint };
 }());

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from typing import Any
 from urllib.parse import quote
 
 from flask import Response, current_app, request
@@ -47,11 +48,23 @@ def precincts_map() -> Response:
     lookup = city.cached("lookup", lambda: Lookup(city))
     public_url = request.script_root + "/p/"
     tiles = base_tiles(city)
+    # With tiles the page draws the precincts from them: only the posts (markers) come from here.
+    precincts = (lambda: _posts_only(lookup)) if tiles else lookup.precincts_geojson
     body = city.cached(f"page:precincts:{lang}:{static}:{api_url}", lambda: pages.precinct_page(
-        city, lookup.precincts_geojson(), lang=lang, static_url=static, api_url=api_url,
+        city, precincts(), lang=lang, static_url=static, api_url=api_url,
         roads=None if tiles else city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk)),
         public_url=public_url, tiles=tiles))
     return html_page(body, lang)
+
+
+def _posts_only(lookup: Lookup) -> dict[str, Any]:
+    """The precincts' ids and posts, no geometries (what the tiled precinct map puts in the page)."""
+    features = []
+    for i in range(len(lookup.ids)):
+        info = lookup.precinct_info(i)
+        features.append({"type": "Feature", "geometry": None,
+                         "properties": {**info["precinct"], "post": info["post"]}})
+    return {"type": "FeatureCollection", "features": features}
 
 
 @bp.get("/api/v1/docs")
