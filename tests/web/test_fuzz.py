@@ -359,6 +359,7 @@ def templates(ids: dict[str, str], bundle: Path) -> list[Template]:
             "demand_source": "buildings+addresses", "mode": "walk", "max_candidates": 50, "time_limit": 1,
             "region": {"type": "Polygon", "coordinates": polygon(-0.5, -0.5, 3.5, 3.6)}}),
         T("GET", "/api/v1/siting/results/{result_id}", params={"result_id": ids["siting"]}),
+        T("POST", "/api/v1/siting/results/{result_id}/map", params={"result_id": ids["siting"]}),
         T("POST", "/api/v1/routes/plan", body={
             "inspector_id": "UI-1", "date": "2026-12-01", "visits": [visit, by_address], "shift": shift,
             "mode": "walk", "outside_precinct": "warn", "hotspots": [[lat2, lon2]], "save": False}),
