@@ -293,7 +293,8 @@ def execute(queue: JobQueue, rt: Runtime, job_id: str) -> None:
     detail: str | None = FAILED
     try:
         queue.store.update_result(job_id, body={"status": "running"})
-        with progress.reporting(reporter), highs.interrupting(lambda: state.cancel or state.lost):
+        stop = lambda: state.cancel or state.lost  # noqa: E731 - asked by progress.check and HiGHS
+        with progress.reporting(reporter, cancelled=stop), highs.interrupting(stop):
             outcome = RUNNERS[job["kind"]](rt, job, queue.jobs.inputs(job_id))
         status, detail = "done", None
     except (progress.JobCancelled, highs.Interrupted):  # at a progress point, or HiGHS stopped mid-run

@@ -132,3 +132,29 @@ def test_a_cancelled_siting_job_stops_mid_mip_in_a_redis_worker(tmp_path: Path, 
         assert client.get(url, headers=c.headers()).json["status"] == "cancelled"
     finally:
         c.stop()
+
+
+def test_the_balance_stops_inside_its_local_search_when_cancelled(app) -> None:
+    """The balance's inner loop (`local_search`, between its restarts' progress points) asks
+    `progress.check`; outside a job, or not cancelled, it runs to its end."""
+    from geo_service import progress
+    from geo_service.web.context import EXTENSION
+    from geo_service.workload.balance import balance_precincts, search
+
+    city = app.extensions[EXTENSION]
+    reported: list[str] = []
+    asked = {"n": 0}
+    real = search.local_search
+
+    def counted(*a: Any, **k: Any) -> Any:
+        asked["n"] += 1
+        return real(*a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(search, "local_search", counted)
+        with pytest.raises(progress.JobCancelled), progress.reporting(
+                lambda step, *_: reported.append(step), cancelled=lambda: asked["n"] > 0):
+            balance_precincts(city, tolerance=0.01)
+    assert asked["n"] == 1 and reported == []  # stopped in the first local search, before any restart ended
+    out = balance_precincts(city, tolerance=0.2)
+    assert out.to_dict()["summary"]["contiguous"] is True

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
+from geo_service import progress
 from geo_service.workload.balance.blocks import neighbours
 from geo_service.workload.balance.contiguity import Cuts, articulation, repair_contiguity
 from geo_service.workload.balance.problem import BlockProblem, excess, imbalance_cost
@@ -47,6 +48,7 @@ def local_search(lab: np.ndarray, pb: BlockProblem, *, max_moves: int = 20000, t
     cuts: dict[int, tuple[int, Cuts]] = {}
     version = np.zeros(n_units, dtype=np.int64)
     while moves < max_moves and time.perf_counter() - t0 < time_limit:
+        progress.check()  # a cancelled job stops here, between two rounds of moves
         dev = unit_load / pb.target - 1.0
         if np.all(np.abs(dev) <= pb.tol):
             break
