@@ -260,7 +260,8 @@ def test_lookup_errors_are_told_in_the_page_language(guarded_page: Callable[...,
 def test_home_and_docs_pages(guarded_page: Callable[..., Any], pages_url: str, shots_dir: Path) -> None:
     g = guarded_page(**PHONE)
     g.page.goto(f"{pages_url}/?lang=kk", wait_until="load")
-    assert g.page.locator("a.gs-button").count() == 2
+    assert g.page.locator("a.gs-button").count() == 3  # the precinct map, the API docs, the staff sign-in (#22)
+    assert g.page.locator("a.gs-button >> nth=2").get_attribute("href") == "/sign-in?lang=kk"
     g.page.click("a.gs-button >> nth=0")
     g.page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
     assert g.page.get_attribute("html", "lang") == "kk"

@@ -436,3 +436,21 @@ def test_sessions_and_passwords_work_as_the_least_privileged_role_on_postgresql(
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()
+
+
+def test_signing_in_again_ends_the_browsers_old_session(app: Any) -> None:
+    _, first = _cred(app, "planner", subject="PL-1")
+    _, second = _cred(app, "inspector", subject="UI-1", precincts=("P-01",))
+    client = app.test_client()
+    _sign_in(client, token=first)
+    old = client.get_cookie(COOKIE).value
+    assert "gs-token" not in client.get("/sign-in", headers=HTML).text  # signed in: sign out first, says the page
+    again = client.post("/sign-in", headers=HTML,  # a post straight from an earlier copy of the form
+                        data={"csrf_token": client.get_cookie("gs_signin").value, "token": second})
+    assert again.status_code == 303 and client.get_cookie(COOKIE).value != old
+    store = app.extensions[STORE_EXT]
+    with store.engine.connect() as conn:
+        assert len(list(conn.execute(select(store.tables["sessions"])))) == 1
+    replay = app.test_client()
+    replay.set_cookie(COOKIE, old, domain="localhost")
+    assert replay.get("/workload/dashboard", headers=HTML).status_code == 303

@@ -9,6 +9,8 @@ token or password; sign-in posts are limited per client address (``SIGNIN_RATE_L
 
 from __future__ import annotations
 
+import logging
+
 from flask import Response, current_app, g, request
 from limits import parse
 
@@ -18,6 +20,8 @@ from geo_service.web import sessions
 from geo_service.web.context import get_store
 from geo_service.web.security import LIMITER_EXT, access, audit, principal_of, setting
 from geo_service.web.views.page_kit import bp
+
+logger = logging.getLogger(__name__)
 
 #: The endpoints of this module (the pages blueprint's; no signed-in bar is added to them).
 ENDPOINTS = ("pages.sign_in_form", "pages.sign_in", "pages.sign_out")
@@ -64,12 +68,23 @@ def _refused(outcome: str, key: str, status: int, *, password: bool = False) -> 
     return _form_page(status=status, error_key=key, open_password=password)
 
 
+def _within_limit() -> bool:
+    """One more sign-in post of this client address within ``SIGNIN_RATE_LIMIT`` (counted in the
+    limiter's storage, so shared by workers and instances with Redis); a storage failure lets it
+    through, as the limiter itself does (``swallow_errors``)."""
+    limiter = current_app.extensions[LIMITER_EXT]
+    try:
+        return bool(limiter.limiter.hit(parse(setting("SIGNIN_RATE_LIMIT")), "gs-signin", request.remote_addr or "?"))
+    except Exception:  # noqa: BLE001 - a limiter storage failure must not refuse every sign-in
+        logger.warning("sign-in rate limit not checked: the limiter's storage failed", exc_info=True)
+        return True
+
+
 @bp.post("/sign-in")
 @access("public")
 def sign_in() -> Response:
     """Check the token (or name and password), make a session, set its cookie, go to ``next``."""
-    limiter = current_app.extensions[LIMITER_EXT]
-    if not limiter.limiter.hit(parse(setting("SIGNIN_RATE_LIMIT")), "gs-signin", request.remote_addr or "?"):
+    if not _within_limit():
         return _refused("rate_limit", "signin_err_rate", 429)
     if not sessions.signin_csrf_ok():  # a stale or forged form (login CSRF): a bad request, shown again
         return _refused("csrf", "signin_err_form", 400)
@@ -92,6 +107,9 @@ def sign_in() -> Response:
             return _refused("unknown", "signin_err_unknown", 401, password=True)
     else:
         return _refused("empty", "signin_err_unknown", 400)
+    old = sessions.request_session(store) if request.cookies.get(sessions.COOKIE) else None
+    if old is not None:  # signing in again (maybe as someone else): the browser's old session ends
+        sessions.end_session(store, old.id)
     sess, value = sessions.create_session(store, cred, method=method)
     audit("sign_in", record_type="session", record_id=sess.id, outcome=f"ok:{method}", principal=principal_of(cred))
     resp = Response(status=303)
