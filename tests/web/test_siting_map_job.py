@@ -79,8 +79,11 @@ def test_a_small_result_is_drawn_in_the_request(app, client, iso) -> None:
     page = client.get(f"/siting/{rid}/map?lang=ru", headers=planner)
     assert page.status_code == 200 and "gs-siting-page" in page.text and 'lang="ru"' in page.text
     assert iso.calls == posts  # drawn here, one area per post
-    jobs = app.extensions["geo_service.jobs"].jobs if "geo_service.jobs" in app.extensions else None
-    assert jobs is None or jobs.count_open() == 0  # no job for it
+    store = app.extensions[STORE_EXT]
+    version = app.extensions[EXTENSION].manifest["bundle_version"]
+    key = map_layers.layers_key(rid, store.get_result(rid)["body"], version)
+    assert store.get_meta(map_layers.pointer_name(rid, key)) is None  # no job queued, nothing kept
+    assert client.get(f"/siting/{rid}/map", headers=planner).status_code == 200 and iso.calls == 2 * posts
 
 
 def test_a_big_result_waits_for_its_job_then_serves_the_kept_layers(app, client, iso, monkeypatch) -> None:
