@@ -167,7 +167,9 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     tr = catalog(lang)
     page = Page(lang=lang, title=f"{tr['precincts_title']} · {name}")
     minlon, minlat, maxlon, maxlat = manifest["bbox"]
-    m = offline_map([(minlat + maxlat) / 2, (minlon + maxlon) / 2], 13, control_scale=True, prefer_canvas=False)
+    # maxZoom: the post clusters need one, and without tiles no layer gives it.
+    m = offline_map([(minlat + maxlat) / 2, (minlon + maxlon) / 2], 13, control_scale=True, prefer_canvas=False,
+                    maxZoom=19)
     page.add_child(m)
 
     precincts: folium.GeoJson | None = None
