@@ -65,28 +65,30 @@ def block_cells(city: Any, lat: Sequence[float], lon: Sequence[float], cell_m: f
 def moved_areas(city: Any, moved: Sequence[Mapping[str, Any]], cell_m: float,
                 proposed: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The areas that change precinct: per (before, after) pair the union of the moved blocks'
-    cells, each cut to the proposed precinct it joins (``proposed``: id -> shapely geometry)
-    when the result has its outline. Returns ``[{"before", "after", "blocks", "residents",
-    "geometry" (shapely)}]`` in (before, after) order."""
+    cells, cut to the proposed precinct it joins (``proposed``: id -> shapely geometry) when the
+    result has its outline (a cell lying wholly outside that outline is kept whole: its block's
+    nodes are there). Returns ``[{"before", "after", "blocks", "residents", "geometry"
+    (shapely)}]`` in (before, after) order."""
     if not moved:
         return []
-    cells = block_cells(city, [float(b["lat"]) for b in moved], [float(b["lon"]) for b in moved], cell_m)
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for b, cell in zip(moved, cells):
-        key = (str(b.get("before") or ""), str(b.get("after") or ""))
-        grp = groups.setdefault(key, {"before": key[0], "after": key[1], "blocks": 0, "residents": 0.0, "cells": []})
-        grp["blocks"] += 1
-        grp["residents"] += float(b.get("residents") or 0.0)
-        target = proposed.get(key[1])
-        piece = shapely.intersection(cell, target) if target is not None else cell
-        if piece.is_empty:  # the block's nodes are there; its cell lies outside the drawn outline
-            piece = cell
-        grp["cells"].append(piece)
+    cells = np.asarray(block_cells(city, [float(b["lat"]) for b in moved], [float(b["lon"]) for b in moved],
+                                   cell_m), dtype=object)
+    keys = [(str(b.get("before") or ""), str(b.get("after") or "")) for b in moved]
+    residents = np.array([float(b.get("residents") or 0.0) for b in moved])
     out = []
-    for key in sorted(groups):
-        grp = groups.pop(key)
-        geom = shapely.make_valid(shapely.union_all(grp.pop("cells")))
-        out.append({**grp, "geometry": geom})
+    for key in sorted(set(keys)):
+        mine = np.array([k == key for k in keys])
+        group = cells[mine]
+        target = proposed.get(key[1])
+        if target is None:
+            geom = shapely.union_all(group)
+        else:
+            shapely.prepare(target)
+            inside = shapely.intersects(group, target)
+            geom = shapely.union_all([shapely.intersection(shapely.union_all(group[inside]), target),
+                                      *group[~inside].tolist()])
+        out.append({"before": key[0], "after": key[1], "blocks": int(mine.sum()),
+                    "residents": float(residents[mine].sum()), "geometry": shapely.make_valid(geom)})
     return out
 
 
@@ -94,12 +96,14 @@ def _names(city: Any) -> dict[str, str]:
     return dict(zip(city.precincts["precinct_id"].astype(str), city.precincts["name"].astype(str)))
 
 
-def balance_layer_data(city: Any, result: Mapping[str, Any], *, lang: str, decimals: int = 5) -> dict[str, Any]:
+def balance_layer_data(city: Any, result: Mapping[str, Any], *, lang: str, decimals: int = 5,
+                       tolerance: float = 5e-5) -> dict[str, Any]:
     """What the map draws, and nothing else: ``proposed`` (FeatureCollection: ``id``, ``name``,
     ``colour``, ``before``, ``after``: workload per inspector), ``current`` (the city's
     precincts: ``id``, ``name``), ``moved`` (`moved_areas`: ``before``, ``after`` names,
     ``blocks``, ``residents``, ``colour`` of the precinct joined), ``posts`` (``name``), and
-    ``colours`` and ``names`` by proposed precinct id."""
+    ``colours`` and ``names`` by proposed precinct id. Outlines are simplified within
+    ``tolerance`` degrees (5e-5: about 5 m, 2 px at zoom 16) and rounded to ``decimals``."""
     names = _names(city)
     units = {str(u["precinct_id"]): u for u in result.get("precincts") or []}
     unit_names = {pid: names.get(pid) or t("balance_new_precinct", lang, id=pid) for pid in units}
@@ -116,9 +120,9 @@ def balance_layer_data(city: Any, result: Mapping[str, Any], *, lang: str, decim
             "id": pid, "name": unit_names.get(pid, pid), "colour": colours.get(pid, "#888888"),
             "before": number_or_none(u.get("per_inspector_before"), 2),
             "after": number_or_none(u.get("per_inspector_after"), 2)},
-            "geometry": light_geometry(shapely.geometry.mapping(geom), tolerance=0, decimals=decimals)})
+            "geometry": light_geometry(shapely.geometry.mapping(geom), tolerance=tolerance, decimals=decimals)})
     current = [{"type": "Feature", "id": pid, "properties": {"id": pid, "name": names[pid]},
-                "geometry": light_geometry(shapely.geometry.mapping(geom), tolerance=0, decimals=decimals)}
+                "geometry": light_geometry(shapely.geometry.mapping(geom), tolerance=tolerance, decimals=decimals)}
                for pid, geom in zip(city.precincts["precinct_id"].astype(str), city.precincts["geometry"])]
     cell_m = float((result.get("summary") or {}).get("cell_m") or 250.0)
     areas = moved_areas(city, result.get("moved_blocks") or [], cell_m, geoms)
@@ -126,7 +130,8 @@ def balance_layer_data(city: Any, result: Mapping[str, Any], *, lang: str, decim
         "before": unit_names.get(a["before"], a["before"] or "—"),
         "after": unit_names.get(a["after"], a["after"] or "—"),
         "blocks": a["blocks"], "residents": round(a["residents"]), "colour": colours.get(a["after"], "#888888")},
-        "geometry": light_geometry(shapely.geometry.mapping(a["geometry"]), tolerance=0, decimals=decimals)}
+        "geometry": light_geometry(shapely.geometry.mapping(a["geometry"]), tolerance=tolerance,
+                                   decimals=decimals)}
         for a in areas if not a["geometry"].is_empty]
     post_ids = {p for u in units.values() for p in str(u.get("post_ids") or "").split(",") if p}
     posts = [{"type": "Feature", "properties": {"name": str(r.name)}, "geometry": {
@@ -388,7 +393,7 @@ def _add_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mapping[str,
     moved = None
     if data["moved"]["features"]:
         moved = folium.GeoJson(data["moved"], name=tr["balance_layer_moved"],
-                               style_function=lambda f: {"color": MOVED_OUTLINE, "weight": 2.5,
+                               style_function=lambda f: {"color": MOVED_OUTLINE, "weight": 1.5,
                                                          "fillColor": f["properties"]["colour"], "fillOpacity": 0.85})
         moved.add_to(m)
     posts = None
