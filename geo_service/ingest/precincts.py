@@ -201,7 +201,7 @@ def derive_precincts(graph: RoadGraph, posts: pd.DataFrame, points: np.ndarray, 
     xy = np.round(np.column_stack([x, y]), 1)
     xy, idx = np.unique(xy, axis=0, return_index=True)
     label = label[idx]
-    area = _built_up_area(xy)
+    area = built_up_area(xy)
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=area.envelope,
                                                        ordered=True))
     rows = []
@@ -233,7 +233,7 @@ THIN_M = 100.0
 BUILT_UP_MARGIN_M = 300.0
 
 
-def _built_up_area(xy: np.ndarray) -> shapely.Geometry:
+def built_up_area(xy: np.ndarray) -> shapely.Geometry:
     """The area the derived precincts cover: a concave hull of the points (one per `THIN_M`
     square), widened `BUILT_UP_MARGIN_M`, so it holds every point."""
     cells = np.floor(xy / THIN_M).astype(np.int64)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geo_service.ingest.precincts import BUILT_UP_MARGIN_M, _built_up_area
+from geo_service.ingest.precincts import BUILT_UP_MARGIN_M, built_up_area
 
 
 def test_thinned_hull_holds_every_point_and_keeps_the_shape() -> None:
     rng = np.random.default_rng(7)
     centres = rng.random((12, 2)) * 20_000  # a city of scattered quarters with gaps between
     xy = np.vstack([c + rng.normal(0, 600, (4000, 2)) for c in centres])
-    area = _built_up_area(xy)
+    area = built_up_area(xy)
     assert shapely.contains_xy(area, xy[:, 0], xy[:, 1]).all()
     full = shapely.buffer(shapely.concave_hull(shapely.multipoints(xy), ratio=0.05), BUILT_UP_MARGIN_M)
     assert abs(area.area / full.area - 1) < 0.05
