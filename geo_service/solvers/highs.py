@@ -5,7 +5,10 @@ A run can be stopped from outside (a cancelled job): inside `interrupting(check)
 `run_highs` asks HiGHS for its interrupt callbacks (MIP, simplex, IPM) and sets
 ``user_interrupt`` once ``check()`` says so (asked at most every `INTERRUPT_POLL_S`);
 the run then ends in HiGHS's next callback and `run_highs` raises `Interrupted`. The
-time limit applies as before."""
+time limit applies as before. HiGHS asks its MIP interrupt where it checks its limits, about
+once a second in the search, but not inside the sub-MIPs of its root heuristics (RINS, RENS),
+so a stop can wait for one of those to end (0.4-1.4 s measured, 11 s the worst seen under
+load, on a 25 s MCLP); the LP solves inside a MIP do not call the simplex interrupt."""
 
 from __future__ import annotations
 
