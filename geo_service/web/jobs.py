@@ -9,6 +9,11 @@ running, with its progress, and 200 once it is done (the result in ``result``), 
 (``detail``) or cancelled; ``DELETE`` cancels it. A job is readable by the roles its endpoint
 admits, and an inspector's only when it concerns the inspector's own precinct and self.
 
+A siting result's map layers (`siting_map_layers`, `start_siting_map`): the kept areas of the
+result for the loaded bundle, or the ``siting_map`` job making them, found through a pointer
+in the store's ``meta`` table (`geo_service.siting.map_layers.pointer_name`), so the map page
+and ``POST /api/v1/siting/results/<id>/map`` share one job.
+
 Where jobs run (``JOBS_BROKER``, ``JOBS_WORKER``): an app alone (tests, embedding) runs them
 in a thread of its own on ``memory://``; `geo_service.web.serve` forks one worker process on
 the SQLite queue file when no broker is set; with a broker (``redis://``) `geo-service worker`
