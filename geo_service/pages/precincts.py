@@ -11,10 +11,10 @@ from typing import Any
 import folium
 import numpy as np
 import shapely
-from folium.plugins import Fullscreen, LocateControl, MarkerCluster
+from folium.plugins import Fullscreen, MarkerCluster
 
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
-from geo_service.pages.i18n import catalog, t
+from geo_service.pages.i18n import catalog
 from geo_service.pages.kit import (
     ENV,
     Page,
@@ -189,7 +189,7 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     posts.add_to(cluster)
     osm = osm_layer(tr)
     osm.add_to(m)
-    LocateControl(strings={"title": t("nav_precincts", lang)}, flyTo=True, icon="gs-locate-icon").add_to(m)
+    # "Use my location" is the search form's button (#gs-here): it also opens the card, so no locate control.
     Fullscreen(position="topleft").add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     addresses = getattr(city, "addresses", None)

@@ -122,7 +122,7 @@ def test_precinct_page(guarded_page: Callable[..., Any], pages_url: str, shots_d
     assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 0
     _wait(page, "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
     assert page.locator(".leaflet-marker-pane .gs-post-icon").count() == 1
-    assert page.locator(".leaflet-control-locate").count() == 1
+    assert page.locator(".leaflet-control-locate").count() == 0 and page.locator("#gs-here").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
     assert "OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
     assert page.locator("img.leaflet-tile").count() == 0  # no raster tiles until a person asks for them
@@ -347,7 +347,7 @@ def test_route_page(guarded_page: Callable[..., Any], pages_url: str, route_link
     numbers = page.locator(".leaflet-marker-pane .gs-stop-icon").all_inner_texts()
     assert sorted(int(n) for n in numbers) == [1, 2, 3, 4, 5]
     assert page.locator(".leaflet-marker-pane .gs-post-icon").count() == 1
-    assert page.locator(".leaflet-control-locate").count() == 1
+    assert page.locator(".leaflet-control-locate").count() == 0 and page.locator("#gs-here").count() == 1
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
     assert "OpenStreetMap contributors" in page.inner_text(".leaflet-control-attribution")
     # Navigation in outside apps: links a person taps (nothing was loaded from those hosts).

@@ -5,7 +5,7 @@
  *   fill: bool }.
  * With `fill` (the precinct map) every precinct of the tiles' `precincts` layer is filled with a
  * colour derived from its id (`colourOf`: the same id has the same colour on every tile and page),
- * a derived precinct's border is dashed, an official one's solid, and names are drawn at 12-16.
+ * a derived precinct's border is dashed, an official one's solid, and names are drawn at 11-16.
  * `keep` lists the tiles of a route's area: the service worker is asked to store them
  * for offline use (sw.js, "gs-keep-tiles"). Labels are canvas text: no HTML from the data. */
 (function () {
@@ -84,7 +84,7 @@
 
   function labelRules(P, fill) {
     return [
-      { dataLayer: "labels", minzoom: fill ? 12 : 13, maxzoom: fill ? 16 : 15, symbolizer: new P.CenteredTextSymbolizer({
+      { dataLayer: "labels", minzoom: fill ? 11 : 13, maxzoom: fill ? 16 : 15, symbolizer: new P.CenteredTextSymbolizer({
         labelProps: ["name"], fill: "#3d3266", stroke: "#ffffff", width: 3,
         font: "600 11px system-ui, sans-serif" }) },
       { dataLayer: "roads", minzoom: 15, filter: function (z, f) { return !!f.props.name; },
