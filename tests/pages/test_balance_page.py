@@ -165,3 +165,29 @@ def test_no_english_balance_text_on_kk_and_ru_pages(balanced: dict[str, Any], la
         english = texts["en"].split("{")[0].strip(" :(")
         if len(english) > 4 and english != texts[lang].split("{")[0].strip(" :("):
             assert english not in html, (key, english)
+
+
+def test_hostile_names_show_as_text(tmp_path: Path) -> None:
+    """Post and precinct names from a hostile OpenStreetMap extract reach the balance page as
+    text only (never template source, never markup)."""
+    from tests.pages.test_hostile_text import PAYLOAD, RAW_MARKUP, hostile, make_hostile_app
+
+    app = make_hostile_app(tmp_path, files=False)
+    store = app.extensions[STORE_EXT]
+    _, token = store.create_credential(name="planner-h", role="planner", kind="user_token")
+    planner = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    posts = app.extensions["geo_service"].posts.post_id.astype(str).tolist()
+    resp = client.post("/api/v1/workload/balance", json={"tolerance": 0.1, "inspectors_per_post": {
+        posts[0]: 1, posts[-1]: 3}}, headers=planner)
+    assert resp.status_code == 201, resp.json
+    for lang in LANGS:
+        html = client.get(f"/workload/balance/{resp.json['id']}/map?lang={lang}", headers=planner).get_data(
+            as_text=True)
+        assert "zz49zz" not in html
+        for raw in RAW_MARKUP:
+            assert raw not in html, raw
+        # The template part shows literally (in the table as HTML text, in the layers as JSON data).
+        shown = "OSMPOST:zz{{7*7}}zz {% raw %} {#"
+        assert html.count(shown) + html.count(json.dumps(shown)[1:-1]) >= 2, lang
+    assert hostile("OSMPOST").startswith("OSMPOST:") and PAYLOAD in hostile("OSMPOST")
