@@ -46,6 +46,8 @@ MAX_ZOOM: Final[int] = 14
 EXTENT: Final[int] = 4096
 #: Tile edge overlap in tile units, so lines meet across tile borders without seams.
 BUFFER: Final[int] = 64
+#: gzip level of the tiles (9 makes them about 1 % smaller at twice the time).
+GZIP_LEVEL: Final[int] = 6
 #: Driving speed (km/h) from which a road is drawn as major.
 MAJOR_KMH: Final[float] = 45.0
 #: The first zoom at which each kind of road is in the tiles.
@@ -164,7 +166,8 @@ def _clip(geoms: np.ndarray, z: int, x: int, y: int) -> tuple[np.ndarray, np.nda
 def _zoom_layers(roads: pd.DataFrame, road_geoms: np.ndarray, polygons: np.ndarray, labels: np.ndarray,
                  precincts: pd.DataFrame, z: int) -> dict[tuple[int, int], list[bytes]]:
     """Every tile of zoom ``z``: its encoded layers (`geo_service.ingest.mvt.encode_layers`, one call
-    per layer for all the zoom's tiles)."""
+    per layer for all the zoom's tiles). The roads drawn at ``z`` are simplified in ``road_geoms`` (call
+    the zooms from the deepest up)."""
     unit = _WORLD / (1 << z) / EXTENT
     tiles: dict[tuple[int, int], list[bytes]] = {}
 
@@ -196,8 +199,10 @@ def _zoom_layers(roads: pd.DataFrame, road_geoms: np.ndarray, polygons: np.ndarr
             tiles.setdefault(where[number][:2], []).append(layer)
 
     shown = np.flatnonzero([KIND_MIN_ZOOM[k] <= z for k in roads.kind.to_numpy()]) if len(roads) else np.zeros(0, int)
-    # Lines need no topology kept (plain Douglas-Peucker, several times faster); polygons do.
+    # Lines need no topology kept (plain Douglas-Peucker, several times faster); polygons do. The zooms
+    # come from the deepest up and each simplifies the one below's lines in place (fewer points each time).
     simple = shapely.simplify(road_geoms[shown], unit, preserve_topology=False) if len(shown) else road_geoms[:0]
+    road_geoms[shown] = simple
     drawn = ~shapely.is_empty(simple)
     simple, shown = simple[drawn], shown[drawn]
     add("roads", simple, LINE, {"name": roads.name.to_numpy()[shown], "kind": roads.kind.to_numpy()[shown]})
@@ -239,12 +244,14 @@ def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.nda
     with open(path, "wb") as f:
         writer = Writer(f)
         entries: list[tuple[int, bytes]] = []
-        for z in range(min_zoom, max_zoom + 1):
-            tiles = _zoom_layers(roads, road_geoms, polys, labels, precincts, z)
+        simplified = road_geoms.copy()
+        for z in range(max_zoom, min_zoom - 1, -1):
+            tiles = _zoom_layers(roads, simplified, polys, labels, precincts, z)
             for (x, y), layers in tiles.items():
                 data = encode_tile(layers)
-                entries.append((zxy_to_tileid(z, x, y), gzip.compress(data, compresslevel=9, mtime=0)))
+                entries.append((zxy_to_tileid(z, x, y), gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)))
             counts[str(z)] = len(tiles)
+        counts = {str(z): counts[str(z)] for z in range(min_zoom, max_zoom + 1)}
         for tile_id, data in sorted(entries):
             writer.write_tile(tile_id, data)
             total += len(data)
