@@ -11,7 +11,8 @@ addresses nearby and opened through a signed link; a planner's MCLP result, the 
 inspector's plan and a precinct give the other pages. "Transferred" is what Chromium's
 network layer reports per response (``Network.loadingFinished.encodedDataLength``:
 headers and the compressed body; zero for what its HTTP cache answered), summed over the
-page's requests until the network is idle (tiles included). The service worker is
+page's requests until the network is idle (tiles included; the precinct map draws its
+precincts from the tiles, so its HTML holds only the posts, not the polygons). The service worker is
 blocked (it would fetch its shell after the page loaded; measured apart: ``--sw``).
 A repeat load is the same page opened again in the same browser context.
 Requests to anything but loopback are counted and reported (there should be none).
@@ -211,13 +212,19 @@ def main() -> int:
     print(f"GET /r/<token> whole request: median {t_request * 1000:.1f} ms")
     print(f"baseline, precinct page render ({len(collection['features'])} precincts): "
           f"median {t_precincts * 1000:.1f} ms")
+    tiled = client.get("/precincts/map?lang=ru", headers={"Accept-Encoding": "identity"}).get_data()
+    inline = precinct_page(city, collection, lang="ru", tiles=None, roads={"type": "Feature", "properties": {},
+                           "geometry": {"type": "MultiLineString", "coordinates": []}}).encode()
+    print(f"precinct map HTML ({len(collection['features'])} precincts): {len(tiled) / 1000:.1f} KB, precincts from "
+          f"the tiles (#21); {len(inline) / 1000:.1f} KB with every precinct inline (a bundle without tiles, roads "
+          f"left out); the tiled page grows with the posts only")
     print(f"route page uncompressed: HTML {len(served.encode()) / 1000:.0f} KB + linked files {assets / 1000:.0f} KB "
           f"(what a browser without compression or cache would fetch, fonts counted whole)")
 
     demo = demo_plan_and_siting(app, city)
     planner = demo["planner"]
     pages = [("route", url, ".leaflet-marker-pane .gs-stop-icon", None),
-             ("precinct map", "/precincts/map?lang=ru", ".leaflet-overlay-pane path.leaflet-interactive", None),
+             ("precinct map", "/precincts/map?lang=ru", ".leaflet-tile-pane canvas.leaflet-tile-loaded", None),
              ("home", "/?lang=kk", None, None),
              ("API docs", "/api/v1/docs?lang=en", ".swagger-ui .info", None),
              ("public precinct page", f"/p/{demo['precinct_id']}?lang=ru", ".leaflet-overlay-pane path", None),
