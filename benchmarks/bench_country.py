@@ -3,7 +3,8 @@
 Run: ``python benchmarks/bench_country.py [--base almaty] [--n 1 --n 4 --n 8]``. Each tiling is
 made with ``../shared/tools/tile_osm.py`` (as `bench_scale.py` does). For each size it prints:
 
-- the build (``geo-service build`` in its own process): wall time and peak RSS;
+- the build (``geo-service build`` in its own process): wall time and peak RSS, and its tile
+  step's seconds, tile count and bytes (from the manifest);
 - the server: ``geo-service serve --workers 2`` until ``/readyz`` answers, then each process's
   RSS, PSS and private memory from ``/proc/PID/smaps_rollup`` (what a second worker really
   adds is its private memory: the bundle's arrays are memory-mapped and shared);
@@ -157,6 +158,10 @@ def main() -> None:
               f"{manifest['counts']['precincts']:,} precincts\n")
         grid_mb = manifest["lookup_grid"]["bytes"] / 2**20
         print(f"- build: {wall:.1f} s, peak RSS {rss:,.0f} MB; lookup grid {grid_mb:.1f} MB")
+        tiles = manifest.get("tiles") or {}
+        if tiles:
+            print(f"- base map tiles (in the build): {tiles.get('seconds', float('nan')):.1f} s, "
+                  f"{sum(tiles['tiles'].values()):,} tiles, {tiles['bytes'] / 1e6:.1f} MB")
         print(f"- server ready (2 workers, /readyz 200): {server['ready_s']:.2f} s")
         for name, m in mem.items():  # type: ignore[union-attr]
             print(f"  - {name}: RSS {m['Rss']:,.0f} MB, PSS {m['Pss']:,.0f} MB, private "
