@@ -6,7 +6,7 @@ Flask. `geo_service.web.jobs` queues jobs and answers for them over HTTP.
 """
 
 from geo_service.jobs.kinds import RUNNERS, Outcome, Runtime
-from geo_service.jobs.queue import JobQueue, Timing, run_consumer
+from geo_service.jobs.queue import JobQueue, Timing
 from geo_service.jobs.table import JobStore
 
-__all__ = ["RUNNERS", "JobQueue", "JobStore", "Outcome", "Runtime", "Timing", "run_consumer"]
+__all__ = ["RUNNERS", "JobQueue", "JobStore", "Outcome", "Runtime", "Timing"]

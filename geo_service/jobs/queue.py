@@ -28,14 +28,9 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from huey import MemoryHuey, RedisHuey, SqliteHuey
-from huey.api import Huey
-from huey.consumer import Consumer, Worker
+from typing import TYPE_CHECKING, Any
 
 from geo_service import progress
 from geo_service.errors import InputError
@@ -45,6 +40,9 @@ from geo_service.jsonsafe import json_safe
 from geo_service.solvers import highs
 from geo_service.store import Store
 from geo_service.unit import unit_of_work
+
+if TYPE_CHECKING:
+    from huey.api import Huey
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +92,8 @@ def default_broker(store: Store) -> str:
 
 def make_huey(url: str, name: str) -> Huey:
     """The Huey instance of a broker URL (bad input names ``JOBS_BROKER``)."""
+    from huey import MemoryHuey, RedisHuey, SqliteHuey  # noqa: PLC0415 - on first use (server start-up time)
+
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(name, url=url, results=False, read_timeout=1)
     if url.startswith("sqlite:///"):
@@ -349,49 +349,4 @@ def die_with_parent() -> None:
         pass
 
 
-class SweepingWorker(Worker):
-    """Huey's worker, sweeping the jobs table between messages."""
-
-    queue: JobQueue | None = None
-
-    def initialize(self) -> None:
-        die_with_parent()
-        super().initialize()
-
-    def loop(self, now: Any = None) -> None:
-        if self.queue is not None:
-            self.queue.sweep_now_and_then()
-        super().loop(now)
-
-
-class JobConsumer(Consumer):
-    """Huey's consumer with `SweepingWorker` workers bound to one `JobQueue`."""
-
-    def __init__(self, queue: JobQueue, **options: Any) -> None:
-        self.job_queue = queue
-        super().__init__(queue.huey, **options)
-
-    def _create_worker(self) -> Worker:
-        worker = SweepingWorker(huey=self.huey, stop_flag=self.stop_flag, default_delay=self.default_delay,
-                                max_delay=self.max_delay, backoff=self.backoff, max_tasks=self.max_tasks)
-        worker.queue = self.job_queue
-        return worker
-
-
-def run_consumer(queue: JobQueue, runtime: Runtime, *, workers: int = 1, processes: bool = True,
-                 on_start: Callable[[], None] | None = None) -> None:
-    """Run jobs until SIGTERM or SIGINT (the main thread of this process): ``workers``
-    worker processes (or threads), each sweeping now and then."""
-    queue.runtime = runtime
-    consumer = JobConsumer(queue, workers=max(1, workers), worker_type="process" if processes else "thread",
-                           periodic=False, initial_delay=0.05, backoff=1.3, max_delay=0.5,
-                           check_worker_health=True, health_check_interval=2)
-    if on_start is not None:
-        on_start()
-    logger.info("jobs worker %d: %d %s on %s", os.getpid(), max(1, workers), "processes" if processes else "threads",
-                queue.broker.split("@")[-1])
-    consumer.run()
-
-
-__all__ = ["FAILED", "JobConsumer", "JobQueue", "SweepingWorker", "Timing", "default_broker", "die_with_parent",
-           "execute", "make_huey", "queue_name", "run_consumer"]
+__all__ = ["FAILED", "JobQueue", "Timing", "default_broker", "die_with_parent", "execute", "make_huey", "queue_name"]

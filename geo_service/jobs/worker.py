@@ -17,7 +17,7 @@ from pathlib import Path
 
 from geo_service.bundle import CityBundle, load_bundle
 from geo_service.jobs.kinds import Runtime
-from geo_service.jobs.queue import JobQueue, Timing, die_with_parent, run_consumer
+from geo_service.jobs.queue import JobQueue, Timing, die_with_parent
 from geo_service.store import Store
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,8 @@ def run_worker(bundle: str, store: Store, *, broker: str | None, workers: int = 
     """Run jobs of ``store`` from ``broker`` (None: the embedded SQLite queue) until stopped."""
     queue = JobQueue(store, broker, timing=timing)
     runtime = Runtime(store=store, city=FollowedCity(bundle, store, city), tz=tz)
+    from geo_service.jobs.consumer import run_consumer  # noqa: PLC0415 - Huey's consumer: workers only
+
     run_consumer(queue, runtime, workers=workers, processes=processes)
 
 

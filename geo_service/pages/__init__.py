@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from geo_service.pages.route import nav_links, route_layer_data, route_page
     from geo_service.pages.sheet import sheet_html
     from geo_service.pages.shell import api_docs_page, error_page, home_page, service_worker_js, shell_files
-    from geo_service.pages.siting import siting_page
+    from geo_service.pages.signin import sign_in_page
+    from geo_service.pages.siting import siting_page, siting_waiting_page
     from geo_service.pages.workload import dashboard_page, trend_svg, workload_layer_data, workload_page
 
 __all__ = [
@@ -47,7 +48,9 @@ __all__ = [
     "service_worker_js",
     "sheet_html",
     "shell_files",
+    "sign_in_page",
     "siting_page",
+    "siting_waiting_page",
     "trend_svg",
     "workload_layer_data",
     "workload_page",
@@ -63,8 +66,9 @@ _MODULE_OF: dict[str, str] = {
     "public_precinct_page": "public",
     **dict.fromkeys(("nav_links", "route_layer_data", "route_page"), "route"),
     **dict.fromkeys(("api_docs_page", "error_page", "home_page", "service_worker_js", "shell_files"), "shell"),
-    "siting_page": "siting",
+    **dict.fromkeys(("siting_page", "siting_waiting_page"), "siting"),
     "sheet_html": "sheet",
+    "sign_in_page": "signin",
     **dict.fromkeys(("dashboard_page", "trend_svg", "workload_layer_data", "workload_page"), "workload"),
 }
 

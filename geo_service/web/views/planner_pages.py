@@ -9,7 +9,6 @@ from flask import Response, request
 
 from geo_service import pages
 from geo_service.errors import GeoServiceError, NotFound
-from geo_service.pages.siting import siting_waiting_page
 from geo_service.routes.model import PREVENTIVE_REGISTER
 from geo_service.siting import map_layers
 from geo_service.web.context import appeal_store, get_city, get_store
@@ -72,7 +71,7 @@ def siting_map(result_id: str) -> Response:
 
 def _waiting(job: dict[str, Any], result: dict[str, Any], lang: str, *, solving: bool = False) -> Response:
     minutes, _mode, sites = map_layers.params(result)
-    body = siting_waiting_page(lang=lang, job_url=f"{request.script_root}/api/v1/jobs/{job['id']}",
+    body = pages.siting_waiting_page(lang=lang, job_url=f"{request.script_root}/api/v1/jobs/{job['id']}",
                                status=str(job["status"]), posts=len(sites), minutes=minutes,
                                static_url=static_url(), solving=solving)
     resp = html_page(body, lang, 202)

@@ -14,8 +14,8 @@ import logging
 from flask import Response, current_app, g, request
 from limits import parse
 
+from geo_service import pages
 from geo_service.access import ANONYMOUS
-from geo_service.pages.signin import sign_in_page
 from geo_service.web import sessions
 from geo_service.web.context import get_store
 from geo_service.web.security import LIMITER_EXT, access, audit, principal_of, setting
@@ -46,10 +46,10 @@ def _form_page(*, status: int = 200, error_key: str | None = None, notice_key: s
     csrf, fresh = sessions.signin_csrf()
     action = sessions.sign_in_url(next_path)
     who = (sess.credential.name, sess.credential.role) if sess is not None else None
-    body = sign_in_page(lang=lang, action=action, csrf=csrf, static_url=sessions.static_url(), error_key=error_key,
-                        notice_key=notice_key, who=who, next_url=next_path,
-                        sign_out_url=f"{request.script_root}/sign-out",
-                        session_csrf=sess.csrf if sess is not None else "", open_password=open_password)
+    body = pages.sign_in_page(lang=lang, action=action, csrf=csrf, static_url=sessions.static_url(),
+                              error_key=error_key, notice_key=notice_key, who=who, next_url=next_path,
+                              sign_out_url=f"{request.script_root}/sign-out",
+                              session_csrf=sess.csrf if sess is not None else "", open_password=open_password)
     resp = _page(body, lang, status)
     if fresh:
         sessions.set_signin_cookie(resp, csrf)
