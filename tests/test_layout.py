@@ -50,3 +50,17 @@ def test_every_package_says_what_it_owns() -> None:
     for init in PACKAGE.rglob("__init__.py"):
         doc = ast.get_docstring(_tree(init))
         assert doc and len(doc) > 20, init
+
+
+def test_server_start_loads_no_page_renderer_solver_or_broker_client() -> None:
+    """Making the app from a bundle imports what answers requests, not what one page or one job
+    needs (start-up time: each of these costs 0.1-0.4 s); they load on first use."""
+    import subprocess
+    import sys
+
+    heavy = ("folium", "branca", "huey", "highspy", "pyvrp", "vroom", "geopandas", "matplotlib", "playwright",
+             "psycopg", "redis", "osmium")
+    code = ("import sys; from geo_service import create_app; create_app({'TESTING': True}); "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "", f"loaded at start: {out.stdout.strip()}"
