@@ -1,5 +1,5 @@
 /* Precinct page: search box, "use my location", inspector card, legend, service worker.
- * Loaded in <head>; folium's inline script calls GeoServicePage.init(map, precincts, posts, osm).
+ * Loaded in <head>; folium's inline script calls GeoServicePage.init(map, precincts, posts, osm, cluster).
  * Two ways the precincts come: drawn from the bundle's vector tiles (basemap.js; `precincts` is
  * null): a click asks the lookup API by point (POST, so no place is in a URL) and the chosen
  * precinct's outline comes from /precincts/<id>; or put into the page as GeoJSON (a bundle
@@ -342,8 +342,15 @@
     navigator.serviceWorker.register(sw, { scope: "/" }).catch(function () { /* offline use only */ });
   }
 
-  function init(map, precincts, posts, osm) {
+  function init(map, precincts, posts, osm, cluster) {
     S.map = map;
+    if (cfg().posts) {  // tiles: the posts come as [lat, lon, name, precinct] rows of the config
+      posts.addData({ type: "FeatureCollection", features: cfg().posts.map(function (r) {
+        return { type: "Feature", geometry: { type: "Point", coordinates: [r[1], r[0]] },
+          properties: { name: r[2], precinct: r[3] } };
+      }) });
+      if (cluster) { cluster.addLayer(posts); }
+    }
     S.precincts = precincts;
     if (precincts) {
       precincts.eachLayer(function (layer) {
