@@ -57,7 +57,8 @@ def main() -> None:
         wall, cpu = time.perf_counter() - t, time.process_time() - cpu
         size = out.stat().st_size
     print(f"{args.bundle.name}: walk edges {len(graphs['walk'][0]['tail']):,}, precincts {len(precincts):,}: "
-          f"tile step {wall:.1f} s ({cpu:.1f} s CPU), {sum(facts['tiles'].values()):,} tiles, archive {size / 1e6:.2f} MB")
+          f"tile step {wall:.1f} s ({cpu:.1f} s CPU), {sum(facts['tiles'].values()):,} tiles, "
+          f"archive {size / 1e6:.2f} MB")
     print("tiles per zoom:", facts["tiles"], "seconds:", facts.get("seconds"), "load:", os.getloadavg()[0])
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
