@@ -58,7 +58,7 @@ _WORLD: Final[float] = 2 * math.pi * _R
 _MAX_LAT: Final[float] = 85.05112878
 
 
-def _mercator(coords: np.ndarray) -> np.ndarray:
+def mercator(coords: np.ndarray) -> np.ndarray:
     """(lon, lat) degrees -> Web Mercator metres (EPSG:3857)."""
     lon = np.radians(coords[:, 0])
     lat = np.radians(np.clip(coords[:, 1], -_MAX_LAT, _MAX_LAT))
@@ -76,7 +76,7 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 def tiles_of_bbox(bbox: Sequence[float], z: int) -> tuple[int, int, int, int]:
     """The tile range (x0, y0, x1, y1, inclusive) covering ``bbox`` [minlon, minlat, maxlon, maxlat] at ``z``."""
     n = 1 << z
-    (mx0, my0), (mx1, my1) = _mercator(np.array([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], dtype=np.float64))
+    (mx0, my0), (mx1, my1) = mercator(np.array([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], dtype=np.float64))
     span = _WORLD / n
 
     def col(mx: float) -> int:
@@ -126,7 +126,7 @@ def road_features(graph_arrays: Mapping[str, tuple[Mapping[str, np.ndarray], lis
 
 
 def _to_mercator(geoms: np.ndarray) -> np.ndarray:
-    return shapely.transform(geoms, _mercator) if len(geoms) else geoms
+    return shapely.transform(geoms, mercator) if len(geoms) else geoms
 
 
 def _layer_tiles(geoms: np.ndarray, z: int) -> Iterator[tuple[int, int, np.ndarray]]:

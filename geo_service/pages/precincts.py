@@ -181,15 +181,7 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
         precincts, items, extent = _inline_precincts(m, collection, tr)
     base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1.2, opacity=0.75, fill=bool(tiles),
                roads=lambda: roads if roads is not None else roads_geojson(city.walk))
-    cluster = MarkerCluster(name=tr["layer_posts"], options={
-        "disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM, "showCoverageOnHover": False, "maxClusterRadius": 48})
-    cluster.add_to(m)
-    post_data = post_layer_data(collection)
-    # Tiles: the posts travel as compact rows in the page's JSON config ([lat, lon, name, precinct],
-    # UTF-8, about 3 times smaller than folium's ASCII-escaped GeoJSON), and the script adds them.
-    posts = folium.GeoJson({"type": "FeatureCollection", "features": []} if tiles else post_data,
-                           name=tr["layer_posts"], marker=post_pin(), control=False)
-    posts.add_to(cluster)
+    cluster, posts, post_data = _post_layers(m, collection, tr, tiled=bool(tiles))
     osm = osm_layer(tr)
     osm.add_to(m)
     # "Use my location" is the search form's button (#gs-here): it also opens the card, so no locate control.
@@ -215,6 +207,21 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
                            for f in post_data["features"] for lon, lat in [f["geometry"]["coordinates"]]]
     add_config(page, config)
     return page.render()
+
+
+def _post_layers(m: folium.Map, collection: Mapping[str, Any], tr: Mapping[str, str], *,
+                 tiled: bool) -> tuple[MarkerCluster, folium.GeoJson, dict[str, Any]]:
+    """The posts' cluster and layer. Tiled: the posts travel as compact rows in the page's JSON
+    config ([lat, lon, name, precinct], UTF-8, about 3 times smaller than folium's ASCII-escaped
+    GeoJSON), and the script adds them; the layer starts empty."""
+    cluster = MarkerCluster(name=tr["layer_posts"], options={
+        "disableClusteringAtZoom": CLUSTER_UNTIL_ZOOM, "showCoverageOnHover": False, "maxClusterRadius": 48})
+    cluster.add_to(m)
+    post_data = post_layer_data(collection)
+    posts = folium.GeoJson({"type": "FeatureCollection", "features": []} if tiled else post_data,
+                           name=tr["layer_posts"], marker=post_pin(), control=False)
+    posts.add_to(cluster)
+    return cluster, posts, post_data
 
 
 def _inline_precincts(m: folium.Map, collection: Mapping[str, Any],

@@ -96,7 +96,7 @@ def test_bundle_tiles_carry_the_precincts(built_tiny: Path) -> None:
 
 
 def _mercator(c: np.ndarray) -> np.ndarray:
-    from geo_service.ingest.tiles import _mercator as m
+    from geo_service.ingest.tiles import mercator as m
 
     return m(c)
 
