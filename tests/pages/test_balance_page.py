@@ -191,3 +191,23 @@ def test_hostile_names_show_as_text(tmp_path: Path) -> None:
         shown = "OSMPOST:zz{{7*7}}zz {% raw %} {#"
         assert html.count(shown) + html.count(json.dumps(shown)[1:-1]) >= 2, lang
     assert hostile("OSMPOST").startswith("OSMPOST:") and PAYLOAD in hostile("OSMPOST")
+
+
+def test_a_finished_proposal_is_rendered_once_per_language(balanced: dict[str, Any],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo_service import pages
+
+    calls: list[str] = []
+    real = pages.balance_page
+
+    def counting(*args: Any, **kwargs: Any) -> str:
+        calls.append(kwargs["lang"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pages, "balance_page", counting)
+    client, planner = balanced["client"], balanced["planner"]
+    first = client.get(_url(balanced, "kk"), headers=planner).get_data(as_text=True)
+    again = client.get(_url(balanced, "kk"), headers=planner).get_data(as_text=True)
+    client.get(_url(balanced, "ru"), headers=planner)
+    assert first == again
+    assert calls == ["kk", "ru"]

@@ -9,6 +9,8 @@ unknown id each answer a short page in the page's language.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from flask import Response
@@ -43,11 +45,40 @@ def balance_map(result_id: str) -> Response:
         city = get_city()
         tiles = base_tiles(city)
         roads = None if tiles else city.cached("roads_geojson", lambda: pages.roads_geojson(city.walk))
-        html = pages.balance_page(city, body, lang=lang, params=params, created_at=str(kept.get("created_at") or ""),
-                                  static_url=static_url(), roads=roads, tiles=tiles)
+        static = static_url()
+        key = (result_id, lang, static)
+        rendered = city.cached("balance_pages", _RenderedPages)
+        html = rendered.get(key)
+        if html is None:  # a finished proposal does not change: rendered once per language (seconds)
+            html = pages.balance_page(city, body, lang=lang, params=params,
+                                      created_at=str(kept.get("created_at") or ""), static_url=static,
+                                      roads=roads, tiles=tiles)
+            rendered.put(key, html)
     except GeoServiceError as exc:
         return error_page(exc, lang, not_found="balance_err_not_found")
     return html_page(html, lang)
+
+
+class _RenderedPages:
+    """The last `KEEP_PAGES` rendered proposal pages of a city (its bundle: a reload drops them)."""
+
+    KEEP_PAGES = 8
+
+    def __init__(self) -> None:
+        self._pages: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str]) -> str | None:
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+            return self._pages.get(key)
+
+    def put(self, key: tuple[str, str, str], html: str) -> None:
+        with self._lock:
+            self._pages[key] = html
+            while len(self._pages) > self.KEEP_PAGES:
+                self._pages.popitem(last=False)
 
 
 def _body_and_inputs(kept: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
