@@ -18,7 +18,6 @@ from typing import Any, Final
 import folium
 import numpy as np
 import shapely
-from folium.plugins import Fullscreen
 
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import catalog, t
@@ -38,6 +37,7 @@ from geo_service.pages.kit import (
     service_worker_url,
 )
 from geo_service.pages.layers import light_geometry, number_or_none, precinct_colours, roads_geojson
+from geo_service.pages.shell import map_controls
 
 #: The Earth's radius the balance's block grid uses (`geo_service.workload.balance.blocks.build_blocks`).
 _EARTH_M: Final[float] = 6_371_008.8
@@ -402,7 +402,7 @@ def _add_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mapping[str,
         posts.add_to(m)
     osm = osm_layer(tr)
     osm.add_to(m)
-    Fullscreen(position="topleft").add_to(m)
+    map_controls(m, tr)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     m.add_child(ScriptInit("GeoServiceBalance.init", [proposed, current, moved, posts, osm], static_url=static_url,

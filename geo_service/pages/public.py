@@ -35,6 +35,7 @@ from geo_service.pages.kit import (
 )
 from geo_service.pages.layers import RoadIndex, light_geometry, number_or_none, roads_geojson
 from geo_service.pages.route import nav_links
+from geo_service.pages.shell import map_controls
 
 
 def _tel(phone: str) -> str:
@@ -232,6 +233,7 @@ def _add_public_map(page: Page, city: Any, precinct: Mapping[str, Any], post: Ma
         post_layer.add_to(m)
     osm = osm_layer(tr)
     osm.add_to(m)
+    map_controls(m, tr, fullscreen=False)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     m.add_child(ScriptInit("GeoServicePublic.init", [boundary, post_layer, osm], static_url=static_url,

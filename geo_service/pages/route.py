@@ -11,7 +11,7 @@ from typing import Any
 
 import folium
 import shapely
-from folium.plugins import Fullscreen, LocateControl
+from folium.plugins import LocateControl
 
 from geo_service.ingest.tiles import tiles_of_bbox
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
@@ -31,6 +31,7 @@ from geo_service.pages.kit import (
     service_worker_url,
 )
 from geo_service.pages.layers import RoadIndex, bbox_of, light_geometry, roads_geojson
+from geo_service.pages.shell import map_controls
 
 
 def nav_links(lat: float, lon: float, *, mode: str = "walk") -> dict[str, str]:
@@ -318,7 +319,7 @@ def _add_route_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mappin
     osm.add_to(m)
     LocateControl(strings={"title": tr["show_on_map"]}, flyTo=True, keepCurrentZoomLevel=True,
                   icon="gs-locate-icon").add_to(m)
-    Fullscreen(position="topleft").add_to(m)
+    map_controls(m, tr)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     m.add_child(ScriptInit("GeoServiceRoute.init", [stops, route, post_layer, osm], static_url=static_url,

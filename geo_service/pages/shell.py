@@ -171,3 +171,30 @@ def service_worker_js(*, static_url: str = "/static", extra: Iterable[str] = (),
     head = (f"const GS_VERSION = {json.dumps(digest.hexdigest()[:16])};\n"
             f"const GS_SHELL = {json.dumps([*files, *extra])};\n")
     return head + (APP_DIR / "sw.js").read_text(encoding="utf-8")
+
+
+def map_controls(m: Any, tr: Mapping[str, str], *, fullscreen: bool = True) -> None:
+    """Add the full-screen button and title Leaflet's own zoom buttons, both in the page's language (#22)."""
+    from branca.element import MacroElement  # noqa: PLC0415 - folium loads on first use
+    from folium.plugins import Fullscreen  # noqa: PLC0415 - folium loads on first use
+    from jinja2 import Template  # noqa: PLC0415 - folium loads on first use
+
+    if fullscreen:
+        Fullscreen(position="topleft", title=tr["map_fullscreen"], title_cancel=tr["map_fullscreen_exit"]).add_to(m)
+
+    class _ZoomTitles(MacroElement):  # type: ignore[misc]
+        _template = Template("""{% macro script(this, kwargs) %}
+(function (c) {
+  if (!c) { return; }
+  [[c._zoomInButton, {{ this.zoom_in|tojson }}], [c._zoomOutButton, {{ this.zoom_out|tojson }}]].forEach(function (p) {
+    if (p[0]) { p[0].title = p[1]; p[0].setAttribute('aria-label', p[1]); }
+  });
+})({{ this._parent.get_name() }}.zoomControl);
+{% endmacro %}""")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._name = "ZoomTitles"
+            self.zoom_in, self.zoom_out = tr["map_zoom_in"], tr["map_zoom_out"]
+
+    m.add_child(_ZoomTitles())

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import folium
 import shapely
-from folium.plugins import Fullscreen, HeatMap
+from folium.plugins import HeatMap
 
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import catalog, t
@@ -33,6 +33,7 @@ from geo_service.pages.kit import (
     service_worker_url,
 )
 from geo_service.pages.layers import bbox_of, light_geometry, roads_geojson
+from geo_service.pages.shell import map_controls
 
 SITE_STYLES: Final[dict[str, dict[str, Any]]] = {
     "existing": {"color": "#1f4e8c", "weight": 1.5, "fillColor": "#4e79a7", "fillOpacity": 0.18},
@@ -190,7 +191,7 @@ def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Seq
     site_layer.add_to(m)
     osm = osm_layer(tr)
     osm.add_to(m)
-    Fullscreen(position="topleft").add_to(m)
+    map_controls(m, tr)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[view[1], view[0]], [view[3], view[2]]])
     m.add_child(ScriptInit("GeoServiceSiting.init", [site_layer, area_layer, osm], static_url=static_url,

@@ -77,4 +77,9 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "pub_locate_you": {"kk": "Сіздің орныңыз", "ru": "Ваше местоположение", "en": "Your location"},
     "pub_search_map": {"kk": "Мекенжайды картадан іздеу", "ru": "Найти адрес на карте",
                        "en": "Search an address on the map"},
+    "map_zoom_in": {"kk": "Жақындату", "ru": "Приблизить", "en": "Zoom in"},
+    "map_zoom_out": {"kk": "Алыстату", "ru": "Отдалить", "en": "Zoom out"},
+    "map_fullscreen": {"kk": "Толық экран", "ru": "Во весь экран", "en": "Full screen"},
+    "map_fullscreen_exit": {"kk": "Толық экраннан шығу", "ru": "Выйти из полноэкранного режима",
+                            "en": "Exit full screen"},
 }

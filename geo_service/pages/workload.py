@@ -12,7 +12,6 @@ from typing import Any, Final
 import folium
 import numpy as np
 import shapely
-from folium.plugins import Fullscreen
 
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import catalog, t
@@ -33,6 +32,7 @@ from geo_service.pages.kit import (
     service_worker_url,
 )
 from geo_service.pages.layers import light_geometry, number_or_none, roads_geojson
+from geo_service.pages.shell import map_controls
 
 #: Indicators the selector offers (the first is the default), and how many decimals each shows.
 WORKLOAD_CHOICES: Final[tuple[str, ...]] = (
@@ -152,7 +152,7 @@ def workload_page(city: Any, rows: Sequence[Mapping[str, Any]], summary: Mapping
     precincts.add_to(m)
     osm = osm_layer(tr)
     osm.add_to(m)
-    Fullscreen(position="topleft").add_to(m)
+    map_controls(m, tr)
     folium.LayerControl(collapsed=True).add_to(m)
     m.fit_bounds([[y0, x0], [y1, x1]])
     m.add_child(ScriptInit("GeoServiceWorkload.init", [precincts, osm], static_url=static_url, script="workload.js"))
