@@ -176,6 +176,8 @@ def test_no_english_on_the_page(guarded_page: Callable[..., Any], city: dict[str
             _sign_in(page, city["url"], city[who], lang)
         target = path.format(**city)
         page.goto(f"{city['url']}{target}{'&' if '?' in target else '?'}lang={lang}", wait_until="load")
+        if who == "planner":  # the page itself, not the sign-in page it would send a stranger to
+            assert "/sign-in" not in page.url, page.url
         if wait:
             page.wait_for_selector(wait, state="attached", timeout=20000)
     page.evaluate("document.fonts.ready.then(() => true)")
