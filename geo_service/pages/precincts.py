@@ -11,7 +11,7 @@ from typing import Any
 import folium
 import numpy as np
 import shapely
-from folium.plugins import Fullscreen, MarkerCluster
+from folium.plugins import MarkerCluster
 
 from geo_service.pages.assets import LiteralHtml, configure_folium, offline_map
 from geo_service.pages.i18n import catalog
@@ -36,6 +36,7 @@ from geo_service.pages.layers import (
     precinct_layer_data,
     roads_geojson,
 )
+from geo_service.pages.shell import map_controls
 
 #: Posts are clustered below this zoom (one marker per post from it on).
 CLUSTER_UNTIL_ZOOM = 15
@@ -185,7 +186,7 @@ def precinct_page(city: Any, collection: Mapping[str, Any], *, lang: str, static
     osm = osm_layer(tr)
     osm.add_to(m)
     # "Use my location" is the search form's button (#gs-here): it also opens the card, so no locate control.
-    Fullscreen(position="topleft").add_to(m)
+    map_controls(m, tr)  # full screen and zoom buttons titled in the page's language
     folium.LayerControl(collapsed=True).add_to(m)
     addresses = getattr(city, "addresses", None)
     core = core_bounds(addresses.lon, addresses.lat) if addresses is not None and len(addresses) else None

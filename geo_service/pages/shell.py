@@ -182,7 +182,7 @@ def map_controls(m: Any, tr: Mapping[str, str], *, fullscreen: bool = True) -> N
     if fullscreen:
         Fullscreen(position="topleft", title=tr["map_fullscreen"], title_cancel=tr["map_fullscreen_exit"]).add_to(m)
 
-    class _ZoomTitles(MacroElement):  # type: ignore[misc]
+    class _ZoomTitles(MacroElement):
         _template = Template("""{% macro script(this, kwargs) %}
 (function (c) {
   if (!c) { return; }
