@@ -47,7 +47,12 @@ def test_precincts_come_from_the_tiles_and_a_tap_opens_the_card(
     lat, lon = grid_latlon(1.0, 0.5)
     _wait(page, f"(() => {{ const l = {LAYER}; return !!l; }})()")
     _wait(page, "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
-    props = _tile_precincts(page, lat, lon)
+    props: list[dict[str, Any]] = []
+    for _ in range(60):  # a canvas may be drawn before its features are indexed (seen on a loaded CI machine)
+        props = _tile_precincts(page, lat, lon)
+        if props:
+            break
+        page.wait_for_timeout(250)
     assert {"id": "P-01", "name": "Участок P-01", "source": "official"} in props
     # The fill is the id's colour, the same as GeoServiceBase.colourOf gives.
     colour = page.evaluate("GeoServiceBase.colourOf('P-01')")
