@@ -9,6 +9,7 @@ bundle atomically.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,7 +27,7 @@ from geo_service import clock
 from geo_service.bundle import FORMAT_VERSION, atomic_folder, write_geoparquet, write_table
 from geo_service.ingest.addresses import merge_addresses, osm_addresses, read_register
 from geo_service.ingest.node_order import PendingOrder
-from geo_service.ingest.osm import OsmExtract, parse_clip, read_osm, street_table
+from geo_service.ingest.osm import HighwayWays, OsmExtract, parse_clip, read_osm, street_table
 from geo_service.ingest.precincts import derive_precincts, read_precincts, validate_precincts
 from geo_service.ingest.problems import ProblemReport
 from geo_service.ingest.roads import build_graph
@@ -191,6 +192,8 @@ def build_city(opts: BuildOptions, *, progress: Progress | None = None) -> dict[
 
         progress.step(4)
         streets = street_table(extract.ways)
+        # Nothing reads the ways from here on: their arrays and tags (about 1 GB at country size) go.
+        extract = dataclasses.replace(extract, ways=HighwayWays.empty())
 
         progress.step(5)
         walk = RoadGraph(mode="walk", names=graph_arrays["walk"][1], order=np.zeros(0, dtype=np.int32),
@@ -289,7 +292,7 @@ def _write_bundle(out: Path, manifest: dict[str, Any],
         write_table(tmp / "roster.parquet", roster)
         write_table(tmp / "addresses.parquet", addresses)
         write_table(tmp / "streets.parquet", streets)
-        write_geoparquet(tmp / "buildings.parquet", buildings.drop(columns="geometry"), buildings.geometry.to_numpy())
+        write_geoparquet(tmp / "buildings.parquet", buildings.drop(columns="wkb"), buildings.wkb.to_numpy())
         manifest["tiles"] = write_tiles(tmp / TILES_FILE, graph_arrays, precincts)  # the pages' base map
         grid = PrecinctGrid.build(precincts.geometry.to_numpy())  # batch lookups, memory-mapped by the server
         grid.save(tmp)
@@ -332,11 +335,19 @@ def _attach_posts(posts: pd.DataFrame, precincts: pd.DataFrame) -> pd.DataFrame:
     return posts
 
 
+#: Buildings are measured this many at a time: their shapely objects (about 600 bytes each) are
+#: made per chunk and dropped, and the frame keeps the WKB the bundle stores.
+BUILDING_CHUNK = 100_000
+
+
 def _buildings(extract: OsmExtract, crs: Any) -> tuple[pd.DataFrame, np.ndarray]:
+    """The buildings (``wkb`` kept, ``area_m2`` added) and a point on each one's surface."""
     b = extract.buildings
-    geoms = shapely.from_wkb(b.wkb.to_numpy()) if len(b) else np.zeros(0, dtype=object)
-    frame = b.drop(columns="wkb").copy()
-    frame["area_m2"] = shapely.area(to_utm(geoms, crs)) if len(b) else np.zeros(0)
-    frame["geometry"] = geoms
-    pts = shapely.get_coordinates(shapely.point_on_surface(geoms)) if len(b) else np.zeros((0, 2))
-    return frame, pts
+    area = np.zeros(len(b))
+    pts = np.zeros((len(b), 2))
+    wkb = b.wkb.to_numpy()
+    for lo in range(0, len(b), BUILDING_CHUNK):
+        geoms = shapely.from_wkb(wkb[lo:lo + BUILDING_CHUNK])
+        area[lo:lo + len(geoms)] = shapely.area(to_utm(geoms, crs))
+        pts[lo:lo + len(geoms)] = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    return b.assign(area_m2=area), pts

@@ -54,6 +54,12 @@ class HighwayWays:
     def __len__(self) -> int:
         return len(self.way_ids)
 
+    @classmethod
+    def empty(cls) -> HighwayWays:
+        """No ways (what a build keeps once the graphs and the street table are made)."""
+        return cls(way_ids=np.zeros(0, np.int64), offsets=np.zeros(1, np.int64), refs=np.zeros(0, np.int64),
+                   lon=np.zeros(0), lat=np.zeros(0), tags=[])
+
 
 @dataclass
 class OsmExtract:

@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from geo_service.errors import InputFileError
 from geo_service.ingest.problems import ProblemReport
+from geo_service.ingest.voronoi import labelled_regions
 from geo_service.network.geodesy import from_utm, to_utm
 from geo_service.network.graph import RoadGraph
 
@@ -202,15 +203,9 @@ def derive_precincts(graph: RoadGraph, posts: pd.DataFrame, points: np.ndarray, 
     xy, idx = np.unique(xy, axis=0, return_index=True)
     label = label[idx]
     area = built_up_area(xy)
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=area.envelope,
-                                                       ordered=True))
-    rows = []
-    for k in np.unique(label):
-        region = shapely.coverage_union_all(cells[label == k])
-        region = shapely.intersection(region, area)
-        if region.is_empty:
-            continue
-        rows.append((pids[k], posts.name.iloc[k] or f"Derived precinct {pids[k]}", posts.post_id.iloc[k], region))
+    regions = labelled_regions(xy, label, area)
+    rows = [(pids[k], posts.name.iloc[k] or f"Derived precinct {pids[k]}", posts.post_id.iloc[k], regions[k])
+            for k in sorted(regions)]
     geoms = from_utm(np.array([r[3] for r in rows], dtype=object), crs)
     geoms = shapely.make_valid(geoms)
     frame = pd.DataFrame({"precinct_id": [r[0] for r in rows], "name": [r[1] for r in rows],
