@@ -50,6 +50,8 @@ BUFFER: Final[int] = 64
 GZIP_LEVEL: Final[int] = 6
 #: Clipped geometries encoded together (one `encode_layers` call); bounds the memory of a zoom's pieces.
 ENCODE_BATCH: Final[int] = 200_000
+#: Roads are merged into lines within squares of this side (degrees, about 5 km).
+MERGE_CELL_DEG: Final[float] = 0.05
 #: Driving speed (km/h) from which a road is drawn as major.
 MAJOR_KMH: Final[float] = 45.0
 #: The first zoom at which each kind of road is in the tiles.
@@ -115,7 +117,12 @@ def road_features(graph_arrays: Mapping[str, tuple[Mapping[str, np.ndarray], lis
     frame["kind"] = np.where(way_kmh.isna(), "path", np.where(way_kmh >= MAJOR_KMH, "major", "street"))
     lon, lat = np.asarray(walk["lon"], dtype=np.float64), np.asarray(walk["lat"], dtype=np.float64)
     a, b = frame.lo.to_numpy(), frame.hi.to_numpy()
-    groups = frame.groupby(["name_id", "kind"], sort=True).ngroup().to_numpy()
+    # Lines merge per name, kind and square of `MERGE_CELL_DEG` (a country's unnamed paths are one
+    # name: merged whole, GEOS's line graph of them took 4 GB); a line crossing a square's side
+    # is two lines meeting there, as it is two pieces in the tiles anyway.
+    frame["cell"] = (np.floor(lon[a] / MERGE_CELL_DEG).astype(np.int64) * 100_000
+                     + np.floor(lat[a] / MERGE_CELL_DEG).astype(np.int64))
+    groups = frame.groupby(["name_id", "kind", "cell"], sort=True).ngroup().to_numpy()
     order = np.argsort(groups, kind="stable")
     # One multi-line per group straight from the coordinates: no Python object per segment
     # (5 M of them at country size held 1.5 GB).
@@ -254,12 +261,14 @@ def write_tiles(path: Path, graph_arrays: Mapping[str, tuple[Mapping[str, np.nda
     """
     t0 = time.perf_counter()
     roads = road_features(graph_arrays)
+    lonlat = np.concatenate([roads.geometry.to_numpy(), np.asarray(precincts.geometry.to_numpy(), dtype=object)])
+    bounds = shapely.total_bounds(lonlat).tolist() if len(lonlat) else [0.0, 0.0, 0.0, 0.0]
+    del lonlat
     road_geoms = _to_mercator(roads.geometry.to_numpy())
+    roads = roads.drop(columns="geometry")  # the lon/lat lines go: only the Mercator ones are drawn
     polys = _to_mercator(np.asarray(precincts.geometry.to_numpy(), dtype=object)) if len(precincts) else \
         np.zeros(0, dtype=object)
     labels = shapely.point_on_surface(polys) if len(polys) else polys
-    lonlat = [g for g in (*roads.geometry.to_numpy(), *np.asarray(precincts.geometry.to_numpy(), dtype=object))]
-    bounds = shapely.total_bounds(np.asarray(lonlat, dtype=object)).tolist() if lonlat else [0.0, 0.0, 0.0, 0.0]
     counts: dict[str, int] = {}
     total = 0
     with open(path, "wb") as f:
