@@ -34,6 +34,7 @@ from geo_service.pages.kit import (
 )
 from geo_service.pages.layers import bbox_of, light_geometry, roads_geojson
 from geo_service.pages.shell import map_controls
+from geo_service.siting.site_names import site_names
 
 SITE_STYLES: Final[dict[str, dict[str, Any]]] = {
     "existing": {"color": "#1f4e8c", "weight": 1.5, "fillColor": "#4e79a7", "fillOpacity": 0.18},
@@ -76,7 +77,7 @@ _SITING_PANEL = ENV.from_string("""
     <tbody>
       {% for r in rows %}
       <tr><td>{{ r.p }}</td><td>{% for s in r.sites %}{% if s.lat is not none %}<button type="button" class="gs-site-go"
-          data-lat="{{ s.lat }}" data-lon="{{ s.lon }}">{{ s.label|replace(",", ",\u200b") }}</button>{% else %}{{ s.label }}{% endif %}{% endfor %}</td>
+          data-lat="{{ s.lat }}" data-lon="{{ s.lon }}" data-site="{{ s.id }}">{{ s.name }}{% if s.place %}<br><small class="gs-site-place">{{ s.place }}</small>{% endif %}</button>{% else %}<span data-site="{{ s.id }}">{{ s.name }}</span>{% endif %}{% endfor %}</td>
         <td class="gs-num-cell">{{ r.value }}</td><td class="gs-num-cell">{{ r.gain }}</td></tr>
       {% endfor %}
     </tbody>
@@ -113,10 +114,11 @@ def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[st
     minutes = float(request.get("minutes") or (float(result.get("service_time") or 0) / 60))
     sites = [("existing", s) for s in result.get("existing") or []] + \
             [("proposed", s) for s in result.get("chosen") or []]
-    heat = _add_siting_map(page, city, result, sites, areas, tr=tr, lang=lang, minutes=minutes, roads=roads,
+    shown = _shown_names(city, result, lang)
+    heat = _add_siting_map(page, city, result, sites, areas, shown, tr=tr, lang=lang, minutes=minutes, roads=roads,
                            static_url=static_url, tiles=tiles)
 
-    rows, share = _marginal_rows(result, sites)
+    rows, share = _marginal_rows(result, sites, shown)
     cov = result.get("coverage")
     coverage = (t("coverage", lang, before=f"{cov['before']['share'] * 100:.1f} %",
                   after=f"{cov['after']['share'] * 100:.1f} %") if cov else "")
@@ -132,19 +134,38 @@ def siting_page(city: Any, result: Mapping[str, Any], areas: Sequence[Mapping[st
         colours={k: v["fillColor"] for k, v in SITE_STYLES.items()}, attribution=attribution,
         n_existing=sum(1 for k, _ in sites if k == "existing"), n_proposed=sum(1 for k, _ in sites if k == "proposed"),
     )), name="gs_panel", index=0)
-    config: dict[str, Any] = {"lang": lang, "t": {}, "attribution": attribution,
+    config: dict[str, Any] = {"lang": lang, "t": {k: tr[k] for k in ("unit_m", "unit_km")}, "attribution": attribution,
                               "sw": service_worker_url(static_url, register_service_worker)}
     add_config(page, config)
     return page.render()
 
 
-def _site_features(sites: Sequence[tuple[str, Mapping[str, Any]]], areas: Sequence[Mapping[str, Any] | None]
+def _shown_names(city: Any, result: Mapping[str, Any], lang: str) -> list[dict[str, str | None]]:
+    """Each site (existing, then chosen) as the planner reads it: ``name`` (a proposed site's rank,
+    "Site 2", or an existing post's name), ``place`` (its address or street, "near ..." unless it
+    is the post's own address; None when the bundle knows none) and ``id`` (the raw label, kept
+    for data attributes only)."""
+    out: list[dict[str, str | None]] = []
+    for k, s in enumerate(site_names(city, result, lang)):
+        if s["kind"] == "existing":
+            name = s["post"] or t("siting_existing_n", lang, n=str(k + 1))
+        else:
+            name = t("siting_site", lang, n=str(s["rank"]))
+        place = s["place"] if s["place_kind"] == "post" else (
+            t("siting_near", lang, place=s["place"]) if s["place"] else None)
+        out.append({"id": s["id"], "name": name, "place": place})
+    return out
+
+
+def _site_features(sites: Sequence[tuple[str, Mapping[str, Any]]], areas: Sequence[Mapping[str, Any] | None],
+                   shown: Sequence[Mapping[str, str | None]]
                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[float, float]]]:
-    """The site markers (``p<k>``), their service areas (``a<k>``, simplified) and the points the
-    view must hold; a site without a point is left out."""
+    """The site markers (``p<k>``; ``label``: the shown name, a newline and the place when
+    known), their service areas (``a<k>``, simplified) and the points the view must hold; a
+    site without a point is left out."""
     site_features, area_features, points = [], [], []
     for k, ((kind, s), area) in enumerate(zip(sites, [*areas, *([None] * len(sites))])):
-        label = str(s.get("label") or "")
+        label = "\n".join(str(x) for x in (shown[k]["name"], shown[k]["place"]) if x)
         if s.get("lat") is None:
             continue
         lat, lon = round(float(s["lat"]), 6), round(float(s["lon"]), 6)
@@ -160,15 +181,17 @@ def _site_features(sites: Sequence[tuple[str, Mapping[str, Any]]], areas: Sequen
 
 
 def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping[str, Any]]],
-                    areas: Sequence[Mapping[str, Any] | None], *, tr: Mapping[str, str], lang: str, minutes: float,
-                    roads: Mapping[str, Any] | None, static_url: str, tiles: Mapping[str, Any] | None) -> bool:
+                    areas: Sequence[Mapping[str, Any] | None], shown: Sequence[Mapping[str, str | None]], *,
+                    tr: Mapping[str, str], lang: str, minutes: float, roads: Mapping[str, Any] | None,
+                    static_url: str, tiles: Mapping[str, Any] | None) -> bool:
     """The map: roads, service areas, uncovered demand as heat, the sites. True when there is heat."""
-    site_features, area_features, points = _site_features(sites, areas)
+    site_features, area_features, points = _site_features(sites, areas, shown)
     if not points:
         x0, y0, x1, y1 = city.manifest["bbox"]
         points = [(x0, y0), (x1, y1)]
     view = bbox_of(points, margin_deg=0.001)
-    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 13, control_scale=True)
+    # No folium scale: its imperial line ("ft", "mi") is English; siting.js adds a metric one in the page's words.
+    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 13)
     page.add_child(m)
     base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1, opacity=0.6,
                roads=lambda: roads if roads is not None else roads_geojson(city.walk))
@@ -199,11 +222,13 @@ def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Seq
     return heat
 
 
-def _marginal_rows(result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping[str, Any]]]
-                   ) -> tuple[list[dict[str, Any]], bool]:
-    """The marginal-gain table's rows (p, the sites with their points, value, gain) and whether the
-    measure is the covered share (percent) rather than a time (minutes)."""
-    by_label = {str(s.get("label") or ""): s for _, s in sites}
+def _marginal_rows(result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping[str, Any]]],
+                   shown: Sequence[Mapping[str, str | None]]) -> tuple[list[dict[str, Any]], bool]:
+    """The marginal-gain table's rows (p, the sites with their shown names, places and points,
+    value, gain) and whether the measure is the covered share (percent) rather than a time (minutes)."""
+    by_label: dict[str, dict[str, Any]] = {}
+    for (_, s), names in zip(sites, shown):
+        by_label.setdefault(str(s.get("label") or ""), {"lat": s.get("lat"), "lon": s.get("lon"), **names})
     marginal = result.get("marginal") or {}
     share = marginal.get("measure", "coverage_share") == "coverage_share"
     rows = []
@@ -211,8 +236,8 @@ def _marginal_rows(result: Mapping[str, Any], sites: Sequence[tuple[str, Mapping
         value, gain = float(step.get("value") or 0), float(step.get("gain") or 0)
         rows.append({
             "p": int(step.get("p") or 0),
-            "sites": [{"label": str(lb), "lat": by_label.get(str(lb), {}).get("lat"),
-                       "lon": by_label.get(str(lb), {}).get("lon")} for lb in step.get("sites") or []],
+            "sites": [by_label.get(str(lb), {"id": str(lb), "name": str(lb), "place": None, "lat": None, "lon": None})
+                      for lb in step.get("sites") or []],
             "value": f"{value * 100:.1f} %" if share else f"{value / 60:.1f}",
             "gain": f"{gain * 100:+.1f}" if share else f"{gain / 60:+.1f}",
         })

@@ -26,6 +26,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "en": "Your location could not be found. Type your address in the search box.",
     },
     "your_location": {"kk": "Сіздің орныңыз", "ru": "Ваше местоположение", "en": "Your location"},
+    "unit_m": {"kk": "м", "ru": "м", "en": "m"},
+    "unit_km": {"kk": "км", "ru": "км", "en": "km"},
     "legend_tiles_note": {
         "kk": "Учаскені картадан басыңыз немесе мекенжайды іздеңіз.",
         "ru": "Нажмите на участок на карте или найдите адрес.",

@@ -159,4 +159,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "en": "The map's job was cancelled. Reload this page to start it again.",
     },
     "siting_wait_reload": {"kk": "Жаңарту", "ru": "Обновить", "en": "Reload"},
+    # -- the sites on the siting map: a rank and a place, never the raw id -------------------------
+    "siting_site": {"kk": "Орын {n}", "ru": "Место {n}", "en": "Site {n}"},
+    "siting_existing_n": {"kk": "Қолданыстағы бекет {n}", "ru": "Действующий пункт {n}", "en": "Existing post {n}"},
+    "siting_near": {"kk": "{place} маңында", "ru": "рядом: {place}", "en": "near {place}"},
 }

@@ -3,6 +3,8 @@
  * On the waiting page (#gs-siting-wait, while a job draws the areas) it polls the job's URL with
  * the page's own credentials and reloads into the map once the job is done; a job that failed or
  * was cancelled is said so; a refused poll (another sign-in) falls back to reloading the page.
+ * A site's tooltip is its name ("Site 2", a post's name) and, on a second line, its place (the
+ * feature's label is "name\nplace"); the scale is metric, in the page's words (cfg().t.unit_m/km).
  * No inline event handlers; data is put into the page with textContent only. */
 (function () {
   "use strict";
@@ -18,12 +20,38 @@
     if (S.map) { S.map.invalidateSize({ pan: false }); }
   }
 
+  // A metric scale bar whose units are the page's words (Leaflet writes "m", "km", "ft", "mi").
+  function addScale(map) {
+    var t = cfg().t;
+    var Scale = L.Control.Scale.extend({
+      _updateMetric: function (maxMeters) {
+        var meters = this._getRoundNum(maxMeters);
+        var label = meters < 1000 ? meters + " " + t.unit_m : (meters / 1000) + " " + t.unit_km;
+        this._updateScale(this._mScale, label, meters / maxMeters);
+      }
+    });
+    // Bottom right, stacked above the attribution: bottom left it hides under the attribution's
+    // second line on a phone.
+    new Scale({ imperial: false, position: "bottomright" }).addTo(map);
+  }
+
+  function tooltip(label) {
+    var lines = String(label).split("\n"), span = document.createElement("span");
+    var name = document.createElement("b");
+    name.textContent = lines[0];
+    span.appendChild(name);
+    if (lines.length > 1) {
+      span.appendChild(document.createElement("br"));
+      span.appendChild(document.createTextNode(lines.slice(1).join(" ")));
+    }
+    return span;
+  }
+
   function init(map, sites, areas, osm) {
     S.map = map;
+    addScale(map);
     sites.eachLayer(function (layer) {
-      var span = document.createElement("span");
-      span.textContent = layer.feature.properties.label;
-      layer.bindTooltip(span);
+      layer.bindTooltip(tooltip(layer.feature.properties.label));
     });
     var credit = cfg().attribution.replace(/&/g, "&amp;").replace(/</g, "&lt;");
     map.attributionControl.addAttribution(credit);
