@@ -1,11 +1,38 @@
 /* Route page: numbered stops, the path, the post; the list of stops under the map.
  * Loaded in <head>; folium's inline script calls GeoServiceRoute.init(map, stops, route, post, osm).
- * Texts come from the page's JSON config (#gs-config). No inline event handlers; data is put
- * into the page with textContent only. */
+ * Texts come from the page's JSON config (#gs-config). The post's pin is above every stop, and a
+ * stop that would lie under it is drawn beside it. No inline event handlers; data is put into the
+ * page with textContent only. */
 (function () {
   "use strict";
 
   var S = { map: null, byNumber: {}, cfg: null, current: null };
+  // Leaflet stacks markers by their screen y plus this offset: stops get 1000 - n (the first stop on
+  // top of later ones), the post more than any stop plus a marker's height, so the post's pin stays
+  // visible and tappable when a stop is at or next to it (and such a stop is drawn beside it: declutter).
+  var POST_Z = 2000;
+  // The post's pin (30 x 40, tip at its place) and a stop's circle (36 px, centred on its place).
+  var PIN_W = 30, PIN_H = 40, STOP_R = 18, GAP = 3;
+
+  // A stop whose circle would lie under the post's pin at this zoom is drawn beside the pin (its
+  // icon shifted sideways; its place, tooltip and list entry unchanged), so both stay readable.
+  function declutter(post) {
+    var pins = [];
+    if (post && S.map.hasLayer(post)) {
+      post.eachLayer(function (l) { pins.push(S.map.latLngToLayerPoint(l.getLatLng())); });
+    }
+    Object.keys(S.byNumber).forEach(function (k) {
+      var m = S.byNumber[k], e = m.getElement && m.getElement();
+      if (!e) { return; }
+      var at = S.map.latLngToLayerPoint(m.getLatLng()), dx = 0, clear = PIN_W / 2 + STOP_R + GAP;
+      pins.forEach(function (p) {
+        var under = Math.abs(at.x - p.x) < clear && at.y + STOP_R > p.y - PIN_H - GAP && at.y - STOP_R < p.y + GAP;
+        if (under) { dx = (at.x >= p.x ? clear : -clear) - (at.x - p.x); }
+      });
+      e.style.marginLeft = (dx - STOP_R) + "px";
+      e.classList.toggle("gs-beside-post", dx !== 0);
+    });
+  }
 
   function cfg() {
     if (!S.cfg) { S.cfg = JSON.parse(document.getElementById("gs-config").textContent); }
@@ -143,7 +170,7 @@
     stops.eachLayer(function (layer) {
       var p = layer.feature.properties;
       S.byNumber[p.n] = layer;
-      layer.setZIndexOffset(1000 - p.n);  // numbers above the post's pin, the first stop on top
+      layer.setZIndexOffset(1000 - p.n);  // the first stop on top of later ones, all under the post
       var tip = p.n + ". " + p.label + (p.made ? " · " + cfg().t.stop_made_map : "");
       layer.bindTooltip(el("span", null, tip), { direction: "top", offset: [0, -18] });
       if (p.made) {  // a made stop: grey with a check, as in the list
@@ -159,8 +186,12 @@
       });
     });
     if (post) {
+      declutter(post);
+      map.on("zoomend viewreset", function () { declutter(post); });
+      map.on("overlayadd overlayremove", function () { declutter(post); });
       post.eachLayer(function (layer) {
         var name = layer.feature.properties.name;
+        layer.setZIndexOffset(POST_Z);
         layer.bindTooltip(el("span", null, cfg().t.post + (name ? ": " + name : "")));
       });
     }
