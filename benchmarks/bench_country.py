@@ -16,6 +16,7 @@ made with ``../shared/tools/tile_osm.py`` (as `bench_scale.py` does). For each s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -45,15 +46,30 @@ def tiling(base: str, n: int) -> Path:
     return pbf
 
 
-def build(pbf: Path, out: Path, city: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one ``geo-service build``."""
+def build(pbf: Path, out: Path, city: str) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS of the build process (MB) and peak PSS of it and its children (MB).
+
+    The build forks a process per graph for its CCH node order, running beside the precinct
+    step: the machine needs the sum, which the PSS of the whole tree (shared pages counted once)
+    sampled twice a second gives; ``ru_maxrss`` sees only the largest process."""
     code = ("import resource, sys, time; from geo_service.ingest.build import BuildOptions, build_city; "
             "t = time.perf_counter(); build_city(BuildOptions(osm=sys.argv[1], out=sys.argv[2], city=sys.argv[3])); "
             "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    res = subprocess.run([sys.executable, "-c", code, str(pbf), str(out), city], check=True,
-                         capture_output=True, text=True)
-    wall, rss = res.stdout.split()[-2:]
-    return float(wall), float(rss)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(pbf), str(out), city],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    tree_peak = 0.0
+    while proc.poll() is None:
+        total = 0.0
+        with contextlib.suppress(OSError, ValueError):  # a process ended meanwhile: the next sample
+            for pid in (proc.pid, *children(proc.pid)):
+                total += smaps(pid).get("Pss", 0.0)
+            tree_peak = max(tree_peak, total)
+        time.sleep(0.5)
+    stdout = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode != 0:
+        raise RuntimeError(f"the build of {pbf} failed ({proc.returncode})")
+    wall, rss = stdout.split()[-2:]
+    return float(wall), float(rss), tree_peak
 
 
 def smaps(pid: int) -> dict[str, float]:
@@ -148,7 +164,7 @@ def main() -> None:
     for n in sizes:
         pbf = tiling(args.base, n)
         out = Path(tempfile.gettempdir()) / f"bench_country_{args.base}_x{n}"
-        wall, rss = build(pbf, out, f"{args.base}{n}")
+        wall, rss, tree_pss = build(pbf, out, f"{args.base}{n}")
         manifest = json.loads((out / "manifest.json").read_text())
         server = serve(out)
         local = in_process(out)
@@ -157,7 +173,8 @@ def main() -> None:
         print(f"### {n} x {n}: {manifest['counts']['walk_edges']:,} walking edges, "
               f"{manifest['counts']['precincts']:,} precincts\n")
         grid_mb = manifest["lookup_grid"]["bytes"] / 2**20
-        print(f"- build: {wall:.1f} s, peak RSS {rss:,.0f} MB; lookup grid {grid_mb:.1f} MB")
+        print(f"- build: {wall:.1f} s, peak RSS {rss:,.0f} MB (with the node-order processes, peak PSS "
+              f"{tree_pss:,.0f} MB); lookup grid {grid_mb:.1f} MB")
         tiles = manifest.get("tiles") or {}
         if tiles:
             print(f"- base map tiles (in the build): {tiles.get('seconds', float('nan')):.1f} s, "

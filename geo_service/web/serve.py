@@ -7,6 +7,13 @@ the master's bundle is still the one in service, and loads the current one if no
 socket, named after its address (``CONTROL_SOCKET``; ``none`` for no socket), so two
 instances on one machine never answer for each other.
 
+A reload under `serve` happens in the master: the worker that answers ``POST /admin/reload``
+(or that sees a reload made elsewhere, or the bundle's link repointed by a build) sends the
+master SIGHUP; the master loads the bundle in service, builds its snapping trees and CCHs once,
+and gunicorn forks new workers that share them copy-on-write, stopping the old ones gracefully.
+Each worker loading and warming its own copy instead would hold a private CCH per worker
+(`MASTER_PID`; elsewhere, as under the tests' in-process app, workers still load it themselves).
+
 Long jobs (`geo_service.web.jobs`) run outside the web workers. With no ``JOBS_BROKER``,
 `serve` forks one jobs worker from the master once the bundle is loaded (it shares the city
 copy-on-write and dies with the master) on the SQLite queue file beside the store, so
@@ -21,22 +28,36 @@ import gc
 import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from geo_service.bundle import CityBundle, load_bundle
 from geo_service.jobs import Timing
 from geo_service.jobs.worker import fork_embedded, stop_embedded
 from geo_service.lookup.service import Lookup
 from geo_service.web.app import make_app
+from geo_service.web.context import EXTENSION
 from geo_service.web.jobs import real_store
 from geo_service.web.security import setting
-from geo_service.web.views.admin import catch_up, warm_reload
+from geo_service.web.views.admin import MASTER_PID, catch_up, warm_reload
 
 logger = logging.getLogger(__name__)
+
+
+class _Arbiter(Arbiter):
+    """Gunicorn's master, which reloads the city itself on SIGHUP (`GunicornApp.refresh_city`)
+    and forks new workers only when the bundle in service changed."""
+
+    def reload(self) -> None:
+        if self.app.refresh_city():
+            super().reload()
+        else:
+            self.log.info("SIGHUP: the bundle in service is loaded already; the workers stay")
 
 
 class GunicornApp(BaseApplication):
@@ -46,6 +67,28 @@ class GunicornApp(BaseApplication):
         self.application = app
         self.options = options
         super().__init__()
+
+    def run(self) -> None:
+        try:
+            _Arbiter(self).run()
+        except RuntimeError as exc:  # what BaseApplication.run does with gunicorn's own errors
+            print(f"\nError: {exc}\n", file=sys.stderr, flush=True)
+            sys.exit(1)
+
+    def refresh_city(self) -> bool:
+        """In the master: load the bundle in service when it is not the one loaded (a reload
+        recorded in the store, or the bundle's link repointed) and warm it, so the workers forked
+        next share it. False when the loaded one is current (or the new one failed to load)."""
+        app = self.application
+        before = app.extensions.get(EXTENSION)
+        catch_up(app)
+        city = app.extensions.get(EXTENSION)
+        if city is None or city is before:
+            return False
+        prepare_city(city)
+        logger.info("master %d: %s %s loaded and warmed; new workers fork with it", os.getpid(),
+                    city.manifest.get("city"), city.manifest.get("bundle_version"))
+        return True
 
     def load_config(self) -> None:
         for key, value in self.options.items():
@@ -96,18 +139,24 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
           threads: int = 4) -> None:
     """Load ``bundle`` and serve the API with gunicorn until stopped."""
     city = load_bundle(bundle)
-    # Build the lookup indexes in the master, before the workers fork and share them.
-    city.cached("lookup", lambda: Lookup(city)).warm()
-    # The city lives as long as the process: move it out of the collector's sight, so
-    # it neither slows requests down (a 100,000-point shapely call ran 4x slower with
-    # big graphs tracked) nor touches the pages the forked workers share.
-    gc.collect()
-    gc.freeze()
-    app = make_app({"CITY": city, "BUNDLE": str(bundle)})
+    prepare_city(city)
+    app = make_app({"CITY": city, "BUNDLE": str(bundle), MASTER_PID: os.getpid()})
     warm_reload(app)  # opens the store before the workers fork
     start_jobs_worker(app, city, str(bundle))
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
     GunicornApp(app, gunicorn_options(app, host=host, port=port, workers=workers, threads=threads)).run()
+
+
+def prepare_city(city: CityBundle) -> None:
+    """Build the lookup indexes, snapping trees and CCHs in the master, before the workers fork
+    and share them; then move the city out of the collector's sight, so it neither slows requests
+    down (a 100,000-point shapely call ran 4x slower with big graphs tracked) nor touches the
+    pages the forked workers share. A city replaced by a reload is collected first (its lookup
+    refers back to it: a cycle the frozen generation would keep)."""
+    city.cached("lookup", lambda: Lookup(city)).warm()
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def start_jobs_worker(app: Flask, city: CityBundle, bundle: str) -> int | None:

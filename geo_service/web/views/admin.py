@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+#: Setting: the pid of the gunicorn master (`geo_service.web.serve`) that reloads the city itself.
+MASTER_PID = "RELOAD_MASTER_PID"
+ASKED_EXT = "geo_service.bundle_asked_master"
 GENERATION_EXT = "geo_service.bundle_generation"
 ROOT_EXT = "geo_service.bundle_root"
 FAILED_EXT = "geo_service.bundle_failed_target"
@@ -188,7 +192,11 @@ def reload() -> Response:
         raise
     gen = _publish(app, str(app.config["BUNDLE"]))
     audit("reload", record_type="bundle", record_id=str(new.manifest.get("bundle_version")))
-    return jsonify(status="reloaded", previous=_brief(old), current=_brief(new), generation=gen)
+    answer = jsonify(status="reloaded", previous=_brief(old), current=_brief(new), generation=gen)
+    # Under `serve` the master loads it once and forks workers that share it: asked once the
+    # answer is sent, when the view's unit of work (the generation recorded) has committed.
+    answer.call_on_close(lambda: _ask_master(app))
+    return answer
 
 
 def bundle_root(app: Flask) -> Path | None:
@@ -285,7 +293,10 @@ def init_reload(app: Flask) -> None:
             app.extensions[GENERATION_EXT] = gen
             return
         if gen > app.extensions[GENERATION_EXT] and path and not _reload_lock.locked():
-            _start_background(app, path, gen)
+            if _ask_master(app):
+                app.extensions[GENERATION_EXT] = gen  # asked once; new workers replace this one
+            else:
+                _start_background(app, path, gen)
 
 
 def _link_moved(app: Flask) -> bool:
@@ -294,9 +305,24 @@ def _link_moved(app: Flask) -> bool:
     target, city = _target(path), app.extensions.get(EXTENSION)
     if target is None or city is None or target == city.path or str(target) == app.extensions.get(FAILED_EXT):
         return False
-    if not _reload_lock.locked():
+    if app.extensions.get(ASKED_EXT) == str(target):
+        return True
+    if _ask_master(app):
+        app.extensions[ASKED_EXT] = str(target)
+    elif not _reload_lock.locked():
         logger.info("%s now points to %s: loading it", path, target.name)
         _start_background(app, str(path), None)
+    return True
+
+
+def _ask_master(app: Flask) -> bool:
+    """Under `geo_service.web.serve`: ask the gunicorn master (SIGHUP) to load the bundle in
+    service; it forks new workers that share it. False when this process is not such a worker."""
+    master = app.config.get(MASTER_PID)
+    if not master or os.getppid() != master:
+        return False
+    logger.info("worker %d: asking the master (%d) to load the bundle in service", os.getpid(), master)
+    os.kill(master, signal.SIGHUP)
     return True
 
 
