@@ -29,6 +29,8 @@ __all__ = ["BLOCK", "FINE_DEG", "PrecinctGrid"]
 FINE_DEG = 0.0005
 BLOCK = 16
 _FILES = ("grid_coarse.npy", "grid_fine.npy", "grid.json")
+#: Fine blocks labelled together at build time (8,192 blocks: 2 M cells).
+_LABEL_CHUNK = 8192
 
 
 @dataclass
@@ -69,14 +71,18 @@ class PrecinctGrid:
         coarse = _label(geoms, x0 + (bx + 0.5) * block, y0 + (by + 0.5) * block).astype(np.int32)
         # Blocks with a border: every fine cell by its centre, marked cells -2.
         k = np.arange(len(blocks))
-        cy_in, cx_in = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
-        gy = (blocks // nx)[:, None] * BLOCK + cy_in[None, :]
-        gx = (blocks % nx)[:, None] * BLOCK + cx_in[None, :]
         fine = np.zeros((len(blocks), BLOCK, BLOCK), dtype=np.int32)
         fine[inverse, fy % BLOCK, fx % BLOCK] = -2
-        todo = np.flatnonzero(fine.reshape(-1) != -2)  # the marked cells need no label
-        fine.reshape(-1)[todo] = _label(geoms, x0 + (gx.reshape(-1)[todo] + 0.5) * cell_deg,
-                                        y0 + (gy.reshape(-1)[todo] + 0.5) * cell_deg)
+        del samples, fx, fy, marked, inverse
+        cy_in, cx_in = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
+        # A chunk of blocks at a time: a country's 40 M fine cells at once held 4 GB of coordinates.
+        for lo in range(0, len(blocks), _LABEL_CHUNK):
+            part = blocks[lo:lo + _LABEL_CHUNK]
+            gy = ((part // nx)[:, None] * BLOCK + cy_in[None, :]).reshape(-1)
+            gx = ((part % nx)[:, None] * BLOCK + cx_in[None, :]).reshape(-1)
+            cells = fine[lo:lo + _LABEL_CHUNK].reshape(-1)  # a view: written in place
+            todo = np.flatnonzero(cells != -2)  # the marked cells need no label
+            cells[todo] = _label(geoms, x0 + (gx[todo] + 0.5) * cell_deg, y0 + (gy[todo] + 0.5) * cell_deg)
         coarse.reshape(-1)[blocks] = -(3 + k)
         return cls(x0, y0, nx, ny, coarse.reshape(ny, nx), fine, cell_deg)
 
