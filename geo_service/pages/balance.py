@@ -303,8 +303,11 @@ _BALANCE_PANEL = ENV.from_string("""
         <th scope="row"><button type="button" class="gs-wl-go" data-precinct="{{ r.id }}"><span class="gs-swatch" style="background-color: {{ r.colour }}"></span>{{ r.name }}</button>
           {% if r.posts %}<span class="gs-bal-post" title="{{ t.balance_col_posts }}">{{ r.posts }}</span>{% endif %}
           <span class="gs-bal-status">{{ r.status_text }}</span>{% if r.reason %}<small class="gs-bal-reason">{{ r.reason }}</small>{% endif %}</th>
-        <td class="gs-num-cell">{{ r.inspectors }}</td><td class="gs-num-cell">{{ r.per }}</td>
-        <td class="gs-num-cell">{{ r.dev }}</td><td class="gs-num-cell">{{ r.residents }}</td><td class="gs-num-cell">{{ r.blocks }}</td></tr>
+        <td class="gs-num-cell gs-bal-insp"><span class="gs-bal-label">{{ t.balance_col_inspectors_title }}</span>{{ r.inspectors }}</td>
+        <td class="gs-num-cell gs-bal-per"><span class="gs-bal-label">{{ t.balance_col_per_insp }}</span>{{ r.per }}</td>
+        <td class="gs-num-cell gs-bal-dev"><span class="gs-bal-label">{{ t.balance_col_dev }}</span>{{ r.dev }}</td>
+        <td class="gs-num-cell gs-bal-res"><span class="gs-bal-label">{{ t.balance_col_residents }}</span>{{ r.residents }}</td>
+        <td class="gs-num-cell gs-bal-blk"><span class="gs-bal-label">{{ t.balance_col_blocks }}</span>{{ r.blocks }}</td></tr>
       {% endfor %}
     </tbody>
   </table>
@@ -351,6 +354,8 @@ def balance_page(city: Any, result: Mapping[str, Any], *, lang: str, params: Map
     tr = catalog(lang)
     name = city_name(city.manifest, lang)
     page = Page(lang=lang, title=f"{tr['balance_title']} · {name}", body_class="gs-workload-page gs-balance-page")
+    # The table's own rules (a card per precinct on a phone); folium's sheets and pages.css come after it.
+    page.header.add_child(folium.CssLink(f"{static_url}/app/balance.css"), name="gs_balance_css")
     data = balance_layer_data(city, result, lang=lang)
     _add_map(page, city, data, tr=tr, static_url=static_url, roads=roads, tiles=tiles)
     summary = result.get("summary") or {}

@@ -76,7 +76,11 @@
     map.on("overlayadd", function (e) { if (e.layer === osm) { map.attributionControl.removeAttribution(credit); } });
     map.on("overlayremove", function (e) { if (e.layer === osm) { map.attributionControl.addAttribution(credit); } });
     Array.prototype.forEach.call(document.querySelectorAll("#gs-bal-table .gs-wl-go"), function (b) {
-      b.addEventListener("click", function () { select(b.getAttribute("data-precinct"), true); });
+      b.addEventListener("click", function () {
+        select(b.getAttribute("data-precinct"), true);
+        // On a phone the page scrolls down past the map to the table (balance.css): back up to the map.
+        if (window.matchMedia("(max-width: 640px)").matches) { map.getContainer().scrollIntoView({ block: "start" }); }
+      });
     });
     var details = document.getElementById("gs-workload");
     if (details) { details.addEventListener("toggle", resize); }
