@@ -11,80 +11,35 @@ layers and table and no console errors. Screenshots go to ``maps/`` when
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from geo_service.cli.maps import CHROMIUM, PHONE, serve_in_thread
+from geo_service.cli.maps import PHONE
 from geo_service.pages.i18n import t
-from tests.conftest import TWO_PRECINCTS, grid_latlon, polygon, tiny_city_xml
+from tests.conftest import grid_latlon
 
-if importlib.util.find_spec("playwright") is None:
-    pytest.skip("playwright is not installed (pip install playwright==1.65.2)", allow_module_level=True)
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium)", allow_module_level=True)
+if TYPE_CHECKING:
+    from tests.browser.conftest import BrowserCity
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[2]
-#: Reception hours but no post coordinates: the posts stay the extract's two police objects.
-ROSTER = (
-    "inspector_id,precinct_id,inspector_name,rank,phone,reception_hours\n"
-    "UI-1,P-01,Серік Ахметов,майор полиции,+7 727 000 0001,Вт/Чт 17:00-20:00\n"
-    "UI-2,P-02,Айгүл Сейітова,капитан полиции,+7 727 000 0002,Ср/Пт 17:00-20:00\n"
-)
 DESKTOP_1366 = {"viewport": {"width": 1366, "height": 768}}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The app over the tiny city, a planner's header and a kept balance proposal."""
-    from geo_service import create_app
-    from geo_service.ingest.build import BuildOptions, build_city
-    from geo_service.web.context import STORE_EXT
-
-    d = tmp_path_factory.mktemp("residents-city")
-    (d / "tiny.osm").write_text(tiny_city_xml(), encoding="utf-8")
-    features = [{"type": "Feature", "properties": {"precinct_id": pid, "name": f"Участок {pid}"},
-                 "geometry": {"type": "Polygon", "coordinates": polygon(*rect)}} for pid, rect in TWO_PRECINCTS.items()]
-    (d / "precincts.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
-    (d / "roster.csv").write_text(ROSTER, encoding="utf-8")
-    build_city(BuildOptions(osm=d / "tiny.osm", out=d / "bundle", precincts=d / "precincts.geojson",
-                            roster=d / "roster.csv", city="tiny"))
-    app = create_app({"BUNDLE": str(d / "bundle"), "TESTING": True, "RATELIMIT_PUBLIC": "10000/minute"})
-    city = app.extensions["geo_service"]
-    assert len(city.posts) == 2
-    _, token = app.extensions[STORE_EXT].create_credential(name="planner-balance", role="planner", kind="user_token")
-    planner = {"Authorization": f"Bearer {token}"}
-    posts = city.posts.post_id.astype(str).tolist()
-    resp = app.test_client().post("/api/v1/workload/balance", json={
-        "tolerance": 0.1, "inspectors_per_post": {posts[0]: 1, posts[1]: 3}}, headers=planner)
-    assert resp.status_code == 201, resp.json
-    with serve_in_thread(app) as url:
-        yield {"app": app, "url": url, "planner": planner, "balance": resp.json}
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.environ.get("GEO_SERVICE_SAVE_SCREENSHOTS") == "1":
-        path = REPO / "maps"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return tmp_path_factory.mktemp("shots")
-
-
-def _wait(page: Any, expression: str, *, timeout_s: float = 15.0) -> None:
-    """Poll ``expression`` until truthy (``wait_for_function`` evaluates strings, which the CSP forbids)."""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(100)
+def server(tiny_city: Callable[..., BrowserCity]) -> dict[str, Any]:
+    """The app over the tiny city (reception hours but no post coordinates in its roster: the posts
+    are the extract's two police objects), a planner's header and a kept balance proposal."""
+    city = tiny_city("osm")
+    posts = city.posts
+    assert len(posts) == 2
+    token = city.token("planner", name="planner-balance")
+    balance = city.balance(token, {posts[0]: 1, posts[1]: 3})
+    return {"app": city.app, "url": city.url, "planner": {"Authorization": f"Bearer {token}"}, "balance": balance}
 
 
 def _open_public(make: Callable[..., Any], url: str, **context: Any) -> Any:
@@ -95,9 +50,10 @@ def _open_public(make: Callable[..., Any], url: str, **context: Any) -> Any:
     return g
 
 
-def _located(page: Any, state: str) -> str:
+def _located(g: Any, state: str) -> str:
+    page = g.page
     page.click("#gs-locate")
-    _wait(page, "(document.getElementById('gs-locate-result').getAttribute('data-state') || 'busy') !== 'busy'")
+    g.poll("(document.getElementById('gs-locate-result').getAttribute('data-state') || 'busy') !== 'busy'")
     assert page.get_attribute("#gs-locate-result", "data-state") == state, page.inner_text("#gs-locate-result")
     return page.inner_text("#gs-locate-result")
 
@@ -120,7 +76,7 @@ def _wide_elements(page: Any, width: int) -> list[str]:
 
 @pytest.mark.parametrize("width", [320, 390])
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
-def test_residents_page_fits_and_calls_102(guarded_page: Callable[..., Any], server: dict[str, Any], shots: Path,
+def test_residents_page_fits_and_calls_102(guarded_page: Callable[..., Any], server: dict[str, Any], maps_dir: Path,
                                           width: int, lang: str) -> None:
     g = _open_public(guarded_page, f"{server['url']}/p/P-01?lang={lang}",
                      **{**PHONE, "viewport": {"width": width, "height": 740}})
@@ -139,18 +95,18 @@ def test_residents_page_fits_and_calls_102(guarded_page: Callable[..., Any], ser
     assert [h.split(":")[0] for h in hrefs] == ["geo", "https", "https"]
     assert page.locator("#gs-locate").bounding_box()["height"] >= 44
     if width == 320 and lang == "ru":
-        page.screenshot(path=str(shots / "public-precinct-320.png"), full_page=True)
+        page.screenshot(path=str(maps_dir / "public-precinct-320.png"), full_page=True)
     assert g.problems() == {}
 
 
 def test_use_my_location_in_this_precinct(guarded_page: Callable[..., Any], server: dict[str, Any],
-                                          shots: Path) -> None:
+                                          maps_dir: Path) -> None:
     lat, lon = grid_latlon(1.0, 0.5)
     g = _open_public(guarded_page, f"{server['url']}/p/P-01?lang=kk", **PHONE,
                      geolocation={"latitude": lat, "longitude": lon, "accuracy": 20}, permissions=["geolocation"])
     page = g.page
     with page.expect_request(lambda r: r.url.endswith("/api/v1/lookup") and r.method == "POST") as sent:
-        text = _located(page, "here")
+        text = _located(g, "here")
     # The position goes in the body, never in the URL.
     assert json.loads(sent.value.post_data) == {"lat": pytest.approx(lat), "lon": pytest.approx(lon)}
     assert t("pub_locate_here", "kk", name="Участок P-01") in text
@@ -159,7 +115,7 @@ def test_use_my_location_in_this_precinct(guarded_page: Callable[..., Any], serv
     assert page.locator(".leaflet-overlay-pane path.leaflet-interactive").count() == 1
     page.locator("#gs-pub-locate").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(shots / "public-precinct-location-phone.png"), full_page=True)
+    page.screenshot(path=str(maps_dir / "public-precinct-location-phone.png"), full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["viewport"]["width"]
     assert g.problems() == {}
 
@@ -170,7 +126,7 @@ def test_use_my_location_in_another_precinct_links_it(guarded_page: Callable[...
     g = _open_public(guarded_page, f"{server['url']}/p/P-01?lang=ru", **PHONE,
                      geolocation={"latitude": lat, "longitude": lon, "accuracy": 400}, permissions=["geolocation"])
     page = g.page
-    text = _located(page, "other")
+    text = _located(g, "other")
     assert t("pub_locate_other", "ru", name="Участок P-02") in text
     assert t("pub_locate_accuracy", "ru", m=400) in text  # a coarse position says so
     link = page.locator("#gs-locate-result a.gs-pub-other")
@@ -186,7 +142,7 @@ def test_use_my_location_outside_the_city(guarded_page: Callable[..., Any], serv
     g = _open_public(guarded_page, f"{server['url']}/p/P-01?lang=en", **PHONE,
                      geolocation={"latitude": lat, "longitude": lon, "accuracy": 30}, permissions=["geolocation"])
     page = g.page
-    text = _located(page, "outside")
+    text = _located(g, "outside")
     assert "You are outside the city's precincts. The nearest: Участок P-02" in text
     assert page.locator("#gs-locate-result a.gs-pub-other").get_attribute("href") == "/p/P-02?lang=en"
     # The lookup's 404 is the answer the page reads, not a failure of the page.
@@ -199,7 +155,7 @@ def test_use_my_location_outside_the_city(guarded_page: Callable[..., Any], serv
 def test_use_my_location_refused(guarded_page: Callable[..., Any], server: dict[str, Any], lang: str) -> None:
     g = _open_public(guarded_page, f"{server['url']}/p/P-01?lang={lang}", **PHONE)  # no permission granted
     page = g.page
-    text = _located(page, "error")
+    text = _located(g, "error")
     assert t("pub_locate_denied", lang) in text
     assert page.locator("#gs-locate-result a.gs-pub-map-link").get_attribute("href") == f"/precincts/map?lang={lang}"
     assert page.locator("#gs-locate").is_enabled()  # may be tried again
@@ -212,18 +168,18 @@ def test_use_my_location_unavailable(guarded_page: Callable[..., Any], server: d
     # The browser has no position to give (a position error other than a refusal).
     page.evaluate("""() => { navigator.geolocation.getCurrentPosition = (ok, fail) =>
                        setTimeout(() => fail({code: 2, message: 'unavailable'}), 10); }""")
-    assert t("pub_locate_unavailable", "kk") in _located(page, "error")
+    assert t("pub_locate_unavailable", "kk") in _located(g, "error")
     assert g.problems() == {}
 
 
 def test_balance_page_draws_layers_and_table(guarded_page: Callable[..., Any], server: dict[str, Any],
-                                            shots: Path) -> None:
+                                            maps_dir: Path) -> None:
     body = server["balance"]
     g = guarded_page(**DESKTOP_1366, extra_http_headers=server["planner"])
     page = g.page
     page.goto(f"{server['url']}/workload/balance/{body['id']}/map?lang=en", wait_until="load")
     page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive", state="attached")
-    _wait(page, "document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
+    g.poll("document.querySelectorAll('.leaflet-tile-pane canvas.leaflet-tile-loaded').length > 0")
     page.evaluate("document.fonts.ready.then(() => true)")
     # Proposed (2) and current (2) precincts, the moved areas, the two post pins.
     n_moved = len({(b["before"], b["after"]) for b in body["moved_blocks"]})
@@ -244,7 +200,7 @@ def test_balance_page_draws_layers_and_table(guarded_page: Callable[..., Any], s
     assert last["x"] + last["width"] <= panel["x"] + panel["width"] + 1
     assert page.locator("#gs-bal-figures tbody tr").count() == 6
     assert "±10%" in page.inner_text("#gs-bal-params")
-    page.screenshot(path=str(shots / "balance-desktop.png"))
+    page.screenshot(path=str(maps_dir / "balance-desktop.png"))
     # A precinct chosen in the table is outlined on the map.
     page.click("#gs-bal-table .gs-wl-go[data-precinct='P-02']")
     assert "gs-current" in (rows.nth(1).get_attribute("class") or "")
