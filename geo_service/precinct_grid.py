@@ -31,6 +31,8 @@ BLOCK = 16
 _FILES = ("grid_coarse.npy", "grid_fine.npy", "grid.json")
 #: Fine blocks labelled together at build time (8,192 blocks: 2 M cells).
 _LABEL_CHUNK = 8192
+#: Precincts whose borders are sampled together at build time.
+_BORDER_CHUNK = 64
 
 
 @dataclass
@@ -57,13 +59,7 @@ class PrecinctGrid:
         x0, y0 = float(minx), float(miny)
         nx = max(1, int(np.ceil((maxx - minx) / block)))
         ny = max(1, int(np.ceil((maxy - miny) / block)))
-        # Fine cells a border may pass through (widened by one cell each way).
-        samples = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms), cell_deg / 2))
-        fx = np.floor((samples[:, 0] - x0) / cell_deg).astype(np.int64)
-        fy = np.floor((samples[:, 1] - y0) / cell_deg).astype(np.int64)
-        fx = np.clip((fx[:, None] + np.array([-1, 0, 1] * 3)[None, :]).ravel(), 0, nx * BLOCK - 1)
-        fy = np.clip((fy[:, None] + np.repeat([-1, 0, 1], 3)[None, :]).ravel(), 0, ny * BLOCK - 1)
-        marked = np.unique(fy * (nx * BLOCK) + fx)
+        marked = _border_cells(geoms, x0, y0, nx * BLOCK, ny * BLOCK, cell_deg)
         fy, fx = np.divmod(marked, nx * BLOCK)
         blocks, inverse = np.unique((fy // BLOCK) * nx + fx // BLOCK, return_inverse=True)
         # Whole blocks: the precinct at the centre (they hold no border).
@@ -73,7 +69,7 @@ class PrecinctGrid:
         k = np.arange(len(blocks))
         fine = np.zeros((len(blocks), BLOCK, BLOCK), dtype=np.int32)
         fine[inverse, fy % BLOCK, fx % BLOCK] = -2
-        del samples, fx, fy, marked, inverse
+        del fx, fy, marked, inverse
         cy_in, cx_in = np.divmod(np.arange(BLOCK * BLOCK), BLOCK)
         # A chunk of blocks at a time: a country's 40 M fine cells at once held 4 GB of coordinates.
         for lo in range(0, len(blocks), _LABEL_CHUNK):
@@ -129,6 +125,24 @@ class PrecinctGrid:
         exact = out == -2
         out[exact] = -1
         return out, exact
+
+
+def _border_cells(geoms: np.ndarray, x0: float, y0: float, cols: int, rows: int, cell_deg: float) -> np.ndarray:
+    """The fine cells (``row * cols + col``, sorted) a border may pass through: the cells of
+    samples every half cell along every border, widened by one cell each way. A chunk of
+    precincts at a time: a country's 20 M samples widened nine times at once took 3 GB."""
+    found = []
+    for lo in range(0, len(geoms), _BORDER_CHUNK):
+        samples = shapely.get_coordinates(shapely.segmentize(shapely.boundary(geoms[lo:lo + _BORDER_CHUNK]),
+                                                             cell_deg / 2))
+        fx = np.floor((samples[:, 0] - x0) / cell_deg).astype(np.int64)
+        fy = np.floor((samples[:, 1] - y0) / cell_deg).astype(np.int64)
+        cells = np.unique(fy * cols + fx)  # many samples share a cell: widen the distinct ones
+        fy, fx = np.divmod(cells, cols)
+        fx = np.clip((fx[:, None] + np.array([-1, 0, 1] * 3)[None, :]).ravel(), 0, cols - 1)
+        fy = np.clip((fy[:, None] + np.repeat([-1, 0, 1], 3)[None, :]).ravel(), 0, rows - 1)
+        found.append(np.unique(fy * cols + fx))
+    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
 
 
 def _label(geoms: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
