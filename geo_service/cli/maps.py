@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -211,6 +212,25 @@ def _record_errors(page: Any, name: str, problems: list[str]) -> None:
     page.on("pageerror", on_error)
 
 
+#: True once the map (if the page has one) is still and each of its base-map tiles is drawn.
+_SETTLED = """() => !document.querySelector('.leaflet-zoom-anim') &&
+  Array.prototype.every.call(document.querySelectorAll('.leaflet-tile-pane .leaflet-tile'),
+                             (t) => t.classList.contains('leaflet-tile-loaded'))"""
+
+
+def _settle(page: Any, name: str, *, timeout_s: float = 10.0) -> None:
+    """Wait until the page's map has stopped zooming and drawn its tiles, then a moment more (a
+    screenshot taken earlier catches a zoom animation or grey squares). Polled with ``evaluate``:
+    ``wait_for_function`` evaluates strings, which the pages' CSP forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(_SETTLED):
+        if time.monotonic() > deadline:
+            logger.warning("maps: %s: the map did not settle in %.0f s", name, timeout_s)
+            return
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(300)
+
+
 def screenshots(base_url: str, out_dir: Path, *, address: str,
                 demo: dict[str, Any] | None = None) -> tuple[list[Path], list[str]]:
     """Photograph the pages; return the PNG paths and any problem seen (console errors, blocked requests).
@@ -250,8 +270,11 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                 _record_errors(page, name, problems)
                 page.goto(base_url + path, wait_until="load")
                 if path.startswith("/precincts"):
-                    page.wait_for_selector(".leaflet-overlay-pane path.leaflet-interactive")
+                    # The precincts: drawn from the bundle's tiles, or GeoJSON paths for a bundle without tiles.
+                    page.wait_for_selector(".leaflet-tile-pane canvas.leaflet-tile-loaded, "
+                                           ".leaflet-overlay-pane path.leaflet-interactive", state="attached")
                     if query:
+                        _settle(page, name)  # a search during the first zoom animation does not move the map
                         page.fill("#gs-q", query)
                         page.click("#gs-go")
                         page.wait_for_selector("#gs-card:not([hidden]), #gs-candidates:not([hidden])")
@@ -262,10 +285,12 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                 elif path.startswith("/r/"):
                     page.wait_for_selector(".leaflet-marker-pane .gs-stop-icon")
                     if query:
+                        _settle(page, name)  # Leaflet ignores a setView during its first zoom animation
                         page.locator(f".gs-stop-go[data-stop='{query.split(':')[1]}']").click()
                         page.wait_for_timeout(400)
                 elif path.startswith("/workload/"):
                     page.wait_for_selector("#gs-scale-items li")
+                    _settle(page, name)
                     page.locator(".gs-wl-go").first.click()
                     page.wait_for_selector("#gs-card:not([hidden])")
                     page.wait_for_timeout(400)  # the map's pan animation
@@ -277,6 +302,7 @@ def screenshots(base_url: str, out_dir: Path, *, address: str,
                 elif "docs" in path:
                     page.wait_for_selector(".swagger-ui .info", timeout=15000)
                 page.evaluate("document.fonts.ready.then(() => true)")
+                _settle(page, name)
                 shot = out_dir / f"{name}.png"
                 page.screenshot(path=str(shot))
                 shots.append(shot)
