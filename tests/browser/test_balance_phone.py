@@ -33,6 +33,9 @@ WIDTHS = """() => {
           panel: panel.clientWidth, panelScroll: panel.scrollWidth,
           box: table.parentElement.clientWidth, table: table.scrollWidth};
 }"""
+#: The map is still and each base-map tile drawn (a screenshot then shows no half-zoomed tile).
+SETTLED = """!document.querySelector('.leaflet-zoom-anim') && Array.prototype.every.call(
+  document.querySelectorAll('.leaflet-tile-pane .leaflet-tile'), (t) => t.classList.contains('leaflet-tile-loaded'))"""
 #: Whether the element's centre shows the element itself (nothing over it, not clipped away).
 ON_TOP = """(e) => { const r = e.getBoundingClientRect();
   const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
@@ -109,6 +112,7 @@ def test_the_table_fits_a_phone_as_cards(guarded_page: Callable[..., Guarded],
         text = _words(dev.inner_text())
         assert text.startswith(_words(t("balance_col_dev", lang))) and text.count("%") == 2 and dev.evaluate(ON_TOP)
     if lang == "ru":
+        g.poll(SETTLED)
         rows.first.scroll_into_view_if_needed()
         page.screenshot(path=str(maps_dir / "balance-phone.png"))
     # A precinct chosen on a card is outlined, and the page goes back up to the map to show it.
