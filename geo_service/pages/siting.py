@@ -151,6 +151,8 @@ def _shown_names(city: Any, result: Mapping[str, Any], lang: str) -> list[dict[s
             name = s["post"] or t("siting_existing_n", lang, n=str(k + 1))
         else:
             name = t("siting_site", lang, n=str(s["rank"]))
+            if s.get("given"):  # the planner's own name for the candidate
+                name = f"{name} · {s['given']}"
         place = s["place"] if s["place_kind"] == "post" else (
             t("siting_near", lang, place=s["place"]) if s["place"] else None)
         out.append({"id": s["id"], "name": name, "place": place})

@@ -13,6 +13,7 @@ The words around them ("Site 1", "near ...") are the page's to translate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from geo_service.bundle import CityBundle
     from geo_service.network.graph import RoadGraph
 
+#: Labels the service made itself (candidates generated from nodes, a grid or buildings, or given
+#: without labels); any other label is the planner's own name for the site, and is shown.
+GENERATED_LABEL: Final = re.compile(r"^(site-\d+$|node-|grid-|building-)")
 #: An address this close to a site (metres) names its place.
 ADDRESS_NEAR_M: Final[float] = 60.0
 #: A site farther than this from its mode's roads gets no street name.
@@ -47,8 +51,9 @@ def site_names(city: CityBundle, result: Mapping[str, Any], lang: str) -> list[d
     """One entry per site, in the order of `geo_service.siting.map_layers.params` (existing
     first, then chosen): ``id`` (the raw label), ``kind`` (``existing`` / ``proposed``),
     ``rank`` (proposed sites; None for an existing post), ``post`` (an existing post's name,
-    else None), ``place`` (an address or a street, else None) and ``place_kind`` (``post``: the
-    existing post's own address; ``address``: the nearest address; ``street``; or None)."""
+    else None), ``given`` (a proposed site's label when the planner gave it, not the service),
+    ``place`` (an address or a street, else None) and ``place_kind`` (``post``: the existing
+    post's own address; ``address``: the nearest address; ``street``; or None)."""
     _minutes, mode, sites = params(result)
     n_existing = len(result.get("existing") or [])
     rank = ranks(result)
@@ -67,9 +72,10 @@ def site_names(city: CityBundle, result: Mapping[str, Any], lang: str) -> list[d
             place, place_kind = addresses[k], "address"
         if place is None and streets[k]:
             place, place_kind = streets[k], "street"
+        given = None if existing or not label or GENERATED_LABEL.match(label) else label
         out.append({"id": label, "kind": "existing" if existing else "proposed",
                     "rank": None if existing else rank.get(label), "post": post["name"] if post else None,
-                    "place": place, "place_kind": place_kind})
+                    "given": given, "place": place, "place_kind": place_kind})
     return out
 
 

@@ -48,5 +48,10 @@ def test_site_names_over_the_tiny_city(built_tiny: Path) -> None:
     assert kk[1]["place"] == "Абай даңғылы"
     # A site without coordinates has no place (and no error).
     bare = {"chosen": [{"label": "x"}], "request": {"minutes": 2}}
-    assert site_names(city, bare, "en") == [{"id": "x", "kind": "proposed", "rank": 1, "post": None, "place": None,
-                                             "place_kind": None}]
+    assert site_names(city, bare, "en") == [{"id": "x", "kind": "proposed", "rank": 1, "post": None, "given": "x",
+                                             "place": None, "place_kind": None}]
+    # The service's own labels are not shown; a planner's label is.
+    assert [s["given"] for s in ru] == [None, None, None, "site-x"]
+    named = {"chosen": [{"label": "School 12 yard"}, {"label": "site-2"}, {"label": "grid-3-4"}],
+             "request": {"minutes": 2}}
+    assert [s["given"] for s in site_names(city, named, "en")] == ["School 12 yard", None, None]
