@@ -20,6 +20,8 @@ import contextlib
 import json
 import math
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -97,7 +99,8 @@ def free_port() -> int:
 
 def serve(bundle: Path) -> dict[str, object]:
     port = free_port()
-    env = {**os.environ, "JOBS_WORKER": "none", "BUNDLE_POLL_SECONDS": "3600"}
+    env = {**os.environ, "GEO_SERVICE_JOBS_WORKER": "none", "GEO_SERVICE_BUNDLE_POLL_SECONDS": "3600",
+           "GEO_SERVICE_CONTROL_SOCKET": "none"}
     t0 = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "geo-service"), "serve", "--bundle", str(bundle), "--port", str(port),
                              "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
@@ -117,10 +120,43 @@ def serve(bundle: Path) -> dict[str, object]:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/precincts", timeout=30).read()
         procs = {"master": proc.pid, **{f"worker {i + 1}": p for i, p in enumerate(children(proc.pid))}}
         mem = {name: smaps(pid) for name, pid in procs.items()}
-        return {"ready_s": ready, "mem": mem}
+        reload_s, after = reload_by_link(bundle, proc.pid, port)
+        return {"ready_s": ready, "mem": mem, "reload_s": reload_s, "mem_after_reload": after}
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def reload_by_link(bundle: Path, master: int, port: int) -> tuple[float, dict[str, dict[str, float]]]:
+    """Repoint the bundle's link to a new version (a hard-linked copy: no rebuild) and SIGHUP the
+    master, as a build and an operator would; (seconds until every worker is a new one answering,
+    each process's memory then)."""
+    real = bundle.resolve()
+    copy = real.with_name(real.name + "-reload")
+    shutil.rmtree(copy, ignore_errors=True)
+    subprocess.run(["cp", "-al", str(real), str(copy)], check=True)
+    link = bundle.with_name(bundle.name + ".relink")
+    link.unlink(missing_ok=True)
+    link.symlink_to(copy)
+    os.replace(link, bundle)
+    old = set(children(master))
+    t0 = time.perf_counter()
+    os.kill(master, signal.SIGHUP)
+    while True:
+        now = set(children(master))
+        if len(now) == 2 and not now & old:
+            with contextlib.suppress(OSError), urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                if r.status == 200:
+                    break
+        if time.perf_counter() - t0 > 900:
+            raise RuntimeError("the workers were not replaced after SIGHUP")
+        time.sleep(0.05)
+    took = time.perf_counter() - t0
+    for _ in range(50):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/precincts", timeout=30).read()
+    procs = {"master": master, **{f"worker {i + 1}": p for i, p in enumerate(children(master))}}
+    return took, {name: smaps(pid) for name, pid in procs.items()}
 
 
 def in_process(bundle: Path) -> dict[str, float]:
@@ -155,6 +191,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", default="almaty", choices=sorted(CITIES))
     ap.add_argument("--n", type=int, action="append", help="tiling sizes (default 1, 4)")
+    ap.add_argument("--reuse", action="store_true", help="serve the bundles of an earlier run (no build)")
     args = ap.parse_args()
     sizes = args.n or [1, 4]
     print("## A country on one machine\n")
@@ -164,7 +201,10 @@ def main() -> None:
     for n in sizes:
         pbf = tiling(args.base, n)
         out = Path(tempfile.gettempdir()) / f"bench_country_{args.base}_x{n}"
-        wall, rss, tree_pss = build(pbf, out, f"{args.base}{n}")
+        if args.reuse and (out / "manifest.json").exists():
+            wall, rss, tree_pss = float("nan"), float("nan"), float("nan")  # not built in this run
+        else:
+            wall, rss, tree_pss = build(pbf, out, f"{args.base}{n}")
         manifest = json.loads((out / "manifest.json").read_text())
         server = serve(out)
         local = in_process(out)
@@ -180,7 +220,11 @@ def main() -> None:
             print(f"- base map tiles (in the build): {tiles.get('seconds', float('nan')):.1f} s, "
                   f"{sum(tiles['tiles'].values()):,} tiles, {tiles['bytes'] / 1e6:.1f} MB")
         print(f"- server ready (2 workers, /readyz 200): {server['ready_s']:.2f} s")
-        for name, m in mem.items():  # type: ignore[union-attr]
+        for name, m in mem.items():  # type: ignore[attr-defined]
+            print(f"  - {name}: RSS {m['Rss']:,.0f} MB, PSS {m['Pss']:,.0f} MB, private "
+                  f"{m.get('Private_Clean', 0) + m.get('Private_Dirty', 0):,.0f} MB")
+        print(f"- reload (the link repointed, SIGHUP): new workers answering after {server['reload_s']:.2f} s")
+        for name, m in server["mem_after_reload"].items():  # type: ignore[attr-defined]
             print(f"  - {name}: RSS {m['Rss']:,.0f} MB, PSS {m['Pss']:,.0f} MB, private "
                   f"{m.get('Private_Clean', 0) + m.get('Private_Dirty', 0):,.0f} MB")
         print(f"- in process: import {local['import_s']:.2f} s, load {local['load_s']:.2f} s, warm "
