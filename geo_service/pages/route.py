@@ -246,7 +246,7 @@ def route_page(city: Any, plan: Mapping[str, Any], *, lang: str, date: str, gpx_
     page.html.add_child(LiteralHtml(_ROUTE_LIST.render(t=tr, items=items, unassigned=data["unassigned"],
                                                        attribution=attribution, marks=marks)), name="gs_stops")
     keys = ("show_on_map", "post", "stop", "mark_made", "undo_made", "marks_refused", "marks_forget", "stop_made_map",
-            "marks_pending")
+            "marks_pending", "unit_m", "unit_km")
     config = {"lang": lang, "t": {k: tr[k] for k in keys}, "attribution": attribution,
               "sw": service_worker_url(static_url, register_service_worker)}
     add_config(page, config)
@@ -282,8 +282,11 @@ def _add_route_map(page: Page, city: Any, data: Mapping[str, Any], *, tr: Mappin
         x0, y0, x1, y1 = city.manifest["bbox"]
         points = [(x0, y0), (x1, y1)]
     view = bbox_of(points, margin_deg=0.0005)
-    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 15, control_scale=True)
+    # No folium scale: its imperial line ("ft", "mi") is English and, bottom left, it hides under the
+    # attribution's second line on a phone; route.js adds a metric one in the page's words (mapkit.js).
+    m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 15)
     page.add_child(m)
+    page.header.add_child(folium.JavascriptLink(f"{static_url}/app/mapkit.js"), name="gs_mapkit")
 
     around = bbox_of(points, margin_deg=0.004)
     if precinct is not None and precinct.get("geometry"):

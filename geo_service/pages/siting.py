@@ -192,9 +192,11 @@ def _add_siting_map(page: Page, city: Any, result: Mapping[str, Any], sites: Seq
         x0, y0, x1, y1 = city.manifest["bbox"]
         points = [(x0, y0), (x1, y1)]
     view = bbox_of(points, margin_deg=0.001)
-    # No folium scale: its imperial line ("ft", "mi") is English; siting.js adds a metric one in the page's words.
+    # No folium scale: its imperial line ("ft", "mi") is English; siting.js adds a metric one in the
+    # page's words (mapkit.js, linked here).
     m = offline_map([(view[1] + view[3]) / 2, (view[0] + view[2]) / 2], 13)
     page.add_child(m)
+    page.header.add_child(folium.JavascriptLink(f"{static_url}/app/mapkit.js"), name="gs_mapkit")
     base_layer(m, tr, tiles=tiles, static_url=static_url, weight=1, opacity=0.6,
                roads=lambda: roads if roads is not None else roads_geojson(city.walk))
     area_layer = None

@@ -9,6 +9,8 @@
 - The route map's post pin is the topmost element at its centre (visible and tappable above the
   stop markers, which used to cover it), a tap on it opens its tooltip, and a stop next to the
   post stays topmost at its own centre too (drawn beside the pin), at the fitted zoom and closer.
+- The route map's scale bar on a phone (kk, ru) is metric only, in the page's words ("300 м"),
+  and not covered by the attribution (the demo city's, which wraps to two lines there).
 
 The app is the real one over the tiny city (`tests.browser.test_pages.pages_server`). The
 screenshots go to ``GEO_SERVICE_SHOTS_DIR`` when it is set, else to a temporary folder.
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 
 from geo_service.cli.maps import CHROMIUM, DESKTOP, PHONE
+from geo_service.ingest.demo import DEMO_ATTRIBUTION
 from geo_service.pages.i18n import t
 
 if importlib.util.find_spec("playwright") is None:
@@ -231,4 +234,42 @@ def test_post_marker_is_above_the_stops(guarded_page: Callable[..., Any], pages_
     tip.wait_for(state="visible")
     assert tip.inner_text().startswith(t("post", "ru")), tip.inner_text()
     page.screenshot(path=str(shots / f"route-{device}-post-tapped.png"))
+    assert g.problems() == {}, g.problems()
+
+
+#: The scale bar's lines, their text, and whether the element at each line's centre is the scale
+#: control or inside it (not the attribution or anything else drawn over it).
+SCALE_LINES = """() => Array.from(document.querySelectorAll('.leaflet-control-scale-line')).map(e => {
+  const r = e.getBoundingClientRect(), top = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+  return {text: e.textContent.trim(), w: r.width, on_top: !!(top && top.closest('.leaflet-control-scale'))};
+})"""
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_route_scale_is_metric_in_the_page_words_and_uncovered(
+        guarded_page: Callable[..., Any], pages_server: tuple[Any, str], pages_url: str, route_link: dict[str, str],
+        shots: Path, monkeypatch: pytest.MonkeyPatch, lang: str) -> None:
+    """On a 390 x 844 phone the route map's scale bar is one metric line ("300 м"): no "ft" or
+    "mi", the unit in the page's language at a street zoom (metres) and a city zoom (kilometres),
+    and the topmost element at its centre (it used to sit under the attribution, which wraps to
+    two lines on a phone with the demo city's credit; the tiny city's short one fits on one)."""
+    app, _ = pages_server
+    monkeypatch.setitem(app.extensions["geo_service"].manifest, "attribution", DEMO_ATTRIBUTION)
+    g = _open_route(guarded_page, f"{pages_url}{route_link['url']}?lang={lang}", "phone")
+    page = g.page
+    m, km = t("unit_m", lang), t("unit_km", lang)
+    zoom = int(page.evaluate(f"{MAP}.getZoom()"))
+    # The fitted zoom, a street (at most ~120 m in 100 px anywhere) and a city (at least ~5 km).
+    for z, units in ((zoom, (m, km)), (17, (m,)), (10, (km,))):
+        page.evaluate(f"(z) => {MAP}.setZoom(z, {{animate: false}})", z)
+        page.wait_for_timeout(150)
+        if z == zoom:
+            page.screenshot(path=str(shots / f"route-scale-{lang}.png"))
+        lines = page.evaluate(SCALE_LINES)
+        covered = [x for x in lines if not (x["on_top"] and x["w"] > 10)]
+        assert lines and not covered, f"the scale bar is covered at zoom {z}: {lines}"
+        assert len(lines) == 1, (z, lines)  # metric only: no imperial line
+        text = lines[0]["text"]
+        assert not re.search(r"\b(?:ft|mi)\b", text), (z, text)
+        assert re.fullmatch(rf"\d+ (?:{'|'.join(map(re.escape, units))})", text), (z, text, units)
     assert g.problems() == {}, g.problems()

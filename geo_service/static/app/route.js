@@ -1,8 +1,9 @@
 /* Route page: numbered stops, the path, the post; the list of stops under the map.
  * Loaded in <head>; folium's inline script calls GeoServiceRoute.init(map, stops, route, post, osm).
  * Texts come from the page's JSON config (#gs-config). The post's pin is above every stop, and a
- * stop that would lie under it is drawn beside it. No inline event handlers; data is put into the
- * page with textContent only. */
+ * stop that would lie under it is drawn beside it. The scale is metric, in the page's words
+ * (cfg().t.unit_m/km; mapkit.js), above the attribution. No inline event handlers; data is put
+ * into the page with textContent only. */
 (function () {
   "use strict";
 
@@ -167,6 +168,7 @@
 
   function init(map, stops, route, post, osm) {
     S.map = map;
+    GeoServiceMapKit.addScale(map, cfg().t);
     stops.eachLayer(function (layer) {
       var p = layer.feature.properties;
       S.byNumber[p.n] = layer;

@@ -4,7 +4,8 @@
  * the page's own credentials and reloads into the map once the job is done; a job that failed or
  * was cancelled is said so; a refused poll (another sign-in) falls back to reloading the page.
  * A site's tooltip is its name ("Site 2", a post's name) and, on a second line, its place (the
- * feature's label is "name\nplace"); the scale is metric, in the page's words (cfg().t.unit_m/km).
+ * feature's label is "name\nplace"); the scale is metric, in the page's words (cfg().t.unit_m/km;
+ * mapkit.js).
  * No inline event handlers; data is put into the page with textContent only. */
 (function () {
   "use strict";
@@ -18,21 +19,6 @@
 
   function resize() {
     if (S.map) { S.map.invalidateSize({ pan: false }); }
-  }
-
-  // A metric scale bar whose units are the page's words (Leaflet writes "m", "km", "ft", "mi").
-  function addScale(map) {
-    var t = cfg().t;
-    var Scale = L.Control.Scale.extend({
-      _updateMetric: function (maxMeters) {
-        var meters = this._getRoundNum(maxMeters);
-        var label = meters < 1000 ? meters + " " + t.unit_m : (meters / 1000) + " " + t.unit_km;
-        this._updateScale(this._mScale, label, meters / maxMeters);
-      }
-    });
-    // Bottom right, stacked above the attribution: bottom left it hides under the attribution's
-    // second line on a phone.
-    new Scale({ imperial: false, position: "bottomright" }).addTo(map);
   }
 
   function tooltip(label) {
@@ -49,7 +35,7 @@
 
   function init(map, sites, areas, osm) {
     S.map = map;
-    addScale(map);
+    GeoServiceMapKit.addScale(map, cfg().t);
     sites.eachLayer(function (layer) {
       layer.bindTooltip(tooltip(layer.feature.properties.label));
     });
