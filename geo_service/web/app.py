@@ -47,6 +47,9 @@ def make_app(config: Mapping[str, Any] | None = None) -> Flask:
     if city is None and settings.get("BUNDLE"):
         city = load_bundle(settings["BUNDLE"])
     app.extensions[EXTENSION] = city
+    # The city lives in the extension only: a copy in the config kept the first city alive after
+    # every reload (a second country's worth of memory in each process).
+    app.config.pop("CITY", None)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     # The base map's tiles are static data, like /static: a page asks for a dozen at once.
     exempt = str(app.config.get("RATELIMIT_EXEMPT") or "")
