@@ -8,7 +8,6 @@ bundle atomically.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import hashlib
 import json
@@ -41,6 +40,7 @@ from geo_service.ingest.roster import (
     read_roster,
 )
 from geo_service.ingest.tiles import TILES_FILE, write_tiles
+from geo_service.memory import release_freed_memory
 from geo_service.network.geodesy import to_utm, utm_crs
 from geo_service.network.graph import MODES, RoadGraph
 from geo_service.precinct_grid import PrecinctGrid
@@ -114,17 +114,6 @@ class Progress:
 
 #: Per mode: (graph arrays, street names, build statistics), as `build_graph` returns them.
 _Graphs = dict[str, tuple[dict[str, np.ndarray], list[str], dict[str, int]]]
-
-
-def release_freed_memory() -> None:
-    """Give the C heap's freed pages back to the system (glibc's ``malloc_trim``; elsewhere
-    nothing): GEOS and numpy free memory that glibc would keep, so the next step's peak
-    would start from the last one's."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.malloc_trim(0)
 
 
 def _sha256(path: Path) -> str:

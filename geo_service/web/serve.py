@@ -40,6 +40,7 @@ from geo_service.bundle import CityBundle, load_bundle
 from geo_service.jobs import Timing
 from geo_service.jobs.worker import fork_embedded, stop_embedded
 from geo_service.lookup.service import Lookup
+from geo_service.memory import release_freed_memory
 from geo_service.web.app import make_app
 from geo_service.web.context import EXTENSION
 from geo_service.web.jobs import real_store
@@ -80,10 +81,10 @@ class GunicornApp(BaseApplication):
         recorded in the store, or the bundle's link repointed) and warm it, so the workers forked
         next share it. False when the loaded one is current (or the new one failed to load)."""
         app = self.application
-        before = app.extensions.get(EXTENSION)
+        before = id(app.extensions.get(EXTENSION))  # no reference kept: the old city must go
         catch_up(app)
         city = app.extensions.get(EXTENSION)
-        if city is None or city is before:
+        if city is None or id(city) == before:
             return False
         prepare_city(city)
         logger.info("master %d: %s %s loaded and warmed; new workers fork with it", os.getpid(),
@@ -156,6 +157,7 @@ def prepare_city(city: CityBundle) -> None:
     city.cached("lookup", lambda: Lookup(city)).warm()
     gc.unfreeze()
     gc.collect()
+    release_freed_memory()  # the old city's C heap (its CCHs) back to the system, before the forks
     gc.freeze()
 
 
