@@ -145,6 +145,7 @@ def serve(bundle: str, *, host: str = "127.0.0.1", port: int = 8000, workers: in
     warm_reload(app)  # opens the store before the workers fork
     start_jobs_worker(app, city, str(bundle))
     logger.info("serving %s on http://%s:%d with %d workers", city.manifest["city"], host, port, workers)
+    del city  # the app holds it: a reload in the master must be able to let it go
     GunicornApp(app, gunicorn_options(app, host=host, port=port, workers=workers, threads=threads)).run()
 
 
