@@ -56,6 +56,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "JOB_REQUEUE_SECONDS": (30.0, "a queued job the broker lost (a restart) is handed to it again after this"),
     "JOB_SWEEP_SECONDS": (5.0, "how often each worker looks for lost and stranded jobs"),
     "BUNDLE_POLL_SECONDS": (5, "how often each worker checks whether an admin reloaded the bundle elsewhere"),
+    "RELOAD_GROUP": (None, "the instances and workers that follow each other's reloads on one database (letters, "
+                           "digits, . _ -): one per bundle, e.g. per oblast; unset: every instance on the database"),
     "SITING_MAP_INLINE_WORK": (240, "a siting map whose service areas are not kept yet is drawn in the page request "
                                     "when its posts x minutes are at most this (16 posts at 15 min); over it the "
                                     "areas are a queued job (kind siting_map) and the page waits for it"),

@@ -7,7 +7,7 @@ import argparse
 from geo_service.config import load_config
 from geo_service.errors import InputError
 from geo_service.jobs import Timing
-from geo_service.jobs.worker import run_worker
+from geo_service.jobs.worker import reload_key, run_worker
 from geo_service.store import open_store
 
 
@@ -20,6 +20,9 @@ def run_worker_command(args: argparse.Namespace) -> int:
     if broker == "memory://":
         raise InputError("--broker memory:// is private to one process; use redis:// or sqlite:///path")
     store = open_store(args.database_url or settings.get("DATABASE_URL"))
+    group = settings.get("RELOAD_GROUP") or None
+    reload_key(group)  # a bad group is one readable line before anything starts
     run_worker(args.bundle, store, broker=broker, workers=args.workers,
-               tz=str(settings.get("TIME_ZONE") or "UTC"), timing=Timing.from_settings(settings))
+               tz=str(settings.get("TIME_ZONE") or "UTC"), timing=Timing.from_settings(settings),
+               reload_group=group)
     return 0

@@ -169,7 +169,8 @@ def start_jobs_worker(app: Flask, city: CityBundle, bundle: str) -> int | None:
     pid = None
     if not broker and mode in (None, "", "process"):
         pid = fork_embedded(bundle, real_store(app), city, broker=None,
-                            tz=str(setting("TIME_ZONE", app) or "UTC"), timing=Timing.from_settings(dict(app.config)))
+                            tz=str(setting("TIME_ZONE", app) or "UTC"), timing=Timing.from_settings(dict(app.config)),
+                            reload_group=setting("RELOAD_GROUP", app) or None)
         atexit.register(stop_embedded, pid)
         logger.info("jobs: an embedded worker (pid %d) on the SQLite queue beside the store", pid)
     if mode in (None, "", "process"):

@@ -31,7 +31,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from geo_service.bundle import CityBundle, load_bundle
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
-from geo_service.jobs.worker import RELOAD_META_KEY
+from geo_service.jobs.worker import reload_key
 from geo_service.web.context import EXTENSION, get_store
 from geo_service.web.security import access, audit, setting
 from geo_service.web.validation import bounded_text, parse_json_body
@@ -46,7 +46,6 @@ ASKED_EXT = "geo_service.bundle_asked_master"
 GENERATION_EXT = "geo_service.bundle_generation"
 ROOT_EXT = "geo_service.bundle_root"
 FAILED_EXT = "geo_service.bundle_failed_target"
-_META_KEY = RELOAD_META_KEY  # the workers of geo_service.jobs follow it too
 _reload_lock = threading.Lock()
 
 
@@ -243,8 +242,13 @@ def _target(path: str | None) -> Path | None:
 
 # -- the other workers -------------------------------------------------------------------
 
+def _meta_key(app: Flask) -> str:
+    """The store's row of this instance's reload group (``RELOAD_GROUP``)."""
+    return reload_key(setting("RELOAD_GROUP", app) or None)
+
+
 def _read_meta(app: Flask) -> tuple[int, str | None]:
-    raw = get_store(app).get_meta(_META_KEY)
+    raw = get_store(app).get_meta(_meta_key(app))
     if not raw:
         return 0, None
     doc = json.loads(raw)
@@ -253,7 +257,7 @@ def _read_meta(app: Flask) -> tuple[int, str | None]:
 
 def _publish(app: Flask, path: str) -> int:
     gen = _read_meta(app)[0] + 1
-    get_store(app).set_meta(_META_KEY, json.dumps({"generation": gen, "path": path}))
+    get_store(app).set_meta(_meta_key(app), json.dumps({"generation": gen, "path": path}))
     app.extensions[GENERATION_EXT] = gen
     return gen
 
