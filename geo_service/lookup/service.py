@@ -26,6 +26,7 @@ import shapely
 
 from geo_service.bundle import CityBundle
 from geo_service.errors import InputError, NotFound
+from geo_service.lookup.encoded import EncodedAnswer, encode_json_object
 from geo_service.lookup.geocode import AddressIndex, Candidate
 from geo_service.network.geodesy import haversine_m
 from geo_service.network.graph import WALK_SPEED_KPH
@@ -179,6 +180,7 @@ class Lookup:
         self._geocoder_lock = threading.Lock()
         self._name_ids: dict[str, int] | None = None
         self._street_precincts: dict[str, list[int]] = {}
+        self._precincts_answer: EncodedAnswer | None = None
 
     # -- facts ------------------------------------------------------------------------
     @staticmethod
@@ -340,6 +342,7 @@ class Lookup:
         _ = self.geocoder
         _ = self.grid
         _ = self.codes
+        self.precincts_answer()
         # Travel to the post: the snapping trees and the CCHs, both graphs at once (RoutingKit
         # releases the interpreter while it builds: 4.7 s -> 3.8 s at 0.9 M edges on a busy machine).
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="warm") as pool:
@@ -524,6 +527,18 @@ class Lookup:
         """All precincts as an RFC 7946 FeatureCollection ([lon, lat])."""
         return {"type": "FeatureCollection",
                 "features": [self.precinct_feature(i) for i in range(len(self.ids))]}
+
+    def precincts_answer(self) -> EncodedAnswer:
+        """`precincts_geojson` encoded as the API sends it, with its ETag and compressed copies:
+        built once per loaded city (by `warm`, in the server's master, whose workers then share
+        the bytes) and served as is (a country's 2,548 precincts: about 100 MB)."""
+        if self._precincts_answer is None:
+            with self._geocoder_lock:
+                if self._precincts_answer is None:
+                    body = encode_json_object({"type": "FeatureCollection"}, "features",
+                                              (self.precinct_feature(i) for i in range(len(self.ids))))
+                    self._precincts_answer = EncodedAnswer.of(body)
+        return self._precincts_answer
 
     def precinct_feature(self, index: int) -> dict[str, Any]:
         """One precinct as a GeoJSON Feature with its public facts."""

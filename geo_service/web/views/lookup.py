@@ -8,9 +8,11 @@ from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from geo_service.errors import InputError
+from geo_service.lookup.encoded import EncodedAnswer
 from geo_service.lookup.service import ADDRESS_ID, MAX_ADDRESS_CHARS, MAX_BATCH
 from geo_service.web.context import lookup_service
 from geo_service.web.security import access
+from geo_service.web.static_assets import accepts
 from geo_service.web.validation import parse_json_body, reject_unknown_args, validate_body
 
 bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
@@ -114,9 +116,30 @@ def lookup_batch() -> Response:
 @bp.get("/precincts")
 @access("public")
 def precincts() -> Response:
-    """All precincts as a GeoJSON FeatureCollection (RFC 7946, [lon, lat])."""
-    resp = jsonify(lookup_service().precincts_geojson())
-    resp.mimetype = "application/geo+json"
+    """All precincts as a GeoJSON FeatureCollection (RFC 7946, [lon, lat]).
+
+    Encoded once per loaded city (`Lookup.precincts_answer`) and sent as it is, brotli or gzip
+    compressed once too; a strong ETag (the bytes' SHA-256) answers ``If-None-Match`` with 304.
+    """
+    return _send_encoded(lookup_service().precincts_answer(), "application/geo+json")
+
+
+def _send_encoded(answer: EncodedAnswer, mimetype: str) -> Response:
+    """An answer encoded once: its compressed copy when the client takes one (``Content-Encoding``
+    set here, so Flask-Compress leaves it), that coding's ETag, 304 when the client has it."""
+    encoding = ("br" if answer.br is not None and accepts("br") else
+                "gzip" if answer.gzip is not None and accepts("gzip") else None)
+    tag = answer.etag(encoding)
+    resp = Response(status=200, mimetype=mimetype)
+    resp.set_etag(tag)
+    resp.headers["Cache-Control"] = "no-cache"  # kept, and revalidated by its ETag
+    resp.vary.add("Accept-Encoding")
+    if request.if_none_match.contains_weak(tag):  # RFC 9110: If-None-Match compares weakly
+        resp.status_code = 304
+        return resp
+    if encoding is not None:
+        resp.headers["Content-Encoding"] = encoding
+    resp.set_data(answer.coded(encoding))
     return resp
 
 
