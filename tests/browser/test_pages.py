@@ -200,7 +200,7 @@ def test_ambiguous_answer_offers_a_choice(guarded_page: Callable[..., Any], page
     buttons.nth(1).click()
     page.wait_for_selector("#gs-card:not([hidden])")
     # The card is filled from /api/v1/precincts/<id> (the tiled map, #21): wait for it, not only for the box.
-    page.wait_for_function("document.querySelector('#gs-card').innerText.includes('Айгүл Сейітова')", timeout=15000)
+    _wait(page, "document.querySelector('#gs-card').innerText.includes('Айгүл Сейітова')", timeout_s=15)
     assert page.locator("#gs-candidates").is_hidden()
     assert g.problems() == {}
 
