@@ -39,7 +39,7 @@ from pmtiles.reader import MemorySource, Reader
 from werkzeug.exceptions import NotFound
 from werkzeug.security import safe_join
 
-__all__ = ["IMMUTABLE", "STATIC_EXT", "HashedStatic", "TileArchive", "accepts", "init_static"]
+__all__ = ["IMMUTABLE", "STATIC_EXT", "HashedStatic", "TileArchive", "accepts", "init_static", "preferred_coding"]
 
 STATIC_EXT: Final[str] = "geo_service.static"
 IMMUTABLE: Final[str] = "public, max-age=31536000, immutable"
@@ -74,6 +74,16 @@ def accepts(encoding: str) -> bool:
         if name.strip().lower() in (encoding, "*"):
             return not re.search(r"q\s*=\s*0(\.0*)?\s*$", params.strip())
     return False
+
+
+def preferred_coding(br: bytes | None, gz: bytes | None) -> str | None:
+    """The coding to send of an answer compressed ahead (``br``, ``gzip``, or None for the raw
+    bytes): brotli first, each only when there is such a copy and the request takes it."""
+    if br is not None and accepts("br"):
+        return "br"
+    if gz is not None and accepts("gzip"):
+        return "gzip"
+    return None
 
 
 class HashedStatic:
@@ -163,14 +173,11 @@ class HashedStatic:
         if request.if_none_match.contains(asset.digest):
             resp.status_code = 304
             return resp
-        body = asset.raw
-        if asset.br is not None and accepts("br"):
-            body = asset.br
-            resp.headers["Content-Encoding"] = "br"
-        elif asset.gzip is not None and accepts("gzip"):
-            body = asset.gzip
-            resp.headers["Content-Encoding"] = "gzip"
-        resp.set_data(body)
+        coding = preferred_coding(asset.br, asset.gzip)
+        body = asset.br if coding == "br" else asset.gzip if coding == "gzip" else None
+        if body is not None:
+            resp.headers["Content-Encoding"] = str(coding)
+        resp.set_data(asset.raw if body is None else body)
         return resp
 
 

@@ -31,7 +31,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from geo_service.bundle import CityBundle, load_bundle
 from geo_service.errors import GeoServiceError, InputError, ValidationFailed
-from geo_service.jobs.worker import reload_key
+from geo_service.jobs.worker import reload_generation, reload_key
 from geo_service.web.context import EXTENSION, get_store
 from geo_service.web.security import access, audit, setting
 from geo_service.web.validation import bounded_text, parse_json_body
@@ -242,22 +242,18 @@ def _target(path: str | None) -> Path | None:
 
 # -- the other workers -------------------------------------------------------------------
 
-def _meta_key(app: Flask) -> str:
-    """The store's row of this instance's reload group (``RELOAD_GROUP``)."""
-    return reload_key(setting("RELOAD_GROUP", app) or None)
+def _group(app: Flask) -> str | None:
+    """This instance's reload group (``RELOAD_GROUP``; None: the shared record)."""
+    return setting("RELOAD_GROUP", app) or None
 
 
 def _read_meta(app: Flask) -> tuple[int, str | None]:
-    raw = get_store(app).get_meta(_meta_key(app))
-    if not raw:
-        return 0, None
-    doc = json.loads(raw)
-    return int(doc.get("generation", 0)), doc.get("path")
+    return reload_generation(get_store(app), _group(app))
 
 
 def _publish(app: Flask, path: str) -> int:
     gen = _read_meta(app)[0] + 1
-    get_store(app).set_meta(_meta_key(app), json.dumps({"generation": gen, "path": path}))
+    get_store(app).set_meta(reload_key(_group(app)), json.dumps({"generation": gen, "path": path}))
     app.extensions[GENERATION_EXT] = gen
     return gen
 

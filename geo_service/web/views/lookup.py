@@ -12,7 +12,7 @@ from geo_service.lookup.encoded import EncodedAnswer
 from geo_service.lookup.service import ADDRESS_ID, MAX_ADDRESS_CHARS, MAX_BATCH
 from geo_service.web.context import lookup_service
 from geo_service.web.security import access
-from geo_service.web.static_assets import accepts
+from geo_service.web.static_assets import preferred_coding
 from geo_service.web.validation import parse_json_body, reject_unknown_args, validate_body
 
 bp = Blueprint("lookup", __name__, url_prefix="/api/v1")
@@ -127,8 +127,7 @@ def precincts() -> Response:
 def _send_encoded(answer: EncodedAnswer, mimetype: str) -> Response:
     """An answer encoded once: its compressed copy when the client takes one (``Content-Encoding``
     set here, so Flask-Compress leaves it), that coding's ETag, 304 when the client has it."""
-    encoding = ("br" if answer.br is not None and accepts("br") else
-                "gzip" if answer.gzip is not None and accepts("gzip") else None)
+    encoding = preferred_coding(answer.br, answer.gzip)
     tag = answer.etag(encoding)
     resp = Response(status=200, mimetype=mimetype)
     resp.set_etag(tag)
