@@ -42,6 +42,7 @@ pages_server = shared.pages_server  # the shared app fixture (its own instance i
 pages_url = shared.pages_url
 route_link = shared.route_link
 _bearer = shared._bearer
+siting = shared.siting_auth  # a planner's kept siting result: its id and the planner's header
 
 pytestmark = pytest.mark.browser
 
@@ -86,16 +87,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path.mkdir(parents=True, exist_ok=True)
         return path
     return tmp_path_factory.mktemp("map-labels")
-
-
-@pytest.fixture(scope="module")
-def siting(pages_server: tuple[Any, str]) -> dict[str, str]:
-    app, _ = pages_server
-    planner = _bearer(app, "planner", subject="pl-labels")
-    resp = app.test_client().post("/api/v1/siting/solve", headers=planner,
-                                  json={"model": "mclp", "minutes": 2, "p": 2, "existing": "posts"})
-    assert resp.status_code == 201, resp.json
-    return {"id": str(resp.json["id"]), **planner}
 
 
 def _centre(box: dict[str, float]) -> list[float]:
